@@ -1,0 +1,26 @@
+#include "core/algorithms/registry.h"
+
+namespace edgerig {
+
+const std::vector<AlgorithmInfo>& algorithmCatalog() {
+  static const std::vector<AlgorithmInfo> kCatalog = {
+      {"gpipe", "pipeline",
+       "synchronous micro-batched pipeline, even or balanced plan, stops on a lost stage", false},
+  };
+  return kCatalog;
+}
+
+const AlgorithmInfo* findAlgorithm(std::string_view name) {
+  for (const auto& a : algorithmCatalog()) {
+    if (a.name == name) return &a;
+  }
+  return nullptr;
+}
+
+std::vector<std::string> algorithmNames() {
+  std::vector<std::string> names;
+  for (const auto& a : algorithmCatalog()) names.push_back(a.name);
+  return names;
+}
+
+}  // namespace edgerig
