@@ -24,3 +24,18 @@ std::vector<std::string> algorithmNames() {
 }
 
 }  // namespace edgerig
+
+#include "core/algorithms/coordinator.h"
+#include "core/algorithms/pipeline/gpipe_coordinator.h"
+
+namespace edgerig {
+
+Result<std::unique_ptr<Coordinator>> makeCoordinator(const std::string& algorithm,
+                                                     RunContext& ctx) {
+  if (algorithm == "gpipe") return std::unique_ptr<Coordinator>(new GpipeCoordinator(ctx));
+  std::string known;
+  for (const auto& n : algorithmNames()) known += (known.empty() ? "" : ", ") + n;
+  return notFound("unknown algorithm '" + algorithm + "'; known: " + known);
+}
+
+}  // namespace edgerig

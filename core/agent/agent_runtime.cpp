@@ -1,0 +1,468 @@
+#include "core/agent/agent_runtime.h"
+
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <fstream>
+
+#include <torch/torch.h>
+
+#include "core/algorithms/pipeline/gpipe_worker.h"
+#include "core/model/layer_chain.h"
+#include "core/model/profiler.h"
+#include "core/model/tensor_codec.h"
+#include "device_bridge/log.h"
+#include "device_bridge/traffic.h"
+
+namespace edgerig {
+namespace {
+
+auto log() { return bridge::logger("edgerig.agent"); }
+
+int64_t residentBytes() {
+  std::ifstream statm("/proc/self/statm");
+  int64_t pages_total = 0, pages_resident = 0;
+  statm >> pages_total >> pages_resident;
+  return pages_resident * sysconf(_SC_PAGESIZE);
+}
+
+wire::Envelope errorEnvelope(const Status& st) {
+  wire::Envelope env;
+  env.mutable_run_error()->set_detail(st.message());
+  return env;
+}
+
+}  // namespace
+
+AgentRuntime::AgentRuntime(AgentOptions options) : options_(std::move(options)) {}
+
+Result<std::unique_ptr<AgentRuntime>> AgentRuntime::start(AgentOptions options) {
+  if (options.token.empty()) {
+    return Status(StatusCode::kUnauthenticated,
+                  "the agent needs a token: pass --token-file FILE (the controller uses the same)");
+  }
+  std::unique_ptr<AgentRuntime> agent(new AgentRuntime(std::move(options)));
+  AgentRuntime* self = agent.get();
+  torch::set_num_threads(std::max(1, self->options_.threads));
+  bridge::SessionOptions so = self->options_.session;
+  so.local_name = self->options_.name;
+  auto listener = bridge::Listener::create(
+      self->io_.context(), self->options_.listen, self->options_.token, so,
+      [self](std::shared_ptr<bridge::Session> s) { self->onSession(std::move(s)); });
+  if (!listener) return listener.status();
+  self->listener_ = std::move(listener).value();
+  self->options_.listen.port = self->listener_->port();
+  asio::post(self->io_.context(), [self] {
+    self->metrics_timer_ = std::make_unique<asio::steady_timer>(self->io_.context());
+    self->thaw_timer_ = std::make_unique<asio::steady_timer>(self->io_.context());
+    self->scheduleMetrics();
+  });
+  return agent;
+}
+
+AgentRuntime::~AgentRuntime() {
+  if (listener_) listener_->close();
+  for (auto& s : allSessions()) s->close();
+  io_.stop();
+}
+
+uint16_t AgentRuntime::port() const { return options_.listen.port; }
+
+void AgentRuntime::requestStop() {
+  {
+    std::lock_guard lock(stop_mu_);
+    stop_requested_ = true;
+  }
+  stop_cv_.notify_all();
+}
+
+void AgentRuntime::waitForStop() {
+  std::unique_lock lock(stop_mu_);
+  stop_cv_.wait(lock, [this] { return stop_requested_; });
+}
+
+std::vector<std::shared_ptr<bridge::Session>> AgentRuntime::allSessions() {
+  std::lock_guard lock(sessions_mu_);
+  std::vector<std::shared_ptr<bridge::Session>> all = peers_;
+  if (controller_) all.push_back(controller_);
+  if (downstream_) all.push_back(downstream_);
+  return all;
+}
+
+void AgentRuntime::onSession(std::shared_ptr<bridge::Session> s) {
+  std::weak_ptr<bridge::Session> weak = s;
+  if (s->peerRole() == wire::PEER_ROLE_CONTROLLER) {
+    std::shared_ptr<bridge::Session> previous;
+    {
+      std::lock_guard lock(sessions_mu_);
+      previous = std::exchange(controller_, s);
+    }
+    if (previous) {
+      log()->warn("controller {} replaces {}; the old session is closed", s->remoteAddress(),
+                  previous->remoteAddress());
+      previous->close();
+      tasks_.post([this] { resetRun(); });
+    }
+    log()->info("controller {} connected", s->remoteAddress());
+    s->start(
+        [this, weak](wire::Envelope&& env) {
+          if (auto locked = weak.lock()) onControllerMessage(locked, std::move(env));
+        },
+        [this, weak](const Status& why) {
+          auto locked = weak.lock();
+          bool was_current = false;
+          {
+            std::lock_guard lock(sessions_mu_);
+            if (locked && controller_ == locked) {
+              retire(locked);
+              controller_.reset();
+              was_current = true;
+            }
+          }
+          if (was_current) {
+            log()->info("controller left ({}); the run on this agent is reset", why.message());
+            tasks_.clear();
+            tasks_.post([this] { resetRun(); });
+          }
+        });
+    return;
+  }
+  {
+    std::lock_guard lock(sessions_mu_);
+    peers_.push_back(s);
+    if (link_peer_.empty() || link_peer_ == s->peerName()) s->setShape(link_shape_);
+  }
+  log()->info("peer {} ({}) connected", s->peerName(), s->remoteAddress());
+  s->start(
+      [this, weak](wire::Envelope&& env) {
+        if (auto locked = weak.lock()) onPeerMessage(locked, std::move(env));
+      },
+      [this, weak](const Status& why) {
+        std::lock_guard lock(sessions_mu_);
+        auto locked = weak.lock();
+        if (locked) retire(locked);
+        std::erase_if(peers_, [&](const auto& p) { return p == locked; });
+      });
+}
+
+void AgentRuntime::onControllerMessage(const std::shared_ptr<bridge::Session>& s,
+                                       wire::Envelope&& env) {
+  switch (env.body_case()) {
+    case wire::Envelope::kProfileRequest:
+      tasks_.post([this, p = env.profile_request()] { profile(p); });
+      break;
+    case wire::Envelope::kStageAssignment:
+      tasks_.clear();
+      tasks_.post([this, a = std::move(*env.mutable_stage_assignment())]() mutable {
+        assignStage(std::move(a));
+      });
+      break;
+    case wire::Envelope::kStep:
+      tasks_.post([this, step = std::move(*env.mutable_step())] {
+        if (!worker_) return reportError(invalidArgument("step command before a stage assignment"));
+        iteration_.store(step.iteration());
+        if (auto st = worker_->onStep(step); !st) reportError(st);
+      });
+      break;
+    case wire::Envelope::kFault:
+      applyFault(env.fault());
+      break;
+    case wire::Envelope::kFetchState:
+      tasks_.post([this] {
+        if (!worker_)
+          return reportError(invalidArgument("state requested before a stage assignment"));
+        wire::Envelope reply;
+        *reply.mutable_state_reply()->mutable_state() = toBlob(worker_->state());
+        reply.mutable_state_reply()->set_stage(worker_->stage());
+        sendToController(std::move(reply));
+      });
+      break;
+    case wire::Envelope::kStopRun:
+      log()->info("run stopped by the controller: {}", env.stop_run().reason());
+      tasks_.clear();
+      tasks_.post([this] { resetRun(); });
+      break;
+    default:
+      log()->warn(
+          "controller {} sent a message the agent does not take from a controller "
+          "(body case {}); closing that session",
+          s->remoteAddress(), static_cast<int>(env.body_case()));
+      s->close();
+  }
+}
+
+void AgentRuntime::onPeerMessage(const std::shared_ptr<bridge::Session>& s, wire::Envelope&& env) {
+  switch (env.body_case()) {
+    case wire::Envelope::kActivations: {
+      {
+        std::lock_guard lock(sessions_mu_);
+        upstream_ = s;
+      }
+      tasks_.post([this, act = std::move(*env.mutable_activations())] {
+        if (!worker_) return;  // a run was stopped while this was in flight
+        iteration_.store(act.iteration());
+        if (auto st = worker_->onActivations(act); !st) reportError(st);
+      });
+      break;
+    }
+    case wire::Envelope::kGradients:
+      tasks_.post([this, g = std::move(*env.mutable_gradients())] {
+        if (!worker_) return;
+        if (auto st = worker_->onGradients(g); !st) reportError(st);
+      });
+      break;
+    case wire::Envelope::kPayload:
+      break;  // bulk test traffic: counted by the session, nothing to do
+    default:
+      log()->warn(
+          "peer {} ({}) sent a message that does not belong on a data link (body case "
+          "{}); closing that session",
+          s->peerName(), s->remoteAddress(), static_cast<int>(env.body_case()));
+      s->close();
+  }
+}
+
+void AgentRuntime::applyFault(const wire::FaultCommand& f) {
+  std::string detail;
+  switch (f.kind()) {
+    case wire::FaultCommand::KIND_SLOWDOWN:
+      meter_.setSlowdown(f.slowdown());
+      detail = "compute slowdown x" + std::to_string(meter_.slowdown());
+      break;
+    case wire::FaultCommand::KIND_LINK: {
+      bridge::LinkShape shape;
+      shape.delay_ms = f.delay_ms();
+      shape.jitter_ms = f.jitter_ms();
+      shape.bandwidth_mbps = f.bandwidth_mbps();
+      shape.drop_probability = f.drop_probability();
+      {
+        std::lock_guard lock(sessions_mu_);
+        link_shape_ = shape;
+        link_peer_ = f.peer();
+      }
+      applyShapeToPeers();
+      detail = "link " + (f.peer().empty() ? std::string("to every peer") : "to " + f.peer()) +
+               ": " + shape.describe();
+      break;
+    }
+    case wire::FaultCommand::KIND_FREEZE: {
+      const auto until = std::chrono::steady_clock::now() +
+                         std::chrono::duration_cast<std::chrono::steady_clock::duration>(
+                             std::chrono::duration<double>(f.freeze_s()));
+      meter_.freezeUntil(until);
+      for (auto& s : allSessions()) s->setPaused(true);
+      thaw_timer_->expires_at(until);
+      thaw_timer_->async_wait([this](const asio::error_code& ec) {
+        if (ec) return;
+        for (auto& s : allSessions()) s->setPaused(false);
+        log()->info("freeze over");
+      });
+      log()->warn("frozen for {:.1f} s", f.freeze_s());
+      return;  // a frozen agent answers nothing, not even this command
+    }
+    case wire::FaultCommand::KIND_CRASH:
+      log()->warn("crash fault: exiting now");
+      std::fflush(nullptr);
+      std::_Exit(3);
+    case wire::FaultCommand::KIND_CLEAR:
+      meter_.setSlowdown(1.0);
+      {
+        std::lock_guard lock(sessions_mu_);
+        link_shape_ = {};
+        link_peer_.clear();
+      }
+      applyShapeToPeers();
+      detail = "faults cleared";
+      break;
+    default:
+      detail = "unknown fault kind " + std::to_string(static_cast<int>(f.kind())) + " ignored";
+  }
+  log()->info("fault applied: {}", detail);
+  wire::Envelope reply;
+  reply.mutable_fault_applied()->set_detail(detail);
+  sendToController(std::move(reply));
+}
+
+void AgentRuntime::applyShapeToPeers() {
+  std::lock_guard lock(sessions_mu_);
+  auto shapeFor = [&](const std::shared_ptr<bridge::Session>& s) {
+    const bool match =
+        link_peer_.empty() || link_peer_ == s->peerName() || link_peer_ == s->remoteAddress();
+    s->setShape(match ? link_shape_ : bridge::LinkShape{});
+  };
+  for (auto& p : peers_) shapeFor(p);
+  if (downstream_) shapeFor(downstream_);
+}
+
+void AgentRuntime::scheduleMetrics() {
+  metrics_timer_->expires_after(options_.metrics_interval);
+  metrics_timer_->async_wait([this](const asio::error_code& ec) {
+    if (ec) return;
+    if (!meter_.frozen()) sendMetrics();
+    scheduleMetrics();
+  });
+}
+
+void AgentRuntime::sendMetrics() {
+  const auto now = std::chrono::steady_clock::now();
+  const double dt = std::chrono::duration<double>(now - last_report_).count();
+  const int64_t samples = meter_.samples();
+  const double idle = tasks_.takeIdleSeconds();
+  if (run_active_.load()) idle_in_run_s_ += idle;
+  wire::Envelope env;
+  auto* m = env.mutable_metrics();
+  m->set_samples_per_s(dt > 0 ? static_cast<double>(samples - last_samples_) / dt : 0.0);
+  m->set_busy_s(meter_.busySeconds());
+  m->set_idle_s(idle_in_run_s_);
+  m->set_slowdown(meter_.slowdown());
+  m->set_resident_bytes(residentBytes());
+  m->set_iteration(iteration_.load());
+  last_samples_ = samples;
+  last_report_ = now;
+  std::map<std::pair<std::string, int>, std::pair<uint64_t, uint64_t>> traffic;
+  {
+    std::lock_guard lock(sessions_mu_);
+    traffic = retired_traffic_;
+  }
+  for (const auto& s : allSessions()) {
+    const auto c = s->counters();
+    for (size_t k = 0; k < c.sent.size(); ++k) {
+      auto& t = traffic[{s->peerName(), static_cast<int>(k)}];
+      t.first += c.sent[k];
+      t.second += c.received[k];
+    }
+  }
+  for (const auto& [key, bytes] : traffic) {
+    if (bytes.first == 0 && bytes.second == 0) continue;
+    auto* t = m->add_traffic();
+    t->set_peer(key.first);
+    t->set_kind(bridge::kindName(static_cast<bridge::MessageKind>(key.second)));
+    t->set_bytes_sent(bytes.first);
+    t->set_bytes_received(bytes.second);
+  }
+  sendToController(std::move(env));
+}
+
+void AgentRuntime::profile(const wire::ProfileRequest& p) {
+  auto chain = LayerChain::build(p.model(), p.seed());
+  if (!chain) return reportError(chain.status());
+  auto times =
+      profileLayers(*chain, std::max(1, p.batch_size()), std::max(1, p.repetitions()), p.seed());
+  wire::Envelope env;
+  auto* r = env.mutable_profile_result();
+  r->set_slowdown(meter_.slowdown());
+  for (int i = 0; i < chain->numLayers(); ++i) {
+    auto* l = r->add_layers();
+    l->set_name(chain->info(i).name);
+    // The emulated device is s times slower than this host at every layer.
+    l->set_forward_backward_s(times[i] * meter_.slowdown());
+    l->set_parameters(chain->info(i).parameters);
+    l->set_activation_bytes(chain->info(i).activation_bytes);
+  }
+  sendToController(std::move(env));
+}
+
+void AgentRuntime::assignStage(wire::StageAssignment a) {
+  resetRun();
+  StageLinks links;
+  links.to_controller = [this](wire::Envelope e) { sendToController(std::move(e)); };
+  links.to_next = [this](wire::Envelope e) { sendToNext(std::move(e)); };
+  links.to_previous = [this](wire::Envelope e) { sendToPrevious(std::move(e)); };
+  auto worker = GpipeStageWorker::create(a, options_.data_dir, meter_, std::move(links));
+  if (!worker) return reportError(worker.status());
+  if (!a.next_address().empty()) {
+    auto to = bridge::parseHostPort(a.next_address());
+    if (!to) return reportError(to.status());
+    bridge::SessionOptions so = options_.session;
+    so.local_name = options_.name;
+    so.role = wire::PEER_ROLE_AGENT;
+    so.send_heartbeats = false;  // liveness is the controller's job; data links may be shaped
+    so.loss_timeout = std::chrono::milliseconds(0);
+    auto session = bridge::connect(io_.context(), *to, options_.token, so);
+    if (!session) {
+      return reportError(unavailable("stage " + std::to_string(a.stage()) +
+                                     " could not reach the next stage at " + a.next_address() +
+                                     ": " + session.status().message()));
+    }
+    std::shared_ptr<bridge::Session> s = std::move(session).value();
+    std::weak_ptr<bridge::Session> weak = s;
+    s->start(
+        [this, weak](wire::Envelope&& env) {
+          if (auto locked = weak.lock()) onPeerMessage(locked, std::move(env));
+        },
+        [](const Status&) {});
+    {
+      std::lock_guard lock(sessions_mu_);
+      downstream_ = s;
+    }
+    applyShapeToPeers();
+  }
+  worker_ = std::move(worker).value();
+  run_active_.store(true);
+  log()->info("stage {}/{} ready: layers [{}, {}) of {}, {} parameters", a.stage(), a.num_stages(),
+              a.first_layer(), a.last_layer(), a.model(), worker_->parameterCount());
+  wire::Envelope env;
+  auto* r = env.mutable_stage_ready();
+  r->set_stage(a.stage());
+  r->set_parameters(worker_->parameterCount());
+  r->set_train_size(worker_->trainSize());
+  r->set_test_size(worker_->testSize());
+  sendToController(std::move(env));
+}
+
+void AgentRuntime::resetRun() {
+  worker_.reset();
+  run_active_.store(false);
+  std::shared_ptr<bridge::Session> down;
+  {
+    std::lock_guard lock(sessions_mu_);
+    down = std::exchange(downstream_, nullptr);
+    if (down) retire(down);
+    upstream_.reset();
+  }
+  if (down) down->close();
+}
+
+void AgentRuntime::retire(const std::shared_ptr<bridge::Session>& s) {
+  const auto c = s->counters();
+  for (size_t k = 0; k < c.sent.size(); ++k) {
+    auto& t = retired_traffic_[{s->peerName(), static_cast<int>(k)}];
+    t.first += c.sent[k];
+    t.second += c.received[k];
+  }
+}
+
+void AgentRuntime::reportError(const Status& st) {
+  log()->error("{}", st.message());
+  sendToController(errorEnvelope(st));
+}
+
+void AgentRuntime::sendToController(wire::Envelope env) {
+  std::shared_ptr<bridge::Session> s;
+  {
+    std::lock_guard lock(sessions_mu_);
+    s = controller_;
+  }
+  if (s) s->send(std::move(env));
+}
+
+void AgentRuntime::sendToNext(wire::Envelope env) {
+  std::shared_ptr<bridge::Session> s;
+  {
+    std::lock_guard lock(sessions_mu_);
+    s = downstream_;
+  }
+  if (s) s->send(std::move(env));
+}
+
+void AgentRuntime::sendToPrevious(wire::Envelope env) {
+  std::shared_ptr<bridge::Session> s;
+  {
+    std::lock_guard lock(sessions_mu_);
+    s = upstream_.lock();
+  }
+  if (s) s->send(std::move(env));
+}
+
+}  // namespace edgerig

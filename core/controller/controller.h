@@ -1,0 +1,59 @@
+// Run orchestration, the API that app/ and ui/ use: brings up the devices (a local testbed
+// and/or remote agents), runs the experiment's algorithm through its coordinator, applies
+// the fault schedule and injected faults, aggregates metrics, and writes the run folder.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "core/controller/experiment.h"
+#include "core/controller/run_types.h"
+
+namespace edgerig {
+
+struct ControllerOptions {
+  std::string agent_binary;        // empty: findAgentBinary()
+  std::string runs_root = "runs";  // run folders go to runs_root/<timestamp>-<name>
+  std::string run_dir;             // exact run folder (overrides runs_root)
+  std::chrono::milliseconds heartbeat_interval{1000};
+  std::chrono::milliseconds loss_timeout{3500};
+};
+
+class Controller {
+ public:
+  Controller(ExperimentConfig config, ControllerOptions options, RunObserver observer = {});
+  ~Controller();
+  Controller(const Controller&) = delete;
+  Controller& operator=(const Controller&) = delete;
+
+  // Runs the experiment to its end (or failure, or stop) on the calling thread. The summary
+  // says whether it succeeded; the run folder is complete up to the end either way.
+  RunSummary run();
+
+  // Thread-safe controls while run() is in progress.
+  void requestStop();
+  void injectFault(const FaultConfig& fault);
+  // The local agent of device i dies at once (SIGKILL): a crashed device, for tests and demos.
+  void killLocalDevice(int device);
+
+  ExperimentNames names() const;
+
+ private:
+  class Run;
+  ExperimentConfig config_;
+  ControllerOptions options_;
+  RunObserver observer_;
+  std::mutex mu_;
+  std::vector<FaultConfig> injected_;
+  std::vector<int> kill_requests_;
+  std::atomic<bool> stop_{false};
+};
+
+// The names an experiment may use (models, algorithms, datasets, plans).
+ExperimentNames knownNames();
+
+}  // namespace edgerig

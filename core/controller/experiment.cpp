@@ -1,0 +1,365 @@
+#include "core/controller/experiment.h"
+
+#include <google/protobuf/descriptor.h>
+#include <google/protobuf/util/json_util.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cmath>
+#include <cstring>
+#include <fstream>
+#include <sstream>
+
+#include "core/controller/experiment_schema.h"
+#include "device_bridge/address.h"
+#include "edgerig.pb.h"
+
+namespace edgerig {
+namespace {
+
+using google::protobuf::FieldDescriptor;
+
+// ---------------------------------------------------------------------------------------------
+// wire::Experiment <-> ExperimentConfig
+
+ExperimentConfig fromWire(const wire::Experiment& e) {
+  ExperimentConfig c;
+  if (e.has_name()) c.name = e.name();
+  if (e.has_description()) c.description = e.description();
+  if (e.has_seed()) c.seed = e.seed();
+
+  const auto& d = e.devices();
+  if (d.has_local_count()) c.local_count = d.local_count();
+  for (const auto& p : d.profiles()) {
+    DeviceProfileConfig q;
+    if (p.has_name()) q.name = p.name();
+    if (p.has_slowdown()) q.slowdown = p.slowdown();
+    if (p.has_delay_ms()) q.delay_ms = p.delay_ms();
+    if (p.has_jitter_ms()) q.jitter_ms = p.jitter_ms();
+    if (p.has_bandwidth_mbps()) q.bandwidth_mbps = p.bandwidth_mbps();
+    if (p.has_drop_probability()) q.drop_probability = p.drop_probability();
+    c.profiles.push_back(std::move(q));
+  }
+  c.remote.assign(d.remote().begin(), d.remote().end());
+  if (d.has_token_file()) c.token_file = d.token_file();
+  if (d.has_threads_per_agent()) c.threads_per_agent = d.threads_per_agent();
+
+  if (e.model().has_name()) c.model = e.model().name();
+
+  const auto& ds = e.dataset();
+  if (ds.has_name()) c.dataset = ds.name();
+  if (ds.has_data_dir()) c.data_dir = ds.data_dir();
+  if (ds.has_train_limit()) c.train_limit = ds.train_limit();
+  if (ds.has_test_limit()) c.test_limit = ds.test_limit();
+  if (ds.has_synthetic_size()) c.synthetic_size = ds.synthetic_size();
+
+  const auto& a = e.algorithm();
+  if (a.has_name()) c.algorithm = a.name();
+  if (a.has_micro_batches()) c.micro_batches = a.micro_batches();
+  if (a.has_plan()) c.plan = a.plan();
+  c.cuts.assign(a.cuts().begin(), a.cuts().end());
+
+  const auto& t = e.training();
+  if (t.has_batch_size()) c.batch_size = t.batch_size();
+  if (t.has_learning_rate()) c.learning_rate = t.learning_rate();
+  if (t.has_momentum()) c.momentum = t.momentum();
+  if (t.has_weight_decay()) c.weight_decay = t.weight_decay();
+  if (t.has_epochs()) c.epochs = t.epochs();
+  if (t.has_max_iterations()) c.max_iterations = t.max_iterations();
+  if (t.has_eval_every()) c.eval_every = t.eval_every();
+  if (t.has_eval_samples()) c.eval_samples = t.eval_samples();
+  if (t.has_max_seconds()) c.max_seconds = t.max_seconds();
+
+  for (const auto& f : e.faults()) {
+    FaultConfig g;
+    if (f.has_at_s()) g.at_s = f.at_s();
+    if (f.has_at_iteration()) g.at_iteration = f.at_iteration();
+    if (f.has_device()) g.device = f.device();
+    if (f.has_kind()) g.kind = f.kind();
+    if (f.has_slowdown()) g.slowdown = f.slowdown();
+    if (f.has_delay_ms()) g.delay_ms = f.delay_ms();
+    if (f.has_jitter_ms()) g.jitter_ms = f.jitter_ms();
+    if (f.has_bandwidth_mbps()) g.bandwidth_mbps = f.bandwidth_mbps();
+    if (f.has_drop_probability()) g.drop_probability = f.drop_probability();
+    if (f.has_freeze_s()) g.freeze_s = f.freeze_s();
+    c.faults.push_back(std::move(g));
+  }
+  return c;
+}
+
+wire::Experiment toWire(const ExperimentConfig& c) {
+  wire::Experiment e;
+  e.set_name(c.name);
+  e.set_description(c.description);
+  e.set_seed(c.seed);
+
+  auto* d = e.mutable_devices();
+  d->set_local_count(c.local_count);
+  for (const auto& q : c.profiles) {
+    auto* p = d->add_profiles();
+    p->set_name(q.name);
+    p->set_slowdown(q.slowdown);
+    p->set_delay_ms(q.delay_ms);
+    p->set_jitter_ms(q.jitter_ms);
+    p->set_bandwidth_mbps(q.bandwidth_mbps);
+    p->set_drop_probability(q.drop_probability);
+  }
+  for (const auto& r : c.remote) d->add_remote(r);
+  d->set_token_file(c.token_file);
+  d->set_threads_per_agent(c.threads_per_agent);
+
+  e.mutable_model()->set_name(c.model);
+
+  auto* ds = e.mutable_dataset();
+  ds->set_name(c.dataset);
+  ds->set_data_dir(c.data_dir);
+  ds->set_train_limit(c.train_limit);
+  ds->set_test_limit(c.test_limit);
+  ds->set_synthetic_size(c.synthetic_size);
+
+  auto* a = e.mutable_algorithm();
+  a->set_name(c.algorithm);
+  a->set_micro_batches(c.micro_batches);
+  a->set_plan(c.plan);
+  for (int cut : c.cuts) a->add_cuts(cut);
+
+  auto* t = e.mutable_training();
+  t->set_batch_size(c.batch_size);
+  t->set_learning_rate(c.learning_rate);
+  t->set_momentum(c.momentum);
+  t->set_weight_decay(c.weight_decay);
+  t->set_epochs(c.epochs);
+  t->set_max_iterations(c.max_iterations);
+  t->set_eval_every(c.eval_every);
+  t->set_eval_samples(c.eval_samples);
+  t->set_max_seconds(c.max_seconds);
+
+  for (const auto& g : c.faults) {
+    auto* f = e.add_faults();
+    f->set_at_s(g.at_s);
+    f->set_at_iteration(g.at_iteration);
+    f->set_device(g.device);
+    f->set_kind(g.kind);
+    f->set_slowdown(g.slowdown);
+    f->set_delay_ms(g.delay_ms);
+    f->set_jitter_ms(g.jitter_ms);
+    f->set_bandwidth_mbps(g.bandwidth_mbps);
+    f->set_drop_probability(g.drop_probability);
+    f->set_freeze_s(g.freeze_s);
+  }
+  return e;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Semantic checks. The first problem found is reported; comparisons are written so that NaN fails
+// them.
+
+class Checks {
+ public:
+  Status result() const { return first_; }
+
+  void fail(const std::string& field, const std::string& what) {
+    if (first_.isOk()) first_ = fieldError(field, what);
+  }
+  void atLeast(const std::string& field, double v, double lo, const std::string& why = "") {
+    if (!(v >= lo) || std::isinf(v)) {
+      fail(field, "must be at least " + num(lo) + why + ", got " + num(v));
+    }
+  }
+  void above(const std::string& field, double v, double lo, const std::string& why = "") {
+    if (!(v > lo) || std::isinf(v)) {
+      fail(field, "must be above " + num(lo) + why + ", got " + num(v));
+    }
+  }
+  void fraction(const std::string& field, double v) {  // [0, 1)
+    if (!(v >= 0 && v < 1)) fail(field, "must be in [0, 1), got " + num(v));
+  }
+  void known(const std::string& field, const std::string& what, const std::string& v,
+             const std::vector<std::string>& names) {
+    if (names.empty() || std::find(names.begin(), names.end(), v) != names.end()) return;
+    fail(field, "unknown " + what + " \"" + v + "\"; known: " + joinNames(names));
+  }
+
+  static std::string num(double v) {
+    std::ostringstream s;
+    s << v;
+    return s.str();
+  }
+
+ private:
+  Status first_;
+};
+
+void checkLink(Checks& k, const std::string& at, double slowdown, double delay_ms, double jitter_ms,
+               double bandwidth_mbps, double drop_probability) {
+  k.atLeast(at + ".slowdown", slowdown, 1, " (1 = native speed; emulation can only slow down)");
+  k.atLeast(at + ".delayMs", delay_ms, 0);
+  k.atLeast(at + ".jitterMs", jitter_ms, 0);
+  k.atLeast(at + ".bandwidthMbps", bandwidth_mbps, 0, " (0 = unlimited)");
+  k.fraction(at + ".dropProbability", drop_probability);
+}
+
+}  // namespace
+
+Status applyOverride(std::string& json, std::string_view assignment) {
+  const auto eq = assignment.find('=');
+  if (eq == std::string_view::npos || eq == 0) {
+    return invalidArgument("--set " + std::string(assignment) +
+                           ": expected path=value, e.g. training.batchSize=32");
+  }
+  const std::string path(assignment.substr(0, eq));
+  const std::string raw(assignment.substr(eq + 1));
+  const std::string prefix = "--set " + path + ": ";
+  try {
+    Json root = Json::object();
+    if (json.find_first_not_of(" \t\r\n") != std::string::npos) {
+      auto doc = parseJsonText(json);
+      if (!doc) return invalidArgument(prefix + "the experiment text is " + doc.status().message());
+      root = std::move(*doc);
+      if (!root.is_object()) return invalidArgument(prefix + "the experiment is not a JSON object");
+    }
+    auto target = walkPath(root, path);
+    if (!target) return invalidArgument(prefix + target.status().message());
+
+    Json value = Json::parse(raw, nullptr, /*allow_exceptions=*/false);
+    if (value.is_discarded()) value = raw;
+    const FieldDescriptor* f = target->field;
+    const bool whole_list = f->is_repeated() && !target->element;
+    if (whole_list && !value.is_array() && !value.is_null()) value = Json::array({value});
+    // A string field takes the text as written: name=2024 is the name "2024".
+    if (f->cpp_type() == FieldDescriptor::CPPTYPE_STRING) {
+      if (!whole_list && !value.is_string() && !value.is_null()) value = raw;
+      if (whole_list && value.is_array()) {
+        for (auto& e : value) {
+          if (e.is_number() || e.is_boolean()) e = e.dump();
+        }
+      }
+    }
+    *target->node = std::move(value);
+    json = root.dump(2) + "\n";
+    return Status::ok();
+  } catch (const std::exception& e) {
+    return internalError(prefix + "could not apply: " + e.what());
+  }
+}
+
+Status validateExperiment(const ExperimentConfig& c, const ExperimentNames& names) {
+  Checks k;
+  if (c.name.empty()) k.fail("name", "must not be empty (it names the run folder)");
+  k.atLeast("devices.localCount", c.local_count, 0);
+  if (c.numDevices() < 1) {
+    k.fail("devices", "no devices; set devices.localCount to 1 or more or list devices.remote");
+  }
+  if (static_cast<int>(c.profiles.size()) > c.local_count) {
+    k.fail("devices.profiles", std::to_string(c.profiles.size()) + " profiles for " +
+                                   std::to_string(c.local_count) +
+                                   " local devices; remove some or raise devices.localCount");
+  }
+  for (size_t i = 0; i < c.profiles.size(); ++i) {
+    const auto& p = c.profiles[i];
+    checkLink(k, "devices.profiles." + std::to_string(i), p.slowdown, p.delay_ms, p.jitter_ms,
+              p.bandwidth_mbps, p.drop_probability);
+  }
+  for (size_t i = 0; i < c.remote.size(); ++i) {
+    auto address = bridge::parseHostPort(c.remote[i]);  // what the controller will dial
+    if (!address) {
+      k.fail("devices.remote." + std::to_string(i), address.status().message());
+    } else if (address->port == 0) {
+      k.fail("devices.remote." + std::to_string(i),
+             "address '" + c.remote[i] + "' has port 0; give the port the agent listens on");
+    }
+  }
+  k.atLeast("devices.threadsPerAgent", c.threads_per_agent, 1);
+
+  k.known("model.name", "model", c.model, names.models);
+  k.known("dataset.name", "dataset", c.dataset, names.datasets);
+  k.atLeast("dataset.trainLimit", static_cast<double>(c.train_limit), 0, " (0 = all)");
+  k.atLeast("dataset.testLimit", static_cast<double>(c.test_limit), 0, " (0 = all)");
+  k.atLeast("dataset.syntheticSize", static_cast<double>(c.synthetic_size), 0);
+
+  k.known("algorithm.name", "algorithm", c.algorithm, names.algorithms);
+  k.known("algorithm.plan", "plan", c.plan, names.plans);
+  k.atLeast("training.batchSize", c.batch_size, 1);
+  k.atLeast("algorithm.microBatches", c.micro_batches, 1);
+  if (c.batch_size >= 1 && c.micro_batches > c.batch_size) {
+    k.fail("algorithm.microBatches", "must be at most training.batchSize (" +
+                                         std::to_string(c.batch_size) + "), got " +
+                                         std::to_string(c.micro_batches));
+  }
+  for (size_t i = 0; i < c.cuts.size(); ++i) {
+    const std::string at = "algorithm.cuts." + std::to_string(i);
+    k.atLeast(at, c.cuts[i], 1, " (a cut is the first layer of a stage after the first)");
+    if (i > 0 && c.cuts[i] <= c.cuts[i - 1]) {
+      k.fail(at, "cut points must be strictly increasing, got " + std::to_string(c.cuts[i]) +
+                     " after " + std::to_string(c.cuts[i - 1]));
+    }
+  }
+
+  k.above("training.learningRate", c.learning_rate, 0);
+  k.fraction("training.momentum", c.momentum);
+  k.atLeast("training.weightDecay", c.weight_decay, 0);
+  k.atLeast("training.epochs", c.epochs, 0);
+  k.atLeast("training.maxIterations", static_cast<double>(c.max_iterations), 0, " (0 = no limit)");
+  if (!(c.epochs > 0) && c.max_iterations <= 0) {
+    k.fail("training.epochs",
+           "no stop rule; set training.epochs or training.maxIterations above 0");
+  }
+  k.atLeast("training.evalEvery", static_cast<double>(c.eval_every), 0, " (0 = only at the end)");
+  k.atLeast("training.evalSamples", static_cast<double>(c.eval_samples), 0,
+            " (0 = whole test split)");
+  k.atLeast("training.maxSeconds", c.max_seconds, 0, " (0 = no limit)");
+
+  for (size_t i = 0; i < c.faults.size(); ++i) {
+    const auto& f = c.faults[i];
+    const std::string at = "faults." + std::to_string(i);
+    k.atLeast(at + ".atS", f.at_s, 0);
+    k.atLeast(at + ".atIteration", static_cast<double>(f.at_iteration), 0);
+    if (f.device < 0 || f.device >= c.numDevices()) {
+      k.fail(at + ".device", "device " + std::to_string(f.device) +
+                                 " does not exist; devices are 0.." +
+                                 std::to_string(c.numDevices() - 1));
+    }
+    if (f.kind.empty()) k.fail(at + ".kind", "missing; one of " + joinNames(kFaultKinds));
+    k.known(at + ".kind", "fault kind", f.kind, kFaultKinds);
+    checkLink(k, at, f.slowdown, f.delay_ms, f.jitter_ms, f.bandwidth_mbps, f.drop_probability);
+    if (f.kind == "freeze") k.above(at + ".freezeS", f.freeze_s, 0, " for a freeze");
+    k.atLeast(at + ".freezeS", f.freeze_s, 0);
+  }
+  return k.result();
+}
+
+Result<ExperimentConfig> parseExperiment(std::string_view json, std::string_view source,
+                                         const ExperimentNames& names) {
+  const std::string from = std::string(source) + ": ";
+  try {
+    auto doc = parseJsonText(json);
+    if (!doc) return invalidArgument(from + doc.status().message());
+    if (Status s = checkMessage(*doc, wire::Experiment::descriptor(), ""); !s) {
+      return invalidArgument(from + s.message());
+    }
+    wire::Experiment e;
+    auto parsed = google::protobuf::util::JsonStringToMessage(std::string(json), &e);
+    if (!parsed.ok()) return invalidArgument(from + std::string(parsed.message()));
+    ExperimentConfig c = fromWire(e);
+    if (Status s = validateExperiment(c, names); !s) return invalidArgument(from + s.message());
+    return c;
+  } catch (const std::exception& e) {
+    return internalError(from + "could not read the experiment: " + e.what());
+  }
+}
+
+Result<ExperimentConfig> loadExperiment(const std::string& path, const ExperimentNames& names) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) {
+    return notFound("experiment file " + path + " cannot be opened (" + std::strerror(errno) +
+                    "); check the path");
+  }
+  std::ostringstream text;
+  text << in.rdbuf();
+  if (in.bad()) return unavailable("experiment file " + path + " cannot be read");
+  return parseExperiment(text.str(), path, names);
+}
+
+std::string toJson(const ExperimentConfig& c) { return messageJson(toWire(c)).dump(2) + "\n"; }
+
+}  // namespace edgerig

@@ -1,0 +1,106 @@
+// The experiment file: one JSON document (the wire::Experiment schema, protobuf's JSON mapping)
+// turned into plain structs with defaults applied and every value checked, so the UI and the CLI
+// never see protobuf types and every mistake is reported with its field.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "device_bridge/status.h"
+
+namespace edgerig {
+
+// Emulated device: compute slowdown and the shaping of its outgoing links.
+struct DeviceProfileConfig {
+  std::string name;
+  double slowdown = 1;
+  double delay_ms = 0, jitter_ms = 0, bandwidth_mbps = 0, drop_probability = 0;
+  bool operator==(const DeviceProfileConfig&) const = default;
+};
+
+// One scheduled fault. Applied at `at_iteration` if it is not 0, else at `at_s`.
+struct FaultConfig {
+  double at_s = 0;
+  int64_t at_iteration = 0;
+  int device = 0;
+  std::string kind;  // slowdown | link | freeze | crash | clear
+  double slowdown = 1, delay_ms = 0, jitter_ms = 0, bandwidth_mbps = 0, drop_probability = 0,
+         freeze_s = 0;
+  bool operator==(const FaultConfig&) const = default;
+};
+
+inline const std::vector<std::string> kFaultKinds{"slowdown", "link", "freeze", "crash", "clear"};
+
+struct ExperimentConfig {
+  std::string name = "experiment";
+  std::string description;
+  uint64_t seed = 1;
+
+  int local_count = 3;
+  std::vector<DeviceProfileConfig> profiles;  // one per local agent; missing ones are native
+  std::vector<std::string> remote;            // host:port
+  std::string token_file;
+  int threads_per_agent = 1;
+
+  std::string model = "cnn";
+
+  std::string dataset = "fashion-mnist";
+  std::string data_dir;
+  int64_t train_limit = 0, test_limit = 0, synthetic_size = 0;
+
+  std::string algorithm = "gpipe";
+  int micro_batches = 4;
+  std::string plan = "even";
+  std::vector<int> cuts;
+
+  int batch_size = 64;
+  double learning_rate = 0.05;
+  double momentum = 0.9;
+  double weight_decay = 0;
+  double epochs = 1;
+  int64_t max_iterations = 0;
+  int64_t eval_every = 200;
+  int64_t eval_samples = 1000;
+  double max_seconds = 0;
+
+  std::vector<FaultConfig> faults;
+
+  int numDevices() const { return local_count + static_cast<int>(remote.size()); }
+  bool operator==(const ExperimentConfig&) const = default;
+};
+
+// The names validation accepts. An empty list accepts any name (the caller fills models and
+// algorithms from the model zoo and the algorithm registry).
+struct ExperimentNames {
+  std::vector<std::string> models, algorithms, datasets{"fashion-mnist", "synthetic"},
+      plans{"even", "balanced"};
+};
+
+// Parses, applies defaults for absent fields and validates. `source` (a path or "<--set>") prefixes
+// every message, and the message names the field: "quickstart.json: field training.batchSize:
+// expected an integer, got \"x\"". Unknown and ill-typed fields are named as the file spells them
+// (batch_size or batchSize), bad values in the canonical spelling (batchSize); array elements by
+// index: "faults.1.kind".
+Result<ExperimentConfig> parseExperiment(std::string_view json, std::string_view source,
+                                         const ExperimentNames& names);
+
+// parseExperiment on a file's contents; a missing or unreadable file is named.
+Result<ExperimentConfig> loadExperiment(const std::string& path, const ExperimentNames& names);
+
+// --set path=value on the JSON text, before parsing. path is dotted field names (either spelling:
+// batchSize or batch_size), arrays index with .0 .1 (the next free index appends); value is parsed
+// as JSON if it parses (numbers, true, arrays, objects) else taken as a string, and a string field
+// always takes the text as written (name=123 is "123"). Missing objects on the way are created. The
+// error names the path. Empty json is {}.
+Status applyOverride(std::string& json, std::string_view assignment);
+
+// Pretty JSON with every field (defaults included); parseExperiment reads it back equal.
+std::string toJson(const ExperimentConfig& c);
+
+// Semantic checks; messages name the field in the file's canonical spelling ("field
+// training.microBatches: ...").
+Status validateExperiment(const ExperimentConfig& c, const ExperimentNames& names);
+
+}  // namespace edgerig

@@ -1,0 +1,208 @@
+#include "core/controller/local_testbed.h"
+
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
+#include <filesystem>
+#include <thread>
+
+#include "device_bridge/auth.h"
+
+namespace edgerig {
+namespace fs = std::filesystem;
+
+std::string findAgentBinary() {
+  std::error_code ec;
+  auto self = fs::read_symlink("/proc/self/exe", ec);
+  if (!ec) {
+    for (auto dir : {self.parent_path(), self.parent_path() / ".." / "app"}) {
+      auto candidate = dir / "edgerig-agent";
+      if (fs::exists(candidate, ec)) return fs::weakly_canonical(candidate).string();
+    }
+  }
+  if (const char* env = std::getenv("EDGERIG_AGENT"); env && *env) return env;
+  return "edgerig-agent";
+}
+
+Result<std::unique_ptr<LocalTestbed>> LocalTestbed::spawn(const std::string& agent_binary,
+                                                          const std::vector<LocalAgentSpec>& agents,
+                                                          const std::string& token,
+                                                          const std::string& log_dir,
+                                                          std::chrono::milliseconds start_timeout) {
+  std::unique_ptr<LocalTestbed> tb(new LocalTestbed());
+  tb->agent_binary_ = agent_binary;
+  tb->log_dir_ = log_dir;
+  tb->start_timeout_ = start_timeout;
+  char path[] = "/tmp/edgerig-token-XXXXXX";
+  int fd = mkstemp(path);
+  if (fd < 0)
+    return internalError(std::string("cannot create a token file in /tmp: ") +
+                         std::strerror(errno));
+  close(fd);
+  tb->token_file_ = path;
+  if (auto st = bridge::writeTokenFile(tb->token_file_, token); !st) return st;
+  if (!log_dir.empty()) {
+    std::error_code ec;
+    fs::create_directories(log_dir, ec);
+  }
+  tb->agents_.resize(agents.size());
+  // Start every process first, then wait for all of them: start-up overlaps.
+  for (size_t i = 0; i < agents.size(); ++i) {
+    tb->agents_[i].spec = agents[i];
+    if (auto st = tb->start(tb->agents_[i]); !st) return st;
+  }
+  const auto deadline = std::chrono::steady_clock::now() + start_timeout;
+  for (auto& a : tb->agents_) {
+    std::string line;
+    while (line.find('\n') == std::string::npos) {
+      auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+                      deadline - std::chrono::steady_clock::now())
+                      .count();
+      pollfd p{a.stdout_fd, POLLIN, 0};
+      int r = left > 0 ? poll(&p, 1, static_cast<int>(left)) : 0;
+      if (r <= 0) {
+        return unavailable(
+            "local agent '" + a.spec.name + "' (" + agent_binary +
+            ") did not report its port within " + std::to_string(start_timeout.count() / 1000) +
+            " s; see " +
+            (log_dir.empty() ? std::string("its stderr") : log_dir + "/" + a.spec.name + ".log"));
+      }
+      char buf[256];
+      ssize_t n = read(a.stdout_fd, buf, sizeof buf);
+      if (n <= 0) {
+        return unavailable(
+            "local agent '" + a.spec.name + "' exited before listening; see " +
+            (log_dir.empty() ? std::string("its stderr") : log_dir + "/" + a.spec.name + ".log"));
+      }
+      line.append(buf, static_cast<size_t>(n));
+    }
+    line = line.substr(0, line.find('\n'));
+    const std::string prefix = "listening on ";
+    if (line.rfind(prefix, 0) != 0) {
+      return internalError("local agent '" + a.spec.name + "' printed '" + line +
+                           "' instead of 'listening on HOST:PORT'");
+    }
+    a.address = line.substr(prefix.size());
+  }
+  return tb;
+}
+
+Status LocalTestbed::start(Agent& a) {
+  int out[2];
+  if (pipe2(out, O_CLOEXEC) != 0)
+    return internalError(std::string("pipe: ") + std::strerror(errno));
+  std::vector<std::string> args = {agent_binary_, "--listen",  "127.0.0.1:0",
+                                   "--name",      a.spec.name, "--token-file",
+                                   token_file_,   "--threads", std::to_string(a.spec.threads)};
+  if (!a.spec.data_dir.empty()) {
+    args.push_back("--data-dir");
+    args.push_back(a.spec.data_dir);
+  }
+  std::vector<char*> argv;
+  for (auto& s : args) argv.push_back(s.data());
+  argv.push_back(nullptr);
+  const std::string log_path = log_dir_.empty() ? "" : log_dir_ + "/" + a.spec.name + ".log";
+  const pid_t parent = getpid();
+  pid_t pid = fork();
+  if (pid < 0) return internalError(std::string("fork: ") + std::strerror(errno));
+  if (pid == 0) {
+    // Child: only async-signal-safe calls until exec.
+    prctl(PR_SET_PDEATHSIG, SIGTERM);
+    if (getppid() != parent) _exit(127);
+    dup2(out[1], STDOUT_FILENO);
+    if (!log_path.empty()) {
+      int log_fd = open(log_path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+      if (log_fd >= 0) dup2(log_fd, STDERR_FILENO);
+    }
+    int devnull = open("/dev/null", O_RDONLY);
+    if (devnull >= 0) dup2(devnull, STDIN_FILENO);
+    execv(argv[0], argv.data());
+    execvp(argv[0], argv.data());
+    _exit(127);
+  }
+  close(out[1]);
+  a.pid = pid;
+  a.stdout_fd = out[0];
+  return Status::ok();
+}
+
+bool LocalTestbed::alive(size_t i) {
+  Agent& a = agents_[i];
+  if (a.pid <= 0) return false;
+  int status = 0;
+  pid_t r = waitpid(a.pid, &status, WNOHANG);
+  if (r == a.pid) {
+    a.pid = -1;
+    return false;
+  }
+  return true;
+}
+
+void LocalTestbed::kill(size_t i) {
+  Agent& a = agents_[i];
+  if (a.pid > 0) ::kill(a.pid, SIGKILL);
+  reap(a, true);
+}
+
+Status LocalTestbed::restart(size_t i) {
+  Agent& a = agents_[i];
+  reap(a, true);
+  if (auto st = start(a); !st) return st;
+  std::string line;
+  const auto deadline = std::chrono::steady_clock::now() + start_timeout_;
+  while (line.find('\n') == std::string::npos && std::chrono::steady_clock::now() < deadline) {
+    pollfd p{a.stdout_fd, POLLIN, 0};
+    if (poll(&p, 1, 100) <= 0) continue;
+    char buf[256];
+    ssize_t n = read(a.stdout_fd, buf, sizeof buf);
+    if (n <= 0) break;
+    line.append(buf, static_cast<size_t>(n));
+  }
+  const std::string prefix = "listening on ";
+  if (line.rfind(prefix, 0) != 0)
+    return unavailable("restarted agent '" + a.spec.name + "' did not start");
+  a.address = line.substr(prefix.size(), line.find('\n') - prefix.size());
+  return Status::ok();
+}
+
+void LocalTestbed::reap(Agent& a, bool force) {
+  if (a.pid > 0) {
+    if (!force) {
+      ::kill(a.pid, SIGTERM);
+      for (int i = 0; i < 100; ++i) {  // up to 2 s for a clean exit
+        if (waitpid(a.pid, nullptr, WNOHANG) == a.pid) {
+          a.pid = -1;
+          break;
+        }
+        std::this_thread::sleep_for(std::chrono::milliseconds(20));
+      }
+    }
+    if (a.pid > 0) {
+      ::kill(a.pid, SIGKILL);
+      waitpid(a.pid, nullptr, 0);
+      a.pid = -1;
+    }
+  }
+  if (a.stdout_fd >= 0) {
+    close(a.stdout_fd);
+    a.stdout_fd = -1;
+  }
+}
+
+LocalTestbed::~LocalTestbed() {
+  for (auto& a : agents_) {
+    if (a.pid > 0) ::kill(a.pid, SIGTERM);
+  }
+  for (auto& a : agents_) reap(a, false);
+  if (!token_file_.empty()) std::remove(token_file_.c_str());
+}
+
+}  // namespace edgerig

@@ -1,0 +1,64 @@
+// A local testbed: N edgerig-agent processes on loopback, spawned and reaped by the
+// controller. Each gets the run's fresh token through a private file (never on a command
+// line) and dies with its controller (PR_SET_PDEATHSIG), so nothing is left running.
+#pragma once
+
+#include <sys/types.h>
+
+#include <chrono>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "device_bridge/status.h"
+
+namespace edgerig {
+
+struct LocalAgentSpec {
+  std::string name;
+  int threads = 1;
+  std::string data_dir;
+};
+
+class LocalTestbed {
+ public:
+  // Starts every agent and waits for each one's "listening on HOST:PORT" line. Agent logs go
+  // to log_dir/<name>.log (log_dir empty: inherited stderr).
+  static Result<std::unique_ptr<LocalTestbed>> spawn(
+      const std::string& agent_binary, const std::vector<LocalAgentSpec>& agents,
+      const std::string& token, const std::string& log_dir,
+      std::chrono::milliseconds start_timeout = std::chrono::seconds(30));
+  ~LocalTestbed();  // SIGTERM, a short grace period, SIGKILL; reaps all; removes the token file
+  LocalTestbed(const LocalTestbed&) = delete;
+  LocalTestbed& operator=(const LocalTestbed&) = delete;
+
+  size_t size() const { return agents_.size(); }
+  const std::string& address(size_t i) const { return agents_[i].address; }
+  const std::string& name(size_t i) const { return agents_[i].spec.name; }
+  pid_t pid(size_t i) const { return agents_[i].pid; }
+  bool alive(size_t i);
+  void kill(size_t i);       // SIGKILL now (a crashed device)
+  Status restart(size_t i);  // a fresh, empty agent process at a new port
+
+ private:
+  struct Agent {
+    LocalAgentSpec spec;
+    pid_t pid = -1;
+    int stdout_fd = -1;
+    std::string address;
+  };
+  LocalTestbed() = default;
+  Status start(Agent& a);
+  void reap(Agent& a, bool force);
+
+  std::string agent_binary_;
+  std::string token_file_;
+  std::string log_dir_;
+  std::chrono::milliseconds start_timeout_{30000};
+  std::vector<Agent> agents_;
+};
+
+// The edgerig-agent next to the running executable, else $EDGERIG_AGENT, else the PATH's.
+std::string findAgentBinary();
+
+}  // namespace edgerig

@@ -1,0 +1,88 @@
+#include "core/controller/metrics_aggregator.h"
+
+#include <array>
+
+namespace edgerig {
+
+const char* deviceStateName(DeviceState s) {
+  switch (s) {
+    case DeviceState::kConnecting:
+      return "connecting";
+    case DeviceState::kReady:
+      return "ready";
+    case DeviceState::kTraining:
+      return "training";
+    case DeviceState::kSlow:
+      return "slow";
+    case DeviceState::kFrozen:
+      return "frozen";
+    case DeviceState::kLost:
+      return "lost";
+  }
+  return "?";
+}
+
+void MetricsAggregator::resize(int devices) {
+  devices_.resize(devices);
+  previous_.resize(devices);
+  for (int i = 0; i < devices; ++i) devices_[i].index = i;
+}
+
+std::vector<MetricSample> MetricsAggregator::onReport(int i, const wire::MetricsReport& r,
+                                                      double time_s, int64_t iteration,
+                                                      double rtt_ms) {
+  DeviceStatus& d = devices_[i];
+  uint64_t sent = 0, received = 0;
+  std::map<std::string, uint64_t> sent_by_kind;
+  for (const auto& t : r.traffic()) {
+    sent += t.bytes_sent();
+    received += t.bytes_received();
+    sent_by_kind[t.kind()] += t.bytes_sent();
+    link_bytes_[{d.name, t.peer(), t.kind()}] = t.bytes_sent();
+  }
+  Previous& p = previous_[i];
+  if (p.time_s >= 0 && time_s > p.time_s) {
+    const double dt = time_s - p.time_s;
+    d.bytes_out_per_s = static_cast<double>(sent - std::min(sent, p.sent)) / dt;
+    d.bytes_in_per_s = static_cast<double>(received - std::min(received, p.received)) / dt;
+  }
+  p = {time_s, sent, received};
+  d.samples_per_s = r.samples_per_s();
+  d.busy_s = r.busy_s();
+  d.idle_s = r.idle_s();
+  d.bytes_sent = sent;
+  d.bytes_received = received;
+  d.slowdown = r.slowdown();
+  d.resident_mb = static_cast<double>(r.resident_bytes()) / (1024.0 * 1024.0);
+  d.rtt_ms = rtt_ms;
+
+  std::vector<MetricSample> out;
+  auto add = [&](const char* metric, double v) {
+    out.push_back(MetricSample{time_s, iteration, d.name, metric, v});
+  };
+  add("samples_per_s", d.samples_per_s);
+  add("busy_s", d.busy_s);
+  add("idle_s", d.idle_s);
+  add("bytes_sent", static_cast<double>(sent));
+  add("bytes_received", static_cast<double>(received));
+  add("bytes_out_per_s", d.bytes_out_per_s);
+  add("bytes_in_per_s", d.bytes_in_per_s);
+  for (const char* kind : {"activation", "gradient", "weights", "control"}) {
+    add((std::string("bytes_sent_") + kind).c_str(), static_cast<double>(sent_by_kind[kind]));
+  }
+  add("rtt_ms", rtt_ms);
+  add("slowdown", d.slowdown);
+  add("resident_mb", d.resident_mb);
+  return out;
+}
+
+std::vector<LinkTraffic> MetricsAggregator::links() const {
+  std::vector<LinkTraffic> out;
+  for (const auto& [key, bytes] : link_bytes_) {
+    if (bytes == 0) continue;
+    out.push_back(LinkTraffic{std::get<0>(key), std::get<1>(key), std::get<2>(key), bytes});
+  }
+  return out;
+}
+
+}  // namespace edgerig

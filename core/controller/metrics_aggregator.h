@@ -1,0 +1,36 @@
+// Turns the agents' periodic reports into run-log samples and live device status, and keeps
+// the latest byte totals per link for the summary.
+#pragma once
+
+#include <map>
+#include <tuple>
+#include <vector>
+
+#include "core/controller/run_types.h"
+#include "edgerig.pb.h"
+
+namespace edgerig {
+
+class MetricsAggregator {
+ public:
+  void resize(int devices);
+  DeviceStatus& device(int i) { return devices_[i]; }
+  const std::vector<DeviceStatus>& devices() const { return devices_; }
+
+  // Updates device i from a report and returns the samples to log.
+  std::vector<MetricSample> onReport(int i, const wire::MetricsReport& r, double time_s,
+                                     int64_t iteration, double rtt_ms);
+  std::vector<LinkTraffic> links() const;
+
+ private:
+  struct Previous {
+    double time_s = -1;
+    uint64_t sent = 0;
+    uint64_t received = 0;
+  };
+  std::vector<DeviceStatus> devices_;
+  std::vector<Previous> previous_;
+  std::map<std::tuple<std::string, std::string, std::string>, uint64_t> link_bytes_;
+};
+
+}  // namespace edgerig

@@ -1,0 +1,87 @@
+// Plain values the controller publishes to its users (the CLI, the GUI): device status,
+// progress, the end-of-run summary. No torch, no protobuf, no Qt.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "core/runlog/run_log.h"
+
+namespace edgerig {
+
+enum class DeviceState { kConnecting, kReady, kTraining, kSlow, kFrozen, kLost };
+const char* deviceStateName(DeviceState s);
+
+struct DeviceStatus {
+  int index = 0;
+  std::string name;
+  std::string address;
+  bool local = false;
+  DeviceState state = DeviceState::kConnecting;
+  int cores = 0;
+  double capacity = 1.0;  // measured, relative to the fastest device
+  int stage = -1;
+  int first_layer = 0;
+  int last_layer = 0;
+  std::string faults;  // applied faults, human-readable
+  double slowdown = 1.0;
+  double samples_per_s = 0;
+  double bytes_in_per_s = 0;
+  double bytes_out_per_s = 0;
+  double rtt_ms = 0;
+  double busy_s = 0;
+  double idle_s = 0;
+  uint64_t bytes_sent = 0;
+  uint64_t bytes_received = 0;
+  double resident_mb = 0;
+};
+
+struct LinkTraffic {
+  std::string from;
+  std::string to;
+  std::string kind;
+  uint64_t bytes = 0;
+};
+
+struct RunProgress {
+  int64_t iteration = 0;
+  int64_t total_iterations = 0;
+  double epoch = 0;
+  double elapsed_s = 0;
+  double train_loss = 0;
+  double train_accuracy = 0;
+  double test_accuracy = -1;  // -1: not evaluated yet
+  double samples_per_s = 0;
+};
+
+struct RunSummary {
+  std::string run_dir;
+  std::string experiment;
+  std::string algorithm;
+  std::string model;
+  std::string plan;
+  bool ok = false;
+  std::string error;  // one line, when !ok
+  double elapsed_s = 0;
+  double training_s = 0;  // excluding set-up and evaluation
+  int64_t iterations = 0;
+  double epochs = 0;
+  double test_accuracy = -1;
+  double test_loss = 0;
+  double train_loss = 0;
+  double samples_per_s = 0;
+  std::vector<DeviceStatus> devices;
+  std::vector<LinkTraffic> links;
+};
+
+// Callbacks run on controller threads; a GUI forwards them to its own thread.
+struct RunObserver {
+  std::function<void(const RunEvent&)> on_event;
+  std::function<void(const std::vector<MetricSample>&)> on_metrics;
+  std::function<void(const std::vector<DeviceStatus>&)> on_devices;
+  std::function<void(const RunProgress&)> on_progress;
+};
+
+}  // namespace edgerig

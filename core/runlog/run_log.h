@@ -1,0 +1,111 @@
+// The run folder as a run writes it: config.json plus three long-format CSV files whose rows are on
+// disk as soon as append() returns, so plots, CSV export and replay share one source.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "device_bridge/status.h"
+
+namespace edgerig {
+
+// One value at one moment. device "" is the whole run (train_loss, test_accuracy, ...); otherwise a
+// device name.
+struct MetricSample {
+  double time_s = 0;
+  int64_t iteration = 0;
+  std::string device;
+  std::string metric;
+  double value = 0;
+  bool operator==(const MetricSample&) const = default;
+};
+
+// kinds used: run_started, run_finished, run_failed, device_joined, device_lost, fault_applied,
+// fault_cleared, plan_changed, algorithm_switched, evaluation, error
+struct RunEvent {
+  double time_s = 0;
+  int64_t iteration = 0;
+  std::string device;
+  std::string kind;
+  std::string detail;
+  bool operator==(const RunEvent&) const = default;
+};
+
+// One stage of the plan in force from `iteration` on; layers lists the layer names.
+struct PartitionRecord {
+  double time_s = 0;
+  int64_t iteration = 0;
+  int stage = 0;
+  std::string device;
+  int first_layer = 0;
+  int last_layer = 0;
+  std::string layers;
+  bool operator==(const PartitionRecord&) const = default;
+};
+
+inline constexpr const char* kConfigFile = "config.json";
+inline constexpr const char* kMetricsFile = "metrics.csv";
+inline constexpr const char* kEventsFile = "events.csv";
+inline constexpr const char* kPartitionsFile = "partitions.csv";
+inline constexpr const char* kMetricsHeader = "time_s,iteration,device,metric,value";
+inline constexpr const char* kEventsHeader = "time_s,iteration,device,kind,detail";
+inline constexpr const char* kPartitionsHeader =
+    "time_s,iteration,stage,device,first_layer,last_layer,layers";
+
+// Thread-safe; every append is written (one write call per append) before it returns, so a crash
+// loses nothing already appended and never leaves half a row from another thread. A write error
+// does not throw or stop the run: it is kept, and status() reports the first.
+class RunLog {
+ public:
+  // Writes config.json and the CSV headers into `dir` (created if missing). Fails if `dir` already
+  // holds a run: a run folder is written once (use makeRunDir for a fresh one).
+  static Result<std::unique_ptr<RunLog>> create(const std::string& dir,
+                                                const std::string& config_json);
+  ~RunLog();
+  RunLog(const RunLog&) = delete;
+  RunLog& operator=(const RunLog&) = delete;
+
+  const std::string& dir() const { return dir_; }
+
+  void append(const MetricSample& m);
+  void append(const std::vector<MetricSample>& ms);
+  void append(const RunEvent& e);
+  void append(const PartitionRecord& p);
+
+  // The first write error (disk full, folder removed...), named with the file; ok otherwise.
+  Status status() const;
+
+ private:
+  struct File {
+    std::string path;
+    int fd = -1;
+    std::mutex mutex;
+  };
+
+  explicit RunLog(std::string dir);
+  void write(File& file, const std::string& text);
+  void noteError(const Status& s);
+
+  std::string dir_;
+  File metrics_;
+  File events_;
+  File partitions_;
+  mutable std::mutex status_mutex_;
+  Status status_;
+};
+
+// Creates runs_root/<YYYYmmdd-HHMMSS>-<name> (name sanitised to [A-Za-z0-9._-]; "run" if nothing is
+// left) and returns its path. Adds -2, -3, ... if that folder exists; safe when several processes
+// start runs in the same second.
+Result<std::string> makeRunDir(const std::string& runs_root, const std::string& name);
+
+// The fields of one record's row, numbers already printed the way the run folder prints them
+// (shared by the writer and the readers' tests).
+std::vector<std::string> csvFields(const MetricSample& m);
+std::vector<std::string> csvFields(const RunEvent& e);
+std::vector<std::string> csvFields(const PartitionRecord& p);
+
+}  // namespace edgerig

@@ -1,0 +1,519 @@
+// Session: reading frames, the paced write queue, and closing. The handshake and the
+// heartbeats live in session_handshake.cpp and session_liveness.cpp.
+#include "device_bridge/session.h"
+
+#include <asio/post.hpp>
+#include <asio/read.hpp>
+
+#include <algorithm>
+#include <array>
+#include <cstring>
+
+#include "device_bridge/bulk_frame.h"
+#include "device_bridge/frame.h"
+#include "device_bridge/log.h"
+#include "device_bridge/wire_error.h"
+
+namespace edgerig::bridge {
+
+namespace {
+
+// A buffer this large is given back after use instead of being kept for the next frame.
+constexpr size_t kKeepBodyBufferBytes = 64u << 20;
+
+std::string endpointText(const asio::ip::tcp::socket& socket) {
+  std::error_code ec;
+  const auto ep = socket.remote_endpoint(ec);
+  if (ec) return "unknown address";
+  return HostPort{ep.address().to_string(), ep.port()}.str();
+}
+
+}  // namespace
+
+Session::Session(Key, asio::ip::tcp::socket socket, SessionOptions options, std::string token)
+    : socket_(std::move(socket)),
+      options_(std::move(options)),
+      token_(std::move(token)),
+      phase_(Phase::kReady),
+      remote_address_(endpointText(socket_)),
+      write_timer_(socket_.get_executor()),
+      handshake_timer_(socket_.get_executor()),
+      heartbeat_timer_(socket_.get_executor()),
+      watchdog_timer_(socket_.get_executor()),
+      linger_timer_(socket_.get_executor()) {
+  std::error_code ec;
+  socket_.set_option(asio::ip::tcp::no_delay(true), ec);  // heartbeats must not wait for Nagle
+}
+
+Session::~Session() {
+  std::error_code ec;
+  socket_.close(ec);
+}
+
+std::string Session::who() const {
+  return (peer_name_.empty() ? std::string("peer") : peer_name_) + " (" + remote_address_ + ")";
+}
+
+// ---------------------------------------------------------------------------------------------
+// Public, thread-safe entry points: each posts to the io thread.
+
+void Session::start(MessageHandler on_message, CloseHandler on_close) {
+  asio::post(socket_.get_executor(), [self = shared_from_this(), on_message = std::move(on_message),
+                                      on_close = std::move(on_close)]() mutable {
+    if (self->started_) {
+      logger("edgerig.bridge")
+          ->error("session with {}: start() called twice; ignored", self->who());
+      return;
+    }
+    self->started_ = true;
+    if (self->closing_) {  // closed before it was started: still say why, once
+      if (on_close) on_close(self->close_status_);
+      return;
+    }
+    self->on_message_ = std::move(on_message);
+    self->on_close_ = std::move(on_close);
+    self->phase_ = Phase::kRunning;
+    self->startLiveness();
+    self->readHeader();
+    self->pumpWrites();
+  });
+}
+
+void Session::send(wire::Envelope env) {
+  const MessageKind kind = kindOf(env);
+  // Serialize on the caller's thread: the io thread only moves bytes.
+  SplitFrame frame = encodeSplitFrame(std::move(env));
+  queued_bytes_ += frame.size();
+  asio::post(socket_.get_executor(),
+             [self = shared_from_this(), frame = std::move(frame), kind]() mutable {
+               self->enqueue(std::move(frame.head), kind, /*urgent=*/false, /*counted=*/true,
+                             std::move(frame.bulk));
+             });
+}
+
+void Session::close() {
+  asio::post(socket_.get_executor(), [self = shared_from_this()] {
+    self->beginClose({StatusCode::kAborted, "closed locally"}, /*flush=*/true,
+                     wire::ERROR_CODE_UNSPECIFIED);
+  });
+}
+
+void Session::setShape(const LinkShape& shape) {
+  std::lock_guard lock(mutex_);
+  shaper_.setShape(shape);
+}
+
+LinkShape Session::shape() const {
+  std::lock_guard lock(mutex_);
+  return shaper_.shape();
+}
+
+void Session::setPaused(bool paused) {
+  asio::post(socket_.get_executor(),
+             [self = shared_from_this(), paused] { self->applyPaused(paused); });
+}
+
+TrafficCounters Session::counters() const {
+  std::lock_guard lock(mutex_);
+  return counters_;
+}
+
+std::optional<double> Session::rttMs() const {
+  std::lock_guard lock(mutex_);
+  return rtt_ms_;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Reading: header, then the body in as few reads as the kernel allows.
+
+void Session::readHeader() {
+  if (closing_ || reading_) return;
+  if (paused_ && phase_ == Phase::kRunning) {
+    read_parked_ = true;
+    return;
+  }
+  reading_ = true;
+  asio::async_read(socket_, asio::buffer(header_),
+                   [self = shared_from_this()](std::error_code ec, size_t) { self->onHeader(ec); });
+}
+
+void Session::onHeader(std::error_code ec) {
+  reading_ = false;
+  if (closing_) return drain();
+  if (ec) return readFailed(ec, "reading a frame header");
+  last_received_ = Clock::now();
+  const uint32_t length = decodeLength(header_);
+  if (length > options_.max_frame_bytes) {
+    // Checked before anything is allocated: a hostile length must not cost memory.
+    return protocolError(wire::ERROR_CODE_FRAME_TOO_LARGE,
+                         "frame of " + std::to_string(length) + " bytes exceeds the limit of " +
+                             std::to_string(options_.max_frame_bytes) + " bytes");
+  }
+  body_size_ = length;
+  body_got_ = 0;
+  // A large frame is probed first: if it is a tensor frame, its bytes go straight to bulk_.
+  read_mode_ = length >= 2 * kBulkProbeBytes ? ReadMode::kProbe : ReadMode::kPlain;
+  read_limit_ = read_mode_ == ReadMode::kProbe ? kBulkProbeBytes : length;
+  if (read_limit_ > body_capacity_) {
+    body_.reset(new char[read_limit_]);
+    body_capacity_ = read_limit_;
+  }
+  if (length == 0) return onFrame();
+  readBody();
+}
+
+void Session::onProbe() {
+  const std::string_view probe(body_.get(), body_got_);
+  const std::optional<BulkLayout> layout = findBulkLayout(probe, body_size_);
+  if (!layout) {
+    // Not a tensor frame we can split: read the rest behind the probe and parse as usual.
+    if (body_capacity_ < body_size_) {
+      std::unique_ptr<char[]> bigger(new char[body_size_]);
+      std::memcpy(bigger.get(), body_.get(), body_got_);
+      body_ = std::move(bigger);
+      body_capacity_ = body_size_;
+    }
+    read_mode_ = ReadMode::kPlain;
+    read_limit_ = body_size_;
+    return readBody();
+  }
+  bulk_offset_ = layout->data_offset;
+  bulk_ = std::string();
+  bulk_.resize(body_size_ - bulk_offset_);
+  std::memcpy(bulk_.data(), body_.get() + bulk_offset_, body_got_ - bulk_offset_);
+  read_mode_ = ReadMode::kBulk;
+  read_limit_ = body_size_;
+  if (body_got_ == body_size_) return onFrame();
+  readBody();
+}
+
+void Session::readBody() {
+  reading_ = true;
+  char* const into = read_mode_ == ReadMode::kBulk ? bulk_.data() + (body_got_ - bulk_offset_)
+                                                   : body_.get() + body_got_;
+  socket_.async_read_some(asio::buffer(into, read_limit_ - body_got_),
+                          [self = shared_from_this()](std::error_code ec, size_t n) {
+                            self->reading_ = false;
+                            if (self->closing_) return self->drain();
+                            if (ec) return self->readFailed(ec, "reading a frame body");
+                            // Progress counts as life: a big frame on a slow link may take longer
+                            // than loss_timeout.
+                            self->last_received_ = Clock::now();
+                            self->body_got_ += n;
+                            if (self->body_got_ < self->read_limit_) return self->readBody();
+                            if (self->read_mode_ == ReadMode::kProbe) return self->onProbe();
+                            self->onFrame();
+                          });
+}
+
+void Session::onFrame() {
+  Result<wire::Envelope> decoded = wire::Envelope{};
+  if (read_mode_ == ReadMode::kBulk) {
+    const std::string_view prefix(body_.get(), bulk_offset_);
+    std::optional<BulkLayout> layout = findBulkLayout(prefix, body_size_);
+    decoded = layout ? assembleBulk(prefix, *layout, std::move(bulk_))
+                     : Result<wire::Envelope>(internalError("bulk frame layout changed"));
+    bulk_ = std::string();
+    read_mode_ = ReadMode::kPlain;
+  } else {
+    decoded = decodeBody(std::string_view(body_.get(), body_size_));
+  }
+  const size_t frame_bytes = kFrameHeaderBytes + body_size_;
+  if (body_capacity_ > kKeepBodyBufferBytes) {
+    body_.reset();
+    body_capacity_ = 0;
+  }
+  if (!decoded) {
+    {
+      std::lock_guard lock(mutex_);
+      counters_.received[static_cast<size_t>(MessageKind::kControl)] += frame_bytes;
+    }
+    return protocolError(wire::ERROR_CODE_BAD_FRAME, decoded.status().message());
+  }
+  wire::Envelope env = std::move(decoded).value();
+  {
+    std::lock_guard lock(mutex_);
+    counters_.received[static_cast<size_t>(kindOf(env))] += frame_bytes;
+  }
+  const uint32_t version = env.protocol_version();
+  if (version / 100 != kProtocolMajor) {
+    return protocolError(wire::ERROR_CODE_VERSION_MISMATCH,
+                         "peer speaks protocol " + std::to_string(version / 100) + "." +
+                             std::to_string(version % 100) + ", this side speaks " +
+                             std::to_string(kProtocolMajor) + "." + std::to_string(kProtocolMinor) +
+                             "; run the same edgerig release on both sides");
+  }
+  if (env.body_case() == wire::Envelope::BODY_NOT_SET) {
+    return protocolError(wire::ERROR_CODE_UNKNOWN_MESSAGE,
+                         "envelope without a body (a message type this release does not know?)");
+  }
+  if (env.has_error()) return closeFromPeer(env.error());
+  if (phase_ != Phase::kRunning) {
+    handleHandshake(std::move(env));
+  } else if (paused_) {
+    parked_ = std::move(env);
+    read_parked_ = true;
+    return;
+  } else {
+    dispatch(std::move(env));
+  }
+  if (phase_ != Phase::kReady) readHeader();
+}
+
+void Session::dispatch(wire::Envelope&& env) {
+  switch (env.body_case()) {
+    case wire::Envelope::kHello:
+    case wire::Envelope::kChallenge:
+    case wire::Envelope::kAuth:
+    case wire::Envelope::kWelcome:
+      return protocolError(wire::ERROR_CODE_OUT_OF_ORDER, "handshake message (field " +
+                                                              std::to_string(env.body_case()) +
+                                                              ") after the handshake was done");
+    case wire::Envelope::kHeartbeat:
+      return onHeartbeat(env.heartbeat());
+    case wire::Envelope::kHeartbeatAck:
+      return onHeartbeatAck(env.heartbeat_ack());
+    default:
+      if (on_message_) on_message_(std::move(env));
+  }
+}
+
+void Session::readFailed(std::error_code ec, const char* what) {
+  if (ec == asio::error::eof) {
+    return fail(unavailable(who() + " closed the connection"));
+  }
+  if (ec == asio::error::operation_aborted) return;  // we closed the socket ourselves
+  fail(unavailable("connection to " + who() + " failed while " + what + ": " + ec.message()));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Writing: one write in flight; the shaper decides when each queued frame may go.
+
+void Session::enqueue(std::string frame, MessageKind kind, bool urgent, bool counted,
+                      std::string bulk) {
+  const size_t size = frame.size() + bulk.size();
+  // send() counts its bytes at once, so queuedBytes() is right before the post runs.
+  if (!counted) queued_bytes_ += size;
+  if (closing_ && !urgent) {
+    queued_bytes_ -= size;
+    return;
+  }
+  const Clock::time_point now = Clock::now();
+  if (!urgent && size - kFrameHeaderBytes > options_.max_frame_bytes) {
+    queued_bytes_ -= size;
+    return fail(invalidArgument("refusing to send a frame of " + std::to_string(size) +
+                                " bytes to " + who() + ": above max_frame_bytes (" +
+                                std::to_string(options_.max_frame_bytes) +
+                                "); split the message or raise the limit on both sides"));
+  }
+  Outgoing out{std::move(frame), std::move(bulk), kind, now};
+  if (urgent) {
+    // A heartbeat sees the link's latency but not the queue of bulk data ahead of it.
+    std::lock_guard lock(mutex_);
+    const LinkShape shape = shaper_.shape();
+    if (!closing_ && shape.active()) {
+      out.due += std::chrono::duration_cast<Clock::duration>(
+          std::chrono::duration<double, std::milli>(shape.delay_ms + shape.jitter_ms / 2));
+    }
+    urgent_.push_back(std::move(out));
+  } else {
+    {
+      std::lock_guard lock(mutex_);
+      if (shaper_.shape().active()) out.due = shaper_.schedule(out.size(), now);
+    }
+    data_.push_back(std::move(out));
+  }
+  pumpWrites();
+}
+
+void Session::pumpWrites() {
+  if (writing_ || phase_ == Phase::kClosed || !socket_.is_open()) return;
+  if (paused_ && !closing_) return;
+  if (urgent_.empty() && data_.empty()) {
+    if (closing_) finishSocket();
+    return;
+  }
+  const Clock::time_point now = Clock::now();
+  std::deque<Outgoing>* from = nullptr;
+  if (!urgent_.empty() && (data_.empty() || urgent_.front().due <= data_.front().due)) {
+    from = &urgent_;
+  } else {
+    from = &data_;
+  }
+  const Clock::time_point due = from->front().due;
+  if (due > now && !closing_) {
+    if (!write_timer_due_ || *write_timer_due_ > due) {
+      write_timer_due_ = due;
+      write_timer_.expires_at(due);
+      write_timer_.async_wait([self = shared_from_this()](std::error_code ec) {
+        if (ec == asio::error::operation_aborted) return;
+        self->write_timer_due_.reset();
+        self->pumpWrites();
+      });
+    }
+    return;
+  }
+  current_ = std::move(from->front());
+  from->pop_front();
+  writing_ = true;
+  written_ = 0;
+  write_progress_ = now;
+  writeSome();
+}
+
+void Session::writeSome() {
+  // async_write would cut the frame into 64 KiB writes; handing the kernel the whole remainder
+  // (head and tensor bytes in one gather write) lets it take all the socket buffer holds.
+  std::array<asio::const_buffer, 2> rest{asio::buffer(current_.frame), asio::buffer(current_.bulk)};
+  size_t skip = written_;
+  for (auto& b : rest) {
+    const size_t n = std::min(skip, b.size());
+    b += n;
+    skip -= n;
+  }
+  socket_.async_write_some(rest, [self = shared_from_this()](std::error_code ec, size_t n) {
+    if (self->phase_ == Phase::kClosed) return;
+    if (ec) {
+      self->queued_bytes_ -= self->current_.size();
+      self->writing_ = false;
+      if (self->closing_ || ec == asio::error::operation_aborted) return self->forceClose();
+      return self->fail(unavailable("writing to " + self->who() + " failed: " + ec.message()));
+    }
+    self->written_ += n;
+    self->write_progress_ = Clock::now();
+    if (self->written_ < self->current_.size()) return self->writeSome();
+    const size_t bytes = self->current_.size();
+    {
+      std::lock_guard lock(self->mutex_);
+      self->counters_.sent[static_cast<size_t>(self->current_.kind)] += bytes;
+    }
+    self->queued_bytes_ -= bytes;
+    self->current_ = Outgoing{};
+    self->writing_ = false;
+    self->pumpWrites();
+  });
+}
+
+// ---------------------------------------------------------------------------------------------
+// Closing. Every path ends in forceClose(); the handler hears the reason exactly once.
+
+void Session::fail(Status status, wire::ErrorCode send_code) {
+  beginClose(std::move(status), /*flush=*/false, send_code);
+}
+
+void Session::protocolError(wire::ErrorCode code, const std::string& detail) {
+  fail(Status(statusCodeFor(code),
+              std::string(errorCodeName(code)) + " from " + who() + ": " + detail),
+       code);
+}
+
+void Session::closeFromPeer(const wire::Error& error) {
+  const auto code = static_cast<wire::ErrorCode>(error.code());
+  fail(Status(statusCodeFor(code),
+              who() + " reported " + errorCodeName(code) + ": " + error.detail()));
+}
+
+void Session::beginClose(Status status, bool flush, wire::ErrorCode send_code) {
+  if (closing_ || phase_ == Phase::kClosed) return;
+  closing_ = true;
+  open_ = false;
+  close_status_ = status;
+  handshake_timer_.cancel();
+  heartbeat_timer_.cancel();
+  watchdog_timer_.cancel();
+  write_timer_.cancel();
+  write_timer_due_.reset();
+  parked_.reset();
+
+  auto log = logger("edgerig.bridge");
+  if (status.code() == StatusCode::kAborted) {
+    log->debug("session with {}: {}", who(), status.message());
+  } else if (status.code() == StatusCode::kUnavailable) {
+    log->info("session with {}: {}", who(), status.message());
+  } else {
+    log->warn("closing session with {}: {}", who(), status.message());
+  }
+
+  if (!flush) {
+    for (auto* q : {&data_, &urgent_}) {
+      for (const auto& o : *q) queued_bytes_ -= o.size();
+      q->clear();
+    }
+  }
+  if (send_code != wire::ERROR_CODE_UNSPECIFIED) {
+    wire::Envelope err = makeError(send_code, status.message());
+    enqueue(encodeFrame(err), MessageKind::kControl, /*urgent=*/true);
+  }
+  linger_timer_.expires_after(kCloseLinger);
+  linger_timer_.async_wait([self = shared_from_this()](std::error_code ec) {
+    if (ec != asio::error::operation_aborted) self->forceClose();
+  });
+  pumpWrites();
+
+  // Tell whoever is waiting. Handlers are moved out first: they may drop the last reference.
+  if (auto done = std::move(handshake_done_)) {
+    handshake_done_ = nullptr;
+    done(status);
+  }
+  if (auto on_close = std::move(on_close_)) {
+    on_close_ = nullptr;
+    on_message_ = nullptr;
+    on_close(status);
+  }
+}
+
+void Session::finishSocket() {
+  // Everything is written: stop sending, then read until the peer closes (or the linger timer
+  // fires). Closing with unread input would reset the connection and could destroy our Error
+  // frame before the peer reads it.
+  std::error_code ec;
+  socket_.shutdown(asio::ip::tcp::socket::shutdown_send, ec);
+  if (ec) return forceClose();
+  drain();
+}
+
+void Session::drain() {
+  if (reading_ || phase_ == Phase::kClosed || writing_ || !urgent_.empty() || !data_.empty()) {
+    return;
+  }
+  if (body_capacity_ < 4096) {
+    body_.reset(new char[4096]);
+    body_capacity_ = 4096;
+  }
+  reading_ = true;
+  socket_.async_read_some(asio::buffer(body_.get(), body_capacity_),
+                          [self = shared_from_this()](std::error_code ec, size_t) {
+                            self->reading_ = false;
+                            if (ec) return self->forceClose();
+                            self->drain();
+                          });
+}
+
+void Session::forceClose() {
+  if (phase_ == Phase::kClosed) return;
+  if (!closing_) {
+    // Reached without beginClose (should not happen); still report once.
+    beginClose(internalError("session with " + who() + " closed unexpectedly"), false,
+               wire::ERROR_CODE_UNSPECIFIED);
+  }
+  phase_ = Phase::kClosed;
+  open_ = false;
+  linger_timer_.cancel();
+  write_timer_.cancel();
+  std::error_code ec;
+  socket_.shutdown(asio::ip::tcp::socket::shutdown_both, ec);
+  socket_.close(ec);
+  if (writing_) {
+    // The aborted write's handler finds the session closed and does nothing more.
+    queued_bytes_ -= current_.size();
+    writing_ = false;
+  }
+  for (auto* q : {&data_, &urgent_}) {
+    for (const auto& o : *q) queued_bytes_ -= o.size();
+    q->clear();
+  }
+  body_.reset();
+  body_capacity_ = 0;
+}
+
+}  // namespace edgerig::bridge

@@ -1,0 +1,225 @@
+// A Session is one authenticated TCP connection to a peer: framed Envelopes both ways, a write
+// queue paced by a LinkShaper, heartbeats with RTT, loss detection, and per-kind byte counts.
+// Sessions come from Listener (server side) or asyncConnect/connect (client side).
+#pragma once
+
+#include <asio/io_context.hpp>
+#include <asio/ip/tcp.hpp>
+#include <asio/steady_timer.hpp>
+
+#include <atomic>
+#include <chrono>
+#include <deque>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+
+#include "device_bridge/address.h"
+#include "device_bridge/link_shaper.h"
+#include "device_bridge/protocol.h"
+#include "device_bridge/status.h"
+#include "device_bridge/traffic.h"
+#include "edgerig.pb.h"
+
+namespace edgerig::bridge {
+
+struct SessionOptions {
+  std::string local_name = "edgerig";
+  wire::PeerRole role = wire::PEER_ROLE_CONTROLLER;  // what we say in Hello when dialing
+  std::chrono::milliseconds connect_timeout{5000}, handshake_timeout{5000};
+  std::chrono::milliseconds heartbeat_interval{1000};
+  std::chrono::milliseconds loss_timeout{3500};  // 0: no liveness check
+  bool send_heartbeats = true;
+  uint32_t max_frame_bytes = kDefaultMaxFrameBytes;
+};
+
+// A write that makes no progress for this long means the peer stopped reading.
+inline constexpr std::chrono::seconds kWriteStallTimeout{15};
+// How long a closing session may spend flushing its queue or its Error frame.
+inline constexpr std::chrono::milliseconds kCloseLinger{2000};
+
+namespace detail {
+struct SessionAccess;
+}
+
+class Session : public std::enable_shared_from_this<Session> {
+  struct Key {
+    explicit Key() = default;
+  };
+
+ public:
+  using Clock = std::chrono::steady_clock;
+  using MessageHandler = std::function<void(wire::Envelope&&)>;  // runs on the io thread
+  using CloseHandler = std::function<void(const Status&)>;       // once, with the reason
+
+  Session(Key, asio::ip::tcp::socket socket, SessionOptions options, std::string token);
+  ~Session();
+  Session(const Session&) = delete;
+  Session& operator=(const Session&) = delete;
+
+  void start(MessageHandler on_message, CloseHandler on_close);  // begins reading
+  void send(wire::Envelope env);  // thread-safe; queued; exactly one write in flight; shaped
+  void close();                   // thread-safe, idempotent; on_close gets kAborted
+  void setShape(const LinkShape& shape);  // thread-safe
+  LinkShape shape() const;
+  // Thread-safe. A frozen device stops reading, answering and sending (heartbeats included);
+  // its own loss check is suspended.
+  void setPaused(bool paused);
+
+  const std::string& peerName() const { return peer_name_; }
+  wire::PeerRole peerRole() const { return peer_role_; }
+  std::string remoteAddress() const { return remote_address_; }  // "host:port"
+  TrafficCounters counters() const;                              // thread-safe snapshot
+  std::optional<double> rttMs() const;                           // smoothed heartbeat RTT
+  bool isOpen() const { return open_.load(); }
+  size_t queuedBytes() const { return queued_bytes_.load(); }
+
+ private:
+  friend struct detail::SessionAccess;
+  using HandshakeDone = std::function<void(Result<std::shared_ptr<Session>>)>;
+
+  enum class Phase {
+    kServerAwaitHello,
+    kServerAwaitAuth,
+    kClientAwaitChallenge,
+    kClientAwaitWelcome,
+    kReady,  // handshake done, not started: nothing is read
+    kRunning,
+    kClosed,
+  };
+
+  struct Outgoing {
+    std::string frame;
+    std::string bulk;  // tensor bytes written after `frame`, never copied (bulk_frame.h)
+    MessageKind kind = MessageKind::kControl;
+    Clock::time_point due{};
+    size_t size() const { return frame.size() + bulk.size(); }
+  };
+  enum class ReadMode { kPlain, kProbe, kBulk };
+
+  // session_handshake.cpp
+  void beginServerHandshake(HandshakeDone done);
+  void beginClientHandshake(HandshakeDone done);
+  void armHandshakeTimer();
+  void handleHandshake(wire::Envelope&& env);
+  void finishHandshake();
+
+  // session.cpp: reading
+  void readHeader();
+  void onHeader(std::error_code ec);
+  void readBody();
+  void onProbe();
+  void onFrame();
+  void dispatch(wire::Envelope&& env);  // after handshake
+  void readFailed(std::error_code ec, const char* what);
+  // session.cpp: writing
+  void enqueue(std::string frame, MessageKind kind, bool urgent, bool counted = false,
+               std::string bulk = {});
+  void pumpWrites();
+  void writeSome();
+  // session.cpp: closing
+  void fail(Status status, wire::ErrorCode send_code = wire::ERROR_CODE_UNSPECIFIED);
+  void protocolError(wire::ErrorCode code, const std::string& detail);
+  void closeFromPeer(const wire::Error& error);
+  void beginClose(Status status, bool flush, wire::ErrorCode send_code);
+  void finishSocket();
+  void drain();
+  void forceClose();
+  std::string who() const;  // "peer-name (host:port)"
+
+  // session_liveness.cpp
+  void startLiveness();
+  void armHeartbeat();
+  void armWatchdog();
+  void onHeartbeat(const wire::Heartbeat& hb);
+  void onHeartbeatAck(const wire::HeartbeatAck& ack);
+  void sendUrgent(const wire::Envelope& env);
+  void applyPaused(bool paused);
+
+  asio::ip::tcp::socket socket_;
+  SessionOptions options_;
+  std::string token_;  // handshake only; cleared once it is done
+  std::string nonce_;
+  Phase phase_;
+  HandshakeDone handshake_done_;
+  MessageHandler on_message_;
+  CloseHandler on_close_;
+  bool started_ = false;
+  bool closing_ = false;
+  Status close_status_;
+  std::string peer_name_;
+  wire::PeerRole peer_role_ = wire::PEER_ROLE_UNSPECIFIED;
+  std::string remote_address_;
+
+  // Reading (io thread). The body buffer is reused and never zero-filled; a large tensor is
+  // read straight into the string the delivered message will own (bulk_), so it costs one
+  // copy out of the kernel, not two.
+  uint8_t header_[4] = {};
+  std::unique_ptr<char[]> body_;
+  size_t body_capacity_ = 0, body_size_ = 0, body_got_ = 0;
+  size_t read_limit_ = 0;  // body_got_ target of the current phase
+  ReadMode read_mode_ = ReadMode::kPlain;
+  std::string bulk_;
+  size_t bulk_offset_ = 0;
+  bool reading_ = false, read_parked_ = false;
+  std::optional<wire::Envelope> parked_;  // arrived while paused
+  Clock::time_point last_received_{};
+
+  // Writing (io thread). Heartbeats and Error frames go in urgent_ so that a long shaped
+  // transfer is not mistaken for a lost peer; data keeps its order in data_.
+  std::deque<Outgoing> data_, urgent_;
+  Outgoing current_;
+  bool writing_ = false;
+  size_t written_ = 0;
+  Clock::time_point write_progress_{};
+  asio::steady_timer write_timer_;
+  std::optional<Clock::time_point> write_timer_due_;
+  std::atomic<size_t> queued_bytes_{0};
+
+  // Liveness (io thread).
+  asio::steady_timer handshake_timer_, heartbeat_timer_, watchdog_timer_, linger_timer_;
+  uint64_t heartbeat_seq_ = 0;
+  bool paused_ = false;
+
+  std::atomic<bool> open_{true};
+  mutable std::mutex mutex_;  // guards the three below
+  LinkShaper shaper_;
+  TrafficCounters counters_;
+  std::optional<double> rtt_ms_;
+};
+
+class Listener {
+ public:
+  // Binds and listens; each accepted socket runs the server side of the handshake (agent name
+  // = options.local_name); on success on_session runs (io thread) with a Session not yet
+  // started. Failures get a typed Error frame, a close, and one log line with the peer's
+  // address; the listener keeps serving others.
+  static Result<std::unique_ptr<Listener>> create(
+      asio::io_context& io, const HostPort& at, std::string token, SessionOptions options,
+      std::function<void(std::shared_ptr<Session>)> on_session);
+  ~Listener();
+  Listener(const Listener&) = delete;
+  Listener& operator=(const Listener&) = delete;
+
+  uint16_t port() const { return port_; }
+  void close();  // thread-safe, idempotent; sessions already accepted live on
+
+  struct State;  // shared with pending accepts, so closing never races a handler
+
+ private:
+  Listener(std::shared_ptr<State> state, uint16_t port);
+  std::shared_ptr<State> state_;
+  uint16_t port_;
+};
+
+// Dial + client side of the handshake. `done` runs on the io thread.
+void asyncConnect(asio::io_context& io, const HostPort& to, std::string token,
+                  SessionOptions options,
+                  std::function<void(Result<std::shared_ptr<Session>>)> done);
+// Blocking wrapper for threads other than the io thread (returns an error if called on it).
+Result<std::shared_ptr<Session>> connect(asio::io_context& io, const HostPort& to,
+                                         const std::string& token, SessionOptions options);
+
+}  // namespace edgerig::bridge

@@ -1,0 +1,8 @@
+#!/usr/bin/env bash
+# The README's first command: install what is missing, build, and run the quickstart — a local
+# testbed of 3 agent processes training the default CNN on Fashion-MNIST with gpipe.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/install-deps.sh
+bash scripts/build.sh -DEDGERIG_BUILD_TESTS=OFF -DEDGERIG_BUILD_BENCH=OFF
+exec ./build/app/edgerig-run "$@"

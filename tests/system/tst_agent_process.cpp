@@ -1,0 +1,123 @@
+// A real edgerig-agent process: it prints its port, authenticates, survives bad input of
+// every kind and keeps serving, does the work it is asked, and dies with no leftovers.
+#include <gtest/gtest.h>
+#include <signal.h>
+
+#include <asio.hpp>
+#include <future>
+#include <mutex>
+
+#include "core/controller/local_testbed.h"
+#include "device_bridge/address.h"
+#include "device_bridge/auth.h"
+#include "device_bridge/frame.h"
+#include "device_bridge/io_thread.h"
+#include "device_bridge/session.h"
+
+namespace edgerig {
+namespace {
+
+class AgentProcess : public testing::Test {
+ protected:
+  void SetUp() override {
+    token_ = bridge::randomToken();
+    auto tb = LocalTestbed::spawn(findAgentBinary(), {{"solo", 1, ""}}, token_, "");
+    ASSERT_TRUE(tb.isOk()) << tb.status().message();
+    testbed_ = std::move(tb).value();
+    auto hp = bridge::parseHostPort(testbed_->address(0));
+    ASSERT_TRUE(hp.isOk());
+    addr_ = *hp;
+  }
+
+  Result<std::shared_ptr<bridge::Session>> dial(const std::string& token) {
+    bridge::SessionOptions so;
+    so.local_name = "test";
+    so.handshake_timeout = std::chrono::milliseconds(3000);
+    return bridge::connect(io_.context(), addr_, token, so);
+  }
+
+  // Sends raw bytes and returns what the agent answers before it closes.
+  std::string rawExchange(const std::string& bytes) {
+    asio::io_context io;
+    asio::ip::tcp::socket sock(io);
+    sock.connect({asio::ip::make_address(addr_.host), addr_.port});
+    asio::write(sock, asio::buffer(bytes));
+    std::string got;
+    asio::error_code ec;
+    char buf[4096];
+    sock.non_blocking(false);
+    timeval tv{5, 0};
+    setsockopt(sock.native_handle(), SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    for (;;) {
+      size_t n = sock.read_some(asio::buffer(buf), ec);
+      if (ec || n == 0) break;
+      got.append(buf, n);
+    }
+    return got;
+  }
+
+  void expectStillServes() {
+    auto s = dial(token_);
+    ASSERT_TRUE(s.isOk()) << "agent stopped serving: " << s.status().message();
+    // Shared with the handler, which may still run on the I/O thread after this returns.
+    auto reply = std::make_shared<std::promise<wire::Envelope>>();
+    auto once = std::make_shared<std::once_flag>();
+    auto fut = reply->get_future();
+    (*s)->start(
+        [reply, once](wire::Envelope&& env) {
+          if (env.has_profile_result()) std::call_once(*once, [&] { reply->set_value(env); });
+        },
+        [](const Status&) {});
+    wire::Envelope req;
+    req.mutable_profile_request()->set_model("mlp");
+    req.mutable_profile_request()->set_batch_size(8);
+    req.mutable_profile_request()->set_repetitions(1);
+    (*s)->send(req);
+    ASSERT_EQ(fut.wait_for(std::chrono::seconds(20)), std::future_status::ready);
+    auto env = fut.get();
+    EXPECT_EQ(env.profile_result().layers_size(), 3);
+    for (const auto& l : env.profile_result().layers()) EXPECT_GT(l.forward_backward_s(), 0);
+    (*s)->close();
+    EXPECT_TRUE(testbed_->alive(0));
+  }
+
+  std::string token_;
+  bridge::HostPort addr_;
+  bridge::IoThread io_;
+  std::unique_ptr<LocalTestbed> testbed_;
+};
+
+TEST_F(AgentProcess, AnswersAnAuthenticatedController) { expectStillServes(); }
+
+TEST_F(AgentProcess, RefusesAWrongTokenAndKeepsServing) {
+  auto s = dial("not-the-token");
+  ASSERT_FALSE(s.isOk());
+  EXPECT_EQ(s.status().code(), StatusCode::kUnauthenticated) << s.status().message();
+  expectStillServes();
+}
+
+TEST_F(AgentProcess, SurvivesGarbageAndOversizeFramesAndKeepsServing) {
+  (void)rawExchange("this is not a frame at all, just garbage bytes\r\n\x01\x02\x03");
+  std::string oversize("\xff\xff\xff\xf0", 4);  // ~4 GiB announced: rejected before allocating
+  const std::string answer = rawExchange(oversize);
+  if (!answer.empty()) {
+    ASSERT_GE(answer.size(), 4u);
+    auto body = bridge::decodeBody(std::string_view(answer).substr(4));
+    ASSERT_TRUE(body.isOk());
+    EXPECT_EQ(body->error().code(), wire::ERROR_CODE_FRAME_TOO_LARGE);
+  }
+  wire::Envelope early;
+  early.mutable_step()->set_iteration(1);  // a command before the handshake
+  (void)rawExchange(bridge::encodeFrame(early));
+  expectStillServes();
+}
+
+TEST_F(AgentProcess, ExitsOnSigtermAndIsReaped) {
+  const pid_t pid = testbed_->pid(0);
+  ASSERT_GT(pid, 0);
+  testbed_.reset();  // SIGTERM, then reap
+  EXPECT_NE(::kill(pid, 0), 0) << "agent process still exists";
+}
+
+}  // namespace
+}  // namespace edgerig
