@@ -22,13 +22,16 @@ namespace fs = std::filesystem;
 std::string findAgentBinary() {
   std::error_code ec;
   auto self = fs::read_symlink("/proc/self/exe", ec);
+  if (const char* env = std::getenv("EDGERIG_AGENT"); env && *env) return env;
   if (!ec) {
-    for (auto dir : {self.parent_path(), self.parent_path() / ".." / "app"}) {
-      auto candidate = dir / "edgerig-agent";
-      if (fs::exists(candidate, ec)) return fs::weakly_canonical(candidate).string();
+    // Installed side by side, or anywhere in a build tree (build/app/edgerig-agent).
+    fs::path dir = self.parent_path();
+    for (int up = 0; up < 4 && !dir.empty(); ++up, dir = dir.parent_path()) {
+      for (const auto& candidate : {dir / "edgerig-agent", dir / "app" / "edgerig-agent"}) {
+        if (fs::exists(candidate, ec)) return fs::weakly_canonical(candidate).string();
+      }
     }
   }
-  if (const char* env = std::getenv("EDGERIG_AGENT"); env && *env) return env;
   return "edgerig-agent";
 }
 
@@ -126,6 +129,10 @@ Status LocalTestbed::start(Agent& a) {
     if (devnull >= 0) dup2(devnull, STDIN_FILENO);
     execv(argv[0], argv.data());
     execvp(argv[0], argv.data());
+    const char msg[] = "edgerig: cannot execute the agent binary: ";
+    (void)!write(STDERR_FILENO, msg, sizeof msg - 1);
+    (void)!write(STDERR_FILENO, argv[0], std::strlen(argv[0]));
+    (void)!write(STDERR_FILENO, "\n", 1);
     _exit(127);
   }
   close(out[1]);

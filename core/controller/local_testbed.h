@@ -58,7 +58,8 @@ class LocalTestbed {
   std::vector<Agent> agents_;
 };
 
-// The edgerig-agent next to the running executable, else $EDGERIG_AGENT, else the PATH's.
+// $EDGERIG_AGENT, else an edgerig-agent beside the running executable or in its build tree,
+// else the PATH's.
 std::string findAgentBinary();
 
 }  // namespace edgerig

@@ -8,7 +8,7 @@
 namespace edgerig {
 namespace {
 
-constexpr int kProfileRepetitions = 3;
+constexpr int kProfileRepetitions = 2;
 constexpr auto kSetupTimeout = std::chrono::seconds(120);
 constexpr auto kStepTimeout = std::chrono::seconds(300);
 constexpr int64_t kEvalBatch = 500;
@@ -48,11 +48,15 @@ Status GpipeCoordinator::setup() {
 Status GpipeCoordinator::profileDevices() {
   const auto& cfg = ctx_.config();
   const int k = ctx_.numDevices();
+  // Stages compute one micro-batch at a time, so that is what is timed; times are scaled
+  // to a whole mini-batch for the plan.
+  const int micro = std::max(1, cfg.batch_size / std::max(1, cfg.micro_batches));
+  const double scale = static_cast<double>(cfg.batch_size) / micro;
   for (int d = 0; d < k; ++d) {
     wire::Envelope env;
     auto* p = env.mutable_profile_request();
     p->set_model(cfg.model);
-    p->set_batch_size(cfg.batch_size);
+    p->set_batch_size(micro);
     p->set_repetitions(kProfileRepetitions);
     p->set_seed(cfg.seed);
     ctx_.send(d, std::move(env));
@@ -68,7 +72,7 @@ Status GpipeCoordinator::profileDevices() {
                              std::to_string(r.layers_size()) + " layers, expected " +
                              std::to_string(layers_.size()));
     }
-    for (const auto& l : r.layers()) times[msg->device].push_back(l.forward_backward_s());
+    for (const auto& l : r.layers()) times[msg->device].push_back(l.forward_backward_s() * scale);
   }
   capacitiesFromProfiles(times, reference_time_s_, capacity_);
   for (int d = 0; d < k; ++d) ctx_.setCapacity(d, capacity_[d]);
