@@ -5,7 +5,7 @@ packages=(
   build-essential cmake ccache pkg-config git
   qt6-base-dev libqcustomplot-dev libgl-dev
   libasio-dev libprotobuf-dev protobuf-compiler
-  libtorch-dev
+  libtorch-dev libopenblas0-openmp
   libssl-dev zlib1g-dev
   libspdlog-dev libcli11-dev nlohmann-json3-dev
   libgtest-dev
