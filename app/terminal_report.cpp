@@ -121,8 +121,9 @@ std::string TerminalReport::summaryTable(const RunSummary& s) {
            "RSS MiB\n";
     for (const auto& d : s.devices) {
       std::snprintf(buf, sizeof buf,
-                    "%-7s %-9s %5d  %2d..%-3d %8.1f  %6.1f  %6.1f  %-10s %-10s %7.0f\n",
-                    d.name.c_str(), deviceStateName(d.state), d.stage, d.first_layer, d.last_layer,
+                    "%-7s %-9s %5d  %2d-%-3d  %8.1f  %6.1f  %6.1f  %-10s %-10s %7.0f\n",
+                    d.name.c_str(), deviceStateName(d.state), d.stage, d.first_layer,
+                    d.last_layer - 1,  // inclusive, as a person counts layers
                     d.slowdown, d.busy_s, d.idle_s, humanBytes(d.bytes_sent).c_str(),
                     humanBytes(d.bytes_received).c_str(), d.resident_mb);
       out << buf;

@@ -69,19 +69,6 @@ AgentRuntime::~AgentRuntime() {
 
 uint16_t AgentRuntime::port() const { return options_.listen.port; }
 
-void AgentRuntime::requestStop() {
-  {
-    std::lock_guard lock(stop_mu_);
-    stop_requested_ = true;
-  }
-  stop_cv_.notify_all();
-}
-
-void AgentRuntime::waitForStop() {
-  std::unique_lock lock(stop_mu_);
-  stop_cv_.wait(lock, [this] { return stop_requested_; });
-}
-
 std::vector<std::shared_ptr<bridge::Session>> AgentRuntime::allSessions() {
   std::lock_guard lock(sessions_mu_);
   std::vector<std::shared_ptr<bridge::Session>> all = peers_;

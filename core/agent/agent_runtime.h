@@ -3,7 +3,6 @@
 // faults, and pushes metrics to the controller several times a second.
 #pragma once
 
-#include <condition_variable>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -39,8 +38,6 @@ class AgentRuntime {
 
   uint16_t port() const;
   const std::string& host() const { return options_.listen.host; }
-  void requestStop();
-  void waitForStop();
 
  private:
   explicit AgentRuntime(AgentOptions options);
@@ -93,10 +90,6 @@ class AgentRuntime {
   double idle_in_run_s_ = 0;
   std::atomic<bool> run_active_{false};
   std::atomic<int64_t> iteration_{0};
-
-  std::mutex stop_mu_;
-  std::condition_variable stop_cv_;
-  bool stop_requested_ = false;
 
   // Last: destroyed first, so no trainer task outlives the state it uses.
   TaskQueue tasks_;

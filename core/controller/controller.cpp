@@ -466,6 +466,9 @@ RunSummary Controller::Run::finish(const Status& st) {
   }
   summary_.ok = st.isOk();
   summary_.error = st.message();
+  for (auto& d : metrics_.devices()) {
+    if (d.state != DeviceState::kLost) d.state = DeviceState::kReady;
+  }
   summary_.elapsed_s = now();
   summary_.devices = metrics_.devices();
   summary_.links = metrics_.links();

@@ -15,6 +15,7 @@ class MetricsAggregator {
  public:
   void resize(int devices);
   DeviceStatus& device(int i) { return devices_[i]; }
+  std::vector<DeviceStatus>& devices() { return devices_; }
   const std::vector<DeviceStatus>& devices() const { return devices_; }
 
   // Updates device i from a report and returns the samples to log.

@@ -192,4 +192,10 @@ int64_t LayerChain::parameterCount() const {
   return n;
 }
 
+Result<std::vector<LayerInfo>> describeModel(const std::string& model) {
+  auto chain = LayerChain::build(model, /*seed=*/1);
+  if (!chain) return chain.status();
+  return chain->infos();
+}
+
 }  // namespace edgerig

@@ -8,19 +8,12 @@
 #include <string>
 #include <vector>
 
+#include "core/model/layer_info.h"
 #include "device_bridge/status.h"
 
 namespace edgerig {
 
 inline constexpr int64_t kImageChannels = 1, kImageSize = 28, kNumClasses = 10;
-
-struct LayerInfo {
-  std::string name;                   // unique in the model: "conv1", "pool1", "fc1", ...
-  std::string description;            // "Conv2d 1→32 3×3 + ReLU"
-  std::vector<int64_t> output_shape;  // per sample, e.g. {32, 28, 28}
-  int64_t parameters = 0;
-  int64_t activation_bytes = 0;  // per sample, float32 output of the layer
-};
 
 // Copies of a LayerChain share its blocks (torch module holders), and so their weights.
 class LayerChain {

@@ -6,7 +6,7 @@
 #include <string>
 #include <vector>
 
-#include "core/model/layer_chain.h"
+#include "core/model/layer_info.h"
 #include "device_bridge/status.h"
 
 namespace edgerig {

@@ -78,8 +78,13 @@ std::vector<double> pipelineLosses(const ExperimentConfig& c, const std::string&
 
 void expectSameLosses(const std::vector<double>& pipeline, const std::vector<double>& reference) {
   ASSERT_EQ(pipeline.size(), reference.size());
+  // Same weights, same batches: the first loss differs only by float summation order.
+  EXPECT_NEAR(pipeline[0], reference[0], 1e-5 * std::max(1.0, std::abs(reference[0])));
+  // Micro-batches change BLAS blocking, and float32 rounding differences compound through
+  // momentum SGD (~1e-4 relative after 24 steps with OpenBLAS). A protocol bug (a missing
+  // micro-batch, a wrong 1/B scale, a stale weight) shows at 1e-2 and more within a few steps.
   for (size_t i = 0; i < reference.size(); ++i) {
-    EXPECT_NEAR(pipeline[i], reference[i], 1e-4 * std::max(1.0, std::abs(reference[i])))
+    EXPECT_NEAR(pipeline[i], reference[i], 1e-3 * std::max(1.0, std::abs(reference[i])))
         << "iteration " << i;
   }
   // The run really trained: the loss moved.

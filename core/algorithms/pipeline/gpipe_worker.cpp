@@ -162,14 +162,7 @@ Status GpipeStageWorker::forwardMicroBatch(int64_t iteration, int m, wire::StepM
       st.samples += labels.size(0);
       if (train) {
         ++st.backwards;
-        if (!isFirst()) {
-          wire::Envelope env;
-          auto* g = env.mutable_gradients();
-          g->set_iteration(iteration);
-          g->set_micro_batch(m);
-          *g->mutable_tensor() = toBlob(input.grad());
-          links_.to_previous(std::move(env));
-        }
+        sendInputGradient(iteration, m, input);
       }
     } else {
       wire::Envelope env;
@@ -208,19 +201,22 @@ Status GpipeStageWorker::backwardMicroBatch(int64_t iteration, int m,
     }
     st.compute_s += timed(*meter_, [&] { mb.output.backward(grad_output); });
     ++st.backwards;
-    if (!isFirst()) {
-      wire::Envelope env;
-      auto* g = env.mutable_gradients();
-      g->set_iteration(iteration);
-      g->set_micro_batch(m);
-      *g->mutable_tensor() = toBlob(mb.input.grad());
-      links_.to_previous(std::move(env));
-    }
+    sendInputGradient(iteration, m, mb.input);
   } catch (const std::exception& e) {
     return torchError("backward pass", e);
   }
   finishIfDone(iteration);
   return Status::ok();
+}
+
+void GpipeStageWorker::sendInputGradient(int64_t iteration, int m, const torch::Tensor& input) {
+  if (isFirst()) return;  // the data needs no gradient
+  wire::Envelope env;
+  auto* g = env.mutable_gradients();
+  g->set_iteration(iteration);
+  g->set_micro_batch(m);
+  *g->mutable_tensor() = toBlob(input.grad());
+  links_.to_previous(std::move(env));
 }
 
 void GpipeStageWorker::finishIfDone(int64_t iteration) {

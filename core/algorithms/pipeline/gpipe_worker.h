@@ -66,6 +66,7 @@ class GpipeStageWorker {
   Status forwardMicroBatch(int64_t iteration, int m, wire::StepMode mode, int micro_batches,
                            int batch_size, torch::Tensor input, const torch::Tensor& labels);
   Status backwardMicroBatch(int64_t iteration, int m, const torch::Tensor& grad_output);
+  void sendInputGradient(int64_t iteration, int m, const torch::Tensor& input);
   void finishIfDone(int64_t iteration);
   Iteration& iterationState(int64_t iteration, wire::StepMode mode, int micro_batches,
                             int batch_size);

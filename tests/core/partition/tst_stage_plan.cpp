@@ -1,6 +1,7 @@
 // StagePlan: cut validation, even plans, and how plans describe themselves.
 #include <gtest/gtest.h>
 
+#include "core/model/layer_chain.h"
 #include "core/partition/stage_plan.h"
 
 namespace edgerig {
