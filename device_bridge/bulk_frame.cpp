@@ -170,6 +170,19 @@ std::optional<BulkLayout> findBulkLayout(std::string_view prefix, size_t body_si
   return layout;
 }
 
+std::string* bulkDataOf(wire::Envelope& env) {
+  if (env.has_payload() && env.payload().has_tensor()) {
+    return env.mutable_payload()->mutable_tensor()->mutable_data();
+  }
+  if (env.has_activations() && env.activations().has_tensor()) {
+    return env.mutable_activations()->mutable_tensor()->mutable_data();
+  }
+  if (env.has_gradients() && env.gradients().has_tensor()) {
+    return env.mutable_gradients()->mutable_tensor()->mutable_data();
+  }
+  return nullptr;
+}
+
 Result<wire::Envelope> assembleBulk(std::string_view prefix, const BulkLayout& layout,
                                     std::string&& data) {
   const auto bad = [&] {

@@ -44,6 +44,10 @@ struct BulkLayout {
 };
 std::optional<BulkLayout> findBulkLayout(std::string_view prefix, size_t body_size);
 
+// The tensor bytes of a Payload, Activations or Gradients envelope, or nullptr when it has
+// none (never creates the field).
+std::string* bulkDataOf(wire::Envelope& env);
+
 // Builds the envelope from the prefix (at least layout.data_offset bytes) and the tensor bytes.
 Result<wire::Envelope> assembleBulk(std::string_view prefix, const BulkLayout& layout,
                                     std::string&& data);

@@ -178,8 +178,11 @@ void Session::onProbe() {
     return readBody();
   }
   bulk_offset_ = layout->data_offset;
-  bulk_ = std::string();
-  bulk_.resize(body_size_ - bulk_offset_);
+  const size_t data_bytes = body_size_ - bulk_offset_;
+  // A recycled buffer is only cut to size (or filled past its old size), never cleared.
+  bulk_ = spare_bulk_.capacity() >= data_bytes ? std::move(spare_bulk_) : std::string();
+  spare_bulk_ = std::string();
+  bulk_.resize(data_bytes);
   std::memcpy(bulk_.data(), body_.get() + bulk_offset_, body_got_ - bulk_offset_);
   read_mode_ = ReadMode::kBulk;
   read_limit_ = body_size_;
@@ -274,8 +277,21 @@ void Session::dispatch(wire::Envelope&& env) {
     case wire::Envelope::kHeartbeatAck:
       return onHeartbeatAck(env.heartbeat_ack());
     default:
-      if (on_message_) on_message_(std::move(env));
+      if (!on_message_) return;
+      on_message_(std::move(env));
+      recycleBulk(env);
   }
+}
+
+void Session::recycleBulk(wire::Envelope& env) {
+  // The handler took an rvalue reference; if it did not move the message (or its tensor
+  // bytes) away, the buffer is ours again.
+  std::string* data = bulkDataOf(env);
+  if (data == nullptr || data->capacity() < kBulkThresholdBytes ||
+      data->capacity() > kKeepBodyBufferBytes || data->capacity() <= spare_bulk_.capacity()) {
+    return;
+  }
+  spare_bulk_.swap(*data);
 }
 
 void Session::readFailed(std::error_code ec, const char* what) {
@@ -514,6 +530,7 @@ void Session::forceClose() {
   }
   body_.reset();
   body_capacity_ = 0;
+  spare_bulk_ = std::string();
 }
 
 }  // namespace edgerig::bridge

@@ -113,6 +113,7 @@ class Session : public std::enable_shared_from_this<Session> {
   void onProbe();
   void onFrame();
   void dispatch(wire::Envelope&& env);  // after handshake
+  void recycleBulk(wire::Envelope& env);  // keeps tensor bytes the handler left behind
   void readFailed(std::error_code ec, const char* what);
   // session.cpp: writing
   void enqueue(std::string frame, MessageKind kind, bool urgent, bool counted = false,
@@ -163,6 +164,10 @@ class Session : public std::enable_shared_from_this<Session> {
   ReadMode read_mode_ = ReadMode::kPlain;
   std::string bulk_;
   size_t bulk_offset_ = 0;
+  // Tensor bytes of a delivered message that its handler left in place, reused for the next
+  // tensor frame: a fresh buffer must be zero-filled (std::string cannot grow uninitialized)
+  // and that fill costs about half as much as the read itself.
+  std::string spare_bulk_;
   bool reading_ = false, read_parked_ = false;
   std::optional<wire::Envelope> parked_;  // arrived while paused
   Clock::time_point last_received_{};

@@ -1,5 +1,6 @@
-// Sessions over real loopback sockets: messages both ways, a 16 MiB tensor, heartbeats and
-// RTT, loss of a paused peer, per-kind traffic counters, shaped delivery, closing.
+// Sessions over real loopback sockets: messages both ways, a 16 MiB tensor, recycled tensor
+// buffers, heartbeats and RTT, loss of a paused peer, per-kind traffic counters, shaped delivery,
+// closing.
 #include <gtest/gtest.h>
 
 #include <asio/post.hpp>
@@ -134,6 +135,47 @@ TEST(Session, LargeFramesOfEveryShapeArriveIntact) {
     EXPECT_EQ(got[i].SerializeAsString(), expected.SerializeAsString()) << i;
   }
 }
+
+TEST(Session, RecycledTensorBuffersNeverLeakOldBytes) {
+  // This handler reads the tensor in place and leaves the message to the session, which reuses
+  // the buffer for the next tensor frame: each must arrive with exactly its own bytes, whether
+  // it is smaller than the reused buffer, the same size, or larger.
+  std::mutex mutex;
+  std::vector<std::string> got;  // copies: the handler must not move the message
+  ListenerFixture agent;
+  auto r = connect(agent.io(), agent.address(), kToken, testOptions("controller"));
+  ASSERT_TRUE(r) << r.status().message();
+  std::shared_ptr<Session> session = std::move(r).value();
+  session->start(
+      [&](wire::Envelope&& env) {
+        std::lock_guard lock(mutex);
+        got.push_back(env.payload().tensor().data());
+      },
+      [](const Status&) {});
+  ASSERT_TRUE(waitFor([&] { return agent.sessionCount() == 1; }));
+  const std::vector<size_t> sizes = {1u << 20, 300000, 1u << 20, 2u << 20, 1500000, 100000};
+  std::vector<std::string> sent;
+  for (size_t m = 0; m < sizes.size(); ++m) {
+    std::string data(sizes[m], '\0');
+    for (size_t i = 0; i < data.size(); ++i) data[i] = static_cast<char>((i * 7 + m * 31) & 0xff);
+    wire::Envelope env;
+    auto* t = env.mutable_payload()->mutable_tensor();
+    t->add_shape(static_cast<int64_t>(data.size()));
+    t->set_data(data);
+    sent.push_back(std::move(data));
+    agent.session(0)->send(std::move(env));
+  }
+  ASSERT_TRUE(waitFor([&] {
+    std::lock_guard lock(mutex);
+    return got.size() == sent.size();
+  }));
+  for (size_t m = 0; m < sent.size(); ++m) {
+    EXPECT_EQ(got[m].size(), sent[m].size()) << m;
+    EXPECT_TRUE(got[m] == sent[m]) << "tensor " << m << " differs";
+  }
+  session->close();
+}
+
 
 TEST(Session, HeartbeatsMeasureRttAndStayOutOfTheHandler) {
   SessionOptions fast = testOptions("agent");
