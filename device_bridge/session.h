@@ -112,7 +112,7 @@ class Session : public std::enable_shared_from_this<Session> {
   void readBody();
   void onProbe();
   void onFrame();
-  void dispatch(wire::Envelope&& env);  // after handshake
+  void dispatch(wire::Envelope&& env);    // after handshake
   void recycleBulk(wire::Envelope& env);  // keeps tensor bytes the handler left behind
   void readFailed(std::error_code ec, const char* what);
   // session.cpp: writing

@@ -176,7 +176,6 @@ TEST(Session, RecycledTensorBuffersNeverLeakOldBytes) {
   session->close();
 }
 
-
 TEST(Session, HeartbeatsMeasureRttAndStayOutOfTheHandler) {
   SessionOptions fast = testOptions("agent");
   fast.heartbeat_interval = std::chrono::milliseconds(50);
