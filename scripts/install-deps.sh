@@ -11,6 +11,7 @@ packages=(
   libgtest-dev
   dataset-fashion-mnist
   xvfb xauth
+  clang-format clang-tidy
 )
 missing=()
 for p in "${packages[@]}"; do
