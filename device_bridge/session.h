@@ -70,6 +70,7 @@ class Session : public std::enable_shared_from_this<Session> {
 
   const std::string& peerName() const { return peer_name_; }
   wire::PeerRole peerRole() const { return peer_role_; }
+  int peerCores() const { return peer_cores_; }  // from the agent's Welcome; 0 if unknown
   std::string remoteAddress() const { return remote_address_; }  // "host:port"
   TrafficCounters counters() const;                              // thread-safe snapshot
   std::optional<double> rttMs() const;                           // smoothed heartbeat RTT
@@ -151,6 +152,7 @@ class Session : public std::enable_shared_from_this<Session> {
   bool closing_ = false;
   Status close_status_;
   std::string peer_name_;
+  int peer_cores_ = 0;
   wire::PeerRole peer_role_ = wire::PEER_ROLE_UNSPECIFIED;
   std::string remote_address_;
 

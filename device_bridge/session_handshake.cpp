@@ -118,6 +118,7 @@ void Session::handleHandshake(wire::Envelope&& env) {
     case Phase::kClientAwaitWelcome: {
       if (!env.has_welcome()) return wrongMessage();
       if (!env.welcome().agent_name().empty()) peer_name_ = env.welcome().agent_name();
+      peer_cores_ = env.welcome().cores();
       logger("edgerig.bridge")
           ->debug("connected to {}: {} cores, host {}", who(), env.welcome().cores(),
                   env.welcome().hostname());

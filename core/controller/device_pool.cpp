@@ -67,7 +67,7 @@ void DevicePool::startSession(int i, std::shared_ptr<bridge::Session> s) {
   {
     std::lock_guard lock(mu_);
     devices_[i].session = s;
-    devices_[i].cores = 0;
+    devices_[i].cores = s->peerCores();
   }
   std::weak_ptr<bridge::Session> weak = s;
   s->start(

@@ -59,6 +59,7 @@ class AgentProcess : public testing::Test {
   void expectStillServes() {
     auto s = dial(token_);
     ASSERT_TRUE(s.isOk()) << "agent stopped serving: " << s.status().message();
+    EXPECT_GT((*s)->peerCores(), 0) << "the Welcome carries the device's core count";
     // Shared with the handler, which may still run on the I/O thread after this returns.
     auto reply = std::make_shared<std::promise<wire::Envelope>>();
     auto once = std::make_shared<std::once_flag>();

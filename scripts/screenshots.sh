@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# Renders the control room mid-run under Xvfb into docs/screenshots/ (builds nothing).
+# Usage: scripts/screenshots.sh [BUILD_DIR] [SECONDS]   (defaults: build, 25)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+build=${1:-build}
+after=${2:-25}
+gui="$build/app/edgerig"
+if [ ! -x "$gui" ]; then
+  echo "screenshots.sh: no edgerig executable in $build/app; build it first (bash scripts/build.sh)" >&2
+  exit 1
+fi
+command -v xvfb-run >/dev/null || { echo "screenshots.sh: xvfb-run is missing (apt install xvfb)" >&2; exit 1; }
+mkdir -p docs/screenshots
+runs=$(mktemp -d)
+trap 'rm -rf "$runs"' EXIT
+# A fresh settings folder: the screenshot shows the default layout, not this user's.
+export XDG_CONFIG_HOME="$runs/config"
+xvfb-run -a -s "-screen 0 1600x1000x24" \
+  "$gui" --demo --runs "$runs" --screenshot docs/screenshots/main.png --after "$after"
+echo "wrote docs/screenshots/main.png"

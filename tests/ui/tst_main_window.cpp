@@ -1,0 +1,81 @@
+// The window without a run: opening experiments (errors name the file and the field), the
+// panels it fills from the model, and a start that fails validation without starting anything.
+#include <QAction>
+#include <QStandardPaths>
+#include <QTemporaryDir>
+#include <QtTest>
+
+#include "ui/main_window.h"
+#include "ui/partition_strip.h"
+#include "ui/run_session.h"
+#include "ui/run_status_line.h"
+
+using edgerig::ui::MainWindow;
+
+namespace {
+
+QString writeFile(const QTemporaryDir& dir, const QString& name, const QByteArray& text) {
+  const QString path = dir.filePath(name);
+  QFile f(path);
+  if (!f.open(QIODevice::WriteOnly)) qFatal("cannot write %s", qPrintable(path));
+  f.write(text);
+  return path;
+}
+
+}  // namespace
+
+class TstMainWindow : public QObject {
+  Q_OBJECT
+
+ private slots:
+  void initTestCase() { QStandardPaths::setTestModeEnabled(true); }  // keep user settings out
+
+  void opensAnExperiment() {
+    QTemporaryDir dir;
+    MainWindow w;
+    const QString path = writeFile(dir, "two.json", R"({
+      "name": "two-devices",
+      "devices": {"localCount": 2},
+      "model": {"name": "mlp"},
+      "dataset": {"name": "synthetic"},
+      "algorithm": {"name": "gpipe", "microBatches": 2}
+    })");
+    auto st = w.openExperiment(path);
+    QVERIFY2(st.isOk(), st.message().c_str());
+    QCOMPARE(w.experiment().name, std::string("two-devices"));
+    QCOMPARE(w.experiment().local_count, 2);
+    QVERIFY(w.windowTitle().contains("two-devices"));
+    QVERIFY(w.partition()->layerCount() > 0);
+    QVERIFY(w.statusLine()->text().startsWith("idle"));
+  }
+
+  void errorsNameTheFileAndField() {
+    QTemporaryDir dir;
+    MainWindow w;
+    const auto before = w.experiment();
+    const QString bad = writeFile(dir, "bad.json", R"({"training": {"batchSize": "x"}})");
+    auto st = w.openExperiment(bad);
+    QVERIFY(!st.isOk());
+    const QString msg = QString::fromStdString(st.message());
+    QVERIFY2(msg.contains("bad.json") && msg.contains("batchSize"), qPrintable(msg));
+    QVERIFY(w.experiment() == before);  // a bad file changes nothing
+
+    st = w.openExperiment(dir.filePath("missing.json"));
+    QVERIFY(!st.isOk());
+    QVERIFY(QString::fromStdString(st.message()).contains("missing.json"));
+  }
+
+  void startRefusesAnInvalidExperiment() {
+    MainWindow w;
+    auto c = w.experiment();
+    c.micro_batches = 0;
+    w.setExperiment(c, "edited");
+    auto st = w.startRun();
+    QVERIFY(!st.isOk());
+    QVERIFY2(QString::fromStdString(st.message()).contains("microBatches"), st.message().c_str());
+    QVERIFY(!w.session()->running());
+  }
+};
+
+QTEST_MAIN(TstMainWindow)
+#include "tst_main_window.moc"

@@ -1,0 +1,418 @@
+#include "ui/plot_panel.h"
+
+#include <qcustomplot.h>
+
+#include <QCheckBox>
+#include <QComboBox>
+#include <QFile>
+#include <QFileDialog>
+#include <QGridLayout>
+#include <QHBoxLayout>
+#include <QLabel>
+#include <QMenu>
+#include <QMessageBox>
+#include <QTextStream>
+#include <QVBoxLayout>
+#include <algorithm>
+#include <limits>
+
+#include "ui/palette.h"
+
+namespace edgerig::ui {
+namespace {
+
+// Run-level series get fixed colours; device series get their device's colour.
+QColor runSeriesColor(const std::string& metric) {
+  if (metric == "test_accuracy" || metric == "test_loss") return QColor(198, 40, 40);
+  if (metric == "train_accuracy" || metric == "train_loss") return QColor(21, 101, 192);
+  return QColor(40, 40, 40);
+}
+
+QString runSeriesName(const std::string& metric) {
+  if (metric == "test_accuracy") return QStringLiteral("test");
+  if (metric == "train_accuracy") return QStringLiteral("train (batch)");
+  if (metric == "train_loss") return QStringLiteral("train");
+  if (metric == "test_loss") return QStringLiteral("test");
+  if (metric == "samples_per_s") return QStringLiteral("pipeline");
+  return QString::fromStdString(metric);
+}
+
+}  // namespace
+
+PlotPanel::PlotPanel(QWidget* parent) : QWidget(parent) {
+  auto* top = new QHBoxLayout;
+  top->setContentsMargins(4, 2, 4, 2);
+  top->addWidget(new QLabel(tr("X axis:"), this));
+  axis_box_ = new QComboBox(this);
+  axis_box_->setObjectName("plotXAxis");
+  axis_box_->addItems({tr("Iteration"), tr("Wall time (s)")});
+  top->addWidget(axis_box_);
+  follow_box_ = new QCheckBox(tr("Follow the tail"), this);
+  follow_box_->setObjectName("plotFollowTail");
+  follow_box_->setChecked(true);
+  follow_box_->setToolTip(
+      tr("Scroll with the newest data. Dragging or zooming a chart turns it "
+         "off; right-click a chart to save it."));
+  top->addWidget(follow_box_);
+  top->addStretch(1);
+
+  auto* grid = new QGridLayout;
+  grid->setContentsMargins(0, 0, 0, 0);
+  grid->setSpacing(2);
+  for (int c = 0; c < kChartCount; ++c) {
+    charts_[static_cast<size_t>(c)] = makeChart(static_cast<Chart>(c));
+    grid->addWidget(charts_[static_cast<size_t>(c)], c / 2, c % 2);
+  }
+  auto* layout = new QVBoxLayout(this);
+  layout->setContentsMargins(0, 0, 0, 0);
+  layout->setSpacing(0);
+  layout->addLayout(top);
+  layout->addLayout(grid, 1);
+
+  timer_.setSingleShot(true);
+  timer_.setInterval(kReplotIntervalMs);
+  connect(&timer_, &QTimer::timeout, this, &PlotPanel::replotNow);
+  connect(axis_box_, &QComboBox::currentIndexChanged, this,
+          [this](int i) { setXAxis(i == 0 ? XAxis::kIteration : XAxis::kWallTime); });
+  connect(follow_box_, &QCheckBox::toggled, this, &PlotPanel::setFollowTail);
+}
+
+PlotPanel::~PlotPanel() = default;
+
+QCustomPlot* PlotPanel::makeChart(Chart c) {
+  auto* plot = new QCustomPlot(this);
+  plot->setObjectName(QStringLiteral("chart%1").arg(static_cast<int>(c)));
+  plot->setMinimumSize(260, 180);
+  plot->setNoAntialiasingOnDrag(true);
+  plot->plotLayout()->insertRow(0);
+  auto* title = new QCPTextElement(plot, chartTitle(c), QFont(font().family(), 10, QFont::Bold));
+  plot->plotLayout()->addElement(0, 0, title);
+  plot->xAxis->setLabel(tr("iteration"));
+  plot->yAxis->setLabel(chartUnit(c));
+  if (c == Chart::kAccuracy) plot->yAxis->setRange(0, 1);
+  if (c == Chart::kThroughput) plot->yAxis->setNumberFormat("gb");  // 1.2·10^6, not 1.2e+06
+  plot->legend->setVisible(true);
+  plot->legend->setFont(QFont(font().family(), 8));
+  plot->legend->setBorderPen(Qt::NoPen);
+  // The legend gets its own column right of the axis rect, so it never covers the newest data.
+  auto* legend_cell = new QCPLayoutGrid;
+  plot->plotLayout()->addElement(1, 1, legend_cell);
+  plot->axisRect()->insetLayout()->take(plot->legend);
+  legend_cell->addElement(0, 0, plot->legend);
+  legend_cell->addElement(1, 0, new QCPLayoutElement(plot));  // keeps the entries at the top
+  legend_cell->setRowStretchFactor(0, 0.001);
+  legend_cell->setMargins(QMargins(0, 8, 4, 0));
+  plot->plotLayout()->setColumnStretchFactor(1, 0.001);
+  plot->plotLayout()->setRowSpacing(0);
+  if (c == Chart::kLoss) {
+    // Loss spans orders of magnitude (and a diverging run many more): log scale.
+    plot->yAxis->setScaleType(QCPAxis::stLogarithmic);
+    plot->yAxis->setTicker(QSharedPointer<QCPAxisTickerLog>(new QCPAxisTickerLog));
+    plot->yAxis->setNumberFormat("gb");
+    plot->yAxis->setRange(0.01, 10);
+  }
+  plot->setInteractions(QCP::iRangeDrag | QCP::iRangeZoom);
+  plot->axisRect()->setRangeDrag(Qt::Horizontal);
+  plot->axisRect()->setRangeZoom(Qt::Horizontal);
+  // A person who drags or zooms wants to look at something: stop scrolling under them.
+  connect(plot, &QCustomPlot::mousePress, this, [this] { setFollowTail(false); });
+  connect(plot, &QCustomPlot::mouseWheel, this, [this] { setFollowTail(false); });
+  plot->setContextMenuPolicy(Qt::CustomContextMenu);
+  connect(plot, &QWidget::customContextMenuRequested, this,
+          [this, c](const QPoint& pos) { showChartMenu(c, pos); });
+  return plot;
+}
+
+void PlotPanel::setDevices(const std::vector<DeviceStatus>& devices) {
+  for (const auto& d : devices) device_index_[d.name] = d.index;
+}
+
+void PlotPanel::addMetrics(const std::vector<MetricSample>& samples) {
+  bool any = false;
+  for (const auto& m : samples) {
+    const int c = chartOf(m);
+    if (c < 0) continue;
+    auto& s = series_[SeriesKey{c, m.metric, m.device}];
+    if (!s) {
+      s = std::make_unique<Series>();
+      s->chart = static_cast<Chart>(c);
+      s->metric = m.metric;
+      s->device = m.device;
+      if (!m.device.empty() && !device_index_.count(m.device)) {
+        device_index_[m.device] = static_cast<int>(device_index_.size());
+      }
+    }
+    s->buffer.append({m.time_s, static_cast<double>(m.iteration), m.value});
+    any = true;
+  }
+  if (any) scheduleReplot();
+}
+
+void PlotPanel::addEvents(const std::vector<RunEvent>& events) {
+  bool any = false;
+  for (const auto& e : events) {
+    const QString label = markerLabel(e);
+    if (label.isEmpty()) continue;
+    if (static_cast<int>(markers_.size()) >= kMaxMarkers) {
+      removeMarker(markers_.front());
+      markers_.erase(markers_.begin());
+    }
+    Marker m;
+    m.time_s = e.time_s;
+    m.iteration = static_cast<double>(e.iteration);
+    m.label = label;
+    placeMarker(m, marker_slot_++);
+    markers_.push_back(m);
+    any = true;
+  }
+  if (any) scheduleReplot();
+}
+
+void PlotPanel::placeMarker(Marker& m, int slot) {
+  const double x = x_axis_ == XAxis::kIteration ? m.iteration : m.time_s;
+  for (int c = 0; c < kChartCount; ++c) {
+    QCustomPlot* plot = charts_[static_cast<size_t>(c)];
+    auto* line = new QCPItemStraightLine(plot);
+    line->setPen(QPen(QColor(120, 120, 120), 1, Qt::DashLine));
+    line->point1->setType(QCPItemPosition::ptPlotCoords);
+    line->point2->setType(QCPItemPosition::ptPlotCoords);
+    line->point1->setCoords(x, 0);
+    line->point2->setCoords(x, 1);
+    auto* text = new QCPItemText(plot);
+    text->setText(m.label);
+    text->setFont(QFont(font().family(), 8));
+    text->setColor(QColor(60, 60, 60));
+    text->setBrush(QColor(255, 255, 255, 210));
+    text->setPadding(QMargins(2, 1, 2, 1));
+    text->setPositionAlignment(Qt::AlignLeft | Qt::AlignTop);
+    text->position->setTypeX(QCPItemPosition::ptPlotCoords);
+    text->position->setTypeY(QCPItemPosition::ptAxisRectRatio);
+    // Three staggered rows, so labels of close markers do not sit on each other.
+    text->position->setCoords(x, 0.02 + 0.09 * (slot % 3));
+    text->setClipToAxisRect(true);
+    m.lines[static_cast<size_t>(c)] = line;
+    m.texts[static_cast<size_t>(c)] = text;
+  }
+}
+
+void PlotPanel::removeMarker(Marker& m) {
+  for (int c = 0; c < kChartCount; ++c) {
+    charts_[static_cast<size_t>(c)]->removeItem(m.lines[static_cast<size_t>(c)]);
+    charts_[static_cast<size_t>(c)]->removeItem(m.texts[static_cast<size_t>(c)]);
+  }
+}
+
+void PlotPanel::clear() {
+  for (auto& m : markers_) removeMarker(m);
+  markers_.clear();
+  marker_slot_ = 0;
+  for (auto* plot : charts_) plot->clearGraphs();
+  series_.clear();
+  device_index_.clear();
+  scheduleReplot();
+}
+
+void PlotPanel::setXAxis(XAxis axis) {
+  if (axis == x_axis_) return;
+  x_axis_ = axis;
+  axis_box_->setCurrentIndex(axis == XAxis::kIteration ? 0 : 1);
+  for (auto* plot : charts_) {
+    plot->xAxis->setLabel(axis == XAxis::kIteration ? tr("iteration") : tr("time (s)"));
+  }
+  for (auto& m : markers_) {
+    const double x = axis == XAxis::kIteration ? m.iteration : m.time_s;
+    for (int c = 0; c < kChartCount; ++c) {
+      m.lines[static_cast<size_t>(c)]->point1->setCoords(x, 0);
+      m.lines[static_cast<size_t>(c)]->point2->setCoords(x, 1);
+      auto* pos = m.texts[static_cast<size_t>(c)]->position;
+      pos->setCoords(x, pos->coords().y());
+    }
+  }
+  rebuild_ = true;
+  scheduleReplot();
+}
+
+void PlotPanel::setFollowTail(bool follow) {
+  if (follow == follow_) return;
+  follow_ = follow;
+  follow_box_->setChecked(follow);
+  emit followTailChanged(follow);
+  if (follow) scheduleReplot();
+}
+
+void PlotPanel::setTailSpan(double iterations, double seconds) {
+  span_iterations_ = iterations;
+  span_seconds_ = seconds;
+  scheduleReplot();
+}
+
+void PlotPanel::showAround(double time_s, int64_t iteration) {
+  setFollowTail(false);
+  const double x = x_axis_ == XAxis::kIteration ? static_cast<double>(iteration) : time_s;
+  const double half = (x_axis_ == XAxis::kIteration ? span_iterations_ : span_seconds_) / 8;
+  for (auto* plot : charts_) plot->xAxis->setRange(x - half, x + half);
+  scheduleReplot();
+}
+
+void PlotPanel::scheduleReplot() {
+  if (!timer_.isActive()) timer_.start();
+}
+
+double PlotPanel::xOf(const PlotPoint& p) const {
+  return x_axis_ == XAxis::kIteration ? p.iteration : p.time_s;
+}
+
+QColor PlotPanel::seriesColor(const Series& s) const {
+  if (s.device.empty()) return runSeriesColor(s.metric);
+  auto it = device_index_.find(s.device);
+  return deviceColor(it == device_index_.end() ? -1 : it->second);
+}
+
+QString PlotPanel::seriesName(const Series& s) const {
+  return s.device.empty() ? runSeriesName(s.metric) : QString::fromStdString(s.device);
+}
+
+void PlotPanel::syncGraph(Series& s, bool rebuild) {
+  if (!s.graph) {
+    QCustomPlot* plot = chart(s.chart);
+    s.graph = plot->addGraph();
+    s.graph->setName(seriesName(s));
+    const bool sparse = s.metric == "test_accuracy" || s.metric == "test_loss";
+    s.graph->setPen(QPen(seriesColor(s), s.device.empty() ? 2.0 : 1.5));
+    if (sparse) s.graph->setScatterStyle(QCPScatterStyle(QCPScatterStyle::ssDisc, 6));
+    s.graph->setAdaptiveSampling(true);
+    rebuild = true;
+  }
+  const auto& pts = s.buffer.points();
+  if (rebuild || s.buffer.trimmedSinceTake()) {
+    QVector<double> keys, values;
+    keys.reserve(static_cast<int>(pts.size()));
+    values.reserve(static_cast<int>(pts.size()));
+    for (const auto& p : pts) {
+      keys.push_back(xOf(p));
+      values.push_back(p.value * chartScale(s.chart));
+    }
+    s.graph->setData(keys, values, /*alreadySorted=*/false);
+  } else if (s.buffer.pendingCount() > 0) {
+    QVector<QCPGraphData> fresh;
+    fresh.reserve(static_cast<int>(s.buffer.pendingCount()));
+    for (size_t i = pts.size() - s.buffer.pendingCount(); i < pts.size(); ++i) {
+      fresh.push_back(QCPGraphData(xOf(pts[i]), pts[i].value * chartScale(s.chart)));
+    }
+    s.graph->data()->add(fresh, /*alreadySorted=*/false);
+  }
+  s.buffer.markTaken();
+}
+
+void PlotPanel::replotNow() {
+  for (auto& [key, s] : series_) syncGraph(*s, rebuild_);
+  rebuild_ = false;
+  if (follow_) followRanges();
+  for (auto* plot : charts_) plot->replot(QCustomPlot::rpQueuedRefresh);
+  ++replots_;
+}
+
+void PlotPanel::followRanges() {
+  const double span = x_axis_ == XAxis::kIteration ? span_iterations_ : span_seconds_;
+  for (int c = 0; c < kChartCount; ++c) {
+    QCustomPlot* plot = charts_[static_cast<size_t>(c)];
+    double lo = std::numeric_limits<double>::max(), hi = std::numeric_limits<double>::lowest();
+    for (const auto& [key, s] : series_) {
+      if (static_cast<int>(s->chart) != c || s->buffer.points().empty()) continue;
+      lo = std::min(lo, xOf(s->buffer.points().front()));
+      hi = std::max(hi, xOf(s->buffer.points().back()));
+    }
+    if (lo > hi) continue;
+    lo = std::max(lo, hi - span);
+    if (hi - lo < 1e-9) hi = lo + 1;
+    plot->xAxis->setRange(lo, hi + (hi - lo) * 0.02);
+    if (c == static_cast<int>(Chart::kAccuracy)) continue;  // accuracy stays on [0, 1]
+    bool first = true;
+    for (int g = 0; g < plot->graphCount(); ++g) {
+      bool found = false;
+      QCPRange r = plot->graph(g)->getValueRange(found, QCP::sdBoth, plot->xAxis->range());
+      if (!found) continue;
+      if (first) {
+        plot->yAxis->setRange(r);
+        first = false;
+      } else {
+        QCPRange y = plot->yAxis->range();
+        y.expand(r);
+        plot->yAxis->setRange(y);
+      }
+    }
+    if (first) continue;
+    QCPRange y = plot->yAxis->range();
+    if (plot->yAxis->scaleType() == QCPAxis::stLogarithmic) {
+      plot->yAxis->setRange(std::max(1e-6, y.lower / 1.5), std::max(1e-5, y.upper * 1.5));
+    } else {
+      const double pad = std::max(1e-9, y.size() * 0.08);
+      plot->yAxis->setRange(std::min(0.0, y.lower), y.upper + pad);
+    }
+  }
+}
+
+size_t PlotPanel::pointCount(const std::string& metric, const std::string& device) const {
+  size_t n = 0;
+  for (const auto& [key, s] : series_) {
+    if (s->metric == metric && s->device == device) n += s->buffer.points().size();
+  }
+  return n;
+}
+
+Status PlotPanel::saveChart(Chart c, const QString& path) const {
+  QCustomPlot* plot = chart(c);
+  const QString suffix = QFileInfo(path).suffix().toLower();
+  bool ok = false;
+  if (suffix == "png") {
+    ok = plot->savePng(path, std::max(plot->width(), 800), std::max(plot->height(), 500));
+  } else if (suffix == "pdf") {
+    ok = plot->savePdf(path, std::max(plot->width(), 800), std::max(plot->height(), 500));
+  } else if (suffix == "csv") {
+    QFile f(path);
+    if (f.open(QIODevice::WriteOnly | QIODevice::Truncate | QIODevice::Text)) {
+      QTextStream out(&f);
+      out << kMetricsHeader << '\n';
+      for (const auto& [key, s] : series_) {
+        if (s->chart != c) continue;
+        for (const auto& p : s->buffer.points()) {
+          out << QString::number(p.time_s, 'g', 10) << ',' << static_cast<qint64>(p.iteration)
+              << ',' << QString::fromStdString(s->device) << ','
+              << QString::fromStdString(s->metric) << ',' << QString::number(p.value, 'g', 10)
+              << '\n';
+        }
+      }
+      out.flush();
+      ok = out.status() == QTextStream::Ok && f.error() == QFile::NoError;
+    }
+  } else {
+    return invalidArgument("cannot save the chart as '" + path.toStdString() +
+                           "': choose a .png, .pdf or .csv file name");
+  }
+  if (!ok) {
+    return unavailable("could not write the chart to '" + path.toStdString() +
+                       "': check that the folder exists and is writable");
+  }
+  return Status::ok();
+}
+
+void PlotPanel::showChartMenu(Chart c, const QPoint& pos) {
+  QMenu menu(this);
+  const QString title = chartTitle(c);
+  auto save = [this, c, title](const QString& filter, const QString& suffix) {
+    const QString path = QFileDialog::getSaveFileName(
+        this, tr("Save %1").arg(title), title.section(' ', 0, 0).toLower() + suffix, filter);
+    if (path.isEmpty()) return;
+    if (auto st = saveChart(c, path); !st) {
+      QMessageBox::warning(this, tr("Save chart"), QString::fromStdString(st.message()));
+    }
+  };
+  menu.addAction(tr("Save as PNG…"), this, [save] { save(tr("PNG image (*.png)"), ".png"); });
+  menu.addAction(tr("Save as PDF…"), this, [save] { save(tr("PDF (*.pdf)"), ".pdf"); });
+  menu.addAction(tr("Save data as CSV…"), this, [save] { save(tr("CSV (*.csv)"), ".csv"); });
+  menu.addSeparator();
+  menu.addAction(tr("Follow the tail"), this, [this] { setFollowTail(true); });
+  menu.exec(chart(c)->mapToGlobal(pos));
+}
+
+}  // namespace edgerig::ui

@@ -1,0 +1,111 @@
+// The live plots: accuracy, loss, throughput and traffic per device, against iteration or
+// wall time. Samples are appended on the GUI thread and drawn by one coalescing timer (at most
+// one replot per kReplotIntervalMs); every fault, plan change, switch and loss is a labelled
+// vertical marker on every chart. Each chart saves as PNG, PDF or CSV.
+#pragma once
+
+#include <QString>
+#include <QTimer>
+#include <QWidget>
+#include <array>
+#include <map>
+#include <memory>
+#include <string>
+#include <tuple>
+#include <vector>
+
+#include "ui/plot_series.h"
+#include "ui/ui_types.h"
+
+class QCustomPlot;
+class QCPGraph;
+class QCPItemStraightLine;
+class QCPItemText;
+class QCheckBox;
+class QComboBox;
+
+namespace edgerig::ui {
+
+class PlotPanel : public QWidget {
+  Q_OBJECT
+
+ public:
+  enum class XAxis { kIteration, kWallTime };
+  static constexpr int kReplotIntervalMs = 40;  // <= 25 Hz
+  static constexpr size_t kMaxPointsPerSeries = 20000;
+  static constexpr int kMaxMarkers = 200;
+
+  explicit PlotPanel(QWidget* parent = nullptr);
+  ~PlotPanel() override;
+
+  // Device names to colours and legend order (the device's index picks its colour).
+  void setDevices(const std::vector<DeviceStatus>& devices);
+  void addMetrics(const std::vector<MetricSample>& samples);
+  void addEvents(const std::vector<RunEvent>& events);
+  void clear();
+
+  void setXAxis(XAxis axis);
+  XAxis xAxis() const { return x_axis_; }
+  void setFollowTail(bool follow);
+  bool followTail() const { return follow_; }
+  // How much of the tail is shown while following: iterations or seconds per the x axis.
+  void setTailSpan(double iterations, double seconds);
+  // Centres every chart on a moment (an event clicked in the log); stops following.
+  void showAround(double time_s, int64_t iteration);
+
+  // By suffix: .png, .pdf or .csv (the chart's points in the run folder's long format).
+  Status saveChart(Chart chart, const QString& path) const;
+
+  QCustomPlot* chart(Chart c) const { return charts_[static_cast<size_t>(c)]; }
+  int markerCount() const { return static_cast<int>(markers_.size()); }
+  int replotCount() const { return replots_; }
+  bool replotPending() const { return timer_.isActive(); }
+  // Points held for one series: metric name and device ("" for the run as a whole).
+  size_t pointCount(const std::string& metric, const std::string& device) const;
+
+ signals:
+  void followTailChanged(bool follow);
+
+ private:
+  struct Series {
+    Chart chart;
+    std::string metric, device;
+    SeriesBuffer buffer{kMaxPointsPerSeries};
+    QCPGraph* graph = nullptr;
+  };
+  struct Marker {
+    double time_s = 0, iteration = 0;
+    QString label;
+    std::array<QCPItemStraightLine*, kChartCount> lines{};
+    std::array<QCPItemText*, kChartCount> texts{};
+  };
+  using SeriesKey = std::tuple<int, std::string, std::string>;
+
+  QCustomPlot* makeChart(Chart c);
+  void scheduleReplot();
+  void replotNow();
+  void syncGraph(Series& s, bool rebuild);
+  void placeMarker(Marker& m, int slot);
+  void removeMarker(Marker& m);
+  void followRanges();
+  double xOf(const PlotPoint& p) const;
+  QColor seriesColor(const Series& s) const;
+  QString seriesName(const Series& s) const;
+  void showChartMenu(Chart c, const QPoint& pos);
+
+  std::array<QCustomPlot*, kChartCount> charts_{};
+  QComboBox* axis_box_ = nullptr;
+  QCheckBox* follow_box_ = nullptr;
+  std::map<SeriesKey, std::unique_ptr<Series>> series_;
+  std::vector<Marker> markers_;
+  int marker_slot_ = 0;
+  std::map<std::string, int> device_index_;
+  XAxis x_axis_ = XAxis::kIteration;
+  bool follow_ = true;
+  bool rebuild_ = false;
+  double span_iterations_ = 2000, span_seconds_ = 300;
+  QTimer timer_;
+  int replots_ = 0;
+};
+
+}  // namespace edgerig::ui
