@@ -63,8 +63,13 @@ TEST(RunFaults, ScheduledSlowdownShowsInThatDevicesComputeTime) {
   const double other_before = meanStepCompute(*run, "dev0", 2, 20);
   const double other_after = meanStepCompute(*run, "dev0", 22, 40);
   ASSERT_GT(before, 0);
-  EXPECT_GT(after / before, 3.0) << "before " << before << " s, after " << after << " s";
-  EXPECT_LT(other_after / other_before, 2.0) << "the other device is not slowed down";
+  ASSERT_GT(other_before, 0);
+  // Other tests may share the 2 cores, which slows both devices alike; the slowdown of dev1
+  // relative to dev0 is what the fault must show.
+  const double slowed = after / before;
+  const double other = other_after / other_before;
+  EXPECT_GT(slowed, 2.5) << "before " << before << " s, after " << after << " s";
+  EXPECT_GT(slowed / other, 3.0) << "dev1 x" << slowed << ", dev0 x" << other;
   bool logged = false;
   for (const auto& e : run->events) {
     if (e.kind == "fault_applied" && e.device == "dev1" &&
