@@ -33,21 +33,4 @@ class ComputeMeter {
   std::atomic<int64_t> frozen_until_ns_{0};
 };
 
-// Times a block of compute and reports it to the meter when it ends.
-class ComputeTimer {
- public:
-  explicit ComputeTimer(ComputeMeter& meter)
-      : meter_(meter), start_(std::chrono::steady_clock::now()) {}
-  ~ComputeTimer() {
-    meter_.afterCompute(
-        std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count());
-  }
-  ComputeTimer(const ComputeTimer&) = delete;
-  ComputeTimer& operator=(const ComputeTimer&) = delete;
-
- private:
-  ComputeMeter& meter_;
-  std::chrono::steady_clock::time_point start_;
-};
-
 }  // namespace edgerig

@@ -30,8 +30,6 @@ void TaskQueue::clear() {
   tasks_.clear();
 }
 
-bool TaskQueue::onThisThread() const { return std::this_thread::get_id() == thread_.get_id(); }
-
 double TaskQueue::takeIdleSeconds() {
   std::lock_guard lock(mu_);
   double s = idle_s_;

@@ -21,7 +21,6 @@ class TaskQueue {
 
   void post(Task task);
   void clear();  // drops pending tasks (a run was stopped)
-  bool onThisThread() const;
   // Seconds the thread spent waiting for work since the last call (idle time).
   double takeIdleSeconds();
 

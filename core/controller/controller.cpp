@@ -89,8 +89,6 @@ Controller::Controller(ExperimentConfig config, ControllerOptions options, RunOb
 
 Controller::~Controller() = default;
 
-ExperimentNames Controller::names() const { return knownNames(); }
-
 void Controller::requestStop() { stop_.store(true); }
 
 void Controller::injectFault(const FaultConfig& fault) {

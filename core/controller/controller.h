@@ -40,8 +40,6 @@ class Controller {
   // The local agent of device i dies at once (SIGKILL): a crashed device, for tests and demos.
   void killLocalDevice(int device);
 
-  ExperimentNames names() const;
-
  private:
   class Run;
   ExperimentConfig config_;

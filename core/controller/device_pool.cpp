@@ -49,20 +49,6 @@ Status DevicePool::connectAll(const std::vector<DeviceEndpoint>& endpoints) {
   return first_error;
 }
 
-Status DevicePool::reconnect(int i, const std::string& address) {
-  auto to = bridge::parseHostPort(address);
-  if (!to) return to.status();
-  auto r = bridge::connect(io_.context(), *to, token_, options_);
-  if (!r) return r.status();
-  {
-    std::lock_guard lock(mu_);
-    devices_[i].address = address;
-    devices_[i].lost = false;
-  }
-  startSession(i, std::move(r).value());
-  return Status::ok();
-}
-
 void DevicePool::startSession(int i, std::shared_ptr<bridge::Session> s) {
   {
     std::lock_guard lock(mu_);

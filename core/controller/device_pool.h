@@ -39,8 +39,6 @@ class DevicePool {
 
   // Dials every endpoint in parallel; fails naming the first device that could not be reached.
   Status connectAll(const std::vector<DeviceEndpoint>& endpoints);
-  // Replaces device i's session (a restarted local agent).
-  Status reconnect(int i, const std::string& address);
 
   int size() const { return static_cast<int>(devices_.size()); }
   const std::string& name(int i) const { return devices_[i].name; }

@@ -43,7 +43,6 @@ Result<std::unique_ptr<LocalTestbed>> LocalTestbed::spawn(const std::string& age
   std::unique_ptr<LocalTestbed> tb(new LocalTestbed());
   tb->agent_binary_ = agent_binary;
   tb->log_dir_ = log_dir;
-  tb->start_timeout_ = start_timeout;
   char path[] = "/tmp/edgerig-token-XXXXXX";
   int fd = mkstemp(path);
   if (fd < 0)
@@ -157,27 +156,6 @@ void LocalTestbed::kill(size_t i) {
   Agent& a = agents_[i];
   if (a.pid > 0) ::kill(a.pid, SIGKILL);
   reap(a, true);
-}
-
-Status LocalTestbed::restart(size_t i) {
-  Agent& a = agents_[i];
-  reap(a, true);
-  if (auto st = start(a); !st) return st;
-  std::string line;
-  const auto deadline = std::chrono::steady_clock::now() + start_timeout_;
-  while (line.find('\n') == std::string::npos && std::chrono::steady_clock::now() < deadline) {
-    pollfd p{a.stdout_fd, POLLIN, 0};
-    if (poll(&p, 1, 100) <= 0) continue;
-    char buf[256];
-    ssize_t n = read(a.stdout_fd, buf, sizeof buf);
-    if (n <= 0) break;
-    line.append(buf, static_cast<size_t>(n));
-  }
-  const std::string prefix = "listening on ";
-  if (line.rfind(prefix, 0) != 0)
-    return unavailable("restarted agent '" + a.spec.name + "' did not start");
-  a.address = line.substr(prefix.size(), line.find('\n') - prefix.size());
-  return Status::ok();
 }
 
 void LocalTestbed::reap(Agent& a, bool force) {

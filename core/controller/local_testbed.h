@@ -37,8 +37,7 @@ class LocalTestbed {
   const std::string& name(size_t i) const { return agents_[i].spec.name; }
   pid_t pid(size_t i) const { return agents_[i].pid; }
   bool alive(size_t i);
-  void kill(size_t i);       // SIGKILL now (a crashed device)
-  Status restart(size_t i);  // a fresh, empty agent process at a new port
+  void kill(size_t i);  // SIGKILL now (a crashed device)
 
  private:
   struct Agent {
@@ -54,7 +53,6 @@ class LocalTestbed {
   std::string agent_binary_;
   std::string token_file_;
   std::string log_dir_;
-  std::chrono::milliseconds start_timeout_{30000};
   std::vector<Agent> agents_;
 };
 

@@ -137,7 +137,6 @@ Status GpipeStageWorker::forwardMicroBatch(int64_t iteration, int m, wire::StepM
                                            const torch::Tensor& labels) {
   Iteration& st = iterationState(iteration, mode, micro_batches, batch_size);
   const bool train = mode == wire::STEP_MODE_TRAIN;
-  last_iteration_ = iteration;
   try {
     torch::Tensor output;
     if (train) {

@@ -35,7 +35,6 @@ class GpipeStageWorker {
   int64_t trainSize() const { return train_ ? train_->size() : 0; }
   int64_t testSize() const { return test_ ? test_->size() : 0; }
   int64_t parameterCount() const;
-  int64_t lastIteration() const { return last_iteration_; }
 
   // Each returns an error the agent reports as RunError; the worker stays usable.
   Status onStep(const wire::StepCommand& step);  // first stage only
@@ -81,7 +80,6 @@ class GpipeStageWorker {
   ComputeMeter* meter_ = nullptr;
   StageLinks links_;
   std::map<int64_t, Iteration> iterations_;
-  int64_t last_iteration_ = -1;
 };
 
 }  // namespace edgerig
