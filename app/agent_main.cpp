@@ -24,6 +24,7 @@ int main(int argc, char** argv) {
   std::string token_file;
   std::string data_dir;
   int threads = 1;
+  int metrics_ms = 250;
   app.add_option("--listen", listen, "HOST:PORT to listen on (port 0: any free port)");
   app.add_option("--name", name, "device name shown by the controller (default: host name)");
   app.add_option("--token-file", token_file,
@@ -33,6 +34,8 @@ int main(int argc, char** argv) {
                  "dataset folder on this device (default: the experiment's, else "
                  "/usr/share/datasets/fashion-mnist)");
   app.add_option("--threads", threads, "torch threads for compute")->check(CLI::Range(1, 256));
+  app.add_option("--metrics-interval-ms", metrics_ms, "milliseconds between metrics reports")
+      ->check(CLI::Range(20, 60000));
   CLI11_PARSE(app, argc, argv);
 
   auto log = edgerig::bridge::logger("edgerig.agent");
@@ -66,6 +69,7 @@ int main(int argc, char** argv) {
   options.token = *token;
   options.data_dir = data_dir;
   options.threads = threads;
+  options.metrics_interval = std::chrono::milliseconds(metrics_ms);
   auto agent = edgerig::AgentRuntime::start(options);
   if (!agent) {
     std::cerr << "edgerig-agent: " << agent.status().message() << "\n";

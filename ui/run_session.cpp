@@ -59,6 +59,26 @@ Status RunSession::killLocalDevice(int device) {
   return Status::ok();
 }
 
+Status RunSession::pause() {
+  if (!controller_) return unavailable("no run in progress to pause");
+  controller_->pause();
+  return Status::ok();
+}
+
+Status RunSession::resume() {
+  if (!controller_) return unavailable("no run in progress to resume");
+  controller_->resume();
+  return Status::ok();
+}
+
+Status RunSession::switchAlgorithm(const AlgorithmConfig& next) {
+  if (!controller_) {
+    return unavailable("no run in progress: the algorithm chosen now applies to the next run");
+  }
+  controller_->switchAlgorithm(next);
+  return Status::ok();
+}
+
 RunObserver RunSession::makeObserver() {
   RunObserver o;
   o.on_event = [this](const RunEvent& e) { deliver([&](Inbox& in) { in.events.push_back(e); }); };
@@ -77,6 +97,13 @@ RunObserver RunSession::makeObserver() {
       in.has_progress = true;
     });
   };
+  o.on_links = [this](const std::vector<LinkTraffic>& ls) {
+    deliver([&](Inbox& in) {
+      in.links = ls;
+      in.has_links = true;
+    });
+  };
+  o.on_plan = [this](const PlanInfo& p) { deliver([&](Inbox& in) { in.plans.push_back(p); }); };
   return o;
 }
 
@@ -102,6 +129,8 @@ void RunSession::flush() {
   }
   // Devices before events: a device_lost event then finds its row already marked.
   if (in.has_devices) emit devicesChanged(in.devices);
+  for (const auto& p : in.plans) emit planChanged(p);
+  if (in.has_links) emit linksChanged(in.links);
   if (!in.events.empty()) emit eventsArrived(in.events);
   if (!in.metrics.empty()) emit metricsArrived(in.metrics);
   if (in.has_progress) emit progressChanged(in.progress);

@@ -31,11 +31,22 @@ class RunSession : public QObject {
   void stop();
   Status injectFault(const FaultConfig& fault);
   Status killLocalDevice(int device);
+  // Training holds at the next iteration boundary until resume(); devices stay connected.
+  Status pause();
+  Status resume();
+  bool paused() const { return controller_ && controller_->paused(); }
+  // Takes effect at the next iteration boundary; an "algorithm_switched" event confirms it.
+  Status switchAlgorithm(const AlgorithmConfig& next);
 
   bool running() const { return controller_ != nullptr; }
   // The run folder of the current (or last) run; empty before the first start().
   QString runDir() const { return run_dir_; }
   const ExperimentConfig& config() const { return config_; }
+
+  // The callbacks a Controller gets: they may be called from any thread and reach this
+  // object's signals through the coalescing inbox. Public so that a benchmark can drive the
+  // GUI through exactly the path a run uses.
+  RunObserver makeObserver();
 
  signals:
   void started(const QString& run_dir);
@@ -43,6 +54,8 @@ class RunSession : public QObject {
   void metricsArrived(const std::vector<edgerig::MetricSample>& metrics);
   void devicesChanged(const std::vector<edgerig::DeviceStatus>& devices);
   void progressChanged(const edgerig::RunProgress& progress);
+  void linksChanged(const std::vector<edgerig::LinkTraffic>& links);
+  void planChanged(const edgerig::PlanInfo& plan);
   void finished(const edgerig::RunSummary& summary);
 
  private:
@@ -54,10 +67,12 @@ class RunSession : public QObject {
     bool has_devices = false;
     RunProgress progress;
     bool has_progress = false;
+    std::vector<LinkTraffic> links;
+    bool has_links = false;
+    std::vector<PlanInfo> plans;  // every change, in order: each is an event in the log
     bool flush_posted = false;
   };
 
-  RunObserver makeObserver();
   // Controller thread: append under the lock and post one flush if none is pending.
   template <typename Fill>
   void deliver(Fill&& fill);

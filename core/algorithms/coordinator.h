@@ -35,6 +35,12 @@ class Coordinator {
   virtual Result<StepResult> trainStep(int64_t iteration, const std::vector<int64_t>& indices) = 0;
   virtual Result<EvalResult> evaluate(int64_t samples) = 0;
   virtual std::string planDescription() const = 0;
+
+  // The algorithm switch: the running algorithm hands over the whole model, and the next one
+  // is given it before setup(), so it starts from those weights instead of the seed's.
+  // Optimizer state (momentum) does not travel: the next algorithm starts its own.
+  virtual Result<wire::ModelStateBlob> gatherState() = 0;
+  virtual void startFrom(wire::ModelStateBlob state) = 0;
 };
 
 // Unknown name: an error listing the registered ones.

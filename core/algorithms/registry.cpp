@@ -4,8 +4,31 @@ namespace edgerig {
 
 const std::vector<AlgorithmInfo>& algorithmCatalog() {
   static const std::vector<AlgorithmInfo> kCatalog = {
-      {"gpipe", "pipeline",
-       "synchronous micro-batched pipeline, even or balanced plan, stops on a lost stage", false},
+      {"gpipe",
+       "pipeline",
+       "synchronous micro-batched pipeline, even or balanced plan, stops on a lost stage",
+       false,
+       {{"microBatches",
+         "micro-batches",
+         AlgorithmParam::Kind::kInt,
+         "micro-batches per mini-batch (the batch size must be at least this)",
+         1,
+         1024,
+         {}},
+        {"plan",
+         "plan",
+         AlgorithmParam::Kind::kChoice,
+         "even: layers split by count; balanced: by measured capacity (FTPipeHD's DP)",
+         0,
+         0,
+         {"even", "balanced"}},
+        {"cuts",
+         "cuts",
+         AlgorithmParam::Kind::kIntList,
+         "explicit cut points, one fewer than devices (empty: use the plan)",
+         0,
+         0,
+         {}}}},
   };
   return kCatalog;
 }

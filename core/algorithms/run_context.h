@@ -37,9 +37,11 @@ class RunContext {
                                       const std::string& what) = 0;
   virtual void event(const std::string& kind, const std::string& detail, int device = -1) = 0;
   virtual void setCapacity(int device, double capacity) = 0;
-  // stage s runs on device device_of_stage[s].
+  // stage s runs on device device_of_stage[s]; layer_time_s is the profiled reference time
+  // of each layer per mini-batch (empty when not profiled).
   virtual void planChanged(const StagePlan& plan, const std::vector<int>& device_of_stage,
-                           const std::vector<LayerInfo>& layers, const std::string& why) = 0;
+                           const std::vector<LayerInfo>& layers,
+                           const std::vector<double>& layer_time_s, const std::string& why) = 0;
 };
 
 }  // namespace edgerig

@@ -2,6 +2,8 @@
 
 #include <cmath>
 #include <filesystem>
+#include <optional>
+#include <utility>
 
 #include "core/algorithms/coordinator.h"
 #include "core/algorithms/registry.h"
@@ -54,7 +56,8 @@ class Controller::Run : public RunContext {
     metrics_.device(device).capacity = capacity;
   }
   void planChanged(const StagePlan& plan, const std::vector<int>& device_of_stage,
-                   const std::vector<LayerInfo>& layers, const std::string& why) override;
+                   const std::vector<LayerInfo>& layers, const std::vector<double>& layer_time_s,
+                   const std::string& why) override;
 
  private:
   double now() const { return std::chrono::duration<double>(Clock::now() - t0_).count(); }
@@ -64,6 +67,10 @@ class Controller::Run : public RunContext {
   // Handles whatever is not the awaited reply; an error ends the run.
   Status handle(const Incoming& in);
   Status pollControls();
+  // At an iteration boundary: holds while paused, applies a requested switch.
+  Status boundary(RunProgress& progress);
+  Status switchTo(const AlgorithmConfig& next);
+  Result<std::unique_ptr<Coordinator>> startCoordinator(const wire::ModelStateBlob* state);
   void metric(const std::string& name, double value);
   void publishDevices(bool force);
   RunSummary finish(const Status& st);
@@ -82,6 +89,8 @@ class Controller::Run : public RunContext {
   double last_devices_publish_ = -1;
   RunSummary summary_;
   std::string plan_text_;
+  std::optional<AlgorithmConfig> pending_switch_;
+  double paused_s_ = 0;  // excluded from training time
 };
 
 Controller::Controller(ExperimentConfig config, ControllerOptions options, RunObserver observer)
@@ -99,6 +108,15 @@ void Controller::injectFault(const FaultConfig& fault) {
 void Controller::killLocalDevice(int device) {
   std::lock_guard lock(mu_);
   kill_requests_.push_back(device);
+}
+
+void Controller::pause() { paused_.store(true); }
+
+void Controller::resume() { paused_.store(false); }
+
+void Controller::switchAlgorithm(const AlgorithmConfig& next) {
+  std::lock_guard lock(mu_);
+  switch_requests_.push_back(next);
 }
 
 RunSummary Controller::run() {
@@ -123,8 +141,10 @@ void Controller::Run::metric(const std::string& name, double value) {
 }
 
 void Controller::Run::planChanged(const StagePlan& plan, const std::vector<int>& device_of_stage,
-                                  const std::vector<LayerInfo>& layers, const std::string& why) {
+                                  const std::vector<LayerInfo>& layers,
+                                  const std::vector<double>& layer_time_s, const std::string& why) {
   plan_text_ = plan.describe(layers);
+  for (auto& d : metrics_.devices()) d.stage = -1;  // a device may hold no stage after a change
   for (int s = 0; s < plan.numStages(); ++s) {
     const int d = device_of_stage[s];
     std::string names;
@@ -139,6 +159,15 @@ void Controller::Run::planChanged(const StagePlan& plan, const std::vector<int>&
     st.last_layer = plan.last(s);
   }
   event("plan_changed", why + ": " + plan_text_);
+  if (owner_.observer_.on_plan) {
+    PlanInfo info;
+    info.algorithm = cfg_.algorithm;
+    for (int s = 0; s < plan.numStages(); ++s) info.stage_first_layer.push_back(plan.first(s));
+    info.device_of_stage = device_of_stage;
+    info.layer_time_s = layer_time_s;
+    info.why = why;
+    owner_.observer_.on_plan(info);
+  }
   publishDevices(true);
 }
 
@@ -147,6 +176,7 @@ void Controller::Run::publishDevices(bool force) {
   if (!force && t - last_devices_publish_ < 0.25) return;
   last_devices_publish_ = t;
   if (owner_.observer_.on_devices) owner_.observer_.on_devices(metrics_.devices());
+  if (owner_.observer_.on_links) owner_.observer_.on_links(metrics_.links());
 }
 
 Status Controller::Run::handle(const Incoming& in) {
@@ -195,10 +225,18 @@ Status Controller::Run::pollControls() {
   if (owner_.stop_.load()) return Status(StatusCode::kAborted, "stopped on request");
   std::vector<FaultConfig> injected;
   std::vector<int> kills;
+  std::vector<AlgorithmConfig> switches;
   {
     std::lock_guard lock(owner_.mu_);
     injected.swap(owner_.injected_);
     kills.swap(owner_.kill_requests_);
+    switches.swap(owner_.switch_requests_);
+  }
+  if (!switches.empty()) {
+    // Only the latest choice matters; it waits for the iteration boundary.
+    pending_switch_ = switches.back();
+    event("switch_requested",
+          "to " + describeAlgorithm(switches.back()) + " at the next iteration boundary");
   }
   for (int d : kills) {
     if (testbed_ && d >= 0 && d < static_cast<int>(testbed_->size())) {
@@ -364,10 +402,9 @@ RunSummary Controller::Run::execute() {
   io_ = std::make_unique<bridge::IoThread>();
   if (auto st = bringUpDevices(); !st) return finish(st);
   if (auto st = applyProfiles(); !st) return finish(st);
-  auto coordinator = makeCoordinator(cfg_.algorithm, *this);
+  auto coordinator = startCoordinator(nullptr);
   if (!coordinator) return finish(coordinator.status());
   coordinator_ = std::move(coordinator).value();
-  if (auto st = coordinator_->setup(); !st) return finish(st);
   summary_.plan = coordinator_->planDescription();
   schedule_ = std::make_unique<FaultSchedule>(cfg_.faults);
 
@@ -384,6 +421,7 @@ RunSummary Controller::Run::execute() {
 
   RunProgress progress;
   progress.total_iterations = total;
+  progress.algorithm = cfg_.algorithm;
   const auto train_start = Clock::now();
   double eval_s = 0;
   int64_t samples_done = 0;
@@ -410,12 +448,13 @@ RunSummary Controller::Run::execute() {
       break;
     }
     if (auto st = pollControls(); !st) return finish(st);
+    if (auto st = boundary(progress); !st) return finish(st);
     auto step = coordinator_->trainStep(it, sampler.batch(it));
     if (!step) return finish(step.status());
     iteration_ = it + 1;
     samples_done += step->samples;
     const double train_s =
-        std::chrono::duration<double>(Clock::now() - train_start).count() - eval_s;
+        std::chrono::duration<double>(Clock::now() - train_start).count() - eval_s - paused_s_;
     for (size_t st = 0; st < step->stage_compute_s.size(); ++st) {
       // Per-stage compute of this iteration, emulated slowdown included.
       MetricSample m{now(), iteration_, pool_->name(static_cast<int>(st)), "step_compute_s",
@@ -440,13 +479,101 @@ RunSummary Controller::Run::execute() {
       if (owner_.observer_.on_progress) owner_.observer_.on_progress(progress);
     }
   }
-  summary_.training_s = std::chrono::duration<double>(Clock::now() - train_start).count() - eval_s;
+  summary_.training_s =
+      std::chrono::duration<double>(Clock::now() - train_start).count() - eval_s - paused_s_;
+  summary_.algorithm = cfg_.algorithm;
   summary_.iterations = iteration_;
   summary_.epochs = static_cast<double>(iteration_) / sampler.batchesPerEpoch();
   summary_.samples_per_s = summary_.training_s > 0 ? samples_done / summary_.training_s : 0;
   if (auto st = evaluate(0); !st) return finish(st);
   if (owner_.observer_.on_progress) owner_.observer_.on_progress(progress);
   return finish(Status::ok());
+}
+
+Result<std::unique_ptr<Coordinator>> Controller::Run::startCoordinator(
+    const wire::ModelStateBlob* state) {
+  auto coordinator = makeCoordinator(cfg_.algorithm, *this);
+  if (!coordinator) return coordinator.status();
+  if (state) (*coordinator)->startFrom(*state);
+  if (auto st = (*coordinator)->setup(); !st) return st;
+  return coordinator;
+}
+
+Status Controller::Run::boundary(RunProgress& progress) {
+  if (owner_.paused_.load()) {
+    const auto p0 = Clock::now();
+    event("run_paused", "paused at iteration " + std::to_string(iteration_));
+    progress.paused = true;
+    if (owner_.observer_.on_progress) owner_.observer_.on_progress(progress);
+    while (owner_.paused_.load()) {
+      if (auto st = pollControls(); !st) return st;
+      if (pending_switch_) {
+        if (auto st = switchTo(*std::exchange(pending_switch_, std::nullopt)); !st) return st;
+        progress.algorithm = cfg_.algorithm;
+      }
+      if (auto in = pool_->next(kPumpSlice)) {
+        if (auto st = handle(*in); !st) return st;
+      }
+    }
+    const double held = std::chrono::duration<double>(Clock::now() - p0).count();
+    paused_s_ += held;
+    char buf[80];
+    std::snprintf(buf, sizeof buf, "resumed after %.1f s", held);
+    event("run_resumed", buf);
+    progress.paused = false;
+    if (owner_.observer_.on_progress) owner_.observer_.on_progress(progress);
+  }
+  if (pending_switch_) {
+    const auto s0 = Clock::now();
+    if (auto st = switchTo(*std::exchange(pending_switch_, std::nullopt)); !st) return st;
+    paused_s_ += std::chrono::duration<double>(Clock::now() - s0).count();
+    progress.algorithm = cfg_.algorithm;
+  }
+  return Status::ok();
+}
+
+Status Controller::Run::switchTo(const AlgorithmConfig& next) {
+  const AlgorithmConfig current = algorithmOf(cfg_);
+  if (next == current) {
+    event("switch_skipped", describeAlgorithm(next) + " is already running");
+    return Status::ok();
+  }
+  ExperimentConfig candidate = cfg_;
+  setAlgorithm(candidate, next);
+  if (auto st = validateExperiment(candidate, knownNames()); !st) {
+    // A bad choice in the GUI must not end a run: refuse it and carry on.
+    event("error", "algorithm switch refused: " + st.message());
+    return Status::ok();
+  }
+  const auto t0 = Clock::now();
+  const int64_t train_size = coordinator_->trainSize();
+  auto state = coordinator_->gatherState();
+  if (!state) return state.status();
+  const size_t tensors = state->tensors_size();
+  cfg_ = candidate;
+  auto coordinator = startCoordinator(&*state);
+  if (!coordinator) {
+    return Status(coordinator.status().code(), "switching to " + describeAlgorithm(next) + ": " +
+                                                   coordinator.status().message());
+  }
+  if ((*coordinator)->trainSize() != train_size) {
+    return internalError("switching to " + describeAlgorithm(next) + ": the training split has " +
+                         std::to_string((*coordinator)->trainSize()) + " samples, was " +
+                         std::to_string(train_size));
+  }
+  coordinator_ = std::move(coordinator).value();
+  summary_.plan = coordinator_->planDescription();
+  char buf[64];
+  std::snprintf(buf, sizeof buf, " (%zu tensors carried over, %.1f s)", tensors,
+                std::chrono::duration<double>(Clock::now() - t0).count());
+  event("algorithm_switched",
+        "from " + describeAlgorithm(current) + " to " + describeAlgorithm(next) + buf);
+  for (int i = 0; i < pool_->size(); ++i) {
+    auto& d = metrics_.device(i);
+    if (d.state != DeviceState::kLost && d.stage >= 0) d.state = DeviceState::kTraining;
+  }
+  publishDevices(true);
+  return Status::ok();
 }
 
 RunSummary Controller::Run::finish(const Status& st) {

@@ -39,6 +39,15 @@ class Controller {
   void injectFault(const FaultConfig& fault);
   // The local agent of device i dies at once (SIGKILL): a crashed device, for tests and demos.
   void killLocalDevice(int device);
+  // Training halts at the next iteration boundary and waits (devices stay connected, faults
+  // still apply, metrics still flow) until resume(); paused time is not training time.
+  void pause();
+  void resume();
+  bool paused() const { return paused_.load(); }
+  // At the next iteration boundary: gather the model from the running algorithm, then start
+  // `next` from it (re-profiled, re-planned). Invalid choices end in an "error" event and the
+  // run goes on with the current algorithm.
+  void switchAlgorithm(const AlgorithmConfig& next);
 
  private:
   class Run;
@@ -48,7 +57,9 @@ class Controller {
   std::mutex mu_;
   std::vector<FaultConfig> injected_;
   std::vector<int> kill_requests_;
+  std::vector<AlgorithmConfig> switch_requests_;
   std::atomic<bool> stop_{false};
+  std::atomic<bool> paused_{false};
 };
 
 // The names an experiment may use (models, algorithms, datasets, plans).

@@ -11,6 +11,7 @@
 #include <sstream>
 
 #include "core/controller/experiment_schema.h"
+#include "core/model/layer_info.h"
 #include "device_bridge/address.h"
 #include "edgerig.pb.h"
 
@@ -294,6 +295,22 @@ Status validateExperiment(const ExperimentConfig& c, const ExperimentNames& name
                      " after " + std::to_string(c.cuts[i - 1]));
     }
   }
+  if (!c.cuts.empty() && c.numDevices() >= 1 &&
+      static_cast<int>(c.cuts.size()) + 1 != c.numDevices()) {
+    k.fail("algorithm.cuts", std::to_string(c.cuts.size()) + " cut points make " +
+                                 std::to_string(c.cuts.size() + 1) + " stages but the run has " +
+                                 std::to_string(c.numDevices()) +
+                                 " devices; give one cut fewer than devices");
+  }
+  if (!c.cuts.empty()) {
+    if (auto layers = describeModel(c.model);
+        layers && c.cuts.back() >= static_cast<int>(layers->size())) {
+      k.fail("algorithm.cuts", "cut " + std::to_string(c.cuts.back()) +
+                                   " is past the last layer of '" + c.model + "' (" +
+                                   std::to_string(layers->size()) + " layers: cuts go from 1 to " +
+                                   std::to_string(layers->size() - 1) + ")");
+    }
+  }
 
   k.above("training.learningRate", c.learning_rate, 0);
   k.fraction("training.momentum", c.momentum);
@@ -361,5 +378,24 @@ Result<ExperimentConfig> loadExperiment(const std::string& path, const Experimen
 }
 
 std::string toJson(const ExperimentConfig& c) { return messageJson(toWire(c)).dump(2) + "\n"; }
+
+AlgorithmConfig algorithmOf(const ExperimentConfig& c) {
+  return AlgorithmConfig{c.algorithm, c.micro_batches, c.plan, c.cuts};
+}
+
+std::string describeAlgorithm(const AlgorithmConfig& a) {
+  std::string s = a.algorithm + " (" + std::to_string(a.micro_batches) + " micro-batches, ";
+  if (a.cuts.empty()) return s + a.plan + " plan)";
+  s += "cuts";
+  for (size_t i = 0; i < a.cuts.size(); ++i) s += (i ? ", " : " ") + std::to_string(a.cuts[i]);
+  return s + ")";
+}
+
+void setAlgorithm(ExperimentConfig& c, const AlgorithmConfig& a) {
+  c.algorithm = a.algorithm;
+  c.micro_batches = a.micro_batches;
+  c.plan = a.plan;
+  c.cuts = a.cuts;
+}
 
 }  // namespace edgerig

@@ -71,6 +71,19 @@ struct ExperimentConfig {
   bool operator==(const ExperimentConfig&) const = default;
 };
 
+// The algorithm part of an experiment: what a switch during a run changes.
+struct AlgorithmConfig {
+  std::string algorithm = "gpipe";
+  int micro_batches = 4;
+  std::string plan = "even";
+  std::vector<int> cuts;
+  bool operator==(const AlgorithmConfig&) const = default;
+};
+AlgorithmConfig algorithmOf(const ExperimentConfig& c);
+void setAlgorithm(ExperimentConfig& c, const AlgorithmConfig& a);
+// "gpipe (4 micro-batches, balanced plan)", "gpipe (2 micro-batches, cuts 3, 7)".
+std::string describeAlgorithm(const AlgorithmConfig& a);
+
 // The names validation accepts. An empty list accepts any name (the caller fills models and
 // algorithms from the model zoo and the algorithm registry).
 struct ExperimentNames {

@@ -108,6 +108,10 @@ Status LocalTestbed::start(Agent& a) {
     args.push_back("--data-dir");
     args.push_back(a.spec.data_dir);
   }
+  if (a.spec.metrics_interval_ms > 0) {
+    args.push_back("--metrics-interval-ms");
+    args.push_back(std::to_string(a.spec.metrics_interval_ms));
+  }
   std::vector<char*> argv;
   for (auto& s : args) argv.push_back(s.data());
   argv.push_back(nullptr);

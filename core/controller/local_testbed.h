@@ -18,6 +18,7 @@ struct LocalAgentSpec {
   std::string name;
   int threads = 1;
   std::string data_dir;
+  int metrics_interval_ms = 0;  // 0: the agent's default
 };
 
 class LocalTestbed {

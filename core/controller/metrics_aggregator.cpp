@@ -38,7 +38,14 @@ std::vector<MetricSample> MetricsAggregator::onReport(int i, const wire::Metrics
     sent += t.bytes_sent();
     received += t.bytes_received();
     sent_by_kind[t.kind()] += t.bytes_sent();
-    link_bytes_[{d.name, t.peer(), t.kind()}] = t.bytes_sent();
+    Link& link = link_bytes_[{d.name, t.peer(), t.kind()}];
+    if (link.time_s >= 0 && time_s > link.time_s) {
+      link.bytes_per_s =
+          static_cast<double>(t.bytes_sent() - std::min<uint64_t>(t.bytes_sent(), link.bytes)) /
+          (time_s - link.time_s);
+    }
+    link.bytes = t.bytes_sent();
+    link.time_s = time_s;
   }
   Previous& p = previous_[i];
   if (p.time_s >= 0 && time_s > p.time_s) {
@@ -78,9 +85,10 @@ std::vector<MetricSample> MetricsAggregator::onReport(int i, const wire::Metrics
 
 std::vector<LinkTraffic> MetricsAggregator::links() const {
   std::vector<LinkTraffic> out;
-  for (const auto& [key, bytes] : link_bytes_) {
-    if (bytes == 0) continue;
-    out.push_back(LinkTraffic{std::get<0>(key), std::get<1>(key), std::get<2>(key), bytes});
+  for (const auto& [key, link] : link_bytes_) {
+    if (link.bytes == 0) continue;
+    out.push_back(LinkTraffic{std::get<0>(key), std::get<1>(key), std::get<2>(key), link.bytes,
+                              link.bytes_per_s});
   }
   return out;
 }

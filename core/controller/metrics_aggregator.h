@@ -31,7 +31,12 @@ class MetricsAggregator {
   };
   std::vector<DeviceStatus> devices_;
   std::vector<Previous> previous_;
-  std::map<std::tuple<std::string, std::string, std::string>, uint64_t> link_bytes_;
+  struct Link {
+    uint64_t bytes = 0;
+    double time_s = -1;
+    double bytes_per_s = 0;
+  };
+  std::map<std::tuple<std::string, std::string, std::string>, Link> link_bytes_;
 };
 
 }  // namespace edgerig

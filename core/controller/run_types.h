@@ -38,11 +38,22 @@ struct DeviceStatus {
   double resident_mb = 0;
 };
 
+// Bytes one device has sent to a peer, by message kind ("activation", "gradient", ...).
 struct LinkTraffic {
   std::string from;
   std::string to;
   std::string kind;
   uint64_t bytes = 0;
+  double bytes_per_s = 0;  // over the last report interval
+};
+
+// The current partition of a pipeline, as the GUI's strip and topology draw it.
+struct PlanInfo {
+  std::string algorithm;
+  std::vector<int> stage_first_layer;  // stage s holds [first[s], first[s+1]) (last: to the end)
+  std::vector<int> device_of_stage;    // device index per stage
+  std::vector<double> layer_time_s;    // profiled reference time per layer and mini-batch
+  std::string why;                     // "even plan", "balanced plan ...", "switch to ..."
 };
 
 struct RunProgress {
@@ -54,6 +65,8 @@ struct RunProgress {
   double train_accuracy = 0;
   double test_accuracy = -1;  // -1: not evaluated yet
   double samples_per_s = 0;
+  bool paused = false;
+  std::string algorithm;  // the one running now (a switch changes it)
 };
 
 struct RunSummary {
@@ -82,6 +95,8 @@ struct RunObserver {
   std::function<void(const std::vector<MetricSample>&)> on_metrics;
   std::function<void(const std::vector<DeviceStatus>&)> on_devices;
   std::function<void(const RunProgress&)> on_progress;
+  std::function<void(const std::vector<LinkTraffic>&)> on_links;  // with on_devices
+  std::function<void(const PlanInfo&)> on_plan;
 };
 
 }  // namespace edgerig

@@ -113,7 +113,7 @@ Status GpipeCoordinator::choosePlan() {
   }
   std::vector<int> device_of_stage(k);
   std::iota(device_of_stage.begin(), device_of_stage.end(), 0);
-  ctx_.planChanged(*plan_, device_of_stage, layers_, why);
+  ctx_.planChanged(*plan_, device_of_stage, layers_, reference_time_s_, why);
   return Status::ok();
 }
 
@@ -142,6 +142,7 @@ Status GpipeCoordinator::assignStages() {
     a->set_momentum(cfg.momentum);
     a->set_weight_decay(cfg.weight_decay);
     a->set_threads(cfg.threads_per_agent);
+    if (initial_state_.tensors_size() > 0) *a->mutable_initial_state() = stageSlice(s);
     ctx_.send(s, std::move(env));
   }
   for (int got = 0; got < k; ++got) {
@@ -237,6 +238,49 @@ Result<EvalResult> GpipeCoordinator::evaluate(int64_t samples) {
     result.accuracy = static_cast<double>(correct) / result.samples;
   }
   return result;
+}
+
+wire::ModelStateBlob GpipeCoordinator::stageSlice(int stage) const {
+  // Tensors are named "<layer>.<parameter>"; a stage gets the tensors of its own layers.
+  wire::ModelStateBlob slice;
+  for (const auto& t : initial_state_.tensors()) {
+    const auto dot = t.name().find('.');
+    const std::string layer = t.name().substr(0, dot);
+    for (int l = plan_->first(stage); l < plan_->last(stage); ++l) {
+      if (layers_[l].name == layer) {
+        *slice.add_tensors() = t;
+        break;
+      }
+    }
+  }
+  return slice;
+}
+
+Result<wire::ModelStateBlob> GpipeCoordinator::gatherState() {
+  const int k = ctx_.numDevices();
+  for (int d = 0; d < k; ++d) {
+    wire::Envelope env;
+    env.mutable_fetch_state();
+    ctx_.send(d, std::move(env));
+  }
+  std::vector<wire::ModelStateBlob> parts(k);
+  for (int got = 0; got < k; ++got) {
+    auto msg = ctx_.await([](const DeviceMessage& m) { return m.env.has_state_reply(); },
+                          kSetupTimeout, "the stages' weights");
+    if (!msg) return msg.status();
+    auto& reply = *msg->env.mutable_state_reply();
+    if (reply.stage() < 0 || reply.stage() >= k) {
+      return invalidArgument("device " + ctx_.deviceName(msg->device) +
+                             " sent the weights of stage " + std::to_string(reply.stage()) +
+                             " of a " + std::to_string(k) + "-stage pipeline");
+    }
+    parts[reply.stage()] = std::move(*reply.mutable_state());
+  }
+  wire::ModelStateBlob whole;
+  for (auto& p : parts) {
+    for (auto& t : *p.mutable_tensors()) *whole.add_tensors() = std::move(t);
+  }
+  return whole;
 }
 
 std::string GpipeCoordinator::planDescription() const {

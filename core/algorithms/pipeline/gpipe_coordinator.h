@@ -20,6 +20,8 @@ class GpipeCoordinator : public Coordinator {
   Result<StepResult> trainStep(int64_t iteration, const std::vector<int64_t>& indices) override;
   Result<EvalResult> evaluate(int64_t samples) override;
   std::string planDescription() const override;
+  Result<wire::ModelStateBlob> gatherState() override;
+  void startFrom(wire::ModelStateBlob state) override { initial_state_ = std::move(state); }
 
   // Layer times of the fastest device and each device's capacity (fastest = 1).
   static void capacitiesFromProfiles(const std::vector<std::vector<double>>& layer_times,
@@ -29,6 +31,7 @@ class GpipeCoordinator : public Coordinator {
   Status profileDevices();
   Status choosePlan();
   Status assignStages();
+  wire::ModelStateBlob stageSlice(int stage) const;
 
   RunContext& ctx_;
   std::vector<LayerInfo> layers_;
@@ -38,6 +41,7 @@ class GpipeCoordinator : public Coordinator {
   int64_t train_size_ = 0;
   int64_t test_size_ = 0;
   int64_t eval_counter_ = 0;
+  wire::ModelStateBlob initial_state_;  // empty: the seed's initial weights
 };
 
 }  // namespace edgerig

@@ -37,7 +37,7 @@ constexpr const char* kFullExample = R"({
   "model": {"name": "lenet5"},
   "dataset": {"name": "synthetic", "dataDir": "/data/fmnist", "trainLimit": 6000,
               "testLimit": "1000", "syntheticSize": 512},
-  "algorithm": {"name": "ftpipehd", "microBatches": 8, "plan": "balanced", "cuts": [2, 5, 7]},
+  "algorithm": {"name": "ftpipehd", "microBatches": 8, "plan": "balanced", "cuts": [2, 4, 6]},
   "training": {"batchSize": 128, "learningRate": 0.01, "momentum": 0.5, "weightDecay": 0.0001,
                "epochs": 2.5, "maxIterations": 5000, "evalEvery": 100, "evalSamples": 0,
                "max_seconds": 600},
@@ -69,7 +69,7 @@ ExperimentConfig fullExpected() {
   c.algorithm = "ftpipehd";
   c.micro_batches = 8;
   c.plan = "balanced";
-  c.cuts = {2, 5, 7};
+  c.cuts = {2, 4, 6};
   c.batch_size = 128;
   c.learning_rate = 0.01;
   c.momentum = 0.5;
@@ -220,6 +220,10 @@ TEST(ParseExperiment, BadValuesAreNamed) {
       {R"({"algorithm": {"cuts": [3, 3]}})",
        "field algorithm.cuts.1: cut points must be strictly increasing, got 3 after 3"},
       {R"({"algorithm": {"cuts": [0, 2]}})", "field algorithm.cuts.0: must be at least 1"},
+      {R"({"algorithm": {"cuts": [2]}})",
+       "field algorithm.cuts: 1 cut points make 2 stages but the run has 3 devices"},
+      {R"({"model": {"name": "mlp"}, "algorithm": {"cuts": [1, 3]}})",
+       "field algorithm.cuts: cut 3 is past the last layer of 'mlp' (3 layers: cuts go from 1 to 2)"},
       {R"({"training": {"learningRate": 0}})", "field training.learningRate: must be above 0"},
       {R"({"training": {"learningRate": "NaN"}})",
        "field training.learningRate: must be above 0, got nan"},

@@ -1,0 +1,79 @@
+// The aggregator turns cumulative counters from agents into rates per device and per link,
+// and never reports a negative rate when an agent restarts its counters.
+#include <gtest/gtest.h>
+
+#include "core/controller/metrics_aggregator.h"
+
+namespace edgerig {
+namespace {
+
+wire::MetricsReport report(uint64_t activation_to_dev1, uint64_t control_to_ctl,
+                           double samples_per_s) {
+  wire::MetricsReport r;
+  r.set_samples_per_s(samples_per_s);
+  auto* a = r.add_traffic();
+  a->set_peer("dev1");
+  a->set_kind("activation");
+  a->set_bytes_sent(activation_to_dev1);
+  auto* c = r.add_traffic();
+  c->set_peer("controller");
+  c->set_kind("control");
+  c->set_bytes_sent(control_to_ctl);
+  c->set_bytes_received(control_to_ctl / 2);
+  return r;
+}
+
+const LinkTraffic* link(const std::vector<LinkTraffic>& ls, const std::string& to,
+                        const std::string& kind) {
+  for (const auto& l : ls) {
+    if (l.to == to && l.kind == kind) return &l;
+  }
+  return nullptr;
+}
+
+double sampleOf(const std::vector<MetricSample>& ms, const std::string& metric) {
+  for (const auto& m : ms) {
+    if (m.metric == metric) return m.value;
+  }
+  return -1;
+}
+
+TEST(MetricsAggregator, RatesPerDeviceAndPerLinkFromCumulativeCounters) {
+  MetricsAggregator agg;
+  agg.resize(2);
+  agg.device(0).name = "dev0";
+  agg.onReport(0, report(1000, 100, 50), 10.0, 3, 1.5);
+  auto ms = agg.onReport(0, report(5000, 300, 60), 10.5, 4, 2.5);
+
+  EXPECT_DOUBLE_EQ(sampleOf(ms, "bytes_sent_activation"), 5000);
+  EXPECT_DOUBLE_EQ(sampleOf(ms, "bytes_sent_control"), 300);
+  EXPECT_DOUBLE_EQ(sampleOf(ms, "bytes_out_per_s"), (5300.0 - 1100.0) / 0.5);
+  EXPECT_DOUBLE_EQ(sampleOf(ms, "bytes_in_per_s"), (150.0 - 50.0) / 0.5);
+  EXPECT_DOUBLE_EQ(sampleOf(ms, "rtt_ms"), 2.5);
+  EXPECT_EQ(ms.front().device, "dev0");
+  EXPECT_EQ(ms.front().iteration, 4);
+  EXPECT_DOUBLE_EQ(agg.device(0).samples_per_s, 60);
+
+  const auto ls = agg.links();
+  const auto* act = link(ls, "dev1", "activation");
+  ASSERT_NE(act, nullptr);
+  EXPECT_EQ(act->from, "dev0");
+  EXPECT_EQ(act->bytes, 5000u);
+  EXPECT_DOUBLE_EQ(act->bytes_per_s, 8000);
+  const auto* ctl = link(ls, "controller", "control");
+  ASSERT_NE(ctl, nullptr);
+  EXPECT_DOUBLE_EQ(ctl->bytes_per_s, 400);
+}
+
+TEST(MetricsAggregator, ARestartedAgentsCountersGiveZeroNotNegativeRates) {
+  MetricsAggregator agg;
+  agg.resize(1);
+  agg.device(0).name = "dev0";
+  agg.onReport(0, report(9000, 900, 1), 1.0, 0, 0);
+  auto ms = agg.onReport(0, report(100, 10, 1), 2.0, 0, 0);
+  EXPECT_GE(sampleOf(ms, "bytes_out_per_s"), 0);
+  EXPECT_GE(link(agg.links(), "dev1", "activation")->bytes_per_s, 0);
+}
+
+}  // namespace
+}  // namespace edgerig

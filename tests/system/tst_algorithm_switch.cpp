@@ -1,0 +1,212 @@
+// Switching the algorithm during a real run keeps the model: the losses after a switch to a
+// different partition and micro-batch count are the losses training would have had without
+// the switch, accuracy stays where it was, a bad choice is refused without ending the run, and
+// pausing holds training without counting the pause as training time.
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <map>
+#include <mutex>
+#include <thread>
+
+#include "core/controller/controller.h"
+#include "core/partition/stage_plan.h"
+#include "core/runlog/run_reader.h"
+
+namespace edgerig {
+namespace {
+
+ExperimentConfig smallRun(int iterations) {
+  ExperimentConfig c;
+  c.name = "switch";
+  c.seed = 11;
+  c.local_count = 2;
+  c.model = "mlp";
+  c.dataset = "synthetic";
+  c.synthetic_size = 4096;
+  c.batch_size = 64;
+  c.micro_batches = 4;
+  c.momentum = 0;  // the optimizer's state does not travel; without momentum there is none
+  c.learning_rate = 0.1;
+  c.max_iterations = iterations;
+  c.eval_every = 0;
+  return c;
+}
+
+std::string tempRunDir(const std::string& name) {
+  return testing::TempDir() + "edgerig-" + name + "-" + std::to_string(getpid());
+}
+
+// Runs c, calling `at(iteration, controller)` after each completed iteration (on the
+// controller's thread, before the next one starts); returns train_loss per iteration.
+struct Outcome {
+  RunSummary summary;
+  std::map<int64_t, double> loss;
+  RunData log;
+};
+
+template <typename At>
+Outcome run(const ExperimentConfig& c, const std::string& name, At at) {
+  Outcome out;
+  std::mutex mu;
+  Controller* self = nullptr;
+  RunObserver o;
+  o.on_metrics = [&](const std::vector<MetricSample>& ms) {
+    std::lock_guard lock(mu);
+    for (const auto& m : ms) {
+      if (m.metric == "train_loss" && m.device.empty()) out.loss[m.iteration] = m.value;
+    }
+  };
+  o.on_progress = [&](const RunProgress& p) { at(p, *self); };
+  ControllerOptions opts;
+  opts.run_dir = tempRunDir(name);
+  Controller controller(c, opts, o);
+  self = &controller;
+  out.summary = controller.run();
+  auto log = readRun(opts.run_dir);
+  EXPECT_TRUE(log.isOk()) << log.status().message();
+  if (log) out.log = std::move(log).value();
+  return out;
+}
+
+const RunEvent* findEvent(const RunData& d, const std::string& kind) {
+  for (const auto& e : d.events) {
+    if (e.kind == kind) return &e;
+  }
+  return nullptr;
+}
+
+TEST(AlgorithmSwitch, ContinuesTrainingExactlyFromTheGatheredWeights) {
+  const int kIterations = 24, kSwitchAt = 12;
+  const auto c = smallRun(kIterations);
+  const int even_cut = evenPlan(3, 2)->first(1);
+  AlgorithmConfig next = algorithmOf(c);
+  next.micro_batches = 2;
+  next.cuts = {even_cut == 1 ? 2 : 1};  // the other partition of mlp's three layers
+
+  auto plain = run(c, "switch-plain", [](const RunProgress&, Controller&) {});
+  auto switched = run(c, "switch-switched", [&](const RunProgress& p, Controller& ctl) {
+    if (p.iteration == kSwitchAt) ctl.switchAlgorithm(next);
+  });
+  ASSERT_TRUE(plain.summary.ok) << plain.summary.error;
+  ASSERT_TRUE(switched.summary.ok) << switched.summary.error;
+  ASSERT_EQ(plain.loss.size(), static_cast<size_t>(kIterations));
+  ASSERT_EQ(switched.loss.size(), static_cast<size_t>(kIterations));
+
+  const RunEvent* sw = findEvent(switched.log, "algorithm_switched");
+  ASSERT_NE(sw, nullptr);
+  EXPECT_EQ(sw->iteration, kSwitchAt);
+  EXPECT_NE(sw->detail.find("cuts " + std::to_string(next.cuts[0])), std::string::npos)
+      << sw->detail;
+  // The new plan is in the partition log, from the switch on.
+  bool replanned = false;
+  for (const auto& p : switched.log.partitions) {
+    replanned |= p.iteration == kSwitchAt && p.stage == 1 && p.first_layer == next.cuts[0];
+  }
+  EXPECT_TRUE(replanned);
+
+  // Every loss after the switch is the loss the unswitched run had: the weights carried over
+  // whole (seed weights would put the loss back near ln 10 = 2.30 at once).
+  for (int64_t it = 1; it <= kIterations; ++it) {
+    const double a = plain.loss.at(it), b = switched.loss.at(it);
+    EXPECT_NEAR(b, a, 1e-3 * std::max(1.0, std::abs(a))) << "iteration " << it;
+  }
+  EXPECT_LT(plain.loss.at(kIterations), plain.loss.at(1)) << "the run must actually train";
+}
+
+TEST(AlgorithmSwitch, AccuracyDoesNotFallBackToChanceOnRealData) {
+  ExperimentConfig c;
+  c.name = "switch-accuracy";
+  c.seed = 5;
+  c.local_count = 2;
+  c.model = "mlp";
+  c.dataset = "fashion-mnist";
+  c.train_limit = 8000;
+  c.test_limit = 1000;
+  c.batch_size = 64;
+  c.micro_batches = 4;
+  c.max_iterations = 120;
+  c.eval_every = 60;
+  c.eval_samples = 1000;
+  AlgorithmConfig next = algorithmOf(c);
+  next.plan = "balanced";
+  next.micro_batches = 2;
+
+  auto r = run(c, "switch-accuracy", [&](const RunProgress& p, Controller& ctl) {
+    if (p.iteration == 60 && p.test_accuracy < 0) ctl.switchAlgorithm(next);
+  });
+  ASSERT_TRUE(r.summary.ok) << r.summary.error;
+  std::vector<double> accuracy;
+  for (const auto& m : r.log.metrics) {
+    if (m.metric == "test_accuracy") accuracy.push_back(m.value);
+  }
+  ASSERT_EQ(accuracy.size(), 2u);
+  const RunEvent* sw = findEvent(r.log, "algorithm_switched");
+  ASSERT_NE(sw, nullptr);
+  EXPECT_EQ(sw->iteration, 60);
+  // Before the switch the model is well past chance (10 %); after 60 more iterations on the
+  // new plan it has not been reset.
+  EXPECT_GT(accuracy[0], 0.6);
+  EXPECT_GT(accuracy[1], 0.6);
+  EXPECT_GT(accuracy[1], accuracy[0] - 0.05);
+  EXPECT_EQ(r.summary.algorithm, "gpipe");
+}
+
+TEST(AlgorithmSwitch, BadChoiceIsRefusedAndTheRunGoesOn) {
+  const auto c = smallRun(10);
+  AlgorithmConfig bad = algorithmOf(c);
+  bad.cuts = {1, 2};  // three stages on two devices
+  auto r = run(c, "switch-bad", [&](const RunProgress& p, Controller& ctl) {
+    if (p.iteration == 3) ctl.switchAlgorithm(bad);
+  });
+  ASSERT_TRUE(r.summary.ok) << r.summary.error;
+  EXPECT_EQ(r.summary.iterations, 10);
+  EXPECT_EQ(findEvent(r.log, "algorithm_switched"), nullptr);
+  const RunEvent* refused = nullptr;
+  for (const auto& e : r.log.events) {
+    if (e.kind == "error" && e.detail.find("algorithm switch refused") != std::string::npos)
+      refused = &e;
+  }
+  ASSERT_NE(refused, nullptr);
+  EXPECT_NE(refused->detail.find("algorithm.cuts"), std::string::npos) << refused->detail;
+}
+
+TEST(RunPause, HoldsTrainingAndDoesNotCountThePause) {
+  const auto c = smallRun(12);
+  std::atomic<int64_t> paused_at{-1};
+  std::thread resumer;
+  auto r = run(c, "pause", [&](const RunProgress& p, Controller& ctl) {
+    if (p.iteration == 4 && paused_at.load() < 0) {
+      paused_at = p.iteration;
+      ctl.pause();
+      resumer = std::thread([&ctl] {
+        std::this_thread::sleep_for(std::chrono::milliseconds(1500));
+        ctl.resume();
+      });
+    }
+  });
+  if (resumer.joinable()) resumer.join();
+  ASSERT_TRUE(r.summary.ok) << r.summary.error;
+  EXPECT_EQ(r.summary.iterations, 12);
+  const RunEvent* paused = findEvent(r.log, "run_paused");
+  const RunEvent* resumed = findEvent(r.log, "run_resumed");
+  ASSERT_NE(paused, nullptr);
+  ASSERT_NE(resumed, nullptr);
+  EXPECT_EQ(paused->iteration, 4);
+  EXPECT_EQ(resumed->iteration, 4) << "no iteration ran while paused";
+  EXPECT_GE(resumed->time_s - paused->time_s, 1.4);
+  // Metrics still flowed during the pause (devices stay connected and report).
+  int reports = 0;
+  for (const auto& m : r.log.metrics) {
+    reports += m.metric == "samples_per_s" && !m.device.empty() && m.time_s > paused->time_s &&
+               m.time_s < resumed->time_s;
+  }
+  EXPECT_GE(reports, 4);
+  EXPECT_LT(r.summary.training_s, r.summary.elapsed_s - 1.4);
+}
+
+}  // namespace
+}  // namespace edgerig
