@@ -59,6 +59,12 @@ Status RunSession::killLocalDevice(int device) {
   return Status::ok();
 }
 
+Status RunSession::restartLocalDevice(int device) {
+  if (!controller_) return unavailable("no run in progress: local agents start with a run");
+  controller_->restartLocalDevice(device);
+  return Status::ok();
+}
+
 Status RunSession::pause() {
   if (!controller_) return unavailable("no run in progress to pause");
   controller_->pause();

@@ -31,6 +31,7 @@ class RunSession : public QObject {
   void stop();
   Status injectFault(const FaultConfig& fault);
   Status killLocalDevice(int device);
+  Status restartLocalDevice(int device);
   // Training holds at the next iteration boundary until resume(); devices stay connected.
   Status pause();
   Status resume();

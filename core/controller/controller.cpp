@@ -70,6 +70,8 @@ class Controller::Run : public RunContext {
   // At an iteration boundary: holds while paused, applies a requested switch.
   Status boundary(RunProgress& progress);
   Status switchTo(const AlgorithmConfig& next);
+  Status restartDevice(int device);
+  Status applyProfile(int device);
   Result<std::unique_ptr<Coordinator>> startCoordinator(const wire::ModelStateBlob* state);
   void metric(const std::string& name, double value);
   void publishDevices(bool force);
@@ -90,6 +92,7 @@ class Controller::Run : public RunContext {
   RunSummary summary_;
   std::string plan_text_;
   std::optional<AlgorithmConfig> pending_switch_;
+  std::vector<int> pending_restarts_;
   double paused_s_ = 0;  // excluded from training time
 };
 
@@ -108,6 +111,11 @@ void Controller::injectFault(const FaultConfig& fault) {
 void Controller::killLocalDevice(int device) {
   std::lock_guard lock(mu_);
   kill_requests_.push_back(device);
+}
+
+void Controller::restartLocalDevice(int device) {
+  std::lock_guard lock(mu_);
+  restart_requests_.push_back(device);
 }
 
 void Controller::pause() { paused_.store(true); }
@@ -231,6 +239,8 @@ Status Controller::Run::pollControls() {
     injected.swap(owner_.injected_);
     kills.swap(owner_.kill_requests_);
     switches.swap(owner_.switch_requests_);
+    for (int d : owner_.restart_requests_) pending_restarts_.push_back(d);
+    owner_.restart_requests_.clear();
   }
   if (!switches.empty()) {
     // Only the latest choice matters; it waits for the iteration boundary.
@@ -285,6 +295,10 @@ Status Controller::Run::applyFault(const FaultConfig& f, const std::string& sour
     // A local crash is a real process death, not a polite exit.
     event("fault_applied", source + " crash (SIGKILL)", f.device);
     testbed_->kill(f.device);
+    return Status::ok();
+  }
+  if (f.kind == "restart") {
+    pending_restarts_.push_back(f.device);  // at the next iteration boundary
     return Status::ok();
   }
   wire::Envelope env;
@@ -360,24 +374,30 @@ Status Controller::Run::bringUpDevices() {
 
 Status Controller::Run::applyProfiles() {
   for (int i = 0; i < static_cast<int>(cfg_.profiles.size()) && i < pool_->size(); ++i) {
-    const auto& p = cfg_.profiles[i];
-    if (p.slowdown != 1.0) {
-      FaultConfig f;
-      f.device = i;
-      f.kind = "slowdown";
-      f.slowdown = p.slowdown;
-      if (auto st = applyFault(f, "profile"); !st) return st;
-    }
-    if (p.delay_ms > 0 || p.jitter_ms > 0 || p.bandwidth_mbps > 0 || p.drop_probability > 0) {
-      FaultConfig f;
-      f.device = i;
-      f.kind = "link";
-      f.delay_ms = p.delay_ms;
-      f.jitter_ms = p.jitter_ms;
-      f.bandwidth_mbps = p.bandwidth_mbps;
-      f.drop_probability = p.drop_probability;
-      if (auto st = applyFault(f, "profile"); !st) return st;
-    }
+    if (auto st = applyProfile(i); !st) return st;
+  }
+  return Status::ok();
+}
+
+Status Controller::Run::applyProfile(int i) {
+  if (i >= static_cast<int>(cfg_.profiles.size())) return Status::ok();
+  const auto& p = cfg_.profiles[i];
+  if (p.slowdown != 1.0) {
+    FaultConfig f;
+    f.device = i;
+    f.kind = "slowdown";
+    f.slowdown = p.slowdown;
+    if (auto st = applyFault(f, "profile"); !st) return st;
+  }
+  if (p.delay_ms > 0 || p.jitter_ms > 0 || p.bandwidth_mbps > 0 || p.drop_probability > 0) {
+    FaultConfig f;
+    f.device = i;
+    f.kind = "link";
+    f.delay_ms = p.delay_ms;
+    f.jitter_ms = p.jitter_ms;
+    f.bandwidth_mbps = p.bandwidth_mbps;
+    f.drop_probability = p.drop_probability;
+    if (auto st = applyFault(f, "profile"); !st) return st;
   }
   return Status::ok();
 }
@@ -500,6 +520,22 @@ Result<std::unique_ptr<Coordinator>> Controller::Run::startCoordinator(
 }
 
 Status Controller::Run::boundary(RunProgress& progress) {
+  // Restarts and switches wait for a boundary; their time is not training time.
+  auto applyPending = [&]() -> Status {
+    const auto s0 = Clock::now();
+    while (!pending_restarts_.empty()) {
+      const int d = pending_restarts_.front();
+      pending_restarts_.erase(pending_restarts_.begin());
+      if (auto st = restartDevice(d); !st) return st;
+    }
+    if (pending_switch_) {
+      if (auto st = switchTo(*std::exchange(pending_switch_, std::nullopt)); !st) return st;
+      progress.algorithm = cfg_.algorithm;
+    }
+    if (!owner_.paused_.load())
+      paused_s_ += std::chrono::duration<double>(Clock::now() - s0).count();
+    return Status::ok();
+  };
   if (owner_.paused_.load()) {
     const auto p0 = Clock::now();
     event("run_paused", "paused at iteration " + std::to_string(iteration_));
@@ -507,10 +543,7 @@ Status Controller::Run::boundary(RunProgress& progress) {
     if (owner_.observer_.on_progress) owner_.observer_.on_progress(progress);
     while (owner_.paused_.load()) {
       if (auto st = pollControls(); !st) return st;
-      if (pending_switch_) {
-        if (auto st = switchTo(*std::exchange(pending_switch_, std::nullopt)); !st) return st;
-        progress.algorithm = cfg_.algorithm;
-      }
+      if (auto st = applyPending(); !st) return st;
       if (auto in = pool_->next(kPumpSlice)) {
         if (auto st = handle(*in); !st) return st;
       }
@@ -523,13 +556,7 @@ Status Controller::Run::boundary(RunProgress& progress) {
     progress.paused = false;
     if (owner_.observer_.on_progress) owner_.observer_.on_progress(progress);
   }
-  if (pending_switch_) {
-    const auto s0 = Clock::now();
-    if (auto st = switchTo(*std::exchange(pending_switch_, std::nullopt)); !st) return st;
-    paused_s_ += std::chrono::duration<double>(Clock::now() - s0).count();
-    progress.algorithm = cfg_.algorithm;
-  }
-  return Status::ok();
+  return applyPending();
 }
 
 Status Controller::Run::switchTo(const AlgorithmConfig& next) {
@@ -571,6 +598,49 @@ Status Controller::Run::switchTo(const AlgorithmConfig& next) {
   for (int i = 0; i < pool_->size(); ++i) {
     auto& d = metrics_.device(i);
     if (d.state != DeviceState::kLost && d.stage >= 0) d.state = DeviceState::kTraining;
+  }
+  publishDevices(true);
+  return Status::ok();
+}
+
+Status Controller::Run::restartDevice(int device) {
+  if (!testbed_ || device < 0 || device >= static_cast<int>(testbed_->size())) {
+    event("error", "restart refused: device " + std::to_string(device) +
+                       " is not a local agent (only agents this controller started can be "
+                       "restarted)");
+    return Status::ok();
+  }
+  const auto t0 = Clock::now();
+  // Gathered first, so the reboot loses no training.
+  auto state = coordinator_->gatherState();
+  if (!state) return state.status();
+  const std::string name = pool_->name(device);
+  event("fault_applied", "restart: local agent killed (SIGKILL) and started again", device);
+  if (auto st = testbed_->restart(device); !st) return st;
+  if (auto st = pool_->reconnect(device, testbed_->address(device)); !st) return st;
+  auto& d = metrics_.device(device);
+  d.address = pool_->address(device);
+  d.state = DeviceState::kReady;
+  d.faults.clear();  // a new process has none; its profile (emulated hardware) comes back
+  d.slowdown = 1;
+  if (auto st = applyProfile(device); !st) return st;
+  auto coordinator = startCoordinator(&*state);
+  if (!coordinator) {
+    return Status(coordinator.status().code(),
+                  "resuming after restarting " + name + ": " + coordinator.status().message());
+  }
+  coordinator_ = std::move(coordinator).value();
+  summary_.plan = coordinator_->planDescription();
+  char buf[96];
+  std::snprintf(buf, sizeof buf,
+                "back at %s after %.1f s; training resumes from the gathered model",
+                d.address.c_str(), std::chrono::duration<double>(Clock::now() - t0).count());
+  event("device_restarted", buf, device);
+  for (int i = 0; i < pool_->size(); ++i) {
+    auto& m = metrics_.device(i);
+    if (m.state != DeviceState::kLost && m.stage >= 0) {
+      m.state = m.slowdown > 1 ? DeviceState::kSlow : DeviceState::kTraining;
+    }
   }
   publishDevices(true);
   return Status::ok();

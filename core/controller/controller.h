@@ -39,6 +39,10 @@ class Controller {
   void injectFault(const FaultConfig& fault);
   // The local agent of device i dies at once (SIGKILL): a crashed device, for tests and demos.
   void killLocalDevice(int device);
+  // At the next iteration boundary, the local agent of device i is killed and started again
+  // (a reboot) and the running algorithm resumes from the model gathered just before, with
+  // the device re-profiled and the pipeline re-planned.
+  void restartLocalDevice(int device);
   // Training halts at the next iteration boundary and waits (devices stay connected, faults
   // still apply, metrics still flow) until resume(); paused time is not training time.
   void pause();
@@ -58,6 +62,7 @@ class Controller {
   std::vector<FaultConfig> injected_;
   std::vector<int> kill_requests_;
   std::vector<AlgorithmConfig> switch_requests_;
+  std::vector<int> restart_requests_;
   std::atomic<bool> stop_{false};
   std::atomic<bool> paused_{false};
 };

@@ -50,32 +50,61 @@ Status DevicePool::connectAll(const std::vector<DeviceEndpoint>& endpoints) {
 }
 
 void DevicePool::startSession(int i, std::shared_ptr<bridge::Session> s) {
+  int generation = 0;
   {
     std::lock_guard lock(mu_);
     devices_[i].session = s;
     devices_[i].cores = s->peerCores();
+    devices_[i].lost = false;
+    generation = devices_[i].generation;
   }
-  std::weak_ptr<bridge::Session> weak = s;
   s->start(
-      [this, i](wire::Envelope&& env) {
+      [this, i, generation](wire::Envelope&& env) {
         Incoming in;
         in.device = i;
+        in.generation = generation;
         in.env = std::move(env);
         push(std::move(in));
       },
-      [this, i, weak](const Status& why) {
+      [this, i, generation](const Status& why) {
         {
           std::lock_guard lock(mu_);
           // A closure of a replaced session is old news.
-          if (devices_[i].session != weak.lock()) return;
+          if (devices_[i].generation != generation) return;
           devices_[i].lost = true;
         }
         Incoming in;
         in.device = i;
+        in.generation = generation;
         in.closed = true;
         in.why = why;
         push(std::move(in));
       });
+}
+
+Status DevicePool::reconnect(int i, const std::string& address) {
+  auto to = bridge::parseHostPort(address);
+  if (!to) return invalidArgument("device " + name(i) + ": " + to.status().message());
+  std::promise<Result<std::shared_ptr<bridge::Session>>> promise;
+  auto future = promise.get_future();
+  bridge::asyncConnect(
+      io_.context(), *to, token_, options_,
+      [&promise](Result<std::shared_ptr<bridge::Session>> r) { promise.set_value(std::move(r)); });
+  auto r = future.get();
+  if (!r) {
+    return unavailable("cannot reconnect to device " + name(i) + " at " + address + ": " +
+                       r.status().message());
+  }
+  std::shared_ptr<bridge::Session> old;
+  {
+    std::lock_guard lock(mu_);
+    old = std::move(devices_[i].session);
+    devices_[i].address = address;
+    ++devices_[i].generation;
+  }
+  if (old) old->close();
+  startSession(i, std::move(r).value());
+  return Status::ok();
 }
 
 void DevicePool::push(Incoming in) {
@@ -88,10 +117,13 @@ void DevicePool::push(Incoming in) {
 
 std::optional<Incoming> DevicePool::next(std::chrono::milliseconds timeout) {
   std::unique_lock lock(mu_);
-  if (!cv_.wait_for(lock, timeout, [this] { return !inbox_.empty(); })) return std::nullopt;
-  Incoming in = std::move(inbox_.front());
-  inbox_.pop_front();
-  return in;
+  const auto until = std::chrono::steady_clock::now() + timeout;
+  for (;;) {
+    if (!cv_.wait_until(lock, until, [this] { return !inbox_.empty(); })) return std::nullopt;
+    Incoming in = std::move(inbox_.front());
+    inbox_.pop_front();
+    if (in.generation == devices_[in.device].generation) return in;
+  }
 }
 
 bool DevicePool::lost(int i) const {

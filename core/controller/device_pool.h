@@ -27,6 +27,7 @@ struct DeviceEndpoint {
 // A message from device `device`, or that device's session closing (`closed`).
 struct Incoming {
   int device = -1;
+  int generation = 0;  // of the device's session (internal: stale ones are dropped)
   bool closed = false;
   Status why;
   wire::Envelope env;
@@ -49,6 +50,10 @@ class DevicePool {
   std::optional<double> rttMs(int i) const;
   bridge::TrafficCounters counters(int i) const;
 
+  // Replaces device i's session with one to `address` (a restarted local agent listens on a
+  // new port). Whatever the old session still delivers, its closure included, is dropped.
+  Status reconnect(int i, const std::string& address);
+
   void send(int i, wire::Envelope env);
   void broadcast(const wire::Envelope& env);
   // Next incoming message or closure, waiting up to `timeout`.
@@ -63,6 +68,7 @@ class DevicePool {
     int cores = 0;
     std::shared_ptr<bridge::Session> session;
     bool lost = false;
+    int generation = 0;  // bumped by reconnect()
   };
   void startSession(int i, std::shared_ptr<bridge::Session> s);
   void push(Incoming in);

@@ -25,13 +25,16 @@ struct FaultConfig {
   double at_s = 0;
   int64_t at_iteration = 0;
   int device = 0;
-  std::string kind;  // slowdown | link | freeze | crash | clear
+  std::string kind;  // slowdown | link | freeze | crash | restart | clear
   double slowdown = 1, delay_ms = 0, jitter_ms = 0, bandwidth_mbps = 0, drop_probability = 0,
          freeze_s = 0;
   bool operator==(const FaultConfig&) const = default;
 };
 
-inline const std::vector<std::string> kFaultKinds{"slowdown", "link", "freeze", "crash", "clear"};
+// restart: a local agent is killed and started again at the next iteration boundary (a reboot);
+// training resumes from the model gathered just before.
+inline const std::vector<std::string> kFaultKinds{"slowdown", "link",    "freeze",
+                                                  "crash",    "restart", "clear"};
 
 struct ExperimentConfig {
   std::string name = "experiment";

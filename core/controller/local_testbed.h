@@ -39,6 +39,9 @@ class LocalTestbed {
   pid_t pid(size_t i) const { return agents_[i].pid; }
   bool alive(size_t i);
   void kill(size_t i);  // SIGKILL now (a crashed device)
+  // Kills agent i if it still runs and starts it again (same name, a new port): a device
+  // that rebooted. Its address changes; the controller reconnects to address(i).
+  Status restart(size_t i, std::chrono::milliseconds start_timeout = std::chrono::seconds(30));
 
  private:
   struct Agent {
@@ -49,6 +52,8 @@ class LocalTestbed {
   };
   LocalTestbed() = default;
   Status start(Agent& a);
+  Status awaitListening(Agent& a, std::chrono::steady_clock::time_point deadline,
+                        std::chrono::milliseconds start_timeout);
   void reap(Agent& a, bool force);
 
   std::string agent_binary_;

@@ -1,7 +1,8 @@
-// Switching the algorithm during a real run keeps the model: the losses after a switch to a
-// different partition and micro-batch count are the losses training would have had without
-// the switch, accuracy stays where it was, a bad choice is refused without ending the run, and
-// pausing holds training without counting the pause as training time.
+// The controls of a running experiment, on real agents. Switching the algorithm keeps the
+// model: the losses after a switch to a different partition and micro-batch count are the
+// losses training would have had without the switch, accuracy stays where it was, and a bad
+// choice is refused without ending the run. Restarting a local device (a reboot) loses no
+// training either. Pausing holds training without counting the pause as training time.
 #include <gtest/gtest.h>
 #include <unistd.h>
 
@@ -172,6 +173,58 @@ TEST(AlgorithmSwitch, BadChoiceIsRefusedAndTheRunGoesOn) {
   }
   ASSERT_NE(refused, nullptr);
   EXPECT_NE(refused->detail.find("algorithm.cuts"), std::string::npos) << refused->detail;
+}
+
+TEST(DeviceRestart, ARebootedLocalDeviceRejoinsAndTrainingLosesNothing) {
+  const int kIterations = 16, kRestartAt = 6;
+  const auto c = smallRun(kIterations);
+  auto plain = run(c, "restart-plain", [](const RunProgress&, Controller&) {});
+  auto restarted = run(c, "restart", [&](const RunProgress& p, Controller& ctl) {
+    if (p.iteration == kRestartAt) {
+      ctl.restartLocalDevice(1);
+      ctl.restartLocalDevice(7);  // no such local agent: refused, the run goes on
+    }
+  });
+  ASSERT_TRUE(plain.summary.ok) << plain.summary.error;
+  ASSERT_TRUE(restarted.summary.ok) << restarted.summary.error;
+  EXPECT_EQ(restarted.summary.iterations, kIterations);
+  const RunEvent* back = findEvent(restarted.log, "device_restarted");
+  ASSERT_NE(back, nullptr);
+  EXPECT_EQ(back->device, "dev1");
+  EXPECT_EQ(back->iteration, kRestartAt);
+  // A new process listens on a new port: the device's address changed.
+  const RunEvent* joined = nullptr;
+  for (const auto& e : restarted.log.events) {
+    if (e.kind == "device_joined" && e.device == "dev1") joined = &e;
+  }
+  ASSERT_NE(joined, nullptr);
+  const std::string old_address = joined->detail.substr(joined->detail.rfind(' ') + 1);
+  EXPECT_EQ(back->detail.find(old_address), std::string::npos) << back->detail;
+  const RunEvent* refused = nullptr;
+  for (const auto& e : restarted.log.events) {
+    if (e.kind == "error" && e.detail.find("restart refused") != std::string::npos) refused = &e;
+  }
+  EXPECT_NE(refused, nullptr);
+  for (int64_t it = 1; it <= kIterations; ++it) {
+    const double a = plain.loss.at(it), b = restarted.loss.at(it);
+    EXPECT_NEAR(b, a, 1e-3 * std::max(1.0, std::abs(a))) << "iteration " << it;
+  }
+}
+
+TEST(DeviceRestart, AScheduledRestartReplaysFromTheExperimentFile) {
+  auto c = smallRun(8);
+  FaultConfig reboot;
+  reboot.kind = "restart";
+  reboot.device = 0;
+  reboot.at_iteration = 3;
+  c.faults.push_back(reboot);
+  auto r = run(c, "restart-scheduled", [](const RunProgress&, Controller&) {});
+  ASSERT_TRUE(r.summary.ok) << r.summary.error;
+  const RunEvent* back = findEvent(r.log, "device_restarted");
+  ASSERT_NE(back, nullptr);
+  EXPECT_EQ(back->device, "dev0");
+  EXPECT_EQ(back->iteration, 3);
+  EXPECT_EQ(r.summary.iterations, 8);
 }
 
 TEST(RunPause, HoldsTrainingAndDoesNotCountThePause) {
