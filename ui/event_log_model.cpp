@@ -32,7 +32,9 @@ void EventLogModel::clear() {
 
 QString EventLogModel::groupOf(const QString& kind) {
   if (kind.startsWith("fault")) return QStringLiteral("fault");
-  if (kind == "plan_changed" || kind == "algorithm_switched") return QStringLiteral("plan");
+  if (kind == "plan_changed" || kind == "algorithm_switched" || kind.startsWith("switch")) {
+    return QStringLiteral("plan");
+  }
   if (kind.startsWith("device")) return QStringLiteral("device");
   if (kind == "error" || kind == "run_failed") return QStringLiteral("error");
   if (kind.startsWith("run") || kind.startsWith("training") || kind == "evaluation" ||

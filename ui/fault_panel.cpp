@@ -25,16 +25,16 @@ QDoubleSpinBox* spin(QWidget* parent, const char* name, double lo, double hi, do
   return s;
 }
 
-// Page order of the parameter stack follows kFaultKinds: slowdown, link, freeze, crash, clear.
+// Page order of the parameter stack follows kFaultKinds: slowdown, link, freeze, crash, restart,
+// clear.
 struct KindText {
   const char* kind;
   const char* label;
 };
-constexpr KindText kKinds[] = {{"slowdown", "Slow down compute"},
-                               {"link", "Shape outgoing links"},
-                               {"freeze", "Freeze (straggler)"},
-                               {"crash", "Crash"},
-                               {"clear", "Clear faults"}};
+constexpr KindText kKinds[] = {
+    {"slowdown", "Slow down compute"},    {"link", "Shape outgoing links"},
+    {"freeze", "Freeze (straggler)"},     {"crash", "Crash"},
+    {"restart", "Restart (local agent)"}, {"clear", "Clear faults"}};
 
 }  // namespace
 
@@ -81,6 +81,9 @@ FaultPanel::FaultPanel(QWidget* parent) : QWidget(parent) {
     return l;
   };
   params_->addWidget(note(tr("The agent exits at once; a local one is killed (SIGKILL).")));
+  params_->addWidget(
+      note(tr("At the next iteration boundary the model is gathered, the local "
+              "agent is killed and started again, and training resumes.")));
   params_->addWidget(note(tr("Removes slowdown and link shaping from the chosen devices.")));
 
   apply_ = new QPushButton(tr("Apply"), this);

@@ -1,5 +1,5 @@
 // Fault injection by hand: pick one or more devices, a kind (slowdown, link shaping, freeze,
-// crash, clear) and its parameters; Apply emits one FaultConfig per chosen device.
+// crash, restart, clear) and its parameters; Apply emits one FaultConfig per chosen device.
 #pragma once
 
 #include <QWidget>

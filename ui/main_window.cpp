@@ -8,31 +8,40 @@
 #include <QHeaderView>
 #include <QLabel>
 #include <QLineEdit>
+#include <QMenu>
+#include <QMenuBar>
 #include <QMessageBox>
+#include <QScrollArea>
 #include <QScrollBar>
 #include <QSettings>
 #include <QSplitter>
 #include <QStatusBar>
 #include <QStyle>
+#include <QTabWidget>
 #include <QTableView>
 #include <QTimer>
 #include <QToolBar>
+#include <QToolButton>
 #include <QVBoxLayout>
 
 #include "core/controller/controller.h"
 #include "core/model/layer_info.h"
+#include "ui/algorithm_panel.h"
 #include "ui/device_table_model.h"
 #include "ui/event_log_model.h"
+#include "ui/experiment_form.h"
 #include "ui/fault_panel.h"
+#include "ui/fault_timeline.h"
 #include "ui/partition_strip.h"
 #include "ui/plot_panel.h"
 #include "ui/run_session.h"
 #include "ui/run_status_line.h"
+#include "ui/topology_view.h"
 
 namespace edgerig::ui {
 namespace {
 // Bump when the docks change, so an old saved layout is not applied to a new window.
-constexpr int kLayoutVersion = 1;
+constexpr int kLayoutVersion = 2;
 
 QTableView* makeTable(QWidget* parent, QAbstractItemModel* model) {
   auto* view = new QTableView(parent);
@@ -57,11 +66,13 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent) {
   buildActions();
   setCentralWidget(buildCentre());
   buildDocks();
+  buildMenus();
   status_ = new RunStatusLine(this);
   statusBar()->addPermanentWidget(status_, 1);
   wireSession();
+  wireEditors();
   setRunning(false);
-  resize(1500, 920);
+  resize(1600, 1000);
   restoreLayout();
 }
 
@@ -72,19 +83,82 @@ void MainWindow::buildActions() {
   bar->setObjectName("runToolBar");
   bar->setToolButtonStyle(Qt::ToolButtonTextBesideIcon);
   bar->setMovable(false);
-  open_ = bar->addAction(style()->standardIcon(QStyle::SP_DialogOpenButton), tr("Open experiment…"),
-                         this, &MainWindow::onOpen);
+  open_ = bar->addAction(style()->standardIcon(QStyle::SP_DialogOpenButton), tr("Open…"), this,
+                         &MainWindow::onOpen);
+  open_->setToolTip(tr("Open an experiment file (the JSON edgerig-run reads)"));
   open_->setShortcut(QKeySequence::Open);
+  save_ = bar->addAction(style()->standardIcon(QStyle::SP_DialogSaveButton), tr("Save…"), this,
+                         &MainWindow::onSave);
+  save_->setToolTip(tr("Save the experiment as edited here, to replay it with edgerig-run"));
+  save_->setShortcut(QKeySequence::Save);
+  bar->addSeparator();
   start_ = bar->addAction(style()->standardIcon(QStyle::SP_MediaPlay), tr("Start"), this,
                           &MainWindow::onStart);
   start_->setShortcut(Qt::CTRL | Qt::Key_R);
+  pause_ = bar->addAction(style()->standardIcon(QStyle::SP_MediaPause), tr("Pause"));
+  pause_->setCheckable(true);
+  pause_->setToolTip(tr("Hold training at the next iteration boundary; devices stay connected"));
+  connect(pause_, &QAction::toggled, this, &MainWindow::onPauseToggled);
   stop_ = bar->addAction(style()->standardIcon(QStyle::SP_MediaStop), tr("Stop"), this,
                          &MainWindow::stopRun);
+  bar->addSeparator();
+  open_run_ = new QAction(style()->standardIcon(QStyle::SP_DirOpenIcon), tr("Open run…"), this);
+  open_run_->setToolTip(tr("Replay a past run folder's plots and events"));
+  connect(open_run_, &QAction::triggered, this, &MainWindow::onOpenRun);
+  bar->addAction(open_run_);
+  export_long_ = new QAction(tr("Export CSV (long)…"), this);
+  connect(export_long_, &QAction::triggered, this, [this] { onExport(CsvLayout::kLong); });
+  export_wide_ = new QAction(tr("Export CSV (wide)…"), this);
+  connect(export_wide_, &QAction::triggered, this, [this] { onExport(CsvLayout::kWide); });
+  auto* export_menu = new QMenu(this);
+  export_menu->addAction(export_long_);
+  export_menu->addAction(export_wide_);
+  auto* export_button = new QToolButton(bar);
+  export_button->setObjectName("exportButton");
+  export_button->setText(tr("Export CSV"));
+  export_button->setIcon(style()->standardIcon(QStyle::SP_DialogSaveButton));
+  export_button->setToolButtonStyle(Qt::ToolButtonTextBesideIcon);
+  export_button->setPopupMode(QToolButton::InstantPopup);
+  export_button->setMenu(export_menu);
+  export_button->setToolTip(
+      tr("Metrics of the current, last or replayed run: long (one value per row) or wide"));
+  bar->addWidget(export_button);
   bar->addSeparator();
   experiment_label_ = new QLabel(this);
   experiment_label_->setObjectName("experimentLabel");
   experiment_label_->setContentsMargins(8, 0, 8, 0);
   bar->addWidget(experiment_label_);
+  local_testbed_ = new QAction(tr("Local testbed…"), this);
+  local_testbed_->setToolTip(tr("Agents on this machine: how many, and their slowdowns"));
+  connect_devices_ = new QAction(tr("Connect devices…"), this);
+  connect_devices_->setToolTip(tr("Agents on real devices: addresses and the token file"));
+}
+
+void MainWindow::buildMenus() {
+  auto* file = menuBar()->addMenu(tr("&File"));
+  file->addAction(open_);
+  file->addAction(save_);
+  file->addSeparator();
+  file->addAction(open_run_);
+  file->addAction(export_long_);
+  file->addAction(export_wide_);
+  file->addSeparator();
+  file->addAction(tr("Quit"), QKeySequence::Quit, this, &QWidget::close);
+  auto* run = menuBar()->addMenu(tr("&Run"));
+  run->addAction(start_);
+  run->addAction(pause_);
+  run->addAction(stop_);
+  auto* devices = menuBar()->addMenu(tr("&Devices"));
+  devices->addAction(local_testbed_);
+  devices->addAction(connect_devices_);
+  auto* view = menuBar()->addMenu(tr("&View"));
+  for (auto* dock : findChildren<QDockWidget*>()) view->addAction(dock->toggleViewAction());
+  view->addSeparator();
+  auto* ring = view->addAction(tr("Topology as a ring"));
+  ring->setCheckable(true);
+  connect(ring, &QAction::toggled, this, [this](bool on) {
+    topology_->setLayout(on ? TopologyView::Layout::kRing : TopologyView::Layout::kChain);
+  });
 }
 
 QWidget* MainWindow::buildCentre() {
@@ -93,11 +167,16 @@ QWidget* MainWindow::buildCentre() {
   auto* top = new QWidget(split);
   auto* top_layout = new QVBoxLayout(top);
   top_layout->setContentsMargins(6, 4, 6, 0);
-  top_layout->setSpacing(0);
+  top_layout->setSpacing(2);
+  auto* title_row = new QHBoxLayout;
   partition_label_ = new QLabel(tr("Partition"), top);
+  partition_label_->setObjectName("partitionLabel");
   partition_label_->setStyleSheet("font-weight: bold;");
   partition_ = new PartitionStrip(top);
-  top_layout->addWidget(partition_label_);
+  title_row->addWidget(partition_label_, 1);
+  title_row->addWidget(new QLabel(tr("Width by"), top));
+  title_row->addWidget(partition_->createWidthByCombo(top));
+  top_layout->addLayout(title_row);
   top_layout->addWidget(partition_);
   plots_ = new PlotPanel(split);
   split->addWidget(top);
@@ -108,14 +187,7 @@ QWidget* MainWindow::buildCentre() {
   return split;
 }
 
-void MainWindow::buildDocks() {
-  device_view_ = makeTable(this, device_model_);
-  device_view_->setObjectName("deviceTable");
-  auto* devices = new QDockWidget(tr("Devices"), this);
-  devices->setObjectName("devicesDock");
-  devices->setWidget(device_view_);
-  addDockWidget(Qt::BottomDockWidgetArea, devices);
-
+QWidget* MainWindow::buildEventLog() {
   auto* log_box = new QWidget(this);
   auto* log_layout = new QVBoxLayout(log_box);
   log_layout->setContentsMargins(0, 0, 0, 0);
@@ -135,41 +207,21 @@ void MainWindow::buildDocks() {
   log_layout->addLayout(filter_row);
   event_view_ = makeTable(log_box, event_filter_);
   event_view_->setObjectName("eventTable");
-  event_view_->setToolTip(tr("Double-click an event to move the plots there"));
+  event_view_->setToolTip(tr("Click an event to move the plots there"));
   log_layout->addWidget(event_view_);
-  auto* log = new QDockWidget(tr("Event log"), this);
-  log->setObjectName("eventLogDock");
-  log->setWidget(log_box);
-  addDockWidget(Qt::BottomDockWidgetArea, log);
-  splitDockWidget(devices, log, Qt::Horizontal);
-  resizeDocks({devices, log}, {3, 2}, Qt::Horizontal);
-  resizeDocks({devices}, {190}, Qt::Vertical);
 
-  faults_ = new FaultPanel(this);
-  auto* faults = new QDockWidget(tr("Faults"), this);
-  faults->setObjectName("faultsDock");
-  faults->setWidget(faults_);
-  addDockWidget(Qt::RightDockWidgetArea, faults);
-  resizeDocks({faults}, {230}, Qt::Horizontal);
-
-  // Device columns fit their contents (a few rows, cheap); event columns are fitted to the
-  // first rows only, so they do not jump while the log scrolls.
-  for (int c = 0; c < DeviceTableModel::kFaults; ++c) {
-    device_view_->horizontalHeader()->setSectionResizeMode(c, QHeaderView::ResizeToContents);
-  }
   connect(event_model_, &QAbstractItemModel::rowsInserted, this, [this] {
     if (event_model_->rowCount() > 20) return;  // the first few rows set the widths
     QTimer::singleShot(0, event_view_, [this] {
       for (int c = 0; c < EventLogModel::kDetail; ++c) event_view_->resizeColumnToContents(c);
     });
   });
-
   connect(group, &QComboBox::currentIndexChanged, this, [this, group] {
     const QString g = group->currentData().toString();
     event_filter_->setGroups(g.isEmpty() ? QSet<QString>{} : QSet<QString>{g});
   });
   connect(text, &QLineEdit::textChanged, event_filter_, &EventFilter::setText);
-  connect(event_view_, &QTableView::doubleClicked, this, [this](const QModelIndex& index) {
+  connect(event_view_, &QTableView::clicked, this, [this](const QModelIndex& index) {
     const RunEvent& e = event_model_->event(event_filter_->mapToSource(index).row());
     plots_->showAround(e.time_s, e.iteration);
   });
@@ -180,7 +232,59 @@ void MainWindow::buildDocks() {
       QMetaObject::invokeMethod(event_view_, &QTableView::scrollToBottom, Qt::QueuedConnection);
     }
   });
-  connect(faults_, &FaultPanel::faultRequested, this, &MainWindow::onFaultRequested);
+  return log_box;
+}
+
+void MainWindow::buildDocks() {
+  auto dock = [this](const QString& title, const char* name, QWidget* w) {
+    auto* d = new QDockWidget(title, this);
+    d->setObjectName(name);
+    d->setWidget(w);
+    return d;
+  };
+  device_view_ = makeTable(this, device_model_);
+  device_view_->setObjectName("deviceTable");
+  auto* devices = dock(tr("Devices"), "devicesDock", device_view_);
+  addDockWidget(Qt::BottomDockWidgetArea, devices);
+  auto* log = dock(tr("Event log"), "eventLogDock", buildEventLog());
+  addDockWidget(Qt::BottomDockWidgetArea, log);
+  splitDockWidget(devices, log, Qt::Horizontal);
+  resizeDocks({devices, log}, {1, 1}, Qt::Horizontal);
+  resizeDocks({devices}, {230}, Qt::Vertical);
+
+  // The panels that edit the experiment or act on the run share the right side as tabs.
+  form_ = new ExperimentForm(this);
+  auto* form_scroll = new QScrollArea(this);
+  form_scroll->setWidget(form_);
+  form_scroll->setWidgetResizable(true);
+  form_scroll->setFrameShape(QFrame::NoFrame);
+  auto* experiment = dock(tr("Experiment"), "experimentDock", form_scroll);
+  algorithm_ = new AlgorithmPanel(this);
+  auto* algorithm = dock(tr("Algorithm"), "algorithmDock", algorithm_);
+  faults_ = new FaultPanel(this);
+  timeline_ = new FaultTimelineEditor(this);
+  auto* fault_tabs = new QTabWidget(this);
+  fault_tabs->setObjectName("faultTabs");
+  fault_tabs->addTab(faults_, tr("Inject now"));
+  fault_tabs->addTab(timeline_, tr("Schedule"));
+  fault_tabs->setTabToolTip(1, tr("The experiment's fault schedule: replays by itself each run"));
+  auto* faults = dock(tr("Faults"), "faultsDock", fault_tabs);
+  addDockWidget(Qt::RightDockWidgetArea, experiment);
+  tabifyDockWidget(experiment, algorithm);
+  tabifyDockWidget(algorithm, faults);
+  faults->raise();
+  // The topology sits under them: the tabs rarely need the whole height.
+  topology_ = new TopologyView(this);
+  topology_->setObjectName("topologyView");
+  auto* topology = dock(tr("Topology"), "topologyDock", topology_);
+  splitDockWidget(faults, topology, Qt::Vertical);
+  resizeDocks({faults}, {400}, Qt::Horizontal);
+  resizeDocks({faults, topology}, {3, 2}, Qt::Vertical);
+
+  // Device columns fit their contents (a few rows, cheap).
+  for (int c = 0; c < DeviceTableModel::kFaults; ++c) {
+    device_view_->horizontalHeader()->setSectionResizeMode(c, QHeaderView::ResizeToContents);
+  }
 }
 
 void MainWindow::wireSession() {
@@ -189,109 +293,53 @@ void MainWindow::wireSession() {
     partition_->setDevices(d);
     plots_->setDevices(d);
     faults_->setDevices(d);
+    topology_->setDevices(d);
     status_->setDevices(d);
+  });
+  connect(session_, &RunSession::linksChanged, topology_, &TopologyView::setLinks);
+  connect(session_, &RunSession::planChanged, this, [this](const PlanInfo& p) {
+    partition_->setPlan(p);
+    topology_->setPlan(p);
+    partition_label_->setText(
+        tr("Partition — %1 (%2)")
+            .arg(QString::fromStdString(config_.model), partition_->widthLegend()));
   });
   connect(session_, &RunSession::eventsArrived, this, &MainWindow::onEvents);
   connect(session_, &RunSession::metricsArrived, plots_, &PlotPanel::addMetrics);
-  connect(session_, &RunSession::progressChanged, status_, &RunStatusLine::setProgress);
+  connect(session_, &RunSession::progressChanged, this, &MainWindow::onProgress);
   connect(session_, &RunSession::finished, this, &MainWindow::onFinished);
+  connect(faults_, &FaultPanel::faultRequested, this, &MainWindow::onFaultRequested);
 }
 
-void MainWindow::setExperiment(const ExperimentConfig& config, const QString& source) {
-  config_ = config;
-  source_ = source;
-  experiment_label_->setText(tr("<b>%1</b> — %2, model %3, %4, %5 devices")
-                                 .arg(QString::fromStdString(config.name).toHtmlEscaped(),
-                                      QString::fromStdString(config.algorithm),
-                                      QString::fromStdString(config.model),
-                                      QString::fromStdString(config.dataset))
-                                 .arg(config.numDevices()));
-  experiment_label_->setToolTip(source);
-  setWindowTitle(tr("edgerig — %1").arg(QString::fromStdString(config.name)));
-  auto layers = describeModel(config.model);
-  partition_->setLayers(layers ? *layers : std::vector<LayerInfo>{});
-  device_model_->setLayers(layers ? *layers : std::vector<LayerInfo>{});
-  partition_label_->setText(tr("Partition — %1 (%2 layers; width by parameters)")
-                                .arg(QString::fromStdString(config.model))
-                                .arg(layers ? static_cast<int>(layers->size()) : 0));
-}
-
-Status MainWindow::openExperiment(const QString& path) {
-  auto loaded = loadExperiment(path.toStdString(), knownNames());
-  if (!loaded) return loaded.status();
-  setExperiment(*loaded, path);
-  return Status::ok();
-}
-
-Status MainWindow::startRun() {
-  if (auto st = validateExperiment(config_, knownNames()); !st) return st;
-  device_model_->clear();
-  event_model_->clear();
-  plots_->clear();
-  partition_->clearAssignment();
-  status_->reset();
-  if (auto st = session_->start(config_, runs_root_); !st) return st;
-  setRunning(true);
-  status_->setState(tr("running"), QColor(46, 125, 50));
-  statusBar()->showMessage(tr("Run folder: %1").arg(session_->runDir()), 8000);
-  return Status::ok();
-}
-
-void MainWindow::stopRun() {
-  if (!session_->running()) return;
-  session_->stop();
-  stop_->setEnabled(false);
-  status_->setState(tr("stopping"), QColor(245, 124, 0));
-}
-
-void MainWindow::setRunning(bool running) {
-  start_->setEnabled(!running);
-  open_->setEnabled(!running);
-  stop_->setEnabled(running);
-  faults_->setRunActive(running);
-}
-
-void MainWindow::onOpen() {
-  const QString path = QFileDialog::getOpenFileName(this, tr("Open experiment"), QString(),
-                                                    tr("Experiments (*.json);;All files (*)"));
-  if (path.isEmpty()) return;
-  if (auto st = openExperiment(path); !st) {
-    QMessageBox::warning(this, tr("Open experiment"), QString::fromStdString(st.message()));
-  }
-}
-
-void MainWindow::onStart() {
-  if (auto st = startRun(); !st) {
-    QMessageBox::warning(this, tr("Start run"), QString::fromStdString(st.message()));
-  }
-}
-
-void MainWindow::onFaultRequested(const FaultConfig& fault) {
-  if (auto st = session_->injectFault(fault); !st) {
-    statusBar()->showMessage(QString::fromStdString(st.message()), 8000);
-  }
-}
-
-void MainWindow::onEvents(const std::vector<RunEvent>& events) {
-  for (const auto& e : events) {
-    if (e.kind == "device_lost") device_model_->markLost(QString::fromStdString(e.device));
-  }
-  event_model_->append(events);
-  plots_->addEvents(events);
-}
-
-void MainWindow::onFinished(const RunSummary& summary) {
-  setRunning(false);
-  if (summary.ok) {
-    status_->setState(tr("finished"), QColor(21, 101, 192));
-    statusBar()->showMessage(tr("Run finished: %1").arg(QString::fromStdString(summary.run_dir)));
-  } else {
-    const bool stopped = summary.error.find("stopped on request") != std::string::npos;
-    status_->setState(stopped ? tr("stopped") : tr("failed"),
-                      stopped ? QColor(120, 120, 120) : QColor(198, 40, 40));
-    statusBar()->showMessage(QString::fromStdString(summary.error));
-  }
-  if (close_when_finished_) close();
+void MainWindow::wireEditors() {
+  connect(form_, &ExperimentForm::configChanged, this, [this] {
+    if (syncing_) return;
+    ExperimentConfig c = form_->config();
+    setAlgorithm(c, algorithmOf(config_));
+    c.faults = config_.faults;
+    config_ = c;
+    refreshExperimentViews();
+  });
+  connect(local_testbed_, &QAction::triggered, form_, &ExperimentForm::openLocalTestbedDialog);
+  connect(connect_devices_, &QAction::triggered, form_, &ExperimentForm::openConnectDevicesDialog);
+  connect(algorithm_, &AlgorithmPanel::algorithmEdited, this, [this](const AlgorithmConfig& a) {
+    if (syncing_) return;
+    setAlgorithm(config_, a);
+    form_->setAlgorithm(a);
+    showProposedCuts();
+  });
+  connect(algorithm_, &AlgorithmPanel::switchRequested, this, &MainWindow::onSwitchRequested);
+  connect(partition_, &PartitionStrip::cutsEdited, algorithm_, &AlgorithmPanel::setCuts);
+  connect(partition_, &PartitionStrip::widthByChanged, this, [this] {
+    partition_label_->setText(
+        tr("Partition — %1 (%2)")
+            .arg(QString::fromStdString(config_.model), partition_->widthLegend()));
+  });
+  connect(timeline_, &FaultTimelineEditor::faultsChanged, this, [this] {
+    if (syncing_) return;
+    config_.faults = timeline_->faults();
+    form_->setFaults(config_.faults);
+  });
 }
 
 void MainWindow::closeEvent(QCloseEvent* event) {

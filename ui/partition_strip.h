@@ -1,13 +1,17 @@
-// The model as a strip of layers, each coloured by the device that holds it (from the devices'
-// first/last layer), widths by parameter count, cut points between stages marked; hovering a
-// layer shows its name, shape, parameters and activation size.
+// The model as a strip of layers, each coloured by the device that holds it, widths by cost
+// (parameters, profiled compute time or activation bytes), cut points between stages marked;
+// hovering a layer shows its name, shape, parameters, activation size and profiled time. Before
+// a run the cuts can be dragged to other layer boundaries.
 #pragma once
 
+#include <QString>
 #include <QWidget>
 #include <vector>
 
 #include "core/model/layer_info.h"
 #include "ui/ui_types.h"
+
+class QComboBox;
 
 namespace edgerig::ui {
 
@@ -15,11 +19,39 @@ class PartitionStrip : public QWidget {
   Q_OBJECT
 
  public:
+  enum class WidthBy { kParameters, kComputeTime, kActivationBytes };
+  Q_ENUM(WidthBy)
+
   explicit PartitionStrip(QWidget* parent = nullptr);
 
   void setLayers(std::vector<LayerInfo> layers);
   void setDevices(const std::vector<DeviceStatus>& devices);
+  // The plan's stages → devices (as setDevices does from each device's layers), and its
+  // profiled layer times when it has them.
+  void setPlan(const PlanInfo& plan);
   void clearAssignment();
+
+  void setWidthBy(WidthBy by);
+  WidthBy widthBy() const { return width_by_; }
+  // Compute time falls back to parameters until the layers are profiled.
+  WidthBy effectiveWidthBy() const;
+  // "width by compute time", "width by parameters (compute time: not profiled yet)".
+  QString widthLegend() const;
+  // Per layer and mini-batch (PlanInfo::layer_time_s); ignored unless one per layer.
+  void setLayerTimes(std::vector<double> seconds);
+  bool hasLayerTimes() const;
+  // A combo (objectName "widthByCombo") kept in step with this strip, for the window to place
+  // beside the strip's title.
+  QComboBox* createWidthByCombo(QWidget* parent);
+
+  // Proposed cuts before a run, drawn dashed; empty clears them.
+  void setCuts(std::vector<int> cuts);
+  const std::vector<int>& proposedCuts() const { return proposed_; }
+  // When editable, each drawn cut is a handle the mouse drags to another layer boundary.
+  void setCutsEditable(bool editable);
+  bool cutsEditable() const { return cuts_editable_; }
+  // The x of the boundary before `layer` (1..layerCount()-1), where a cut there is drawn.
+  int boundaryX(int layer) const;
 
   int layerCount() const { return static_cast<int>(layers_.size()); }
   // -1 where no layer is drawn.
@@ -35,17 +67,36 @@ class PartitionStrip : public QWidget {
   QSize sizeHint() const override;
   QSize minimumSizeHint() const override;
 
+ signals:
+  // A drag of a cut ended somewhere new: the full, strictly increasing cut list.
+  void cutsEdited(const std::vector<int>& cuts);
+  void widthByChanged(edgerig::ui::PartitionStrip::WidthBy by);
+
  protected:
   void paintEvent(QPaintEvent* event) override;
   bool event(QEvent* event) override;
+  void mousePressEvent(QMouseEvent* event) override;
+  void mouseMoveEvent(QMouseEvent* event) override;
+  void mouseReleaseEvent(QMouseEvent* event) override;
 
  private:
   QRect stripArea() const;
+  std::vector<double> layerWeights() const;
+  // The cuts a drag starts from: the proposed ones, else the plan's.
+  std::vector<int> editableCuts() const;
+  int handleAt(const QPoint& pos) const;  // index into editableCuts(), -1 if none
+  int stageOfLayer(int layer, const std::vector<int>& cuts) const;
 
   std::vector<LayerInfo> layers_;
   std::vector<int> owner_;             // per layer
   std::vector<QString> device_names_;  // by device index
   std::vector<bool> device_lost_;
+  std::vector<double> layer_times_;
+  std::vector<int> proposed_;
+  WidthBy width_by_ = WidthBy::kParameters;
+  bool cuts_editable_ = false;
+  int drag_ = -1;  // index of the cut being dragged
+  std::vector<int> drag_start_;
 };
 
 }  // namespace edgerig::ui

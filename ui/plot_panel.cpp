@@ -4,6 +4,7 @@
 
 #include <QCheckBox>
 #include <QComboBox>
+#include <QElapsedTimer>
 #include <QFile>
 #include <QFileDialog>
 #include <QGridLayout>
@@ -25,6 +26,12 @@ namespace {
 QColor runSeriesColor(const std::string& metric) {
   if (metric == "test_accuracy" || metric == "test_loss") return QColor(198, 40, 40);
   if (metric == "train_accuracy" || metric == "train_loss") return QColor(21, 101, 192);
+  // Message kinds: the order of kMessageKinds, colours apart from the devices' palette order.
+  static const QColor kKindColors[] = {QColor(21, 101, 192), QColor(230, 81, 0),
+                                       QColor(46, 125, 50), QColor(97, 97, 97)};
+  for (size_t k = 0; k < kMessageKinds.size(); ++k) {
+    if (metric == kindRateMetric(kMessageKinds[k])) return kKindColors[k];
+  }
   return QColor(40, 40, 40);
 }
 
@@ -34,6 +41,9 @@ QString runSeriesName(const std::string& metric) {
   if (metric == "train_loss") return QStringLiteral("train");
   if (metric == "test_loss") return QStringLiteral("test");
   if (metric == "samples_per_s") return QStringLiteral("pipeline");
+  for (const auto& kind : kMessageKinds) {
+    if (metric == kindRateMetric(kind)) return QString::fromStdString(kind);
+  }
   return QString::fromStdString(metric);
 }
 
@@ -56,18 +66,18 @@ PlotPanel::PlotPanel(QWidget* parent) : QWidget(parent) {
   top->addWidget(follow_box_);
   top->addStretch(1);
 
-  auto* grid = new QGridLayout;
-  grid->setContentsMargins(0, 0, 0, 0);
-  grid->setSpacing(2);
+  grid_ = new QGridLayout;
+  grid_->setContentsMargins(0, 0, 0, 0);
+  grid_->setSpacing(2);
   for (int c = 0; c < kChartCount; ++c) {
     charts_[static_cast<size_t>(c)] = makeChart(static_cast<Chart>(c));
-    grid->addWidget(charts_[static_cast<size_t>(c)], c / 2, c % 2);
   }
+  layoutCharts(2);
   auto* layout = new QVBoxLayout(this);
   layout->setContentsMargins(0, 0, 0, 0);
   layout->setSpacing(0);
   layout->addLayout(top);
-  layout->addLayout(grid, 1);
+  layout->addLayout(grid_, 1);
 
   timer_.setSingleShot(true);
   timer_.setInterval(kReplotIntervalMs);
@@ -78,6 +88,26 @@ PlotPanel::PlotPanel(QWidget* parent) : QWidget(parent) {
 }
 
 PlotPanel::~PlotPanel() = default;
+
+void PlotPanel::layoutCharts(int columns) {
+  if (columns == columns_) return;
+  columns_ = columns;
+  for (auto* plot : charts_) grid_->removeWidget(plot);
+  for (int c = 0; c < kChartCount; ++c) {
+    grid_->addWidget(charts_[static_cast<size_t>(c)], c / columns, c % columns);
+  }
+  // Stretch only the rows and columns in use, so a switch leaves no empty band behind.
+  for (int i = 0; i < 3; ++i) {
+    grid_->setColumnStretch(i, i < columns ? 1 : 0);
+    grid_->setRowStretch(i, i < (kChartCount + columns - 1) / columns ? 1 : 0);
+  }
+}
+
+void PlotPanel::resizeEvent(QResizeEvent* event) {
+  // Three columns once each chart keeps ~380 px (axis, plot and legend); two below that.
+  layoutCharts(width() >= 3 * 380 ? 3 : 2);
+  QWidget::resizeEvent(event);
+}
 
 QCustomPlot* PlotPanel::makeChart(Chart c) {
   auto* plot = new QCustomPlot(this);
@@ -90,6 +120,7 @@ QCustomPlot* PlotPanel::makeChart(Chart c) {
   plot->xAxis->setLabel(tr("iteration"));
   plot->yAxis->setLabel(chartUnit(c));
   if (c == Chart::kAccuracy) plot->yAxis->setRange(0, 1);
+  if (c == Chart::kBusy) plot->yAxis->setRange(0, 104);  // headroom so 100 % stays visible
   if (c == Chart::kThroughput) plot->yAxis->setNumberFormat("gb");  // 1.2·10^6, not 1.2e+06
   plot->legend->setVisible(true);
   plot->legend->setFont(QFont(font().family(), 8));
@@ -128,24 +159,33 @@ void PlotPanel::setDevices(const std::vector<DeviceStatus>& devices) {
 }
 
 void PlotPanel::addMetrics(const std::vector<MetricSample>& samples) {
-  bool any = false;
+  size_t appended = 0;
+  std::vector<MetricSample> derived;
   for (const auto& m : samples) {
-    const int c = chartOf(m);
-    if (c < 0) continue;
-    auto& s = series_[SeriesKey{c, m.metric, m.device}];
-    if (!s) {
-      s = std::make_unique<Series>();
-      s->chart = static_cast<Chart>(c);
-      s->metric = m.metric;
-      s->device = m.device;
-      if (!m.device.empty() && !device_index_.count(m.device)) {
-        device_index_[m.device] = static_cast<int>(device_index_.size());
-      }
-    }
-    s->buffer.append({m.time_s, static_cast<double>(m.iteration), m.value});
-    any = true;
+    derived.clear();
+    derived_.add(m, &derived);
+    for (const auto& d : derived) appendSample(d);
+    appended += derived.size();
+    if (chartOf(m) < 0) continue;
+    appendSample(m);
+    ++appended;
   }
-  if (any) scheduleReplot();
+  if (appended > 0) scheduleReplot();
+}
+
+void PlotPanel::appendSample(const MetricSample& m) {
+  const int c = chartOf(m);
+  auto& s = series_[SeriesKey{c, m.metric, m.device}];
+  if (!s) {
+    s = std::make_unique<Series>();
+    s->chart = static_cast<Chart>(c);
+    s->metric = m.metric;
+    s->device = m.device;
+    if (!m.device.empty() && !device_index_.count(m.device)) {
+      device_index_[m.device] = static_cast<int>(device_index_.size());
+    }
+  }
+  s->buffer.append({m.time_s, static_cast<double>(m.iteration), m.value});
 }
 
 void PlotPanel::addEvents(const std::vector<RunEvent>& events) {
@@ -209,6 +249,7 @@ void PlotPanel::clear() {
   for (auto* plot : charts_) plot->clearGraphs();
   series_.clear();
   device_index_.clear();
+  derived_.clear();
   scheduleReplot();
 }
 
@@ -305,11 +346,15 @@ void PlotPanel::syncGraph(Series& s, bool rebuild) {
 }
 
 void PlotPanel::replotNow() {
+  QElapsedTimer clock;
+  clock.start();
   for (auto& [key, s] : series_) syncGraph(*s, rebuild_);
   rebuild_ = false;
   if (follow_) followRanges();
   for (auto* plot : charts_) plot->replot(QCustomPlot::rpQueuedRefresh);
   ++replots_;
+  last_replot_ms_ = static_cast<double>(clock.nsecsElapsed()) / 1e6;
+  total_replot_ms_ += last_replot_ms_;
 }
 
 void PlotPanel::followRanges() {
@@ -326,28 +371,30 @@ void PlotPanel::followRanges() {
     lo = std::max(lo, hi - span);
     if (hi - lo < 1e-9) hi = lo + 1;
     plot->xAxis->setRange(lo, hi + (hi - lo) * 0.02);
-    if (c == static_cast<int>(Chart::kAccuracy)) continue;  // accuracy stays on [0, 1]
+    // Accuracy stays on [0, 1] and busy time on [0, 100] %: a fixed scale compares over time.
+    if (c == static_cast<int>(Chart::kAccuracy) || c == static_cast<int>(Chart::kBusy)) continue;
+    // Gathered before it is set: QCPAxis ignores an empty range, which a flat first series is.
     bool first = true;
+    QCPRange y;
     for (int g = 0; g < plot->graphCount(); ++g) {
       bool found = false;
       QCPRange r = plot->graph(g)->getValueRange(found, QCP::sdBoth, plot->xAxis->range());
       if (!found) continue;
       if (first) {
-        plot->yAxis->setRange(r);
+        y = r;
         first = false;
       } else {
-        QCPRange y = plot->yAxis->range();
         y.expand(r);
-        plot->yAxis->setRange(y);
       }
     }
     if (first) continue;
-    QCPRange y = plot->yAxis->range();
     if (plot->yAxis->scaleType() == QCPAxis::stLogarithmic) {
       plot->yAxis->setRange(std::max(1e-6, y.lower / 1.5), std::max(1e-5, y.upper * 1.5));
     } else {
       const double pad = std::max(1e-9, y.size() * 0.08);
-      plot->yAxis->setRange(std::min(0.0, y.lower), y.upper + pad);
+      const double lower = std::min(0.0, y.lower);
+      const double upper = y.upper + pad;
+      plot->yAxis->setRange(lower, upper > lower ? upper : lower + 1);
     }
   }
 }

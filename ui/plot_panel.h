@@ -1,7 +1,8 @@
-// The live plots: accuracy, loss, throughput and traffic per device, against iteration or
-// wall time. Samples are appended on the GUI thread and drawn by one coalescing timer (at most
-// one replot per kReplotIntervalMs); every fault, plan change, switch and loss is a labelled
-// vertical marker on every chart. Each chart saves as PNG, PDF or CSV.
+// The live plots: accuracy, loss, throughput, traffic per device and per message kind, and busy
+// time per device, against iteration or wall time. Samples are appended on the GUI thread and
+// drawn by one coalescing timer (at most one replot per kReplotIntervalMs); every fault, plan
+// change, switch, pause and loss is a labelled vertical marker on every chart. Each chart saves
+// as PNG, PDF or CSV.
 #pragma once
 
 #include <QString>
@@ -23,6 +24,7 @@ class QCPItemStraightLine;
 class QCPItemText;
 class QCheckBox;
 class QComboBox;
+class QGridLayout;
 
 namespace edgerig::ui {
 
@@ -59,12 +61,20 @@ class PlotPanel : public QWidget {
   QCustomPlot* chart(Chart c) const { return charts_[static_cast<size_t>(c)]; }
   int markerCount() const { return static_cast<int>(markers_.size()); }
   int replotCount() const { return replots_; }
+  // Time spent in one replot of every chart (syncing the data, ranges, drawing), for the benchmark.
+  double lastReplotMs() const { return last_replot_ms_; }
+  double meanReplotMs() const { return replots_ > 0 ? total_replot_ms_ / replots_ : 0.0; }
+  // Charts per row of the grid: 3 when the panel is wide enough, else 2.
+  int columnCount() const { return columns_; }
   bool replotPending() const { return timer_.isActive(); }
   // Points held for one series: metric name and device ("" for the run as a whole).
   size_t pointCount(const std::string& metric, const std::string& device) const;
 
  signals:
   void followTailChanged(bool follow);
+
+ protected:
+  void resizeEvent(QResizeEvent* event) override;
 
  private:
   struct Series {
@@ -92,20 +102,26 @@ class PlotPanel : public QWidget {
   QColor seriesColor(const Series& s) const;
   QString seriesName(const Series& s) const;
   void showChartMenu(Chart c, const QPoint& pos);
+  void appendSample(const MetricSample& m);
+  void layoutCharts(int columns);
 
   std::array<QCustomPlot*, kChartCount> charts_{};
+  QGridLayout* grid_ = nullptr;
+  int columns_ = 0;
   QComboBox* axis_box_ = nullptr;
   QCheckBox* follow_box_ = nullptr;
   std::map<SeriesKey, std::unique_ptr<Series>> series_;
   std::vector<Marker> markers_;
   int marker_slot_ = 0;
   std::map<std::string, int> device_index_;
+  DerivedMetrics derived_;
   XAxis x_axis_ = XAxis::kIteration;
   bool follow_ = true;
   bool rebuild_ = false;
   double span_iterations_ = 2000, span_seconds_ = 300;
   QTimer timer_;
   int replots_ = 0;
+  double last_replot_ms_ = 0, total_replot_ms_ = 0;
 };
 
 }  // namespace edgerig::ui

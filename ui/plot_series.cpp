@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <string_view>
 
 namespace edgerig::ui {
 
@@ -15,8 +16,16 @@ int chartOf(const MetricSample& m) {
   }
   if (m.metric == "samples_per_s") return static_cast<int>(Chart::kThroughput);
   if (!run && m.metric == "bytes_out_per_s") return static_cast<int>(Chart::kTraffic);
+  if (!run && m.metric == kBusyPercentMetric) return static_cast<int>(Chart::kBusy);
+  if (run) {
+    for (const auto& kind : kMessageKinds) {
+      if (m.metric == kindRateMetric(kind)) return static_cast<int>(Chart::kTrafficKind);
+    }
+  }
   return -1;
 }
+
+std::string kindRateMetric(const std::string& kind) { return "bytes_sent_" + kind + "_per_s"; }
 
 QString chartTitle(Chart c) {
   switch (c) {
@@ -28,6 +37,10 @@ QString chartTitle(Chart c) {
       return QStringLiteral("Throughput (samples/s)");
     case Chart::kTraffic:
       return QStringLiteral("Traffic out per device (MB/s)");
+    case Chart::kTrafficKind:
+      return QStringLiteral("Traffic by message kind (MB/s)");
+    case Chart::kBusy:
+      return QStringLiteral("Busy time per device (%)");
   }
   return {};
 }
@@ -41,12 +54,15 @@ QString chartUnit(Chart c) {
     case Chart::kThroughput:
       return QStringLiteral("samples/s");
     case Chart::kTraffic:
+    case Chart::kTrafficKind:
       return QStringLiteral("MB/s");
+    case Chart::kBusy:
+      return QStringLiteral("busy %");
   }
   return {};
 }
 
-double chartScale(Chart c) { return c == Chart::kTraffic ? 1e-6 : 1.0; }
+double chartScale(Chart c) { return c == Chart::kTraffic || c == Chart::kTrafficKind ? 1e-6 : 1.0; }
 
 QString markerLabel(const RunEvent& e) {
   const QString device = QString::fromStdString(e.device);
@@ -61,8 +77,83 @@ QString markerLabel(const RunEvent& e) {
   if (e.kind == "fault_cleared") return prefix + QStringLiteral("cleared");
   if (e.kind == "device_lost") return prefix + QStringLiteral("lost");
   if (e.kind == "plan_changed") return QStringLiteral("plan");
-  if (e.kind == "algorithm_switched") return QStringLiteral("→ ") + detail;
+  if (e.kind == "algorithm_switched") {
+    // "from gpipe (4 micro-batches, even plan) to ftpipehd (...)": the name after "to" says it.
+    const QString full = QString::fromStdString(e.detail);
+    const int to = full.lastIndexOf(QStringLiteral(" to "));
+    if (to >= 0) {
+      const QString name = full.mid(to + 4).section(' ', 0, 0);
+      if (!name.isEmpty()) return QStringLiteral("→ ") + name;
+    }
+    return QStringLiteral("→ ") + detail;
+  }
+  if (e.kind == "run_paused") return QStringLiteral("paused");
+  if (e.kind == "run_resumed") return QStringLiteral("resumed");
   return {};
+}
+
+void DerivedMetrics::add(const MetricSample& m, std::vector<MetricSample>* out) {
+  if (m.device.empty()) return;
+  if (m.metric == "busy_s") return addBusy(m, /*busy=*/true, out);
+  if (m.metric == "idle_s") return addBusy(m, /*busy=*/false, out);
+  static constexpr std::string_view kPrefix = "bytes_sent_";
+  if (m.metric.size() <= kPrefix.size() || m.metric.compare(0, kPrefix.size(), kPrefix) != 0) {
+    return;
+  }
+  const std::string kind = m.metric.substr(kPrefix.size());
+  if (std::find(kMessageKinds.begin(), kMessageKinds.end(), kind) == kMessageKinds.end()) return;
+  addBytes(kind, m, out);
+}
+
+void DerivedMetrics::addBytes(const std::string& kind, const MetricSample& m,
+                              std::vector<MetricSample>* out) {
+  KindState& k = kinds_[kind];
+  Counter& c = k.counters[m.device];
+  const Counter before = c;
+  c = {m.time_s, m.value};
+  if (before.time_s < 0 || m.value < before.total) return;  // first sample or a restart
+  if (m.time_s <= before.time_s) {
+    c = before;  // a repeated report: keep the older baseline so the next rate is right
+    return;
+  }
+  k.rates[m.device] = {m.time_s, (m.value - before.total) / (m.time_s - before.time_s)};
+  // One summed point per round of reports (every live device has a new rate), or sooner when a
+  // device reports again before the others: one point per report would flood the buffers.
+  const bool again = !k.pending.insert(m.device).second;
+  double sum = 0;
+  bool all = true;
+  for (const auto& [device, rate] : k.rates) {
+    if (rate.time_s < m.time_s - kStaleS) continue;
+    sum += rate.bytes_per_s;
+    if (!k.pending.count(device)) all = false;
+  }
+  if (!all && !again) return;
+  k.pending.clear();
+  out->push_back(MetricSample{m.time_s, m.iteration, "", kindRateMetric(kind), sum});
+}
+
+void DerivedMetrics::addBusy(const MetricSample& m, bool busy, std::vector<MetricSample>* out) {
+  BusyState& b = busy_[m.device];
+  if (m.time_s != b.time_s) {
+    b.time_s = m.time_s;
+    b.busy_now = b.idle_now = -1;
+  }
+  (busy ? b.busy_now : b.idle_now) = m.value;
+  if (b.busy_now < 0 || b.idle_now < 0) return;
+  const double d_busy = b.busy_now - b.base_busy, d_idle = b.idle_now - b.base_idle;
+  const bool had_base = b.has_base;
+  b.has_base = true;
+  b.base_busy = b.busy_now;
+  b.base_idle = b.idle_now;
+  // A restart (counters went down) starts a new baseline; no time passed means no point.
+  if (!had_base || d_busy < 0 || d_idle < 0 || d_busy + d_idle <= 1e-9) return;
+  out->push_back(MetricSample{m.time_s, m.iteration, m.device, kBusyPercentMetric,
+                              100.0 * d_busy / (d_busy + d_idle)});
+}
+
+void DerivedMetrics::clear() {
+  kinds_.clear();
+  busy_.clear();
 }
 
 void SeriesBuffer::append(const PlotPoint& p) {

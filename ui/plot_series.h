@@ -1,10 +1,13 @@
-// What the plots draw, apart from drawing it: which chart a metric belongs to, the sliding
-// buffer of one series, and the short label of an event marker.
+// What the plots draw, apart from drawing it: which chart a metric belongs to, the series derived
+// from cumulative counters (traffic rates per message kind, busy fractions), the sliding buffer of
+// one series, and the short label of an event marker.
 #pragma once
 
 #include <QString>
 #include <cstddef>
 #include <deque>
+#include <map>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -12,8 +15,15 @@
 
 namespace edgerig::ui {
 
-enum class Chart { kAccuracy, kLoss, kThroughput, kTraffic };
-inline constexpr int kChartCount = 4;
+enum class Chart { kAccuracy, kLoss, kThroughput, kTraffic, kTrafficKind, kBusy };
+inline constexpr int kChartCount = 6;
+
+// Message kinds the agents count bytes for (metrics bytes_sent_<kind>, cumulative per device).
+inline const std::vector<std::string> kMessageKinds{"activation", "gradient", "weights", "control"};
+// Derived series: "bytes_sent_<kind>_per_s" for the run (summed over devices, bytes/s) and
+// "busy_percent" per device (0..100).
+std::string kindRateMetric(const std::string& kind);
+inline constexpr const char* kBusyPercentMetric = "busy_percent";
 
 // The chart a sample is drawn on, or -1 when no chart shows it.
 int chartOf(const MetricSample& m);
@@ -25,6 +35,48 @@ double chartScale(Chart c);
 // A marker's label for events drawn as vertical lines (faults, plan changes, switches, lost
 // devices); empty for every other kind.
 QString markerLabel(const RunEvent& e);
+
+// Turns the cumulative counters devices report (bytes_sent_<kind>, busy_s, idle_s) into what the
+// plots draw: per-kind rates summed over devices, and per-device busy fractions. A counter that
+// goes down (a restarted agent) starts a new baseline instead of drawing a negative rate.
+class DerivedMetrics {
+ public:
+  // A device silent for this long (run time) no longer counts in the per-kind sums.
+  static constexpr double kStaleS = 3.0;
+
+  // Appends to `out` what `m` derives (nothing for most metrics, or for a first sample).
+  void add(const MetricSample& m, std::vector<MetricSample>* out);
+  void clear();
+
+ private:
+  struct Counter {
+    double time_s = -1;
+    double total = 0;
+  };
+  struct Rate {
+    double time_s = 0;
+    double bytes_per_s = 0;
+  };
+  struct KindState {
+    std::map<std::string, Counter> counters;  // by device
+    std::map<std::string, Rate> rates;        // by device, the latest
+    std::set<std::string> pending;            // devices with a new rate since the last sum
+  };
+  // busy_s and idle_s of one report arrive as two samples with the same time_s: a point is made
+  // once both are in, against the previous report's pair.
+  struct BusyState {
+    bool has_base = false;
+    double base_busy = 0, base_idle = 0;
+    double time_s = -1;
+    double busy_now = -1, idle_now = -1;
+  };
+
+  void addBytes(const std::string& kind, const MetricSample& m, std::vector<MetricSample>* out);
+  void addBusy(const MetricSample& m, bool busy, std::vector<MetricSample>* out);
+
+  std::map<std::string, KindState> kinds_;
+  std::map<std::string, BusyState> busy_;  // by device
+};
 
 struct PlotPoint {
   double time_s = 0;

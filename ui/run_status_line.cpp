@@ -20,6 +20,7 @@ RunStatusLine::RunStatusLine(QWidget* parent) : QWidget(parent) {
   state_ = label("statusState");
   state_->setMinimumWidth(90);
   state_->setAlignment(Qt::AlignCenter);
+  algorithm_ = label("statusAlgorithm");
   elapsed_ = label("statusElapsed");
   iteration_ = label("statusIteration");
   epoch_ = label("statusEpoch");
@@ -36,6 +37,7 @@ void RunStatusLine::setState(const QString& state, const QColor& colour) {
 }
 
 void RunStatusLine::setProgress(const RunProgress& p) {
+  algorithm_->setText(p.algorithm.empty() ? tr("—") : QString::fromStdString(p.algorithm));
   elapsed_->setText(tr("Elapsed %1").arg(formatDuration(p.elapsed_s)));
   iteration_->setText(tr("Iteration %1 / %2").arg(p.iteration).arg(p.total_iterations));
   epoch_->setText(tr("Epoch %1").arg(p.epoch, 0, 'f', 2));
@@ -57,8 +59,8 @@ void RunStatusLine::reset() {
 }
 
 QString RunStatusLine::text() const {
-  return QStringList{state_->text(), elapsed_->text(),  iteration_->text(),
-                     epoch_->text(), accuracy_->text(), bytes_->text()}
+  return QStringList{state_->text(), algorithm_->text(), elapsed_->text(), iteration_->text(),
+                     epoch_->text(), accuracy_->text(),  bytes_->text()}
       .join(QStringLiteral(" | "));
 }
 

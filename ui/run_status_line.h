@@ -1,5 +1,5 @@
-// The status bar's run summary: state, elapsed time, iteration, epoch, test accuracy and the
-// bytes the devices have sent in total.
+// The status bar's run summary: state, the algorithm running, elapsed time, iteration, epoch, test
+// accuracy and the bytes the devices have sent in total.
 #pragma once
 
 #include <QWidget>
@@ -26,6 +26,7 @@ class RunStatusLine : public QWidget {
 
  private:
   QLabel* state_ = nullptr;
+  QLabel* algorithm_ = nullptr;
   QLabel* elapsed_ = nullptr;
   QLabel* iteration_ = nullptr;
   QLabel* epoch_ = nullptr;

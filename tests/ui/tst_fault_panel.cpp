@@ -98,8 +98,10 @@ class TstFaultPanel : public QObject {
     p.apply();
     chooseKind(p, "clear");
     p.apply();
+    chooseKind(p, "restart");
+    p.apply();
     auto got = emitted(spy);
-    QCOMPARE(got.size(), size_t{4});
+    QCOMPARE(got.size(), size_t{5});
     FaultConfig slow;
     slow.device = 1;
     slow.kind = "slowdown";
@@ -118,6 +120,10 @@ class TstFaultPanel : public QObject {
     clear.device = 1;
     clear.kind = "clear";
     QVERIFY(got[3] == clear);
+    FaultConfig restart;
+    restart.device = 1;
+    restart.kind = "restart";
+    QVERIFY(got[4] == restart);
   }
 
   void applyNeedsARunAndADevice() {

@@ -1,6 +1,8 @@
 // The partition strip: layers from the model zoo, coloured by the device holding them, cut
-// points where the device changes, widths by parameters, a tooltip per layer; it follows a
-// new plan.
+// points where the device changes, widths by parameters / compute time / activation bytes, a
+// tooltip per layer; it follows a new plan; before a run its cuts can be dragged.
+#include <QComboBox>
+#include <QSignalSpy>
 #include <QtTest>
 
 #include "core/model/layer_info.h"
@@ -9,7 +11,9 @@
 
 using edgerig::DeviceState;
 using edgerig::DeviceStatus;
+using edgerig::PlanInfo;
 using edgerig::ui::PartitionStrip;
+using WidthBy = edgerig::ui::PartitionStrip::WidthBy;
 
 namespace {
 
@@ -23,6 +27,30 @@ DeviceStatus holding(int index, int stage, int first, int last) {
   d.first_layer = first;
   d.last_layer = last;
   return d;
+}
+
+std::vector<edgerig::LayerInfo> equalLayers(int n) {
+  std::vector<edgerig::LayerInfo> layers;
+  for (int i = 0; i < n; ++i) {
+    edgerig::LayerInfo l;
+    l.name = "l";
+    l.name += std::to_string(i);
+    l.parameters = 100;
+    l.activation_bytes = 1000;
+    layers.push_back(l);
+  }
+  return layers;
+}
+
+// Press on the cut's boundary, move in steps to `to_x`, release.
+void dragCut(PartitionStrip& strip, int from_x, int to_x) {
+  const int y = strip.layerRect(0).center().y();
+  QTest::mousePress(&strip, Qt::LeftButton, {}, QPoint(from_x, y));
+  const int steps = 6;
+  for (int i = 1; i <= steps; ++i) {
+    QTest::mouseMove(&strip, QPoint(from_x + (to_x - from_x) * i / steps, y));
+  }
+  QTest::mouseRelease(&strip, Qt::LeftButton, {}, QPoint(to_x, y));
 }
 
 }  // namespace
@@ -95,6 +123,130 @@ class TstPartitionStrip : public QObject {
     QCOMPARE(strip.deviceOf(2), 0);
     // Equal parameters: equal widths (to a pixel of rounding).
     QVERIFY(std::abs(strip.layerRect(0).width() - strip.layerRect(5).width()) <= 1);
+  }
+
+  void followsAPlanInfo() {
+    PartitionStrip strip;
+    strip.resize(600, 70);
+    strip.setLayers(equalLayers(6));
+    PlanInfo plan;
+    plan.stage_first_layer = {0, 1, 4};
+    plan.device_of_stage = {2, 0, 1};
+    strip.setPlan(plan);
+    QCOMPARE(strip.cuts(), (std::vector<int>{1, 4}));
+    QCOMPARE(strip.deviceOf(0), 2);
+    QCOMPARE(strip.deviceOf(3), 0);
+    QCOMPARE(strip.deviceOf(5), 1);
+    QCOMPARE(strip.layerColor(0), edgerig::ui::deviceColor(2));
+    QVERIFY(!strip.hasLayerTimes());
+  }
+
+  void widthModes() {
+    auto layers = edgerig::describeModel("cnn");
+    QVERIFY2(layers.isOk(), layers.status().message().c_str());
+    const int n = static_cast<int>(layers->size());
+    int conv = -1, fc = -1, biggest_act = 0;
+    for (int l = 0; l < n; ++l) {
+      const auto& name = (*layers)[l].name;
+      if (conv < 0 && name.rfind("conv", 0) == 0) conv = l;
+      if (fc < 0 && name.rfind("fc", 0) == 0) fc = l;
+      if ((*layers)[l].activation_bytes > (*layers)[biggest_act].activation_bytes) biggest_act = l;
+    }
+    QVERIFY(conv >= 0 && fc >= 0);
+    PartitionStrip strip;
+    strip.resize(900, 70);
+    strip.setLayers(*layers);
+    QSignalSpy changed(&strip, &PartitionStrip::widthByChanged);
+    const int conv_by_params = strip.layerRect(conv).width();
+    const int fc_by_params = strip.layerRect(fc).width();
+
+    // Not profiled yet: compute time falls back to parameters and says so.
+    strip.setWidthBy(WidthBy::kComputeTime);
+    QCOMPARE(changed.count(), 1);
+    QCOMPARE(strip.effectiveWidthBy(), WidthBy::kParameters);
+    QVERIFY(strip.widthLegend().contains("not profiled"));
+    QVERIFY(strip.layerToolTip(conv).contains("not profiled"));
+    QCOMPARE(strip.layerRect(conv).width(), conv_by_params);
+
+    // Convolutions cost time out of proportion to their few parameters.
+    std::vector<double> times(static_cast<size_t>(n), 0.0005);
+    times[static_cast<size_t>(conv)] = 0.004;
+    times[static_cast<size_t>(fc)] = 0.001;
+    PlanInfo plan;
+    plan.stage_first_layer = {0};
+    plan.device_of_stage = {0};
+    plan.layer_time_s = times;
+    strip.setPlan(plan);
+    QCOMPARE(strip.effectiveWidthBy(), WidthBy::kComputeTime);
+    QCOMPARE(strip.widthLegend(), QStringLiteral("width by compute time"));
+    QVERIFY(strip.layerRect(conv).width() > conv_by_params);
+    QVERIFY(strip.layerRect(fc).width() < fc_by_params);
+    QVERIFY(strip.layerRect(conv).width() > strip.layerRect(fc).width());
+    QVERIFY(strip.layerToolTip(conv).contains("4.00 ms"));
+
+    // By activation bytes the layer with the largest output is widest; fc layers shrink to the
+    // floor but stay hoverable.
+    strip.setWidthBy(WidthBy::kActivationBytes);
+    int widest = 0;
+    for (int l = 0; l < n; ++l) {
+      QVERIFY(strip.layerRect(l).width() >= 10);
+      QCOMPARE(strip.layerAt(strip.layerRect(l).center()), l);
+      if (strip.layerRect(l).width() > strip.layerRect(widest).width()) widest = l;
+    }
+    QCOMPARE(widest, biggest_act);
+    QVERIFY(strip.layerRect(fc).width() < fc_by_params);
+
+    // The window's combo follows the strip and drives it.
+    QComboBox* combo = strip.createWidthByCombo(nullptr);
+    QCOMPARE(combo->objectName(), QStringLiteral("widthByCombo"));
+    QCOMPARE(combo->currentData().toInt(), static_cast<int>(WidthBy::kActivationBytes));
+    combo->setCurrentIndex(combo->findData(static_cast<int>(WidthBy::kParameters)));
+    QCOMPARE(strip.widthBy(), WidthBy::kParameters);
+    strip.setWidthBy(WidthBy::kComputeTime);
+    QCOMPARE(combo->currentData().toInt(), static_cast<int>(WidthBy::kComputeTime));
+    delete combo;
+    QVERIFY(!strip.grab().isNull());
+  }
+
+  void dragsACut() {
+    PartitionStrip strip;
+    strip.resize(600, 70);
+    strip.setLayers(equalLayers(6));
+    strip.setCuts({2, 4});
+    QSignalSpy edited(&strip, &PartitionStrip::cutsEdited);
+
+    // Not editable: a drag changes nothing.
+    dragCut(strip, strip.boundaryX(2), strip.boundaryX(3));
+    QCOMPARE(edited.count(), 0);
+    QCOMPARE(strip.proposedCuts(), (std::vector<int>{2, 4}));
+
+    strip.setCutsEditable(true);
+    dragCut(strip, strip.boundaryX(2), strip.boundaryX(3) + 3);
+    QCOMPARE(edited.count(), 1);
+    QCOMPARE(edited.last().at(0).value<std::vector<int>>(), (std::vector<int>{3, 4}));
+    QCOMPARE(strip.proposedCuts(), (std::vector<int>{3, 4}));
+
+    // Past its neighbour: it stops one layer short, no stage ever empties.
+    dragCut(strip, strip.boundaryX(3), strip.width() - 2);
+    QCOMPARE(edited.count(), 1);  // it could not move: no edit
+    QCOMPARE(strip.proposedCuts(), (std::vector<int>{3, 4}));
+    dragCut(strip, strip.boundaryX(4), strip.width() - 2);
+    QCOMPARE(edited.last().at(0).value<std::vector<int>>(), (std::vector<int>{3, 5}));
+    dragCut(strip, strip.boundaryX(3), 1);
+    QCOMPARE(edited.last().at(0).value<std::vector<int>>(), (std::vector<int>{1, 5}));
+    for (const auto& args : edited) {
+      const auto cuts = args.at(0).value<std::vector<int>>();
+      QCOMPARE(cuts.size(), size_t{2});
+      QVERIFY(cuts[0] >= 1 && cuts[0] < cuts[1] && cuts[1] <= 5);
+    }
+    // A press away from any cut drags nothing.
+    const int before = static_cast<int>(edited.count());
+    dragCut(strip, strip.layerRect(3).center().x(), strip.layerRect(4).center().x());
+    QCOMPARE(static_cast<int>(edited.count()), before);
+    // Proposed stages colour the layers before a run.
+    QCOMPARE(strip.deviceOf(0), -1);
+    QVERIFY(strip.layerColor(0) != strip.layerColor(1));
+    QVERIFY(!strip.grab().isNull());
   }
 };
 

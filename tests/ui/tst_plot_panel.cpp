@@ -1,6 +1,7 @@
-// The plots fed a scripted metric stream: samples land on the right charts, bursts coalesce into
-// few replots, events become labelled markers on every chart, the x axis switches, memory is
-// bounded, and a chart saves as CSV, PNG and PDF.
+// The plots fed a scripted metric stream: samples land on the right charts, cumulative counters
+// become per-kind traffic rates and busy fractions, bursts coalesce into few replots (and are
+// timed), events become labelled markers on every chart, the x axis switches, memory is bounded,
+// the grid takes 3 columns when wide, and a chart saves as CSV, PNG and PDF.
 #include <qcustomplot.h>
 
 #include <QSignalSpy>
@@ -24,6 +25,17 @@ std::vector<MetricSample> iteration(int it) {
       {t, it, "", "samples_per_s", 600},         {t, it, "dev0", "samples_per_s", 300},
       {t, it, "dev1", "samples_per_s", 290},     {t, it, "dev0", "bytes_out_per_s", 1e6},
       {t, it, "dev1", "bytes_out_per_s", 2e6},   {t, it, "dev0", "rtt_ms", 0.3}};  // on no chart
+}
+
+// One report of a device's cumulative counters.
+std::vector<MetricSample> counters(double t, int it, const std::string& device, double busy,
+                                   double idle, double activation, double gradient) {
+  return {{t, it, device, "busy_s", busy},
+          {t, it, device, "idle_s", idle},
+          {t, it, device, "bytes_sent_activation", activation},
+          {t, it, device, "bytes_sent_gradient", gradient},
+          {t, it, device, "bytes_sent_weights", 0},
+          {t, it, device, "bytes_sent_control", 100}};
 }
 
 QCPGraph* graphNamed(QCustomPlot* plot, const QString& name) {
@@ -59,6 +71,109 @@ class TstPlotPanel : public QObject {
     QCOMPARE(test->data()->size(), 1);
     // Following the tail shows the newest iteration.
     QVERIFY(p.chart(Chart::kLoss)->xAxis->range().contains(50));
+    // Flat series stay in view: the pipeline's 600 samples/s above the devices' 300.
+    QVERIFY(p.chart(Chart::kThroughput)->yAxis->range().contains(600));
+    QVERIFY(p.chart(Chart::kThroughput)->yAxis->range().contains(290));
+  }
+
+  void derivesBusyFractionPerDevice() {
+    PlotPanel p;
+    // dev0: busy 0.5 s of every 1 s; dev1: 0.25 s, then 0.9 s; a restart of dev1 (counters back
+    // to 0) starts a new baseline instead of drawing a negative fraction.
+    p.addMetrics(counters(1, 10, "dev0", 2.0, 3.0, 0, 0));
+    p.addMetrics(counters(1, 10, "dev1", 1.0, 1.0, 0, 0));
+    p.addMetrics(counters(2, 20, "dev0", 2.5, 3.5, 0, 0));
+    p.addMetrics(counters(2, 20, "dev1", 1.25, 1.75, 0, 0));
+    p.addMetrics(counters(3, 30, "dev1", 2.15, 1.85, 0, 0));
+    p.addMetrics(counters(4, 40, "dev1", 0.1, 0.1, 0, 0));
+    p.addMetrics(counters(5, 50, "dev1", 0.2, 0.3, 0, 0));
+    QTRY_VERIFY(!p.replotPending());
+    QCOMPARE(p.pointCount("busy_s", "dev0"), size_t{0});  // counters are not drawn as such
+    QCOMPARE(p.pointCount("busy_percent", "dev0"), size_t{1});
+    QCOMPARE(p.pointCount("busy_percent", "dev1"), size_t{3});
+    QCustomPlot* busy = p.chart(Chart::kBusy);
+    QCOMPARE(busy->graphCount(), 2);
+    auto* dev0 = graphNamed(busy, "dev0");
+    auto* dev1 = graphNamed(busy, "dev1");
+    QVERIFY(dev0 && dev1);
+    QCOMPARE(dev0->data()->at(0)->key, 20.0);
+    QCOMPARE(dev0->data()->at(0)->value, 50.0);
+    QCOMPARE(dev1->data()->at(0)->value, 25.0);
+    QVERIFY(qAbs(dev1->data()->at(1)->value - 90.0) < 1e-9);
+    QVERIFY(qAbs(dev1->data()->at(2)->value - 100.0 / 3) < 1e-9);
+    // The busy chart keeps its 0..100 % scale while following the tail.
+    QVERIFY(busy->yAxis->range().lower <= 0 && busy->yAxis->range().upper >= 100);
+  }
+
+  void derivesTrafficPerMessageKind() {
+    PlotPanel p;
+    // dev0 sends 1 MB/s of activations, dev1 2 MB/s of gradients and 3 MB/s of activations;
+    // both send 100 B of control once. Reports every 0.5 s, dev1 a little after dev0.
+    for (int r = 0; r <= 6; ++r) {
+      const double t = 0.5 * r;
+      p.addMetrics(counters(t, r, "dev0", 0, 0, 1e6 * t, 0));
+      p.addMetrics(counters(t + 0.1, r, "dev1", 0, 0, 3e6 * t, 2e6 * t));
+    }
+    QTRY_VERIFY(!p.replotPending());
+    QCustomPlot* kinds = p.chart(Chart::kTrafficKind);
+    QCOMPARE(kinds->graphCount(), 4);
+    auto* activation = graphNamed(kinds, "activation");
+    auto* gradient = graphNamed(kinds, "gradient");
+    auto* control = graphNamed(kinds, "control");
+    QVERIFY(activation && gradient && control && graphNamed(kinds, "weights"));
+    // One summed point per round of reports (rounds 1..6; round 0 is the baseline).
+    QCOMPARE(p.pointCount("bytes_sent_activation_per_s", ""), size_t{6});
+    const auto last = activation->data()->size() - 1;
+    QCOMPARE(activation->data()->at(last)->key, 6.0);                 // x = iteration
+    QVERIFY(qAbs(activation->data()->at(last)->value - 4.0) < 1e-9);  // 1 + 3 MB/s, drawn in MB/s
+    QVERIFY(qAbs(gradient->data()->at(last)->value - 2.0) < 1e-9);
+    QCOMPARE(control->data()->at(last)->value, 0.0);
+    // A device that stops reporting drops out of the sum (dev1 is lost; dev0 goes on).
+    for (int r = 7; r <= 20; ++r)
+      p.addMetrics(counters(0.5 * r, r, "dev0", 0, 0, 1e6 * 0.5 * r, 0));
+    QTRY_VERIFY(!p.replotPending());
+    QVERIFY(qAbs(activation->data()->at(activation->data()->size() - 1)->value - 1.0) < 1e-9);
+  }
+
+  void timesReplots() {
+    PlotPanel p;
+    p.resize(1200, 800);
+    QTRY_VERIFY(!p.replotPending());
+    const int before = p.replotCount();
+    for (int it = 1; it <= 100; ++it) p.addMetrics(iteration(it));
+    QTRY_VERIFY(!p.replotPending());
+    QVERIFY(p.replotCount() > before);
+    QVERIFY(p.lastReplotMs() > 0);
+    QVERIFY(p.meanReplotMs() > 0);
+    QVERIFY(p.lastReplotMs() < 5000);
+  }
+
+  void gridTakesThreeColumnsWhenWide() {
+    PlotPanel p;
+    p.resize(900, 700);
+    p.show();
+    QTRY_COMPARE(p.columnCount(), 2);
+    p.resize(1600, 1000);
+    QTRY_COMPARE(p.columnCount(), 3);
+    // Every chart keeps a usable size and its title and axis labels inside its area.
+    for (int c = 0; c < edgerig::ui::kChartCount; ++c) {
+      QCustomPlot* plot = p.chart(static_cast<Chart>(c));
+      QVERIFY(plot->width() >= 380);
+      QVERIFY(plot->height() >= 300);
+    }
+    if (qEnvironmentVariableIsSet("EDGERIG_PLOT_SNAPSHOT")) {
+      for (int it = 1; it <= 300; ++it) {
+        p.addMetrics(iteration(it));
+        p.addMetrics(counters(0.1 * it, it, "dev0", 0.06 * it, 0.04 * it, 2e5 * it, 1e5 * it));
+        p.addMetrics(counters(0.1 * it, it, "dev1", 0.03 * it, 0.07 * it, 1e5 * it, 3e4 * it));
+      }
+      p.addEvents({RunEvent{10, 100, "dev1", "fault_applied", "injected slowdown x8"},
+                   RunEvent{20, 200, "", "algorithm_switched",
+                            "from gpipe (4 micro-batches, even plan) to ftpipehd (4 "
+                            "micro-batches, balanced plan) (12 tensors carried over, 0.1 s)"}});
+      QTRY_VERIFY(!p.replotPending());
+      p.grab().save(qEnvironmentVariable("EDGERIG_PLOT_SNAPSHOT"));
+    }
   }
 
   void coalescesBurstsIntoFewReplots() {
@@ -84,12 +199,16 @@ class TstPlotPanel : public QObject {
     p.addEvents({RunEvent{1.0, 10, "dev1", "fault_applied", "injected slowdown x8"},
                  RunEvent{1.2, 12, "", "evaluation", "test accuracy 0.5"},  // not a marker
                  RunEvent{1.5, 15, "", "plan_changed", "initial plan: fc1 | fc2"},
-                 RunEvent{2.0, 20, "dev1", "device_lost", "no heartbeat"}});
+                 RunEvent{2.0, 20, "dev1", "device_lost", "no heartbeat"},
+                 RunEvent{2.2, 22, "", "run_paused", ""}, RunEvent{2.4, 22, "", "run_resumed", ""},
+                 RunEvent{2.5, 25, "", "algorithm_switched",
+                          "from gpipe (4 micro-batches, even plan) to ftpipehd (4 micro-batches, "
+                          "balanced plan) (10 tensors carried over, 0.2 s)"}});
     QTRY_VERIFY(!p.replotPending());
-    QCOMPARE(p.markerCount(), 3);
+    QCOMPARE(p.markerCount(), 6);
     for (int c = 0; c < edgerig::ui::kChartCount; ++c) {
       QCustomPlot* plot = p.chart(static_cast<Chart>(c));
-      QCOMPARE(plot->itemCount(), 6);  // a line and a label per marker
+      QCOMPARE(plot->itemCount(), 12);  // a line and a label per marker
       QStringList labels;
       for (int i = 0; i < plot->itemCount(); ++i) {
         if (auto* text = qobject_cast<QCPItemText*>(plot->item(i))) labels << text->text();
@@ -97,7 +216,8 @@ class TstPlotPanel : public QObject {
           QCOMPARE(line->point1->coords().x(), line->point2->coords().x());  // vertical
         }
       }
-      QCOMPARE(labels, QStringList({"dev1: slowdown x8", "plan", "dev1: lost"}));
+      QCOMPARE(labels, QStringList({"dev1: slowdown x8", "plan", "dev1: lost", "paused", "resumed",
+                                    "→ ftpipehd"}));
     }
     // Switching the x axis moves the markers to wall time.
     p.setXAxis(PlotPanel::XAxis::kWallTime);

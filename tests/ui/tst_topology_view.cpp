@@ -1,0 +1,217 @@
+// The topology view fed a scripted stream: a 3-device chain plan, link rates becoming labelled
+// edges whose widths follow the rate, a lost device, a reordered plan, 32 devices that must fit.
+#include <QtTest>
+
+#include "ui/topology_view.h"
+
+using edgerig::DeviceState;
+using edgerig::DeviceStatus;
+using edgerig::LinkTraffic;
+using edgerig::PlanInfo;
+using edgerig::ui::TopologyView;
+
+namespace {
+
+DeviceStatus dev(int index, int stage, DeviceState state = DeviceState::kTraining) {
+  DeviceStatus d;
+  d.index = index;
+  d.name = "dev";
+  d.name += std::to_string(index);  // not "dev" + ...: GCC 12 -Wrestrict false positive
+  d.address = "127.0.0.1:4000";
+  d.state = state;
+  d.stage = stage;
+  d.cores = 2;
+  d.capacity = 0.5;
+  d.samples_per_s = 1234;
+  d.rtt_ms = 1.5;
+  return d;
+}
+
+LinkTraffic link(int from, int to, const char* kind, double rate) {
+  LinkTraffic l;
+  l.from = "dev" + std::to_string(from);
+  l.to = "dev" + std::to_string(to);
+  l.kind = kind;
+  l.bytes = 1000;
+  l.bytes_per_s = rate;
+  return l;
+}
+
+PlanInfo chainPlan(std::vector<int> device_of_stage) {
+  PlanInfo p;
+  p.algorithm = "gpipe";
+  p.device_of_stage = std::move(device_of_stage);
+  for (size_t s = 0; s < p.device_of_stage.size(); ++s) {
+    p.stage_first_layer.push_back(static_cast<int>(s) * 2);
+  }
+  return p;
+}
+
+bool overlapping(const TopologyView& v, int n) {
+  for (int i = 0; i < n; ++i) {
+    for (int j = i + 1; j < n; ++j) {
+      if (v.nodeRect(i).intersects(v.nodeRect(j))) return true;
+    }
+  }
+  return false;
+}
+
+}  // namespace
+
+class TstTopologyView : public QObject {
+  Q_OBJECT
+
+ private slots:
+  void chainEdgesFollowRates() {
+    TopologyView v;
+    v.resize(900, 260);
+    v.setDevices({dev(0, 0), dev(1, 1), dev(2, 2)});
+    v.setPlan(chainPlan({0, 1, 2}));
+    // The plan's links are drawn before any traffic, thin and idle.
+    QCOMPARE(v.edgeCount(), 2);
+    QCOMPARE(v.edgeWidth(0, 1), 1.0);
+    QCOMPARE(v.edgeLabel(0, 1), QStringLiteral("idle"));
+    QCOMPARE(v.edgeWidth(0, 2), 0.0);
+
+    // Kinds sum per (from, to); both directions are one edge.
+    v.setLinks({link(0, 1, "activation", 10e6), link(0, 1, "control", 2e6),
+                link(1, 0, "gradient", 3e6), link(1, 2, "activation", 100e3),
+                link(2, 1, "gradient", 50e3)});
+    QCOMPARE(v.edgeCount(), 2);
+    QCOMPARE(v.edgeLabel(0, 1), QStringLiteral("→ 12.0 MB/s / ← 3.00 MB/s"));
+    QCOMPARE(v.edgeLabel(1, 0), QStringLiteral("→ 3.00 MB/s / ← 12.0 MB/s"));
+    QVERIFY(v.edgeWidth(0, 1) > v.edgeWidth(1, 2));
+    QVERIFY(v.edgeWidth(1, 2) > 1.0);
+    QVERIFY(v.edgeWidth(0, 1) <= 10.0);
+    QCOMPARE(v.edgeWidth(0, 1), v.edgeWidth(1, 0));
+
+    // Stage order is left to right on one row at this size.
+    QVERIFY(v.nodeRect(0).right() < v.nodeRect(1).left());
+    QVERIFY(v.nodeRect(1).right() < v.nodeRect(2).left());
+    QCOMPARE(v.nodeRect(0).center().y(), v.nodeRect(2).center().y());
+
+    // Traffic off the plan still gets an edge; idle traffic off the plan does not.
+    v.setLinks({link(0, 2, "weights", 1e6), link(2, 0, "control", 0)});
+    QCOMPARE(v.edgeCount(), 3);
+    QCOMPARE(v.edgeLabel(0, 2), QStringLiteral("→ 1.00 MB/s / ← 0 B/s"));
+    QCOMPARE(v.edgeLabel(0, 1), QStringLiteral("idle"));
+    // Links naming no known device are ignored.
+    v.setLinks({link(0, 9, "activation", 1e6)});
+    QCOMPARE(v.edgeCount(), 2);
+
+    const QString tip = v.nodeToolTip(1);
+    for (const char* part : {"dev1", "127.0.0.1:4000", "2 cores", "0.50", "1234", "1.5 ms"}) {
+      QVERIFY2(tip.contains(part), qPrintable(tip));
+    }
+    QVERIFY(!v.grab().isNull());
+    v.setLinks({link(0, 1, "activation", 10e6), link(0, 1, "control", 2e6),
+                link(1, 0, "gradient", 3e6), link(1, 2, "activation", 100e3),
+                link(2, 1, "gradient", 50e3), link(0, 2, "weights", 1e6)});
+    QCOMPARE(v.edgeCount(), 3);
+    QVERIFY(!v.grab().isNull());
+  }
+
+  void ratesFromByteCountersWhenTheReportHasNone() {
+    TopologyView v;
+    v.resize(700, 240);
+    v.setDevices({dev(0, 0), dev(1, 1)});
+    auto counter = link(0, 1, "activation", 0);
+    v.setLinks({counter});
+    QCOMPARE(v.edgeCount(), 0);  // no plan, no rate yet
+    QTest::qWait(60);
+    counter.bytes += 5'000'000;
+    v.setLinks({counter});
+    QCOMPARE(v.edgeCount(), 1);
+    QVERIFY(v.edgeLabel(0, 1).startsWith("→ "));
+    QVERIFY(v.edgeWidth(0, 1) > 1.0);
+    QTest::qWait(20);
+    v.setLinks({counter});  // no new bytes: idle again
+    QCOMPARE(v.edgeCount(), 0);
+  }
+
+  void lostDeviceIsDrawnLost() {
+    TopologyView v;
+    v.resize(700, 240);
+    v.setDevices({dev(0, 0), dev(1, 1), dev(2, 2)});
+    v.setPlan(chainPlan({0, 1, 2}));
+    QVERIFY(!v.isDrawnLost(2));
+    v.setDevices({dev(1, 1, DeviceState::kFrozen)});
+    QVERIFY(!v.isDrawnLost(1));
+    // Lost, then re-planned over the two survivors: it stays drawn, after the chain.
+    v.setDevices({dev(2, -1, DeviceState::kLost)});
+    QVERIFY(v.isDrawnLost(2));
+    v.setPlan(chainPlan({0, 1}));
+    QVERIFY(v.isDrawnLost(2));
+    QVERIFY(!v.nodeRect(2).isEmpty());
+    QVERIFY(v.nodeRect(1).center().x() < v.nodeRect(2).center().x());
+    QCOMPARE(v.edgeCount(), 1);
+    QVERIFY(!v.grab().isNull());
+  }
+
+  void reorderedPlanReordersNodes() {
+    TopologyView v;
+    v.resize(900, 240);
+    v.setDevices({dev(0, 0), dev(1, 1), dev(2, 2)});
+    v.setPlan(chainPlan({0, 1, 2}));
+    QVERIFY(v.nodeRect(0).center().x() < v.nodeRect(2).center().x());
+    v.setPlan(chainPlan({2, 0, 1}));
+    QVERIFY(v.nodeRect(2).center().x() < v.nodeRect(0).center().x());
+    QVERIFY(v.nodeRect(0).center().x() < v.nodeRect(1).center().x());
+    QVERIFY(!v.edgeLabel(2, 0).isEmpty());
+    QVERIFY(v.edgeLabel(1, 2).isEmpty());
+    // Without a plan the devices' own stages order the chain.
+    TopologyView w;
+    w.resize(900, 240);
+    w.setDevices({dev(0, 2), dev(1, 0), dev(2, 1)});
+    QVERIFY(w.nodeRect(1).center().x() < w.nodeRect(2).center().x());
+    QVERIFY(w.nodeRect(2).center().x() < w.nodeRect(0).center().x());
+  }
+
+  void manyDevicesFit_data() {
+    QTest::addColumn<int>("count");
+    QTest::addColumn<int>("layout");
+    QTest::addColumn<QSize>("size");
+    for (int layout : {0, 1}) {
+      const char* name = layout == 0 ? "chain" : "ring";
+      QTest::addRow("%s 8 dock", name) << 8 << layout << QSize(480, 240);
+      QTest::addRow("%s 8 wide", name) << 8 << layout << QSize(1400, 260);
+      QTest::addRow("%s 32 dock", name) << 32 << layout << QSize(480, 240);
+      QTest::addRow("%s 32 big", name) << 32 << layout << QSize(1200, 700);
+    }
+  }
+
+  void manyDevicesFit() {
+    QFETCH(int, count);
+    QFETCH(int, layout);
+    QFETCH(QSize, size);
+    TopologyView v;
+    v.setLayout(layout == 0 ? TopologyView::Layout::kChain : TopologyView::Layout::kRing);
+    v.resize(size);
+    std::vector<DeviceStatus> devices;
+    std::vector<int> order;
+    for (int i = 0; i < count; ++i) {
+      devices.push_back(dev(i, i));
+      order.push_back(i);
+    }
+    v.setDevices(devices);
+    v.setPlan(chainPlan(order));
+    QCOMPARE(v.edgeCount(), count - 1);
+    for (int i = 0; i < count; ++i) {
+      QVERIFY(v.rect().contains(v.nodeRect(i)));
+      QVERIFY(v.nodeRect(i).width() >= 20);
+    }
+    QVERIFY(!overlapping(v, count));
+    if (count == 8 && size.width() >= 1400 && layout == 0) {
+      QCOMPARE(v.nodeRect(0).center().y(), v.nodeRect(7).center().y());  // one row
+      QVERIFY(v.nodeRect(0).width() >= 90);
+    }
+    if (count == 8 && layout == 0) {
+      // Readable: full-size nodes even in a dock (the chain wraps instead of shrinking).
+      QVERIFY(v.nodeRect(3).height() >= 40);
+    }
+    QVERIFY(!v.grab().isNull());
+  }
+};
+
+QTEST_MAIN(TstTopologyView)
+#include "tst_topology_view.moc"

@@ -1,0 +1,65 @@
+// "Open run": a past run folder turned into what the live window shows (events, metrics, the
+// devices as they ended, the last plan), so the plots, logs and strips replay it offline.
+#pragma once
+
+#include <QString>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "core/controller/experiment.h"
+#include "core/controller/run_types.h"
+#include "core/runlog/run_log.h"
+#include "device_bridge/status.h"
+
+namespace edgerig::ui {
+
+class PlotPanel;
+
+class RunReplay {
+ public:
+  // Reads the folder (a run that crashed mid-write loses only its cut last row). Fails on a
+  // folder that is not a run ("<dir>: not a run folder: no metrics.csv") or a bad row (named).
+  static Result<RunReplay> load(const QString& dir);
+
+  const QString& dir() const { return dir_; }
+  // The experiment, if config.json parses with today's names; else configError() says why and
+  // configJson() keeps the text as the run wrote it.
+  const std::optional<ExperimentConfig>& config() const { return config_; }
+  const std::string& configJson() const { return config_json_; }
+  const std::string& configError() const { return config_error_; }
+
+  const std::vector<RunEvent>& events() const { return events_; }
+  const std::vector<MetricSample>& metrics() const { return metrics_; }
+  const std::vector<PartitionRecord>& partitions() const { return partitions_; }
+  // Every device the run named (joined, planned or measured), in joining order, with its last
+  // stage and measurements; kLost if it was lost and did not join again, kReady otherwise.
+  const std::vector<DeviceStatus>& devices() const { return devices_; }
+  // The last plan (partition records sharing the latest time); empty if the run never planned.
+  const PlanInfo& plan() const { return plan_; }
+  // The end of the run: the latest time and iteration any row names.
+  double durationS() const { return duration_s_; }
+  int64_t lastIteration() const { return last_iteration_; }
+
+  // Replaces what the panel shows with this run: devices, every metric and every event, drawn
+  // in one coalesced replot.
+  void feed(PlotPanel& panel) const;
+
+ private:
+  RunReplay() = default;
+  void rebuildDevices();
+  void rebuildPlan();
+
+  QString dir_;
+  std::optional<ExperimentConfig> config_;
+  std::string config_json_, config_error_;
+  std::vector<RunEvent> events_;
+  std::vector<MetricSample> metrics_;
+  std::vector<PartitionRecord> partitions_;
+  std::vector<DeviceStatus> devices_;
+  PlanInfo plan_;
+  double duration_s_ = 0;
+  int64_t last_iteration_ = 0;
+};
+
+}  // namespace edgerig::ui

@@ -1,0 +1,471 @@
+#include "ui/topology_view.h"
+
+#include <QHelpEvent>
+#include <QPainter>
+#include <QPainterPath>
+#include <QToolTip>
+#include <algorithm>
+#include <cmath>
+#include <numbers>
+
+#include "ui/format.h"
+#include "ui/palette.h"
+
+namespace edgerig::ui {
+namespace {
+
+// Nominal sizes at scale 1; a cell is a node plus room for the edge label beside it.
+constexpr double kNodeW = 110;
+constexpr double kNodeH = 50;
+constexpr double kGapW = 84;  // fits "→ 43.6 MB/s"
+constexpr double kGapH = 30;
+constexpr double kMargin = 8;
+// Edge pen width: 1 px at 1 kB/s or less, 10 px at 1 GB/s, log-linear between.
+constexpr double kMinWidth = 1, kMaxWidth = 10;
+
+double widthFor(double bytes_per_s) {
+  const double decades = std::log10(std::max(bytes_per_s, 1.0) / 1e3);
+  return std::clamp(kMinWidth + (kMaxWidth - kMinWidth) * decades / 6.0, kMinWidth, kMaxWidth);
+}
+
+QPointF centreOf(const QRectF& r) { return r.center(); }
+
+bool segmentHits(const QPointF& p0, const QPointF& p1, const QRectF& r) {
+  // Sampling is plenty for node-sized boxes and keeps this free of clipping maths.
+  for (int i = 1; i < 40; ++i) {
+    if (r.contains(p0 + (p1 - p0) * (i / 40.0))) return true;
+  }
+  return false;
+}
+
+// Arrows by what the eye sees: a→b drawn right to left reads "←".
+std::pair<QString, QString> arrowsFor(const QPointF& a, const QPointF& b) {
+  const QPointF d = b - a;
+  if (std::abs(d.x()) >= std::abs(d.y())) {
+    return d.x() >= 0 ? std::pair{QStringLiteral("→"), QStringLiteral("←")}
+                      : std::pair{QStringLiteral("←"), QStringLiteral("→")};
+  }
+  return d.y() >= 0 ? std::pair{QStringLiteral("↓"), QStringLiteral("↑")}
+                    : std::pair{QStringLiteral("↑"), QStringLiteral("↓")};
+}
+
+QString rateLabel(double forward, double backward, const QString& fwd_arrow,
+                  const QString& back_arrow, const QString& separator) {
+  if (forward <= 0 && backward <= 0) return QObject::tr("idle");
+  return QStringLiteral("%1 %2%3%4 %5")
+      .arg(fwd_arrow, formatRate(forward), separator, back_arrow, formatRate(backward));
+}
+
+}  // namespace
+
+TopologyView::TopologyView(QWidget* parent) : QWidget(parent) {
+  setMouseTracking(true);
+  setSizePolicy(QSizePolicy::Expanding, QSizePolicy::Expanding);
+  setToolTip(tr("Devices and the links that carry training traffic; hover a device for details"));
+}
+
+void TopologyView::setDevices(const std::vector<DeviceStatus>& devices) {
+  for (const auto& d : devices) {
+    auto it = std::lower_bound(devices_.begin(), devices_.end(), d.index,
+                               [](const DeviceStatus& x, int i) { return x.index < i; });
+    if (it != devices_.end() && it->index == d.index) {
+      *it = d;
+    } else {
+      devices_.insert(it, d);
+    }
+  }
+  update();
+}
+
+void TopologyView::setLinks(const std::vector<LinkTraffic>& links) {
+  const double dt = since_links_.isValid() ? since_links_.restart() / 1000.0 : 0.0;
+  if (!since_links_.isValid()) since_links_.start();
+  for (const auto& l : links) {
+    const auto key = std::make_tuple(l.from, l.to, l.kind);
+    auto last = last_bytes_.find(key);
+    if (l.bytes_per_s <= 0 && last != last_bytes_.end() && dt > 0.01) {
+      derived_rate_[key] = static_cast<double>(l.bytes - std::min(l.bytes, last->second)) / dt;
+    } else {
+      derived_rate_[key] = 0;
+    }
+    last_bytes_[key] = l.bytes;
+  }
+  links_ = links;
+  update();
+}
+
+void TopologyView::setPlan(const PlanInfo& plan) {
+  plan_ = plan;
+  update();
+}
+
+void TopologyView::setLayout(Layout layout) {
+  layout_ = layout;
+  update();
+}
+
+void TopologyView::clear() {
+  devices_.clear();
+  links_.clear();
+  plan_ = {};
+  last_bytes_.clear();
+  derived_rate_.clear();
+  since_links_.invalidate();
+  update();
+}
+
+const DeviceStatus* TopologyView::device(int index) const {
+  for (const auto& d : devices_) {
+    if (d.index == index) return &d;
+  }
+  return nullptr;
+}
+
+int TopologyView::indexOf(const std::string& name) const {
+  for (const auto& d : devices_) {
+    if (d.name == name) return d.index;
+  }
+  return -1;
+}
+
+std::vector<int> TopologyView::drawOrder() const {
+  std::vector<int> order;
+  auto add = [&](int i) {
+    if (device(i) && std::find(order.begin(), order.end(), i) == order.end()) order.push_back(i);
+  };
+  if (!plan_.device_of_stage.empty()) {
+    for (int i : plan_.device_of_stage) add(i);
+  } else {
+    std::vector<const DeviceStatus*> staged;
+    for (const auto& d : devices_) {
+      if (d.stage >= 0) staged.push_back(&d);
+    }
+    std::stable_sort(staged.begin(), staged.end(),
+                     [](const auto* x, const auto* y) { return x->stage < y->stage; });
+    for (const auto* d : staged) add(d->index);
+  }
+  for (const auto& d : devices_) add(d.index);  // devices without a stage, after the chain
+  return order;
+}
+
+std::vector<TopologyView::Edge> TopologyView::edges() const {
+  const std::vector<int> order = drawOrder();
+  auto rank = [&](int i) { return std::find(order.begin(), order.end(), i) - order.begin(); };
+  std::vector<Edge> out;
+  auto edgeFor = [&](int x, int y) -> Edge& {
+    for (auto& e : out) {
+      if ((e.a == x && e.b == y) || (e.a == y && e.b == x)) return e;
+    }
+    Edge e;
+    e.a = rank(x) <= rank(y) ? x : y;
+    e.b = e.a == x ? y : x;
+    out.push_back(e);
+    return out.back();
+  };
+  for (size_t s = 0; s + 1 < plan_.device_of_stage.size(); ++s) {
+    const int x = plan_.device_of_stage[s], y = plan_.device_of_stage[s + 1];
+    if (x == y || !device(x) || !device(y)) continue;
+    Edge& e = edgeFor(x, y);
+    e.planned = true;
+  }
+  for (const auto& l : links_) {
+    const int x = indexOf(l.from), y = indexOf(l.to);
+    if (x < 0 || y < 0 || x == y) continue;
+    double rate = l.bytes_per_s;
+    if (rate <= 0) {
+      auto it = derived_rate_.find(std::make_tuple(l.from, l.to, l.kind));
+      rate = it == derived_rate_.end() ? 0 : it->second;
+    }
+    if (rate <= 0) {
+      // Not worth an edge of its own; add to one the plan already draws.
+      bool known = false;
+      for (const auto& e : out) known = known || (e.a == x && e.b == y) || (e.a == y && e.b == x);
+      if (!known) continue;
+    }
+    Edge& e = edgeFor(x, y);
+    (e.a == x ? e.ab : e.ba) += rate;
+  }
+  return out;
+}
+
+const TopologyView::Edge* TopologyView::findEdge(const std::vector<Edge>& all, int from,
+                                                 int to) const {
+  for (const auto& e : all) {
+    if ((e.a == from && e.b == to) || (e.a == to && e.b == from)) return &e;
+  }
+  return nullptr;
+}
+
+int TopologyView::edgeCount() const { return static_cast<int>(edges().size()); }
+
+QString TopologyView::edgeLabel(int from, int to) const {
+  const auto all = edges();
+  const Edge* e = findEdge(all, from, to);
+  if (!e) return {};
+  const double fwd = e->a == from ? e->ab : e->ba;
+  const double back = e->a == from ? e->ba : e->ab;
+  return rateLabel(fwd, back, QStringLiteral("→"), QStringLiteral("←"), QStringLiteral(" / "));
+}
+
+double TopologyView::edgeWidth(int from, int to) const {
+  const auto all = edges();
+  const Edge* e = findEdge(all, from, to);
+  return e ? widthFor(e->ab + e->ba) : 0.0;
+}
+
+bool TopologyView::isDrawnLost(int index) const {
+  const DeviceStatus* d = device(index);
+  return d && d->state == DeviceState::kLost;
+}
+
+TopologyView::Geometry TopologyView::geometry() const {
+  const auto order = drawOrder();
+  return layout_ == Layout::kRing ? ringGeometry(order) : chainGeometry(order);
+}
+
+TopologyView::Geometry TopologyView::chainGeometry(const std::vector<int>& order) const {
+  Geometry g;
+  const int n = static_cast<int>(order.size());
+  if (n == 0) return g;
+  const QRectF area = QRectF(rect()).adjusted(kMargin, kMargin, -kMargin, -kMargin);
+  // Fewest rows that keep nodes at full size; else the grid that shrinks them least. Rows snake
+  // (left to right, then right to left) so that every chain link joins neighbours.
+  int best_cols = n;
+  double best_scale = -1;
+  for (int cols = n; cols >= 1; --cols) {
+    const int rows = (n + cols - 1) / cols;
+    const double scale = std::min(
+        {area.width() / cols / (kNodeW + kGapW), area.height() / rows / (kNodeH + kGapH), 1.0});
+    if (scale > best_scale * 1.25) {
+      best_scale = scale;
+      best_cols = cols;
+    }
+  }
+  const int cols = best_cols;
+  const int rows = (n + cols - 1) / cols;
+  g.scale = std::max(best_scale, 0.05);
+  const double cell_w = area.width() / cols, cell_h = area.height() / rows;
+  const double w = kNodeW * g.scale, h = kNodeH * g.scale;
+  for (int k = 0; k < n; ++k) {
+    const int row = k / cols;
+    const int in_row = k % cols;
+    const int col = row % 2 == 0 ? in_row : cols - 1 - in_row;
+    const QPointF c(area.left() + (col + 0.5) * cell_w, area.top() + (row + 0.5) * cell_h);
+    g.nodes[order[static_cast<size_t>(k)]] = QRectF(c.x() - w / 2, c.y() - h / 2, w, h);
+  }
+  return g;
+}
+
+TopologyView::Geometry TopologyView::ringGeometry(const std::vector<int>& order) const {
+  Geometry g;
+  const int n = static_cast<int>(order.size());
+  if (n == 0) return g;
+  const QRectF area = QRectF(rect()).adjusted(kMargin, kMargin, -kMargin, -kMargin);
+  const QPointF c = area.center();
+  // Shrink until neighbours on the circle keep a label's gap between them.
+  double scale = 1;
+  double rx = 0, ry = 0;
+  for (int pass = 0; pass < 2; ++pass) {
+    rx = std::max(0.0, area.width() / 2 - kNodeW * scale / 2);
+    ry = std::max(0.0, area.height() / 2 - kNodeH * scale / 2);
+    if (n == 1) break;
+    const double chord = 2 * std::min(rx, ry * 2) * std::sin(std::numbers::pi / n);
+    scale = std::clamp(chord / (kNodeW + kGapW * 0.5), 0.05, 1.0);
+  }
+  g.scale = scale;
+  const double w = kNodeW * scale, h = kNodeH * scale;
+  for (int k = 0; k < n; ++k) {
+    const double angle = -std::numbers::pi / 2 + 2 * std::numbers::pi * k / n;
+    const QPointF p = n == 1 ? c : c + QPointF(rx * std::cos(angle), ry * std::sin(angle));
+    g.nodes[order[static_cast<size_t>(k)]] = QRectF(p.x() - w / 2, p.y() - h / 2, w, h);
+  }
+  return g;
+}
+
+QRect TopologyView::nodeRect(int index) const {
+  const Geometry g = geometry();
+  auto it = g.nodes.find(index);
+  return it == g.nodes.end() ? QRect() : it->second.toAlignedRect();
+}
+
+int TopologyView::nodeAt(const QPoint& pos) const {
+  const Geometry g = geometry();
+  for (const auto& [index, r] : g.nodes) {
+    if (r.contains(pos)) return index;
+  }
+  return -1;
+}
+
+QString TopologyView::nodeToolTip(int index) const {
+  const DeviceStatus* d = device(index);
+  if (!d) return {};
+  QString stage = tr("no stage");
+  if (d->stage >= 0) {
+    stage = tr("stage %1: layers %2–%3").arg(d->stage).arg(d->first_layer).arg(d->last_layer - 1);
+  }
+  QString tip =
+      tr("<b>%1</b> — %2<br>address %3%4<br>%5 cores · capacity %6<br>%7<br>%8 samples/s"
+         "<br>RTT %9 ms")
+          .arg(QString::fromStdString(d->name).toHtmlEscaped(), deviceStateName(d->state),
+               QString::fromStdString(d->address.empty() ? "—" : d->address).toHtmlEscaped(),
+               d->local ? tr(" (local)") : QString(),
+               d->cores > 0 ? QString::number(d->cores) : QStringLiteral("—"),
+               QString::number(d->capacity, 'f', 2), stage, formatCount(d->samples_per_s),
+               QString::number(d->rtt_ms, 'f', 1));
+  if (!d->faults.empty()) {
+    tip += tr("<br>faults: %1").arg(QString::fromStdString(d->faults).toHtmlEscaped());
+  }
+  return tip;
+}
+
+QSize TopologyView::sizeHint() const { return QSize(480, 240); }
+QSize TopologyView::minimumSizeHint() const { return QSize(160, 110); }
+
+void TopologyView::drawEdge(QPainter& p, const Edge& e, const Geometry& g) const {
+  const QRectF ra = g.nodes.at(e.a), rb = g.nodes.at(e.b);
+  const QPointF a = centreOf(ra), b = centreOf(rb);
+  bool blocked = false;
+  for (const auto& [index, r] : g.nodes) {
+    if (index != e.a && index != e.b && segmentHits(a, b, r.adjusted(-2, -2, 2, 2))) {
+      blocked = true;
+    }
+  }
+  const QPointF d = b - a;
+  const double len = std::max(1.0, std::hypot(d.x(), d.y()));
+  QPointF normal(d.y() / len, -d.x() / len);  // pointing up for a left-to-right edge
+  if (normal.y() > 0 || (std::abs(normal.y()) < 1e-9 && normal.x() < 0)) normal = -normal;
+
+  QPainterPath path(a);
+  QPointF mid = (a + b) / 2;
+  if (blocked) {
+    // Bow around the nodes in between instead of crossing them.
+    const QPointF ctrl = mid + normal * std::min(len * 0.35, kNodeH * g.scale * 1.4 + 30);
+    path.quadTo(ctrl, b);
+    mid = 0.25 * a + 0.5 * ctrl + 0.25 * b;
+  } else {
+    path.lineTo(b);
+  }
+  const DeviceStatus* da = device(e.a);
+  const DeviceStatus* db = device(e.b);
+  const bool dead =
+      (da && da->state == DeviceState::kLost) || (db && db->state == DeviceState::kLost);
+  const double total = e.ab + e.ba;
+  QPen pen(dead ? QColor(160, 160, 160) : QColor(70, 70, 80), widthFor(total), Qt::SolidLine,
+           Qt::RoundCap);
+  if (dead || total <= 0) pen.setStyle(Qt::DashLine);
+  p.setPen(pen);
+  p.setBrush(Qt::NoBrush);
+  p.drawPath(path);
+
+  const auto [fwd, back] = arrowsFor(a, b);
+  const QString text = rateLabel(e.ab, e.ba, fwd, back, QStringLiteral("\n"));
+  const QFontMetricsF fm(p.font());
+  const QRectF box =
+      fm.boundingRect(QRectF(0, 0, 1000, 1000), Qt::AlignCenter, text).adjusted(-3, -1, 3, 1);
+  const double lift = std::abs(normal.x()) * box.width() / 2 +
+                      std::abs(normal.y()) * box.height() / 2 + pen.widthF() / 2 + 2;
+  QRectF where = box;
+  where.moveCenter(mid + normal * lift);
+  QColor back_fill = palette().color(QPalette::Window);
+  back_fill.setAlpha(220);
+  p.setPen(Qt::NoPen);
+  p.setBrush(back_fill);
+  p.drawRoundedRect(where, 3, 3);
+  p.setPen(dead ? QColor(130, 130, 130) : palette().color(QPalette::WindowText));
+  p.drawText(where, Qt::AlignCenter, text);
+}
+
+void TopologyView::drawNode(QPainter& p, const DeviceStatus& d, const QRectF& r,
+                            double scale) const {
+  const bool lost = d.state == DeviceState::kLost;
+  const double radius = 6 * scale;
+  const QColor fill = lost ? QColor(226, 226, 226) : deviceColor(d.index);
+  QPen border(fill.darker(150), 1.5);
+  if (lost) {
+    border = QPen(QColor(120, 120, 120), 1.5, Qt::DashLine);
+  } else if (d.state == DeviceState::kSlow || d.state == DeviceState::kFrozen) {
+    border = QPen(stateColor(d.state), std::max(2.0, 4 * scale));
+  } else if (d.state != DeviceState::kTraining) {
+    border = QPen(stateColor(d.state), 2);
+  }
+  p.setPen(border);
+  p.setBrush(fill);
+  p.drawRoundedRect(r, radius, radius);
+
+  QString second;
+  if (lost) {
+    second = tr("lost");
+  } else {
+    second = d.stage >= 0 ? tr("stage %1").arg(d.stage) : tr("no stage");
+    if (d.state != DeviceState::kTraining)
+      second += QStringLiteral(" · ") + deviceStateName(d.state);
+  }
+  const QRectF text_area = r.adjusted(4, 2, -4, -2);
+  QFont bold = p.font();
+  bold.setBold(true);
+  const QFontMetricsF fm(bold);
+  const bool two_lines = text_area.height() >= 2 * fm.height();
+  const QColor ink = lost ? QColor(90, 90, 90) : textColorOn(fill);
+  p.setFont(bold);
+  p.setPen(ink);
+  const QString name = QString::fromStdString(d.name);
+  if (two_lines) {
+    const QRectF top(text_area.left(), text_area.center().y() - fm.height(), text_area.width(),
+                     fm.height());
+    p.drawText(top, Qt::AlignCenter, fm.elidedText(name, Qt::ElideRight, top.width()));
+    QFont plain = bold;
+    plain.setBold(false);
+    p.setFont(plain);
+    const QFontMetricsF pm(plain);
+    const QRectF bottom = top.translated(0, fm.height());
+    p.setPen(lost ? QColor(200, 30, 30) : ink);
+    p.drawText(bottom, Qt::AlignCenter, pm.elidedText(second, Qt::ElideRight, bottom.width()));
+  } else {
+    p.drawText(text_area, Qt::AlignCenter, fm.elidedText(name, Qt::ElideRight, text_area.width()));
+  }
+  if (lost) {
+    // The red ✕ in the corner, drawn as lines so it does not depend on a font's glyph.
+    const double s = std::max(6.0, r.height() * 0.32);
+    const QRectF x(r.right() - s - 3, r.top() + 3, s, s);
+    p.setPen(QPen(QColor(211, 47, 47), std::max(1.5, s / 5), Qt::SolidLine, Qt::RoundCap));
+    p.drawLine(x.topLeft(), x.bottomRight());
+    p.drawLine(x.topRight(), x.bottomLeft());
+  }
+}
+
+void TopologyView::paintEvent(QPaintEvent*) {
+  QPainter p(this);
+  p.setRenderHint(QPainter::Antialiasing, true);
+  const Geometry g = geometry();
+  if (g.nodes.empty()) {
+    p.setPen(palette().color(QPalette::PlaceholderText));
+    p.drawText(rect(), Qt::AlignCenter | Qt::TextWordWrap, tr("No devices yet"));
+    return;
+  }
+  QFont f = font();
+  f.setPointSizeF(std::max(6.5, f.pointSizeF() * std::clamp(g.scale, 0.7, 1.0)));
+  p.setFont(f);
+  for (const auto& e : edges()) drawEdge(p, e, g);
+  for (const auto& [index, r] : g.nodes) {
+    if (const DeviceStatus* d = device(index)) {
+      p.setFont(f);
+      drawNode(p, *d, r, g.scale);
+    }
+  }
+}
+
+bool TopologyView::event(QEvent* e) {
+  if (e->type() == QEvent::ToolTip) {
+    auto* help = static_cast<QHelpEvent*>(e);
+    const int i = nodeAt(help->pos());
+    if (i >= 0) {
+      QToolTip::showText(help->globalPos(), nodeToolTip(i), this, nodeRect(i));
+    } else {
+      QToolTip::showText(help->globalPos(), toolTip(), this);
+    }
+    return true;
+  }
+  return QWidget::event(e);
+}
+
+}  // namespace edgerig::ui
