@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
-# Renders the control room mid-run under Xvfb into docs/screenshots/ (builds nothing).
-# Usage: scripts/screenshots.sh [BUILD_DIR] [SECONDS]   (defaults: build, 25)
+# Renders the control room mid-run under Xvfb into docs/screenshots/ (builds nothing):
+# main.png on the quickstart, faults.png on resources/experiments/fault-demo.json.
+# Usage: scripts/screenshots.sh [BUILD_DIR] [SECONDS]   (defaults: build, 25; the fault demo
+# is taken later, once its scheduled faults have happened)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 build=${1:-build}
@@ -19,3 +21,8 @@ export XDG_CONFIG_HOME="$runs/config"
 xvfb-run -a -s "-screen 0 1600x1000x24" \
   "$gui" --demo --runs "$runs" --screenshot docs/screenshots/main.png --after "$after"
 echo "wrote docs/screenshots/main.png"
+rm -rf "$XDG_CONFIG_HOME"
+xvfb-run -a -s "-screen 0 1600x1000x24" \
+  "$gui" resources/experiments/fault-demo.json --demo --runs "$runs" \
+  --screenshot docs/screenshots/faults.png --after "$((after * 2))"
+echo "wrote docs/screenshots/faults.png"

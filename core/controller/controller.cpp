@@ -618,6 +618,7 @@ Status Controller::Run::restartDevice(int device) {
   event("fault_applied", "restart: local agent killed (SIGKILL) and started again", device);
   if (auto st = testbed_->restart(device); !st) return st;
   if (auto st = pool_->reconnect(device, testbed_->address(device)); !st) return st;
+  metrics_.deviceRestarted(device);
   auto& d = metrics_.device(device);
   d.address = pool_->address(device);
   d.state = DeviceState::kReady;

@@ -32,31 +32,40 @@ std::vector<MetricSample> MetricsAggregator::onReport(int i, const wire::Metrics
                                                       double time_s, int64_t iteration,
                                                       double rtt_ms) {
   DeviceStatus& d = devices_[i];
-  uint64_t sent = 0, received = 0;
-  std::map<std::string, uint64_t> sent_by_kind;
+  Previous& p = previous_[i];
+  Counters now;
+  now.busy_s = r.busy_s();
+  now.idle_s = r.idle_s();
   for (const auto& t : r.traffic()) {
-    sent += t.bytes_sent();
-    received += t.bytes_received();
-    sent_by_kind[t.kind()] += t.bytes_sent();
+    now.sent += t.bytes_sent();
+    now.received += t.bytes_received();
+    now.sent_by_kind[t.kind()] += t.bytes_sent();
     Link& link = link_bytes_[{d.name, t.peer(), t.kind()}];
+    link.raw = t.bytes_sent();
+    const uint64_t total = link.base + link.raw;
     if (link.time_s >= 0 && time_s > link.time_s) {
       link.bytes_per_s =
-          static_cast<double>(t.bytes_sent() - std::min<uint64_t>(t.bytes_sent(), link.bytes)) /
-          (time_s - link.time_s);
+          static_cast<double>(total - std::min(total, link.bytes)) / (time_s - link.time_s);
     }
-    link.bytes = t.bytes_sent();
+    link.bytes = total;
     link.time_s = time_s;
   }
-  Previous& p = previous_[i];
+  p.last = now;
+  const uint64_t sent = p.base.sent + now.sent;
+  const uint64_t received = p.base.received + now.received;
   if (p.time_s >= 0 && time_s > p.time_s) {
     const double dt = time_s - p.time_s;
     d.bytes_out_per_s = static_cast<double>(sent - std::min(sent, p.sent)) / dt;
     d.bytes_in_per_s = static_cast<double>(received - std::min(received, p.received)) / dt;
   }
-  p = {time_s, sent, received};
+  p.time_s = time_s;
+  p.sent = sent;
+  p.received = received;
+  std::map<std::string, uint64_t> sent_by_kind = p.base.sent_by_kind;
+  for (const auto& [kind, bytes] : now.sent_by_kind) sent_by_kind[kind] += bytes;
   d.samples_per_s = r.samples_per_s();
-  d.busy_s = r.busy_s();
-  d.idle_s = r.idle_s();
+  d.busy_s = p.base.busy_s + now.busy_s;
+  d.idle_s = p.base.idle_s + now.idle_s;
   d.bytes_sent = sent;
   d.bytes_received = received;
   d.slowdown = r.slowdown();
@@ -81,6 +90,21 @@ std::vector<MetricSample> MetricsAggregator::onReport(int i, const wire::Metrics
   add("slowdown", d.slowdown);
   add("resident_mb", d.resident_mb);
   return out;
+}
+
+void MetricsAggregator::deviceRestarted(int i) {
+  Previous& p = previous_[i];
+  p.base.sent += p.last.sent;
+  p.base.received += p.last.received;
+  p.base.busy_s += p.last.busy_s;
+  p.base.idle_s += p.last.idle_s;
+  for (const auto& [kind, bytes] : p.last.sent_by_kind) p.base.sent_by_kind[kind] += bytes;
+  p.last = Counters{};
+  for (auto& [key, link] : link_bytes_) {
+    if (std::get<0>(key) != devices_[i].name) continue;
+    link.base += link.raw;
+    link.raw = 0;
+  }
 }
 
 std::vector<LinkTraffic> MetricsAggregator::links() const {

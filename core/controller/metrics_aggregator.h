@@ -22,16 +22,28 @@ class MetricsAggregator {
   std::vector<MetricSample> onReport(int i, const wire::MetricsReport& r, double time_s,
                                      int64_t iteration, double rtt_ms);
   std::vector<LinkTraffic> links() const;
+  // Device i's agent process was replaced: its counters start again from zero, and what the
+  // old process counted is kept, so totals never go back.
+  void deviceRestarted(int i);
 
  private:
+  struct Counters {  // cumulative, as one agent process reports them
+    uint64_t sent = 0, received = 0;
+    double busy_s = 0, idle_s = 0;
+    std::map<std::string, uint64_t> sent_by_kind;
+  };
   struct Previous {
     double time_s = -1;
-    uint64_t sent = 0;
+    uint64_t sent = 0;  // totals (base included) at the last report
     uint64_t received = 0;
+    Counters last;  // the current process's last report
+    Counters base;  // what earlier processes of this device counted
   };
   std::vector<DeviceStatus> devices_;
   std::vector<Previous> previous_;
   struct Link {
+    uint64_t base = 0;  // counted by earlier processes of the sender
+    uint64_t raw = 0;   // the current process's count
     uint64_t bytes = 0;
     double time_s = -1;
     double bytes_per_s = 0;

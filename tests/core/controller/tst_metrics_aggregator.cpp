@@ -75,5 +75,21 @@ TEST(MetricsAggregator, ARestartedAgentsCountersGiveZeroNotNegativeRates) {
   EXPECT_GE(link(agg.links(), "dev1", "activation")->bytes_per_s, 0);
 }
 
+TEST(MetricsAggregator, TotalsSurviveARestartedAgent) {
+  MetricsAggregator agg;
+  agg.resize(1);
+  agg.device(0).name = "dev0";
+  agg.onReport(0, report(9000, 900, 1), 1.0, 0, 0);
+  agg.deviceRestarted(0);
+  auto ms = agg.onReport(0, report(100, 10, 1), 2.0, 0, 0);
+  EXPECT_DOUBLE_EQ(sampleOf(ms, "bytes_sent"), 9000 + 900 + 100 + 10);
+  EXPECT_DOUBLE_EQ(sampleOf(ms, "bytes_sent_activation"), 9100);
+  EXPECT_DOUBLE_EQ(sampleOf(ms, "bytes_out_per_s"), 110);
+  EXPECT_EQ(agg.device(0).bytes_sent, 10010u);
+  const auto* act = link(agg.links(), "dev1", "activation");
+  EXPECT_EQ(act->bytes, 9100u);
+  EXPECT_DOUBLE_EQ(act->bytes_per_s, 100);
+}
+
 }  // namespace
 }  // namespace edgerig
