@@ -41,7 +41,7 @@
 namespace edgerig::ui {
 namespace {
 // Bump when the docks change, so an old saved layout is not applied to a new window.
-constexpr int kLayoutVersion = 2;
+constexpr int kLayoutVersion = 3;
 
 QTableView* makeTable(QWidget* parent, QAbstractItemModel* model) {
   auto* view = new QTableView(parent);
@@ -269,17 +269,18 @@ void MainWindow::buildDocks() {
   fault_tabs->addTab(timeline_, tr("Schedule"));
   fault_tabs->setTabToolTip(1, tr("The experiment's fault schedule: replays by itself each run"));
   auto* faults = dock(tr("Faults"), "faultsDock", fault_tabs);
-  addDockWidget(Qt::RightDockWidgetArea, experiment);
-  tabifyDockWidget(experiment, algorithm);
-  tabifyDockWidget(algorithm, faults);
-  faults->raise();
-  // The topology sits under them: the tabs rarely need the whole height.
+  // The topology sits under them: the tabs rarely need the whole height. Split first, then
+  // tabify, or the split dock joins the tabs.
   topology_ = new TopologyView(this);
   topology_->setObjectName("topologyView");
   auto* topology = dock(tr("Topology"), "topologyDock", topology_);
-  splitDockWidget(faults, topology, Qt::Vertical);
+  addDockWidget(Qt::RightDockWidgetArea, experiment);
+  splitDockWidget(experiment, topology, Qt::Vertical);
+  tabifyDockWidget(experiment, algorithm);
+  tabifyDockWidget(algorithm, faults);
+  faults->raise();
   resizeDocks({faults}, {400}, Qt::Horizontal);
-  resizeDocks({faults, topology}, {3, 2}, Qt::Vertical);
+  resizeDocks({faults, topology}, {560, 300}, Qt::Vertical);
 
   // Device columns fit their contents (a few rows, cheap).
   for (int c = 0; c < DeviceTableModel::kFaults; ++c) {

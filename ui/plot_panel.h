@@ -34,7 +34,11 @@ class PlotPanel : public QWidget {
  public:
   enum class XAxis { kIteration, kWallTime };
   static constexpr int kReplotIntervalMs = 40;  // <= 25 Hz
-  static constexpr size_t kMaxPointsPerSeries = 20000;
+  // A replot of all charts slower than this switches line antialiasing off until clear().
+  static constexpr double kFastDrawingAboveMs = 12;
+  // Sliding window per series: memory is flat once reached (8 min of a 10 Hz device metric,
+  // 5000 iterations of a per-iteration one); the run folder keeps everything.
+  static constexpr size_t kMaxPointsPerSeries = 5000;
   static constexpr int kMaxMarkers = 200;
 
   explicit PlotPanel(QWidget* parent = nullptr);
@@ -64,6 +68,8 @@ class PlotPanel : public QWidget {
   // Time spent in one replot of every chart (syncing the data, ranges, drawing), for the benchmark.
   double lastReplotMs() const { return last_replot_ms_; }
   double meanReplotMs() const { return replots_ > 0 ? total_replot_ms_ / replots_ : 0.0; }
+  bool fastDrawing() const { return fast_drawing_; }
+  int replotIntervalMs() const { return timer_.interval(); }
   // Charts per row of the grid: 3 when the panel is wide enough, else 2.
   int columnCount() const { return columns_; }
   bool replotPending() const { return timer_.isActive(); }
@@ -94,6 +100,7 @@ class PlotPanel : public QWidget {
   QCustomPlot* makeChart(Chart c);
   void scheduleReplot();
   void replotNow();
+  void setFastDrawing(bool fast);
   void syncGraph(Series& s, bool rebuild);
   void placeMarker(Marker& m, int slot);
   void removeMarker(Marker& m);
@@ -122,6 +129,7 @@ class PlotPanel : public QWidget {
   QTimer timer_;
   int replots_ = 0;
   double last_replot_ms_ = 0, total_replot_ms_ = 0;
+  bool fast_drawing_ = false;
 };
 
 }  // namespace edgerig::ui
