@@ -223,7 +223,8 @@ TEST(ParseExperiment, BadValuesAreNamed) {
       {R"({"algorithm": {"cuts": [2]}})",
        "field algorithm.cuts: 1 cut points make 2 stages but the run has 3 devices"},
       {R"({"model": {"name": "mlp"}, "algorithm": {"cuts": [1, 3]}})",
-       "field algorithm.cuts: cut 3 is past the last layer of 'mlp' (3 layers: cuts go from 1 to 2)"},
+       "field algorithm.cuts: cut 3 is past the last layer of 'mlp' (3 layers: cuts go from 1 to "
+       "2)"},
       {R"({"training": {"learningRate": 0}})", "field training.learningRate: must be above 0"},
       {R"({"training": {"learningRate": "NaN"}})",
        "field training.learningRate: must be above 0, got nan"},
