@@ -25,40 +25,16 @@
 #include "ui/plot_panel.h"
 #include "ui/run_session.h"
 #include "ui/run_status_line.h"
+#include "ui_test_util.h"
 
 using namespace edgerig;
 using namespace edgerig::ui;
 
+using edgerig::ui::test::child;
+using edgerig::ui::test::median;
+using edgerig::ui::test::twoAgents;
+
 namespace {
-
-ExperimentConfig twoAgents() {
-  ExperimentConfig c;
-  c.name = "control-room-e2e";
-  c.seed = 7;
-  c.local_count = 2;
-  c.model = "mlp";
-  c.dataset = "synthetic";
-  c.synthetic_size = 4096;
-  c.batch_size = 64;
-  c.micro_batches = 2;
-  c.max_iterations = 100000;  // ended by Stop
-  c.epochs = 0;
-  c.eval_every = 0;
-  return c;
-}
-
-template <typename T>
-T* child(QObject& w, const char* name) {
-  auto* c = w.findChild<T*>(name);
-  if (!c) qFatal("no child %s", name);
-  return c;
-}
-
-double median(std::vector<double> v) {
-  if (v.empty()) return 0;
-  std::sort(v.begin(), v.end());
-  return v[v.size() / 2];
-}
 
 int countEvents(const EventLogModel& m, const std::string& kind) {
   int n = 0;
@@ -85,7 +61,7 @@ class TstControlRoom : public QObject {
     QVERIFY(runs.isValid());
     MainWindow w;
     w.setRunsRoot(runs.path());
-    w.setExperiment(twoAgents(), "test");
+    w.setExperiment(twoAgents("control-room-e2e"), "test");
 
     // The form edits the experiment; save and reopen give it back.
     child<QSpinBox>(w, "batchSize")->setValue(32);
@@ -93,7 +69,7 @@ class TstControlRoom : public QObject {
     const QString saved = runs.filePath("edited.json");
     auto st = w.saveExperiment(saved);
     QVERIFY2(st.isOk(), st.message().c_str());
-    w.setExperiment(twoAgents(), "test");
+    w.setExperiment(twoAgents("control-room-e2e"), "test");
     QCOMPARE(w.experiment().batch_size, 64);
     st = w.openExperiment(saved);
     QVERIFY2(st.isOk(), st.message().c_str());

@@ -12,20 +12,16 @@
 
 #include "core/controller/controller.h"
 #include "ui/device_dialogs.h"
+#include "ui_test_util.h"
 
 using edgerig::DeviceProfileConfig;
 using edgerig::ExperimentConfig;
 using edgerig::ui::ConnectDevicesDialog;
 using edgerig::ui::LocalTestbedDialog;
 
-namespace {
+using edgerig::ui::test::child;
 
-template <typename T>
-T* child(QWidget& w, const char* name) {
-  auto* c = w.findChild<T*>(name);
-  if (!c) qFatal("no child %s", name);
-  return c;
-}
+namespace {
 
 std::vector<double> slowdowns(const std::vector<DeviceProfileConfig>& p) {
   std::vector<double> out;

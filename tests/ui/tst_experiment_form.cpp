@@ -12,6 +12,7 @@
 #include <QtTest>
 
 #include "ui/experiment_form.h"
+#include "ui_test_util.h"
 
 using edgerig::AlgorithmConfig;
 using edgerig::DeviceProfileConfig;
@@ -19,14 +20,9 @@ using edgerig::ExperimentConfig;
 using edgerig::FaultConfig;
 using edgerig::ui::ExperimentForm;
 
-namespace {
+using edgerig::ui::test::child;
 
-template <typename T>
-T* child(QWidget& w, const char* name) {
-  auto* c = w.findChild<T*>(name);
-  if (!c) qFatal("no child %s", name);
-  return c;
-}
+namespace {
 
 // Every section of the file away from its default.
 ExperimentConfig richConfig() {

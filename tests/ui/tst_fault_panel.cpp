@@ -7,11 +7,14 @@
 #include <QtTest>
 
 #include "ui/fault_panel.h"
+#include "ui_test_util.h"
 
 using edgerig::DeviceState;
 using edgerig::DeviceStatus;
 using edgerig::FaultConfig;
 using edgerig::ui::FaultPanel;
+
+using edgerig::ui::test::child;
 
 namespace {
 
@@ -25,13 +28,6 @@ std::vector<DeviceStatus> devices(int n, DeviceState state = DeviceState::kTrain
     out.push_back(d);
   }
   return out;
-}
-
-template <typename T>
-T* child(QWidget& w, const char* name) {
-  auto* c = w.findChild<T*>(name);
-  if (!c) qFatal("no child %s", name);
-  return c;
 }
 
 void chooseKind(FaultPanel& p, const QString& kind) {

@@ -10,20 +10,16 @@
 #include <QtTest>
 
 #include "ui/fault_timeline.h"
+#include "ui_test_util.h"
 
 using edgerig::FaultConfig;
 using edgerig::ui::FaultTableModel;
 using edgerig::ui::FaultTimelineEditor;
 using edgerig::ui::FaultTimelineStrip;
 
-namespace {
+using edgerig::ui::test::child;
 
-template <typename T>
-T* child(QWidget& w, const char* name) {
-  auto* c = w.findChild<T*>(name);
-  if (!c) qFatal("no child %s", name);
-  return c;
-}
+namespace {
 
 FaultConfig fault(double at_s, int device, const std::string& kind) {
   FaultConfig f;

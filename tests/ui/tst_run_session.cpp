@@ -11,37 +11,17 @@
 #include "ui/device_table_model.h"
 #include "ui/event_log_model.h"
 #include "ui/run_session.h"
+#include "ui_test_util.h"
 
 using namespace edgerig;
 using edgerig::ui::DeviceTableModel;
 using edgerig::ui::EventLogModel;
 using edgerig::ui::RunSession;
 
-namespace {
+using edgerig::ui::test::median;
+using edgerig::ui::test::twoAgents;
 
-ExperimentConfig twoAgents() {
-  ExperimentConfig c;
-  c.name = "gui-e2e";
-  c.seed = 7;
-  c.local_count = 2;
-  c.model = "mlp";
-  c.dataset = "synthetic";
-  c.synthetic_size = 4096;
-  c.batch_size = 64;
-  c.micro_batches = 2;
-  c.max_iterations = 100000;  // ended by stop()
-  c.epochs = 0;
-  c.eval_every = 0;
-  return c;
-}
-
-double median(std::vector<double> v) {
-  if (v.empty()) return 0;
-  std::sort(v.begin(), v.end());
-  return v[v.size() / 2];
-}
-
-}  // namespace
+namespace {}  // namespace
 
 class TstRunSession : public QObject {
   Q_OBJECT
@@ -71,11 +51,11 @@ class TstRunSession : public QObject {
               if (r > 0) (slowed ? after : before).push_back(r);
             });
 
-    auto st = session.start(twoAgents(), runs.path());
+    auto st = session.start(twoAgents("gui-e2e"), runs.path());
     QVERIFY2(st.isOk(), st.message().c_str());
     QVERIFY(session.running());
     QVERIFY(QDir(session.runDir()).exists());
-    QVERIFY(!session.start(twoAgents(), runs.path()).isOk());  // one run at a time
+    QVERIFY(!session.start(twoAgents("gui-e2e"), runs.path()).isOk());  // one run at a time
 
     // A baseline: several reports of device 1 while training at full speed.
     QTRY_VERIFY_WITH_TIMEOUT(before.size() >= 6, 60000);
@@ -124,7 +104,7 @@ class TstRunSession : public QObject {
     QTemporaryDir runs;
     auto session = std::make_unique<RunSession>();
     QSignalSpy devices(session.get(), &RunSession::devicesChanged);
-    QVERIFY(session->start(twoAgents(), runs.path()).isOk());
+    QVERIFY(session->start(twoAgents("gui-e2e"), runs.path()).isOk());
     QTRY_VERIFY_WITH_TIMEOUT(!devices.isEmpty(), 60000);
     QElapsedTimer t;
     t.start();
