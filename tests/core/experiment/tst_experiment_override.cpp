@@ -75,8 +75,8 @@ TEST(ApplyOverride, IndexesAndReplacesLists) {
   EXPECT_EQ(c.remote, (std::vector<std::string>{"a:1", "pi.local:7000"}));
   c = parsed(applied(kBase, "devices.remote=d:4"));  // one value for a list is a list of one
   EXPECT_EQ(c.remote, (std::vector<std::string>{"d:4"}));
-  c = parsed(applied(kBase, "algorithm.cuts=[2,4]"));
-  EXPECT_EQ(c.cuts, (std::vector<int>{2, 4}));
+  c = parsed(applied(kBase, "algorithm.cuts=[1,3,5]"));  // 4 devices, 6 layers of the cnn
+  EXPECT_EQ(c.cuts, (std::vector<int>{1, 3, 5}));
   c = parsed(applied(kBase, "faults=[]"));
   EXPECT_TRUE(c.faults.empty());
 }
