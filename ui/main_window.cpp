@@ -151,6 +151,10 @@ void MainWindow::buildMenus() {
   auto* devices = menuBar()->addMenu(tr("&Devices"));
   devices->addAction(local_testbed_);
   devices->addAction(connect_devices_);
+  devices->addSeparator();
+  auto* remove_lost = devices->addAction(tr("Remove lost devices from the table"));
+  remove_lost->setObjectName("removeLostDevices");
+  connect(remove_lost, &QAction::triggered, device_model_, &DeviceTableModel::removeLost);
   auto* view = menuBar()->addMenu(tr("&View"));
   for (auto* dock : findChildren<QDockWidget*>()) view->addAction(dock->toggleViewAction());
   view->addSeparator();
