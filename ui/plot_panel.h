@@ -1,7 +1,8 @@
 // The live plots: accuracy, loss, throughput, traffic per device and per message kind, and busy
 // time per device, against iteration or wall time. Samples are appended on the GUI thread and
-// drawn by one coalescing timer (at most one replot per kReplotIntervalMs); every fault, plan
-// change, switch, pause and loss is a labelled vertical marker on every chart. Each chart saves
+// drawn by one coalescing timer (at most one replot per kReplotIntervalMs, one chart per event-loop
+// turn, lines drawn fast when drawing gets expensive); every fault, plan change, switch, pause and
+// loss is a labelled vertical marker on every chart. Each chart saves
 // as PNG, PDF or CSV.
 #pragma once
 
@@ -72,7 +73,7 @@ class PlotPanel : public QWidget {
   int replotIntervalMs() const { return timer_.interval(); }
   // Charts per row of the grid: 3 when the panel is wide enough, else 2.
   int columnCount() const { return columns_; }
-  bool replotPending() const { return timer_.isActive(); }
+  bool replotPending() const { return timer_.isActive() || drawing_ || replot_again_; }
   // Points held for one series: metric name and device ("" for the run as a whole).
   size_t pointCount(const std::string& metric, const std::string& device) const;
 
@@ -100,6 +101,7 @@ class PlotPanel : public QWidget {
   QCustomPlot* makeChart(Chart c);
   void scheduleReplot();
   void replotNow();
+  void drawNextChart();
   void setFastDrawing(bool fast);
   void syncGraph(Series& s, bool rebuild);
   void placeMarker(Marker& m, int slot);
@@ -130,6 +132,10 @@ class PlotPanel : public QWidget {
   int replots_ = 0;
   double last_replot_ms_ = 0, total_replot_ms_ = 0;
   bool fast_drawing_ = false;
+  bool drawing_ = false;       // charts are being drawn, one per event-loop turn
+  bool replot_again_ = false;  // data arrived while drawing
+  int next_chart_ = 0;
+  double draw_ms_ = 0;
 };
 
 }  // namespace edgerig::ui
