@@ -193,6 +193,16 @@ void PlotPanel::addEvents(const std::vector<RunEvent>& events) {
   for (const auto& e : events) {
     const QString label = markerLabel(e);
     if (label.isEmpty()) continue;
+    // Events of one moment (a restart, the re-plan and the device's return) share one marker,
+    // their labels stacked, instead of lines drawn over each other.
+    if (!markers_.empty() && markers_.back().iteration == static_cast<double>(e.iteration) &&
+        e.time_s - markers_.back().time_s < kSameMomentS) {
+      Marker& last = markers_.back();
+      if (!last.label.split('\n').contains(label)) last.label += '\n' + label;
+      for (auto* text : last.texts) text->setText(last.label);
+      any = true;
+      continue;
+    }
     if (static_cast<int>(markers_.size()) >= kMaxMarkers) {
       removeMarker(markers_.front());
       markers_.erase(markers_.begin());

@@ -41,6 +41,8 @@ class PlotPanel : public QWidget {
   // 5000 iterations of a per-iteration one); the run folder keeps everything.
   static constexpr size_t kMaxPointsPerSeries = 5000;
   static constexpr int kMaxMarkers = 200;
+  // Marker events at the same iteration and this close in time share one marker.
+  static constexpr double kSameMomentS = 5.0;
 
   explicit PlotPanel(QWidget* parent = nullptr);
   ~PlotPanel() override;

@@ -71,11 +71,13 @@ QString markerLabel(const RunEvent& e) {
   for (const char* source : {"injected ", "scheduled ", "profile "}) {
     if (detail.startsWith(source)) detail = detail.mid(static_cast<int>(strlen(source)));
   }
+  if (detail.startsWith(QStringLiteral("restart"))) detail = QStringLiteral("restart");
   if (detail.size() > 22) detail = detail.left(21) + QStringLiteral("…");
   const QString prefix = device.isEmpty() ? QString() : device + ": ";
   if (e.kind == "fault_applied") return prefix + detail;
   if (e.kind == "fault_cleared") return prefix + QStringLiteral("cleared");
   if (e.kind == "device_lost") return prefix + QStringLiteral("lost");
+  if (e.kind == "device_restarted") return prefix + QStringLiteral("back");
   if (e.kind == "plan_changed") return QStringLiteral("plan");
   if (e.kind == "algorithm_switched") {
     // "from gpipe (4 micro-batches, even plan) to ftpipehd (...)": the name after "to" says it.

@@ -32,8 +32,8 @@ QString chartUnit(Chart c);
 // Drawn value = stored value × scale (bytes/s are drawn as MB/s; CSV keeps the stored value).
 double chartScale(Chart c);
 
-// A marker's label for events drawn as vertical lines (faults, plan changes, switches, lost
-// devices); empty for every other kind.
+// A marker's label for events drawn as vertical lines (faults, plan changes, switches, pauses,
+// lost and restarted devices); empty for every other kind.
 QString markerLabel(const RunEvent& e);
 
 // Turns the cumulative counters devices report (bytes_sent_<kind>, busy_s, idle_s) into what the

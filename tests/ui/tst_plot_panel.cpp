@@ -200,8 +200,9 @@ class TstPlotPanel : public QObject {
                  RunEvent{1.2, 12, "", "evaluation", "test accuracy 0.5"},  // not a marker
                  RunEvent{1.5, 15, "", "plan_changed", "initial plan: fc1 | fc2"},
                  RunEvent{2.0, 20, "dev1", "device_lost", "no heartbeat"},
-                 RunEvent{2.2, 22, "", "run_paused", ""}, RunEvent{2.4, 22, "", "run_resumed", ""},
-                 RunEvent{2.5, 25, "", "algorithm_switched",
+                 RunEvent{2.2, 22, "", "run_paused", ""},
+                 RunEvent{9.4, 22, "", "run_resumed", ""},  // 7 s later: a marker of its own
+                 RunEvent{9.5, 25, "", "algorithm_switched",
                           "from gpipe (4 micro-batches, even plan) to ftpipehd (4 micro-batches, "
                           "balanced plan) (10 tensors carried over, 0.2 s)"}});
     QTRY_VERIFY(!p.replotPending());
@@ -227,6 +228,22 @@ class TstPlotPanel : public QObject {
     QCOMPARE(line->point1->coords().x(), 1.0);
     auto* loss = graphNamed(p.chart(Chart::kLoss), "train");
     QCOMPARE(loss->data()->at(0)->key, 0.1);  // x = time_s now
+  }
+
+  void eventsOfOneMomentShareAMarker() {
+    PlotPanel p;
+    for (int it = 1; it <= 30; ++it) p.addMetrics(iteration(it));
+    p.addEvents({RunEvent{3.0, 20, "dev2", "fault_applied", "restart: local agent killed"},
+                 RunEvent{4.1, 20, "", "plan_changed", "even plan: fc1 | fc2"}});
+    p.addEvents({RunEvent{4.2, 20, "dev2", "device_restarted", "back at 127.0.0.1:1"},
+                 RunEvent{4.3, 21, "", "plan_changed", "balanced plan"}});
+    QTRY_VERIFY(!p.replotPending());
+    QCOMPARE(p.markerCount(), 2);
+    auto* text = qobject_cast<QCPItemText*>(p.chart(Chart::kLoss)->item(1));
+    QVERIFY(text);
+    QVERIFY2(text->text().count('\n') == 2, qPrintable(text->text()));  // three stacked labels
+    QVERIFY(text->text().startsWith("dev2: "));
+    QVERIFY(text->text().contains("plan"));
   }
 
   void boundsMemory() {
