@@ -2,15 +2,9 @@
 
 #include <cmath>
 #include <filesystem>
-#include <optional>
-#include <utility>
 
-#include "core/algorithms/coordinator.h"
 #include "core/algorithms/registry.h"
-#include "core/controller/device_pool.h"
-#include "core/controller/fault_schedule.h"
-#include "core/controller/local_testbed.h"
-#include "core/controller/metrics_aggregator.h"
+#include "core/controller/controller_run.h"
 #include "core/data/sampler.h"
 #include "core/model/layer_chain.h"
 #include "core/runlog/run_log.h"
@@ -20,9 +14,6 @@
 namespace edgerig {
 namespace {
 auto log() { return bridge::logger("edgerig.controller"); }
-using Clock = std::chrono::steady_clock;
-constexpr auto kPumpSlice = std::chrono::milliseconds(50);
-constexpr auto kFaultAckTimeout = std::chrono::seconds(10);
 }  // namespace
 
 ExperimentNames knownNames() {
@@ -31,70 +22,6 @@ ExperimentNames knownNames() {
   n.algorithms = algorithmNames();
   return n;
 }
-
-// One run: the RunContext a coordinator sees, and the loop around it.
-class Controller::Run : public RunContext {
- public:
-  Run(Controller& owner) : owner_(owner), cfg_(owner.config_) {}
-
-  RunSummary execute();
-
-  // RunContext
-  const ExperimentConfig& config() const override { return cfg_; }
-  int numDevices() const override { return pool_->size(); }
-  std::string deviceName(int i) const override { return pool_->name(i); }
-  std::string deviceAddress(int i) const override { return pool_->address(i); }
-  double deviceBandwidthBytesPerS(int i) const override {
-    return i < static_cast<int>(cfg_.profiles.size()) ? cfg_.profiles[i].bandwidth_mbps * 1e6 / 8
-                                                      : 0.0;
-  }
-  void send(int device, wire::Envelope env) override { pool_->send(device, std::move(env)); }
-  Result<DeviceMessage> await(const std::function<bool(const DeviceMessage&)>& want,
-                              std::chrono::milliseconds timeout, const std::string& what) override;
-  void event(const std::string& kind, const std::string& detail, int device = -1) override;
-  void setCapacity(int device, double capacity) override {
-    metrics_.device(device).capacity = capacity;
-  }
-  void planChanged(const StagePlan& plan, const std::vector<int>& device_of_stage,
-                   const std::vector<LayerInfo>& layers, const std::vector<double>& layer_time_s,
-                   const std::string& why) override;
-
- private:
-  double now() const { return std::chrono::duration<double>(Clock::now() - t0_).count(); }
-  Status bringUpDevices();
-  Status applyProfiles();
-  Status applyFault(const FaultConfig& f, const std::string& source);
-  // Handles whatever is not the awaited reply; an error ends the run.
-  Status handle(const Incoming& in);
-  Status pollControls();
-  // At an iteration boundary: holds while paused, applies a requested switch.
-  Status boundary(RunProgress& progress);
-  Status switchTo(const AlgorithmConfig& next);
-  Status restartDevice(int device);
-  Status applyProfile(int device);
-  Result<std::unique_ptr<Coordinator>> startCoordinator(const wire::ModelStateBlob* state);
-  void metric(const std::string& name, double value);
-  void publishDevices(bool force);
-  RunSummary finish(const Status& st);
-
-  Controller& owner_;
-  ExperimentConfig cfg_;
-  Clock::time_point t0_ = Clock::now();
-  std::unique_ptr<RunLog> log_;
-  std::unique_ptr<bridge::IoThread> io_;
-  std::unique_ptr<LocalTestbed> testbed_;
-  std::unique_ptr<DevicePool> pool_;
-  std::unique_ptr<Coordinator> coordinator_;
-  std::unique_ptr<FaultSchedule> schedule_;
-  MetricsAggregator metrics_;
-  int64_t iteration_ = 0;
-  double last_devices_publish_ = -1;
-  RunSummary summary_;
-  std::string plan_text_;
-  std::optional<AlgorithmConfig> pending_switch_;
-  std::vector<int> pending_restarts_;
-  double paused_s_ = 0;  // excluded from training time
-};
 
 Controller::Controller(ExperimentConfig config, ControllerOptions options, RunObserver observer)
     : config_(std::move(config)), options_(std::move(options)), observer_(std::move(observer)) {}
@@ -508,143 +435,6 @@ RunSummary Controller::Run::execute() {
   if (auto st = evaluate(0); !st) return finish(st);
   if (owner_.observer_.on_progress) owner_.observer_.on_progress(progress);
   return finish(Status::ok());
-}
-
-Result<std::unique_ptr<Coordinator>> Controller::Run::startCoordinator(
-    const wire::ModelStateBlob* state) {
-  auto coordinator = makeCoordinator(cfg_.algorithm, *this);
-  if (!coordinator) return coordinator.status();
-  if (state) (*coordinator)->startFrom(*state);
-  if (auto st = (*coordinator)->setup(); !st) return st;
-  return coordinator;
-}
-
-Status Controller::Run::boundary(RunProgress& progress) {
-  // Restarts and switches wait for a boundary; their time is not training time.
-  auto applyPending = [&]() -> Status {
-    const auto s0 = Clock::now();
-    while (!pending_restarts_.empty()) {
-      const int d = pending_restarts_.front();
-      pending_restarts_.erase(pending_restarts_.begin());
-      if (auto st = restartDevice(d); !st) return st;
-    }
-    if (pending_switch_) {
-      if (auto st = switchTo(*std::exchange(pending_switch_, std::nullopt)); !st) return st;
-      progress.algorithm = cfg_.algorithm;
-    }
-    if (!owner_.paused_.load())
-      paused_s_ += std::chrono::duration<double>(Clock::now() - s0).count();
-    return Status::ok();
-  };
-  if (owner_.paused_.load()) {
-    const auto p0 = Clock::now();
-    event("run_paused", "paused at iteration " + std::to_string(iteration_));
-    progress.paused = true;
-    if (owner_.observer_.on_progress) owner_.observer_.on_progress(progress);
-    while (owner_.paused_.load()) {
-      if (auto st = pollControls(); !st) return st;
-      if (auto st = applyPending(); !st) return st;
-      if (auto in = pool_->next(kPumpSlice)) {
-        if (auto st = handle(*in); !st) return st;
-      }
-    }
-    const double held = std::chrono::duration<double>(Clock::now() - p0).count();
-    paused_s_ += held;
-    char buf[80];
-    std::snprintf(buf, sizeof buf, "resumed after %.1f s", held);
-    event("run_resumed", buf);
-    progress.paused = false;
-    if (owner_.observer_.on_progress) owner_.observer_.on_progress(progress);
-  }
-  return applyPending();
-}
-
-Status Controller::Run::switchTo(const AlgorithmConfig& next) {
-  const AlgorithmConfig current = algorithmOf(cfg_);
-  if (next == current) {
-    event("switch_skipped", describeAlgorithm(next) + " is already running");
-    return Status::ok();
-  }
-  ExperimentConfig candidate = cfg_;
-  setAlgorithm(candidate, next);
-  if (auto st = validateExperiment(candidate, knownNames()); !st) {
-    // A bad choice in the GUI must not end a run: refuse it and carry on.
-    event("error", "algorithm switch refused: " + st.message());
-    return Status::ok();
-  }
-  const auto t0 = Clock::now();
-  const int64_t train_size = coordinator_->trainSize();
-  auto state = coordinator_->gatherState();
-  if (!state) return state.status();
-  const size_t tensors = state->tensors_size();
-  cfg_ = candidate;
-  auto coordinator = startCoordinator(&*state);
-  if (!coordinator) {
-    return Status(coordinator.status().code(), "switching to " + describeAlgorithm(next) + ": " +
-                                                   coordinator.status().message());
-  }
-  if ((*coordinator)->trainSize() != train_size) {
-    return internalError("switching to " + describeAlgorithm(next) + ": the training split has " +
-                         std::to_string((*coordinator)->trainSize()) + " samples, was " +
-                         std::to_string(train_size));
-  }
-  coordinator_ = std::move(coordinator).value();
-  summary_.plan = coordinator_->planDescription();
-  char buf[64];
-  std::snprintf(buf, sizeof buf, " (%zu tensors carried over, %.1f s)", tensors,
-                std::chrono::duration<double>(Clock::now() - t0).count());
-  event("algorithm_switched",
-        "from " + describeAlgorithm(current) + " to " + describeAlgorithm(next) + buf);
-  for (int i = 0; i < pool_->size(); ++i) {
-    auto& d = metrics_.device(i);
-    if (d.state != DeviceState::kLost && d.stage >= 0) d.state = DeviceState::kTraining;
-  }
-  publishDevices(true);
-  return Status::ok();
-}
-
-Status Controller::Run::restartDevice(int device) {
-  if (!testbed_ || device < 0 || device >= static_cast<int>(testbed_->size())) {
-    event("error", "restart refused: device " + std::to_string(device) +
-                       " is not a local agent (only agents this controller started can be "
-                       "restarted)");
-    return Status::ok();
-  }
-  const auto t0 = Clock::now();
-  // Gathered first, so the reboot loses no training.
-  auto state = coordinator_->gatherState();
-  if (!state) return state.status();
-  const std::string name = pool_->name(device);
-  event("fault_applied", "restart: local agent killed (SIGKILL) and started again", device);
-  if (auto st = testbed_->restart(device); !st) return st;
-  if (auto st = pool_->reconnect(device, testbed_->address(device)); !st) return st;
-  metrics_.deviceRestarted(device);
-  auto& d = metrics_.device(device);
-  d.address = pool_->address(device);
-  d.state = DeviceState::kReady;
-  d.faults.clear();  // a new process has none; its profile (emulated hardware) comes back
-  d.slowdown = 1;
-  if (auto st = applyProfile(device); !st) return st;
-  auto coordinator = startCoordinator(&*state);
-  if (!coordinator) {
-    return Status(coordinator.status().code(),
-                  "resuming after restarting " + name + ": " + coordinator.status().message());
-  }
-  coordinator_ = std::move(coordinator).value();
-  summary_.plan = coordinator_->planDescription();
-  char buf[96];
-  std::snprintf(buf, sizeof buf,
-                "back at %s after %.1f s; training resumes from the gathered model",
-                d.address.c_str(), std::chrono::duration<double>(Clock::now() - t0).count());
-  event("device_restarted", buf, device);
-  for (int i = 0; i < pool_->size(); ++i) {
-    auto& m = metrics_.device(i);
-    if (m.state != DeviceState::kLost && m.stage >= 0) {
-      m.state = m.slowdown > 1 ? DeviceState::kSlow : DeviceState::kTraining;
-    }
-  }
-  publishDevices(true);
-  return Status::ok();
 }
 
 RunSummary Controller::Run::finish(const Status& st) {

@@ -31,7 +31,7 @@ using namespace edgerig;
 using namespace edgerig::ui;
 
 using edgerig::ui::test::child;
-using edgerig::ui::test::median;
+using edgerig::ui::test::RateWatch;
 using edgerig::ui::test::twoAgents;
 
 namespace {
@@ -76,26 +76,16 @@ class TstControlRoom : public QObject {
     QCOMPARE(w.experiment().batch_size, 32);
     QCOMPARE(w.experiment().max_iterations, int64_t{100000});
 
-    // samples/s of device 1 as the table shows it, each time its row changes.
     DeviceTableModel& devices = *w.deviceModel();
-    bool slowed = false;
-    std::vector<double> before, after;
-    connect(&devices, &QAbstractItemModel::dataChanged, this,
-            [&](const QModelIndex& top, const QModelIndex& bottom) {
-              if (devices.rowCount() < 2 || top.row() > 1 || bottom.row() < 1) return;
-              const double r = devices
-                                   .data(devices.index(1, DeviceTableModel::kSamplesPerS),
-                                         DeviceTableModel::kRawRole)
-                                   .toDouble();
-              if (r > 0) (slowed ? after : before).push_back(r);
-            });
+    RateWatch rate;  // device 1
+    rate.watch(devices, 1, this);
     QSignalSpy finished(w.session(), &RunSession::finished);
     QSignalSpy progress(w.session(), &RunSession::progressChanged);
 
     st = w.startRun();
     QVERIFY2(st.isOk(), st.message().c_str());
     QVERIFY(w.session()->running());
-    QTRY_VERIFY_WITH_TIMEOUT(before.size() >= 6, 60000);
+    QTRY_VERIFY_WITH_TIMEOUT(rate.before.size() >= 6, 60000);
 
     // The fault panel, as clicked: tick dev1, slow down x25, Apply.
     auto* list = child<QListWidget>(w, "faultDevices");
@@ -104,12 +94,10 @@ class TstControlRoom : public QObject {
     auto* kind = child<QComboBox>(w, "faultKind");
     kind->setCurrentIndex(kind->findData("slowdown"));
     child<QDoubleSpinBox>(w, "faultSlowdown")->setValue(25);
-    slowed = true;
+    rate.markFault();
     child<QPushButton>(w, "faultApply")->click();
-    const double base = median(before);
-    QTRY_VERIFY_WITH_TIMEOUT(
-        after.size() >= 4 && median(std::vector<double>(after.end() - 3, after.end())) < 0.5 * base,
-        30000);
+    const double base = rate.baseline();
+    QTRY_VERIFY_WITH_TIMEOUT(rate.after.size() >= 4 && rate.recent() < 0.5 * base, 30000);
     QVERIFY(countEvents(*w.eventModel(), "fault_applied") >= 1);
     const int markers_before_switch = w.plots()->markerCount();
 

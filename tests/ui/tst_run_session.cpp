@@ -18,7 +18,7 @@ using edgerig::ui::DeviceTableModel;
 using edgerig::ui::EventLogModel;
 using edgerig::ui::RunSession;
 
-using edgerig::ui::test::median;
+using edgerig::ui::test::RateWatch;
 using edgerig::ui::test::twoAgents;
 
 namespace {}  // namespace
@@ -38,18 +38,8 @@ class TstRunSession : public QObject {
     QSignalSpy finished(&session, &RunSession::finished);
     QSignalSpy progress(&session, &RunSession::progressChanged);
 
-    // samples/s of device 1 as the table shows it, each time its row changes.
-    bool slowed = false;
-    std::vector<double> before, after;
-    connect(&devices, &QAbstractItemModel::dataChanged, this,
-            [&](const QModelIndex& top, const QModelIndex& bottom) {
-              if (devices.rowCount() < 2 || top.row() > 1 || bottom.row() < 1) return;
-              const double r = devices
-                                   .data(devices.index(1, DeviceTableModel::kSamplesPerS),
-                                         DeviceTableModel::kRawRole)
-                                   .toDouble();
-              if (r > 0) (slowed ? after : before).push_back(r);
-            });
+    RateWatch rate;  // device 1
+    rate.watch(devices, 1, this);
 
     auto st = session.start(twoAgents("gui-e2e"), runs.path());
     QVERIFY2(st.isOk(), st.message().c_str());
@@ -58,22 +48,20 @@ class TstRunSession : public QObject {
     QVERIFY(!session.start(twoAgents("gui-e2e"), runs.path()).isOk());  // one run at a time
 
     // A baseline: several reports of device 1 while training at full speed.
-    QTRY_VERIFY_WITH_TIMEOUT(before.size() >= 6, 60000);
+    QTRY_VERIFY_WITH_TIMEOUT(rate.before.size() >= 6, 60000);
     QVERIFY(finished.isEmpty());
     QCOMPARE(devices.rowCount(), 2);
     FaultConfig slow;
     slow.device = 1;
     slow.kind = "slowdown";
     slow.slowdown = 25;
-    slowed = true;
+    rate.markFault();
     QVERIFY(session.injectFault(slow).isOk());
-    const double base = median(before);
+    const double base = rate.baseline();
     // Reports that straddle the fault are mixed; wait for a run of slow ones.
-    QTRY_VERIFY_WITH_TIMEOUT(
-        after.size() >= 4 && median(std::vector<double>(after.end() - 3, after.end())) < 0.5 * base,
-        30000);
+    QTRY_VERIFY_WITH_TIMEOUT(rate.after.size() >= 4 && rate.recent() < 0.5 * base, 30000);
     qInfo("device 1: %.0f samples/s before the slowdown, %.0f after (median of last 3)", base,
-          median(std::vector<double>(after.end() - 3, after.end())));
+          rate.recent());
     QVERIFY2(
         devices.data(devices.index(1, DeviceTableModel::kFaults)).toString().contains("slowdown"),
         "the table lists the applied fault");

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "core/controller/experiment.h"
+#include "ui/device_table_model.h"
 
 namespace edgerig::ui::test {
 
@@ -25,6 +26,34 @@ inline double median(std::vector<double> v) {
   std::sort(v.begin(), v.end());
   return v[v.size() / 2];
 }
+
+// The samples/s of one device as the device table shows it, each time its row changes; those
+// after markFault() are kept apart, so a test compares before and after a fault.
+struct RateWatch {
+  std::vector<double> before, after;
+  bool faulted = false;
+
+  void watch(DeviceTableModel& devices, int row, QObject* context) {
+    QObject::connect(&devices, &QAbstractItemModel::dataChanged, context,
+                     [this, &devices, row](const QModelIndex& top, const QModelIndex& bottom) {
+                       if (devices.rowCount() <= row || top.row() > row || bottom.row() < row) {
+                         return;
+                       }
+                       const double r =
+                           devices
+                               .data(devices.index(row, DeviceTableModel::kSamplesPerS),
+                                     DeviceTableModel::kRawRole)
+                               .toDouble();
+                       if (r > 0) (faulted ? after : before).push_back(r);
+                     });
+  }
+  void markFault() { faulted = true; }
+  double baseline() const { return median(before); }
+  // The median of the last three reports after the fault (reports straddling it are mixed).
+  double recent() const {
+    return after.size() < 3 ? 0 : median(std::vector<double>(after.end() - 3, after.end()));
+  }
+};
 
 // Two local agents training the mlp on synthetic data until stopped.
 inline ExperimentConfig twoAgents(const std::string& name) {
