@@ -3,13 +3,20 @@
 # `#include "core/model/layer_chain.h"` only resolves where edgerig_core is linked.
 
 # edgerig_expose_headers(<target> <folder>): PUBLIC include root for <folder>'s headers.
+# <folder> may be nested (tests/support); an INTERFACE target gets an INTERFACE include root.
 function(edgerig_expose_headers target folder)
   set(root ${PROJECT_BINARY_DIR}/include/${folder})
-  file(MAKE_DIRECTORY ${root})
+  get_filename_component(parent ${root}/${folder} DIRECTORY)
+  file(MAKE_DIRECTORY ${parent})
   if(NOT EXISTS ${root}/${folder})
     file(CREATE_LINK ${PROJECT_SOURCE_DIR}/${folder} ${root}/${folder} SYMBOLIC)
   endif()
-  target_include_directories(${target} PUBLIC $<BUILD_INTERFACE:${root}>)
+  get_target_property(type ${target} TYPE)
+  if(type STREQUAL "INTERFACE_LIBRARY")
+    target_include_directories(${target} INTERFACE $<BUILD_INTERFACE:${root}>)
+  else()
+    target_include_directories(${target} PUBLIC $<BUILD_INTERFACE:${root}>)
+  endif()
 endfunction()
 
 # edgerig_warnings(<target>): the warnings we keep at zero.
@@ -40,7 +47,7 @@ function(edgerig_add_test)
   cmake_parse_arguments(T "TORCH;QT" "NAME;TIMEOUT" "SOURCES;LIBS;LABELS" ${ARGN})
   add_executable(${T_NAME} ${T_SOURCES})
   edgerig_warnings(${T_NAME})
-  target_link_libraries(${T_NAME} PRIVATE ${T_LIBS})
+  target_link_libraries(${T_NAME} PRIVATE ${T_LIBS} edgerig_test_support)
   if(NOT T_QT)
     target_link_libraries(${T_NAME} PRIVATE GTest::gtest GTest::gtest_main)
   endif()

@@ -16,6 +16,7 @@
 #include "core/data/sampler.h"
 #include "core/model/layer_chain.h"
 #include "core/model/stage.h"
+#include "tests/support/scratch_dir.h"
 
 namespace edgerig {
 namespace {
@@ -107,7 +108,8 @@ int main(int argc, char** argv) {
   mallopt(M_TRIM_THRESHOLD, 512 << 20);
   mallopt(M_MMAP_THRESHOLD, 32 << 20);
   const int iterations = argc > 1 ? std::atoi(argv[1]) : 150;
-  const std::string tmp = "/tmp/edgerig-bench-" + std::to_string(getpid());
+  const testsupport::ScratchDir scratch("bench-pipeline");  // run folders, removed at exit
+  const std::string tmp = scratch.path("run");
 
   auto one = base(1, iterations);
   one.plan = "even";

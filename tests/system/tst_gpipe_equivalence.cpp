@@ -8,6 +8,7 @@
 #include "core/data/sampler.h"
 #include "core/model/layer_chain.h"
 #include "core/model/stage.h"
+#include "tests/support/scratch_dir.h"
 
 namespace edgerig {
 namespace {
@@ -91,8 +92,10 @@ void expectSameLosses(const std::vector<double>& pipeline, const std::vector<dou
   EXPECT_LT(reference.back(), reference.front());
 }
 
+// One scratch folder per test process, removed at exit; each run gets a fresh folder in it.
 std::string tempRunDir(const std::string& name) {
-  return testing::TempDir() + "edgerig-" + name + "-" + std::to_string(getpid());
+  static const testsupport::ScratchDir scratch("gpipe-equivalence");
+  return scratch.path(name);
 }
 
 TEST(GpipeEquivalence, TwoStagesMatchOneDevice) {

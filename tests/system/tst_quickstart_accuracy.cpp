@@ -1,7 +1,6 @@
 // A short real run of the quickstart experiment (3 agents, cnn, Fashion-MNIST, gpipe)
 // reaches a sane accuracy, and leaves a run folder that exports.
 #include <gtest/gtest.h>
-#include <unistd.h>
 
 #include <filesystem>
 #include <fstream>
@@ -9,6 +8,7 @@
 
 #include "core/controller/controller.h"
 #include "core/runlog/run_reader.h"
+#include "tests/support/scratch_dir.h"
 
 namespace edgerig {
 namespace {
@@ -26,7 +26,8 @@ TEST(QuickstartAccuracy, ShortRunLearnsAndLeavesARunFolder) {
   auto cfg = parseExperiment(json, "quickstart.json", knownNames());
   ASSERT_TRUE(cfg.isOk()) << cfg.status().message();
 
-  const std::string dir = testing::TempDir() + "edgerig-quick-" + std::to_string(getpid());
+  const testsupport::ScratchDir scratch("quick");
+  const std::string dir = scratch.path("run");
   ControllerOptions opts;
   opts.run_dir = dir;
   Controller controller(*cfg, opts);

@@ -4,7 +4,6 @@
 // choice is refused without ending the run. Restarting a local device (a reboot) loses no
 // training either. Pausing holds training without counting the pause as training time.
 #include <gtest/gtest.h>
-#include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
@@ -16,6 +15,7 @@
 #include "core/controller/controller.h"
 #include "core/partition/stage_plan.h"
 #include "core/runlog/run_reader.h"
+#include "tests/support/scratch_dir.h"
 
 namespace edgerig {
 namespace {
@@ -37,8 +37,10 @@ ExperimentConfig smallRun(int iterations) {
   return c;
 }
 
+// One scratch folder per test process, removed at exit; each run gets a fresh folder in it.
 std::string tempRunDir(const std::string& name) {
-  return testing::TempDir() + "edgerig-" + name + "-" + std::to_string(getpid());
+  static const testsupport::ScratchDir scratch("run-controls");
+  return scratch.path(name);
 }
 
 // Runs c, calling `at(iteration, controller)` after each completed iteration (on the

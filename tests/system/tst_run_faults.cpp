@@ -1,10 +1,10 @@
 // Faults in a real run: a scheduled slowdown shows up in that device's compute time, and a
 // killed agent ends a gpipe run cleanly with the loss logged and the run folder intact.
 #include <gtest/gtest.h>
-#include <unistd.h>
 
 #include "core/controller/controller.h"
 #include "core/runlog/run_reader.h"
+#include "tests/support/scratch_dir.h"
 
 namespace edgerig {
 namespace {
@@ -24,8 +24,10 @@ ExperimentConfig smallRun(int devices, int iterations) {
   return c;
 }
 
+// One scratch folder per test process, removed at exit; each run gets a fresh folder in it.
 std::string tempRunDir(const std::string& name) {
-  return testing::TempDir() + "edgerig-" + name + "-" + std::to_string(getpid());
+  static const testsupport::ScratchDir scratch("run-faults");
+  return scratch.path(name);
 }
 
 double meanStepCompute(const RunData& run, const std::string& device, int64_t from, int64_t to) {

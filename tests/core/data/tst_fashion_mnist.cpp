@@ -1,12 +1,12 @@
 // Fashion-MNIST from Debian's IDX files, and the errors for missing or damaged files.
 #include <gtest/gtest.h>
-#include <unistd.h>
 #include <zlib.h>
 
 #include <filesystem>
 #include <fstream>
 
 #include "core/data/dataset.h"
+#include "tests/support/scratch_dir.h"
 
 namespace edgerig {
 namespace {
@@ -18,18 +18,9 @@ bool contains(const std::string& text, const std::string& part) {
 }
 
 // A scratch directory removed at the end of the test.
-class ScratchDir {
+class ScratchDir : public testsupport::ScratchDir {
  public:
-  ScratchDir()
-      : path_(fs::temp_directory_path() / ("edgerig-tst-fmnist-" + std::to_string(getpid()))) {
-    fs::remove_all(path_);
-    fs::create_directories(path_);
-  }
-  ~ScratchDir() { fs::remove_all(path_); }
-  const fs::path& path() const { return path_; }
-
- private:
-  fs::path path_;
+  ScratchDir() : testsupport::ScratchDir("tst-fmnist") {}
 };
 
 void appendBigEndian(std::string& out, uint32_t v) {

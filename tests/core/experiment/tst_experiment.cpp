@@ -1,12 +1,12 @@
 // The experiment file: every field read, defaults, and messages that name the field.
 #include <gtest/gtest.h>
-#include <unistd.h>
 
 #include <filesystem>
 #include <fstream>
 #include <limits>
 
 #include "core/controller/experiment.h"
+#include "tests/support/scratch_dir.h"
 
 namespace edgerig {
 namespace {
@@ -300,9 +300,8 @@ TEST(ToJson, IsCompleteAndReadsBackEqual) {
 }
 
 TEST(LoadExperiment, ReadsAFileAndNamesAMissingOne) {
-  const auto dir = std::filesystem::temp_directory_path() /
-                   ("edgerig-tst-experiment-" + std::to_string(::getpid()));
-  std::filesystem::create_directories(dir);
+  const testsupport::ScratchDir scratch("tst-experiment");
+  const auto& dir = scratch.path();
   const std::string file = (dir / "quick.json").string();
   std::ofstream(file) << R"({"name": "quick", "training": {"batchSize": "x"}})";
   auto c = loadExperiment(file, testNames());
@@ -320,7 +319,6 @@ TEST(LoadExperiment, ReadsAFileAndNamesAMissingOne) {
   ASSERT_FALSE(c);
   EXPECT_EQ(c.status().code(), StatusCode::kNotFound);
   EXPECT_NE(c.status().message().find(missing), std::string::npos) << c.status().message();
-  std::filesystem::remove_all(dir);
 }
 
 }  // namespace

@@ -2,12 +2,14 @@
 #pragma once
 
 #include <gtest/gtest.h>
-#include <unistd.h>
 
 #include <filesystem>
 #include <fstream>
+#include <memory>
 #include <sstream>
 #include <string>
+
+#include "tests/support/scratch_dir.h"
 
 namespace edgerig::testing {
 
@@ -15,13 +17,11 @@ class ScratchDir : public ::testing::Test {
  protected:
   void SetUp() override {
     const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
-    root_ = std::filesystem::temp_directory_path() /
-            ("edgerig-" + std::string(info->test_suite_name()) + "-" + info->name() + "-" +
-             std::to_string(::getpid()));
-    std::filesystem::remove_all(root_);
-    std::filesystem::create_directories(root_);
+    scratch_ = std::make_unique<testsupport::ScratchDir>(std::string(info->test_suite_name()) +
+                                                         "-" + info->name());
+    root_ = scratch_->path();
   }
-  void TearDown() override { std::filesystem::remove_all(root_); }
+  void TearDown() override { scratch_.reset(); }
 
   std::string path(const std::string& leaf) const { return (root_ / leaf).string(); }
 
@@ -35,6 +35,7 @@ class ScratchDir : public ::testing::Test {
     std::ofstream(file, std::ios::binary) << text;
   }
 
+  std::unique_ptr<testsupport::ScratchDir> scratch_;
   std::filesystem::path root_;
 };
 
