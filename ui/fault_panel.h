@@ -7,13 +7,12 @@
 
 #include "ui/ui_types.h"
 
-class QComboBox;
-class QDoubleSpinBox;
 class QListWidget;
 class QPushButton;
-class QStackedWidget;
 
 namespace edgerig::ui {
+
+class FaultParamsForm;
 
 class FaultPanel : public QWidget {
   Q_OBJECT
@@ -40,14 +39,7 @@ class FaultPanel : public QWidget {
   void updateApplyEnabled();
 
   QListWidget* devices_ = nullptr;
-  QComboBox* kind_ = nullptr;
-  QStackedWidget* params_ = nullptr;
-  QDoubleSpinBox* slowdown_ = nullptr;
-  QDoubleSpinBox* delay_ms_ = nullptr;
-  QDoubleSpinBox* jitter_ms_ = nullptr;
-  QDoubleSpinBox* bandwidth_mbps_ = nullptr;
-  QDoubleSpinBox* drop_percent_ = nullptr;
-  QDoubleSpinBox* freeze_s_ = nullptr;
+  FaultParamsForm* params_ = nullptr;
   QPushButton* apply_ = nullptr;
   bool run_active_ = false;
 };

@@ -14,7 +14,6 @@
 #include <QPainterPath>
 #include <QPushButton>
 #include <QSpinBox>
-#include <QStackedWidget>
 #include <QTableView>
 #include <QToolTip>
 #include <QVBoxLayout>
@@ -22,6 +21,7 @@
 #include <climits>
 #include <numeric>
 
+#include "ui/fault_params_form.h"
 #include "ui/palette.h"
 
 namespace edgerig::ui {
@@ -291,51 +291,13 @@ FaultTimelineEditor::FaultTimelineEditor(QWidget* parent) : QWidget(parent) {
   when->addWidget(at_iteration_, 1);
   device_ = new QComboBox(editors_);
   device_->setObjectName("faultDevice");
-  kind_ = new QComboBox(editors_);
-  kind_->setObjectName("faultKindEdit");
-  for (const auto& k : kFaultKinds) kind_->addItem(QString::fromStdString(k));
-
-  auto spin = [this](const char* name, double lo, double hi, const QString& suffix) {
-    auto* s = new QDoubleSpinBox(editors_);
-    s->setObjectName(name);
-    s->setRange(lo, hi);
-    s->setDecimals(1);
-    s->setSuffix(suffix);
-    return s;
-  };
-  params_ = new QStackedWidget(editors_);
-  auto page = [this] {
-    auto* w = new QWidget;
-    auto* f = new QFormLayout(w);
-    f->setContentsMargins(0, 0, 0, 0);
-    params_->addWidget(w);
-    return f;
-  };
-  // Pages: slowdown, link, freeze, then one note for the kinds without parameters.
-  slowdown_ = spin("faultSlowdownEdit", 1, 1000, QStringLiteral(" ×"));
-  page()->addRow(tr("Factor"), slowdown_);
-  delay_ms_ = spin("faultDelayEdit", 0, 100000, QStringLiteral(" ms"));
-  jitter_ms_ = spin("faultJitterEdit", 0, 100000, QStringLiteral(" ms"));
-  bandwidth_mbps_ = spin("faultBandwidthEdit", 0, 1000000, QStringLiteral(" Mbit/s"));
-  bandwidth_mbps_->setSpecialValueText(tr("unlimited"));
-  drop_percent_ = spin("faultDropEdit", 0, 99.9, QStringLiteral(" %"));
-  QFormLayout* link = page();
-  link->addRow(tr("Delay"), delay_ms_);
-  link->addRow(tr("Jitter"), jitter_ms_);
-  link->addRow(tr("Bandwidth"), bandwidth_mbps_);
-  link->addRow(tr("Drop"), drop_percent_);
-  freeze_s_ = spin("faultFreezeEdit", 0.1, 1e6, QStringLiteral(" s"));
-  page()->addRow(tr("For"), freeze_s_);
-  kind_note_ = new QLabel(editors_);
-  kind_note_->setObjectName("faultKindNote");
-  kind_note_->setWordWrap(true);
-  page()->addRow(kind_note_);  // crash, restart, clear: no parameters, a sentence instead
-
-  auto* form = new QFormLayout(editors_);
-  form->addRow(tr("When"), when);
-  form->addRow(tr("Device"), device_);
-  form->addRow(tr("Kind"), kind_);
-  form->addRow(params_);
+  params_ = new FaultParamsForm(QStringLiteral("Edit"), editors_);
+  // When and Device go above the kind, in the same form.
+  params_->formLayout()->insertRow(0, tr("When"), when);
+  params_->formLayout()->insertRow(1, tr("Device"), device_);
+  auto* editors_layout = new QVBoxLayout(editors_);
+  editors_layout->setContentsMargins(0, 0, 0, 0);
+  editors_layout->addWidget(params_);
 
   problem_ = new QLabel(this);
   problem_->setObjectName("faultValidation");
@@ -359,14 +321,8 @@ FaultTimelineEditor::FaultTimelineEditor(QWidget* parent) : QWidget(parent) {
   connect(at_s_, &QDoubleSpinBox::valueChanged, this, [this] { editorsChanged("at_s"); });
   connect(at_iteration_, &QSpinBox::valueChanged, this, [this] { editorsChanged("at_it"); });
   connect(device_, &QComboBox::currentIndexChanged, this, [this] { editorsChanged("device"); });
-  connect(kind_, &QComboBox::currentIndexChanged, this, [this] { editorsChanged("kind"); });
-  const std::pair<QDoubleSpinBox*, const char*> params[] = {
-      {slowdown_, "slowdown"},        {delay_ms_, "delay"},    {jitter_ms_, "jitter"},
-      {bandwidth_mbps_, "bandwidth"}, {drop_percent_, "drop"}, {freeze_s_, "freeze"}};
-  for (auto [spin_box, what] : params) {
-    connect(spin_box, &QDoubleSpinBox::valueChanged, this,
-            [this, what = what] { editorsChanged(what); });
-  }
+  connect(params_, &FaultParamsForm::kindChanged, this, [this] { editorsChanged("kind"); });
+  connect(params_, &FaultParamsForm::paramEdited, this, &FaultTimelineEditor::editorsChanged);
   loadEditors();
   updateProblem();
 }
@@ -458,63 +414,29 @@ void FaultTimelineEditor::loadEditors() {
   at_iteration_->setVisible(atIteration(f));
   at_s_->setValue(f.at_s);
   at_iteration_->setValue(static_cast<int>(std::clamp<int64_t>(f.at_iteration, 1, INT_MAX)));
-  const int kind = kind_->findText(QString::fromStdString(f.kind));
-  kind_->setCurrentIndex(kind);
-  int page = 3;
-  if (f.kind == "slowdown") page = 0;
-  if (f.kind == "link") page = 1;
-  if (f.kind == "freeze") page = 2;
-  kind_note_->setText(f.kind == "crash"     ? tr("No parameters: the agent exits at once.")
-                      : f.kind == "restart" ? tr("No parameters: a local agent is killed and "
-                                                 "started again at the next iteration boundary.")
-                      : f.kind == "clear" ? tr("No parameters: removes slowdown and link shaping.")
-                                          : QString());
-  // Only the page shown takes room, so the table keeps the space.
-  for (int i = 0; i < params_->count(); ++i) {
-    const auto policy = i == page ? QSizePolicy::Preferred : QSizePolicy::Ignored;
-    params_->widget(i)->setSizePolicy(policy, policy);
-  }
-  params_->setCurrentIndex(page);
-  params_->setVisible(kind >= 0);
-  slowdown_->setValue(f.slowdown);
-  delay_ms_->setValue(f.delay_ms);
-  jitter_ms_->setValue(f.jitter_ms);
-  bandwidth_mbps_->setValue(f.bandwidth_mbps);
-  drop_percent_->setValue(f.drop_probability * 100);
-  freeze_s_->setValue(f.freeze_s);
+  params_->setFault(f);
   loading_ = false;
 }
 
-void FaultTimelineEditor::editorsChanged(const char* what) {
+void FaultTimelineEditor::editorsChanged(const QString& what) {
   const int row = currentRow();
   if (loading_ || row < 0) return;
   FaultConfig f = model_->faults()[row];
-  const std::string field = what;
   // Only the edited field changes: a value the spin boxes could not show (say a slowdown of 0.5
   // read from a file) stays as it is, and stays flagged, until it is edited.
-  if (field == "at") {
+  if (what == QLatin1String("at")) {
     const bool iteration = at_kind_->currentIndex() == 1;
     f.at_iteration = iteration ? at_iteration_->value() : 0;
-  } else if (field == "at_s") {
+  } else if (what == QLatin1String("at_s")) {
     f.at_s = at_s_->value();
-  } else if (field == "at_it") {
+  } else if (what == QLatin1String("at_it")) {
     f.at_iteration = at_iteration_->value();
-  } else if (field == "device") {
+  } else if (what == QLatin1String("device")) {
     f.device = device_->currentData().toInt();
-  } else if (field == "kind") {
-    f = withKind(f, kind_->currentText().toStdString());
-  } else if (field == "slowdown") {
-    f.slowdown = slowdown_->value();
-  } else if (field == "delay") {
-    f.delay_ms = delay_ms_->value();
-  } else if (field == "jitter") {
-    f.jitter_ms = jitter_ms_->value();
-  } else if (field == "bandwidth") {
-    f.bandwidth_mbps = bandwidth_mbps_->value();
-  } else if (field == "drop") {
-    f.drop_probability = drop_percent_->value() / 100;
-  } else if (field == "freeze") {
-    f.freeze_s = freeze_s_->value();
+  } else if (what == QLatin1String("kind")) {
+    f = withKind(f, params_->kind());
+  } else {
+    params_->applyField(what, f);
   }
   const int now = model_->replaceFault(row, f);
   selectRow(now);  // also refreshes the editors (a kind change shows its defaults)

@@ -17,10 +17,11 @@ class QDoubleSpinBox;
 class QLabel;
 class QPushButton;
 class QSpinBox;
-class QStackedWidget;
 class QTableView;
 
 namespace edgerig::ui {
+
+class FaultParamsForm;
 
 // "at 12 s" / "at iteration 300".
 QString faultWhenText(const FaultConfig& fault);
@@ -95,7 +96,7 @@ class FaultTimelineEditor : public QWidget {
 
  private:
   void loadEditors();  // selected row → editors
-  void editorsChanged(const char* what);
+  void editorsChanged(const QString& what);
   void updateProblem();
 
   FaultTableModel* model_ = nullptr;
@@ -106,15 +107,7 @@ class FaultTimelineEditor : public QWidget {
   QDoubleSpinBox* at_s_ = nullptr;
   QSpinBox* at_iteration_ = nullptr;
   QComboBox* device_ = nullptr;
-  QComboBox* kind_ = nullptr;
-  QStackedWidget* params_ = nullptr;
-  QDoubleSpinBox* slowdown_ = nullptr;
-  QDoubleSpinBox* delay_ms_ = nullptr;
-  QDoubleSpinBox* jitter_ms_ = nullptr;
-  QDoubleSpinBox* bandwidth_mbps_ = nullptr;
-  QDoubleSpinBox* drop_percent_ = nullptr;
-  QDoubleSpinBox* freeze_s_ = nullptr;
-  QLabel* kind_note_ = nullptr;
+  FaultParamsForm* params_ = nullptr;
   QPushButton* remove_ = nullptr;
   QPushButton* duplicate_ = nullptr;
   QLabel* problem_ = nullptr;

@@ -29,6 +29,12 @@ FaultConfig fault(double at_s, int device, const std::string& kind) {
   return f;
 }
 
+void chooseKind(FaultTimelineEditor& e, const QString& kind) {
+  auto* box = child<QComboBox>(e, "faultKindEdit");
+  box->setCurrentIndex(box->findData(kind));
+  QCOMPARE(box->currentData().toString(), kind);
+}
+
 void click(FaultTimelineEditor& e, const char* button) {
   auto* b = child<QPushButton>(e, button);
   QVERIFY2(b->isEnabled(), button);
@@ -53,12 +59,12 @@ class TstFaultTimeline : public QObject {
     QVERIFY(e.faults() == std::vector<FaultConfig>{a});
 
     // Make it a link fault on dev2 at 30 s.
-    child<QComboBox>(e, "faultKindEdit")->setCurrentText("link");
+    chooseKind(e, "link");
     child<QComboBox>(e, "faultDevice")->setCurrentIndex(2);
     child<QDoubleSpinBox>(e, "faultAtS")->setValue(30);
-    child<QDoubleSpinBox>(e, "faultDelayEdit")->setValue(40);
-    child<QDoubleSpinBox>(e, "faultBandwidthEdit")->setValue(100);
-    child<QDoubleSpinBox>(e, "faultDropEdit")->setValue(5);
+    child<QDoubleSpinBox>(e, "faultDelayMsEdit")->setValue(40);
+    child<QDoubleSpinBox>(e, "faultBandwidthMbpsEdit")->setValue(100);
+    child<QDoubleSpinBox>(e, "faultDropPercentEdit")->setValue(5);
     child<QDoubleSpinBox>(e, "faultSlowdownEdit")->setValue(9);  // not this kind's page
     FaultConfig link = fault(30, 2, "link");
     link.delay_ms = 40;
@@ -83,10 +89,10 @@ class TstFaultTimeline : public QObject {
     // Duplicate, then turn the copy into a freeze at iteration 200 (after all timed faults).
     click(e, "faultDuplicate");
     QCOMPARE(e.faults().size(), size_t{3});
-    child<QComboBox>(e, "faultKindEdit")->setCurrentText("freeze");
+    chooseKind(e, "freeze");
     child<QComboBox>(e, "faultAtKind")->setCurrentIndex(1);
     child<QSpinBox>(e, "faultAtIteration")->setValue(200);
-    child<QDoubleSpinBox>(e, "faultFreezeEdit")->setValue(7.5);
+    child<QDoubleSpinBox>(e, "faultFreezeSEdit")->setValue(7.5);
     FaultConfig freeze = fault(5, 2, "freeze");
     freeze.at_iteration = 200;
     freeze.freeze_s = 7.5;
