@@ -67,6 +67,8 @@ class PlotPanel : public QWidget {
 
   QCustomPlot* chart(Chart c) const { return charts_[static_cast<size_t>(c)]; }
   int markerCount() const { return static_cast<int>(markers_.size()); }
+  // The events in full of the markers within a few pixels of x on chart c: a line's tooltip.
+  QString markerLabelsNear(Chart c, double pixel_x) const;
   int replotCount() const { return replots_; }
   // Time spent in one replot of every chart (syncing the data, ranges, drawing), for the benchmark.
   double lastReplotMs() const { return last_replot_ms_; }
@@ -95,6 +97,8 @@ class PlotPanel : public QWidget {
   struct Marker {
     double time_s = 0, iteration = 0;
     QString label;
+    QSize label_size;  // of the text box, padding included
+    QString details;   // the events in full, a line each: the tooltip
     std::array<QCPItemStraightLine*, kChartCount> lines{};
     std::array<QCPItemText*, kChartCount> texts{};
   };
@@ -106,7 +110,12 @@ class PlotPanel : public QWidget {
   void drawNextChart();
   void setFastDrawing(bool fast);
   void syncGraph(Series& s, bool rebuild);
-  void placeMarker(Marker& m, int slot);
+  void placeMarker(Marker& m);
+  void setMarkerLabel(Marker& m, const QString& label);
+  // Places the labels of the markers in view so that none covers another, newest first: each
+  // goes in the highest free row next to its line (left of it at the right edge); a label with
+  // no room in the top part of the chart is hidden, and its line's tooltip still tells it.
+  void layoutMarkerLabels(Chart c);
   void removeMarker(Marker& m);
   void followRanges();
   double xOf(const PlotPoint& p) const;
@@ -123,7 +132,6 @@ class PlotPanel : public QWidget {
   QCheckBox* follow_box_ = nullptr;
   std::map<SeriesKey, std::unique_ptr<Series>> series_;
   std::vector<Marker> markers_;
-  int marker_slot_ = 0;
   std::map<std::string, int> device_index_;
   DerivedMetrics derived_;
   XAxis x_axis_ = XAxis::kIteration;

@@ -246,6 +246,69 @@ class TstPlotPanel : public QObject {
     QVERIFY(text->text().contains("plan"));
   }
 
+  void markerLabelsNeverCoverEachOther() {
+    PlotPanel p;
+    p.resize(1200, 700);
+    p.show();
+    QVERIFY(QTest::qWaitForWindowExposed(&p));
+    for (int it = 1; it <= 100; ++it) p.addMetrics(iteration(it));
+    // A burst of faults a few iterations apart, as in a scripted demo, and one at the newest
+    // iteration, whose label would run off the right edge.
+    std::vector<RunEvent> events;
+    for (int k = 0; k < 12; ++k) {
+      events.push_back(RunEvent{1.0 + k, 40 + 2 * k, "dev" + std::to_string(k % 2), "fault_applied",
+                                "injected link delay 20 ms jitter 5 ms"});
+    }
+    events.push_back(RunEvent{20, 100, "dev1", "device_lost", "no heartbeat"});
+    p.addEvents(events);
+    QTRY_VERIFY(!p.replotPending());
+    for (int c = 0; c < edgerig::ui::kChartCount; ++c) {
+      QCustomPlot* plot = p.chart(static_cast<Chart>(c));
+      const QRect area = plot->axisRect()->rect();
+      std::vector<QRect> shown;
+      int hidden = 0;
+      QStringList labels;
+      for (int i = 0; i < plot->itemCount(); ++i) {
+        auto* text = qobject_cast<QCPItemText*>(plot->item(i));
+        if (!text) continue;
+        if (!text->visible()) {
+          ++hidden;
+          continue;
+        }
+        const QRect r = QRectF(text->topLeft->pixelPosition(), text->bottomRight->pixelPosition())
+                            .toAlignedRect()
+                            .adjusted(1, 1, -1, -1);
+        for (const QRect& other : shown) QVERIFY2(!r.intersects(other), qPrintable(text->text()));
+        QVERIFY2(area.contains(r),  // nothing cut off at an edge
+                 qPrintable(QString("%1 at %2,%3 %4x%5 outside %6,%7 %8x%9")
+                                .arg(text->text())
+                                .arg(r.x())
+                                .arg(r.y())
+                                .arg(r.width())
+                                .arg(r.height())
+                                .arg(area.x())
+                                .arg(area.y())
+                                .arg(area.width())
+                                .arg(area.height())));
+        QVERIFY(r.bottom() < area.top() + area.height() / 2);  // the data below stays readable
+        shown.push_back(r);
+        labels << text->text();
+      }
+      if (!plot->xAxis->range().contains(40) || !plot->xAxis->range().contains(100)) {
+        QCOMPARE(shown.size(), size_t{0});  // markers out of view show no labels
+        continue;
+      }
+      QVERIFY(shown.size() >= 4);
+      QVERIFY(hidden > 0);                     // 13 labels within 60 iterations do not all fit
+      QVERIFY(labels.contains("dev1: lost"));  // the newest event always shows
+      // A line tells its events in full in its tooltip, the hidden labels too.
+      const double x = plot->xAxis->coordToPixel(62);
+      const QString tip = p.markerLabelsNear(static_cast<Chart>(c), x);
+      QVERIFY2(tip.split('\n').contains("dev1: injected link delay 20 ms jitter 5 ms"),
+               qPrintable(tip));
+    }
+  }
+
   void boundsMemory() {
     PlotPanel p;
     const int n = static_cast<int>(PlotPanel::kMaxPointsPerSeries) + 5000;
