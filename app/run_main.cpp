@@ -112,6 +112,7 @@ int main(int argc, char** argv) {
   signal_thread.join();
   report.finish();
   std::cout << edgerig::TerminalReport::summaryTable(summary);
+  if (summary.stopped) return 130;  // as a shell reports an interrupted command
   if (!summary.ok) {
     std::cerr << "edgerig-run: " << summary.error << "\n";
     return 1;

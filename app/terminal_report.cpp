@@ -79,7 +79,7 @@ void TerminalReport::onProgress(const RunProgress& p) {
 void TerminalReport::onEvent(const RunEvent& e) {
   static const char* kShown[] = {"run_started",   "device_joined", "plan_changed", "fault_applied",
                                  "fault_cleared", "device_lost",   "error",        "run_failed",
-                                 "evaluation",    "stop_rule"};
+                                 "run_stopped",   "evaluation",    "stop_rule"};
   if (quiet_ && e.kind != "run_failed") return;
   if (std::none_of(std::begin(kShown), std::end(kShown),
                    [&](const char* k) { return e.kind == k; }))
@@ -100,8 +100,12 @@ void TerminalReport::finish() {
 std::string TerminalReport::summaryTable(const RunSummary& s) {
   std::ostringstream out;
   char buf[256];
-  out << "\n== " << s.experiment << ": " << (s.ok ? "finished" : "FAILED") << " ==\n";
-  if (!s.ok) out << "reason:         " << s.error << "\n";
+  out << "\n== " << s.experiment << ": "
+      << (s.ok        ? "finished"
+          : s.stopped ? "stopped on request"
+                      : "FAILED")
+      << " ==\n";
+  if (!s.ok && !s.stopped) out << "reason:         " << s.error << "\n";
   std::snprintf(buf, sizeof buf, "algorithm:      %s, model %s\nplan:           %s\n",
                 s.algorithm.c_str(), s.model.c_str(), s.plan.c_str());
   out << buf;

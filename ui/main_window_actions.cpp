@@ -301,7 +301,7 @@ void MainWindow::onFinished(const RunSummary& summary) {
     status_->setState(tr("finished"), QColor(21, 101, 192));
     statusBar()->showMessage(tr("Run finished: %1").arg(QString::fromStdString(summary.run_dir)));
   } else {
-    const bool stopped = summary.error.find("stopped on request") != std::string::npos;
+    const bool stopped = summary.stopped;
     status_->setState(stopped ? tr("stopped") : tr("failed"),
                       stopped ? QColor(120, 120, 120) : QColor(198, 40, 40));
     statusBar()->showMessage(QString::fromStdString(summary.error));

@@ -451,6 +451,7 @@ RunSummary Controller::Run::finish(const Status& st) {
     }
   }
   summary_.ok = st.isOk();
+  summary_.stopped = !st && st.code() == StatusCode::kAborted && owner_.stop_.load();
   summary_.error = st.message();
   for (auto& d : metrics_.devices()) {
     if (d.state != DeviceState::kLost) d.state = DeviceState::kReady;
@@ -461,6 +462,9 @@ RunSummary Controller::Run::finish(const Status& st) {
   if (log_) {
     if (st) {
       event("run_finished", "ok");
+    } else if (summary_.stopped) {
+      event("run_stopped",
+            "stopped on request after " + std::to_string(iteration_) + " iterations");
     } else {
       event("run_failed", st.message());
     }

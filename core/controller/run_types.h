@@ -76,6 +76,9 @@ struct RunSummary {
   std::string model;
   std::string plan;
   bool ok = false;
+  // Ended early on request (Stop, Ctrl-C): not ok, but not a failure either; the run folder is
+  // complete up to the stop and its last event is run_stopped, not run_failed.
+  bool stopped = false;
   std::string error;  // one line, when !ok
   double elapsed_s = 0;
   double training_s = 0;  // excluding set-up and evaluation

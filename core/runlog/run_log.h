@@ -23,8 +23,9 @@ struct MetricSample {
   bool operator==(const MetricSample&) const = default;
 };
 
-// kinds used: run_started, run_finished, run_failed, device_joined, device_lost, fault_applied,
-// fault_cleared, plan_changed, algorithm_switched, evaluation, error
+// kinds used: run_started, run_finished, run_stopped, run_failed, run_paused, run_resumed,
+// device_joined, device_lost, device_restarted, fault_applied, fault_cleared, plan_changed,
+// algorithm_switched, evaluation, stop_rule, error
 struct RunEvent {
   double time_s = 0;
   int64_t iteration = 0;

@@ -100,6 +100,7 @@ TEST(RunFaults, KilledAgentEndsGpipeRunCleanly) {
   auto summary = controller.run();
   const double took = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   EXPECT_FALSE(summary.ok);
+  EXPECT_FALSE(summary.stopped);  // a loss is a failure, not a stop
   EXPECT_NE(summary.error.find("dev1"), std::string::npos) << summary.error;
   EXPECT_NE(summary.error.find("lost"), std::string::npos) << summary.error;
   EXPECT_LT(took, 60.0);

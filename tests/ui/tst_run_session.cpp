@@ -72,12 +72,14 @@ class TstRunSession : public QObject {
     QVERIFY(!progress.isEmpty());
     const auto summary = finished.first().at(0).value<RunSummary>();
     QVERIFY(!summary.ok);
+    QVERIFY(summary.stopped);  // on request: not a failure
     QVERIFY2(summary.error.find("stopped") != std::string::npos, summary.error.c_str());
 
     // The run folder holds the run, the fault included.
     auto run = readRun(session.runDir().toStdString());
     QVERIFY2(run.isOk(), run.status().message().c_str());
     QVERIFY(!run->metrics.empty());
+    QCOMPARE(run->events.back().kind, std::string("run_stopped"));
     bool fault_logged = false;
     for (const auto& e : run->events) {
       fault_logged |= e.kind == "fault_applied" && e.device == "dev1";

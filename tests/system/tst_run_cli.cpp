@@ -1,0 +1,112 @@
+// edgerig-run as a user runs it: Ctrl-C stops at an iteration boundary, keeps the run folder
+// (its last event run_stopped) and exits 130; a broken experiment file exits 2 naming the field.
+#include <fcntl.h>
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/wait.h>
+
+#include <chrono>
+#include <cstdlib>
+#include <fstream>
+#include <sstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "core/runlog/run_reader.h"
+#include "tests/support/scratch_dir.h"
+
+extern char** environ;
+
+namespace edgerig {
+namespace {
+
+using namespace std::chrono_literals;
+
+std::string slurp(const std::string& path) {
+  std::ifstream in(path);
+  std::stringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+// edgerig-run with `args`, stdout and stderr to files in `dir`.
+pid_t spawnRun(const std::vector<std::string>& args, const testsupport::ScratchDir& dir) {
+  const char* exe = std::getenv("EDGERIG_RUN");
+  EXPECT_NE(exe, nullptr) << "EDGERIG_RUN is not set (ctest sets it)";
+  if (!exe) return -1;
+  std::vector<std::string> argv_s{exe};
+  argv_s.insert(argv_s.end(), args.begin(), args.end());
+  std::vector<char*> argv;
+  for (auto& a : argv_s) argv.push_back(a.data());
+  argv.push_back(nullptr);
+  posix_spawn_file_actions_t files;
+  posix_spawn_file_actions_init(&files);
+  const std::string out = dir.path("stdout"), err = dir.path("stderr");
+  posix_spawn_file_actions_addopen(&files, 1, out.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+  posix_spawn_file_actions_addopen(&files, 2, err.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+  pid_t pid = -1;
+  const int rc = posix_spawn(&pid, exe, &files, nullptr, argv.data(), environ);
+  posix_spawn_file_actions_destroy(&files);
+  EXPECT_EQ(rc, 0) << "posix_spawn " << exe;
+  return rc == 0 ? pid : -1;
+}
+
+// The exit status, or -1 if it did not exit within `limit` (then it is killed).
+int waitExit(pid_t pid, std::chrono::seconds limit) {
+  const auto until = std::chrono::steady_clock::now() + limit;
+  int status = 0;
+  while (std::chrono::steady_clock::now() < until) {
+    if (waitpid(pid, &status, WNOHANG) == pid) return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+    std::this_thread::sleep_for(50ms);
+  }
+  kill(pid, SIGKILL);
+  waitpid(pid, &status, 0);
+  return -1;
+}
+
+TEST(RunCli, CtrlCStopsKeepsTheRunFolderAndExits130) {
+  testsupport::ScratchDir dir("run-cli");
+  const std::string experiment = dir.path("long.json");
+  std::ofstream(experiment) << R"({
+    "name": "long", "seed": 2, "devices": {"localCount": 2}, "model": {"name": "mlp"},
+    "dataset": {"name": "synthetic", "syntheticSize": 4096},
+    "training": {"batchSize": 64, "maxIterations": 1000000, "evalEvery": 0}})";
+  const std::string run_dir = dir.path("run");
+  const pid_t pid = spawnRun({experiment, "--out", run_dir, "--quiet"}, dir);
+  ASSERT_GT(pid, 0);
+  // Wait until it trains (a loss is in metrics.csv), then press Ctrl-C.
+  const auto until = std::chrono::steady_clock::now() + 60s;
+  while (slurp(run_dir + "/metrics.csv").find("train_loss") == std::string::npos &&
+         std::chrono::steady_clock::now() < until) {
+    std::this_thread::sleep_for(100ms);
+  }
+  ASSERT_NE(slurp(run_dir + "/metrics.csv").find("train_loss"), std::string::npos)
+      << "no iteration within 60 s; stderr: " << slurp(dir.path("stderr"));
+  kill(pid, SIGINT);
+  EXPECT_EQ(waitExit(pid, 30s), 130) << slurp(dir.path("stderr"));
+  EXPECT_NE(slurp(dir.path("stdout")).find("stopped on request"), std::string::npos)
+      << slurp(dir.path("stdout"));
+
+  auto run = readRun(run_dir);
+  ASSERT_TRUE(run.isOk()) << run.status().message();
+  ASSERT_FALSE(run->events.empty());
+  EXPECT_EQ(run->events.back().kind, "run_stopped");
+  for (const auto& e : run->events) EXPECT_NE(e.kind, "run_failed") << e.detail;
+}
+
+TEST(RunCli, BrokenExperimentExits2NamingTheField) {
+  testsupport::ScratchDir dir("run-cli-bad");
+  const std::string experiment = dir.path("bad.json");
+  std::ofstream(experiment) << R"({"name": "bad", "training": {"batchSize": "many"}})";
+  const pid_t pid = spawnRun({experiment, "--out", dir.path("run")}, dir);
+  ASSERT_GT(pid, 0);
+  EXPECT_EQ(waitExit(pid, 30s), 2);
+  const std::string err = slurp(dir.path("stderr"));
+  EXPECT_NE(err.find("training.batchSize"), std::string::npos) << err;
+  EXPECT_NE(err.find(experiment), std::string::npos) << err;
+}
+
+}  // namespace
+}  // namespace edgerig
