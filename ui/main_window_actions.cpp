@@ -102,6 +102,7 @@ Status MainWindow::startRun() {
   device_model_->clear();
   event_model_->clear();
   plots_->clear();
+  plots_->setFollowTail(true);  // a live run scrolls with its newest data (a replay fitted all)
   topology_->clear();
   partition_->setCutsEditable(false);
   partition_->setCuts({});

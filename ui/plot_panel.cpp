@@ -196,7 +196,7 @@ void PlotPanel::appendSample(const MetricSample& m) {
   const int c = chartOf(m);
   auto& s = series_[SeriesKey{c, m.metric, m.device}];
   if (!s) {
-    s = std::make_unique<Series>();
+    s = std::make_unique<Series>(series_capacity_);
     s->chart = static_cast<Chart>(c);
     s->metric = m.metric;
     s->device = m.device;
@@ -346,6 +346,7 @@ void PlotPanel::clear() {
   markers_.clear();
   for (auto* plot : charts_) plot->clearGraphs();
   series_.clear();
+  series_capacity_ = kMaxPointsPerSeries;
   device_index_.clear();
   derived_.clear();
   setFastDrawing(false);
@@ -392,6 +393,12 @@ void PlotPanel::showAround(double time_s, int64_t iteration) {
   const double x = x_axis_ == XAxis::kIteration ? static_cast<double>(iteration) : time_s;
   const double half = (x_axis_ == XAxis::kIteration ? span_iterations_ : span_seconds_) / 8;
   for (auto* plot : charts_) plot->xAxis->setRange(x - half, x + half);
+  scheduleReplot();
+}
+
+void PlotPanel::showAll() {
+  setFollowTail(false);
+  fit_all_ = true;
   scheduleReplot();
 }
 
@@ -454,7 +461,12 @@ void PlotPanel::replotNow() {
   clock.start();
   for (auto& [key, s] : series_) syncGraph(*s, rebuild_);
   rebuild_ = false;
-  if (follow_) followRanges();
+  if (follow_) {
+    fitRanges(x_axis_ == XAxis::kIteration ? span_iterations_ : span_seconds_);
+  } else if (fit_all_) {
+    fitRanges(std::numeric_limits<double>::infinity());
+  }
+  fit_all_ = false;
   // One chart per event-loop turn: the loop waits behind one chart's drawing at most, never
   // behind all of them (with 32 devices a whole panel is ~20 ms, a chart ~4 ms).
   drawing_ = true;
@@ -496,8 +508,7 @@ void PlotPanel::setFastDrawing(bool fast) {
   }
 }
 
-void PlotPanel::followRanges() {
-  const double span = x_axis_ == XAxis::kIteration ? span_iterations_ : span_seconds_;
+void PlotPanel::fitRanges(double span) {
   for (int c = 0; c < kChartCount; ++c) {
     QCustomPlot* plot = charts_[static_cast<size_t>(c)];
     double lo = std::numeric_limits<double>::max(), hi = std::numeric_limits<double>::lowest();

@@ -9,6 +9,7 @@
 #include <QString>
 #include <QTimer>
 #include <QWidget>
+#include <algorithm>
 #include <array>
 #include <map>
 #include <memory>
@@ -51,7 +52,11 @@ class PlotPanel : public QWidget {
   void setDevices(const std::vector<DeviceStatus>& devices);
   void addMetrics(const std::vector<MetricSample>& samples);
   void addEvents(const std::vector<RunEvent>& events);
+  // Empties the charts; the sliding window is back to kMaxPointsPerSeries.
   void clear();
+  // Points kept per series created from now on (after clear()): a replayed run folder, which
+  // is in memory anyway, shows whole instead of its last kMaxPointsPerSeries points.
+  void setSeriesCapacity(size_t points) { series_capacity_ = std::max(points, size_t{1}); }
 
   void setXAxis(XAxis axis);
   XAxis xAxis() const { return x_axis_; }
@@ -61,6 +66,8 @@ class PlotPanel : public QWidget {
   void setTailSpan(double iterations, double seconds);
   // Centres every chart on a moment (an event clicked in the log); stops following.
   void showAround(double time_s, int64_t iteration);
+  // Fits every chart to all its data at the next replot (a replayed run); stops following.
+  void showAll();
 
   // By suffix: .png, .pdf or .csv (the chart's points in the run folder's long format).
   Status saveChart(Chart chart, const QString& path) const;
@@ -89,9 +96,10 @@ class PlotPanel : public QWidget {
 
  private:
   struct Series {
-    Chart chart;
     std::string metric, device;
-    SeriesBuffer buffer{kMaxPointsPerSeries};
+    explicit Series(size_t capacity) : buffer(capacity) {}
+    Chart chart = Chart::kAccuracy;
+    SeriesBuffer buffer;
     QCPGraph* graph = nullptr;
   };
   struct Marker {
@@ -117,7 +125,8 @@ class PlotPanel : public QWidget {
   // no room in the top part of the chart is hidden, and its line's tooltip still tells it.
   void layoutMarkerLabels(Chart c);
   void removeMarker(Marker& m);
-  void followRanges();
+  // x from the newest point back `span` (all of it for infinity); y to the data in view.
+  void fitRanges(double span);
   double xOf(const PlotPoint& p) const;
   QColor seriesColor(const Series& s) const;
   QString seriesName(const Series& s) const;
@@ -132,10 +141,12 @@ class PlotPanel : public QWidget {
   QCheckBox* follow_box_ = nullptr;
   std::map<SeriesKey, std::unique_ptr<Series>> series_;
   std::vector<Marker> markers_;
+  size_t series_capacity_ = kMaxPointsPerSeries;
   std::map<std::string, int> device_index_;
   DerivedMetrics derived_;
   XAxis x_axis_ = XAxis::kIteration;
   bool follow_ = true;
+  bool fit_all_ = false;  // showAll() before the next replot
   bool rebuild_ = false;
   double span_iterations_ = 2000, span_seconds_ = 300;
   QTimer timer_;

@@ -159,9 +159,12 @@ void RunReplay::rebuildPlan() {
 
 void RunReplay::feed(PlotPanel& panel) const {
   panel.clear();
+  // The whole run, not the live window's tail: no series holds more points than the folder.
+  panel.setSeriesCapacity(std::max(PlotPanel::kMaxPointsPerSeries, metrics_.size()));
   panel.setDevices(devices_);
   panel.addMetrics(metrics_);
   panel.addEvents(events_);
+  panel.showAll();
 }
 
 }  // namespace edgerig::ui

@@ -41,8 +41,8 @@ class RunReplay {
   double durationS() const { return duration_s_; }
   int64_t lastIteration() const { return last_iteration_; }
 
-  // Replaces what the panel shows with this run: devices, every metric and every event, drawn
-  // in one coalesced replot.
+  // Replaces what the panel shows with this run: devices, every metric (the whole run, however
+  // long) and every event, drawn in one coalesced replot that fits the whole run in view.
   void feed(PlotPanel& panel) const;
 
  private:

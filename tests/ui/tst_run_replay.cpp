@@ -1,6 +1,8 @@
 // A run folder written with core's RunLog, opened again: the same events and metrics, devices
 // with their last stages and a lost one marked, the last plan, the experiment (or why it did not
 // parse), a run cut mid-row, a folder that is not a run, and feed() filling the plots.
+#include <qcustomplot.h>
+
 #include <QFile>
 #include <QTemporaryDir>
 #include <QtTest>
@@ -209,6 +211,37 @@ class TstRunReplay : public QObject {
     QVERIFY(p.pointCount("bytes_sent_activation_per_s", "") > 0);
     // fault, loss, two plan changes and the switch; joins, start and finish are not markers.
     QCOMPARE(p.markerCount(), 5);
+  }
+
+  void replaysALongRunWhole() {
+    // Longer than the live window: the replay still starts at iteration 1.
+    const int n = static_cast<int>(PlotPanel::kMaxPointsPerSeries) * 2 + 10;
+    QTemporaryDir tmp;
+    const QString dir = tmp.filePath("long");
+    auto log = RunLog::create(dir.toStdString(), experimentJson());
+    QVERIFY(log.isOk());
+    std::vector<MetricSample> ms;
+    for (int it = 1; it <= n; ++it) ms.push_back({0.1 * it, it, "", "train_loss", 1.0 / it});
+    (*log)->append(ms);
+    QVERIFY((*log)->status().isOk());
+    log->reset();
+    auto r = RunReplay::load(dir);
+    QVERIFY2(r.isOk(), r.status().message().c_str());
+    PlotPanel p;
+    r->feed(p);
+    QTRY_VERIFY(!p.replotPending());
+    QCOMPARE(p.pointCount("train_loss", ""), static_cast<size_t>(n));
+    auto* graph = p.chart(edgerig::ui::Chart::kLoss)->graph(0);
+    QCOMPARE(graph->data()->size(), n);
+    QCOMPARE(graph->data()->constBegin()->key, 1.0);
+    // ... and is all in view, not the live window's tail of the last 2000 iterations.
+    QVERIFY(!p.followTail());
+    QVERIFY(p.chart(edgerig::ui::Chart::kLoss)->xAxis->range().lower <= 1.0);
+    QVERIFY(p.chart(edgerig::ui::Chart::kLoss)->xAxis->range().upper >= n);
+    // A live run after it is back to the sliding window.
+    p.clear();
+    for (int it = 1; it <= n; ++it) p.addMetrics({{0.1 * it, it, "", "train_loss", 1.0}});
+    QVERIFY(p.pointCount("train_loss", "") <= PlotPanel::kMaxPointsPerSeries);
   }
 };
 
