@@ -53,8 +53,8 @@ void MainWindow::refreshExperimentViews() {
   setWindowTitle(tr("edgerig — %1").arg(QString::fromStdString(c.name)));
   auto layers = describeModel(c.model);
   const auto infos = layers ? *layers : std::vector<LayerInfo>{};
-  if (static_cast<int>(infos.size()) != partition_->layerCount() ||
-      device_model_->rowCount() == 0) {
+  // Only a different model resets the strip: the same layers keep the plan drawn on them.
+  if (infos != partition_->layers() || device_model_->rowCount() == 0) {
     partition_->setLayers(infos);
     device_model_->setLayers(infos);
   }

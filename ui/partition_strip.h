@@ -54,6 +54,7 @@ class PartitionStrip : public QWidget {
   int boundaryX(int layer) const;
 
   int layerCount() const { return static_cast<int>(layers_.size()); }
+  const std::vector<LayerInfo>& layers() const { return layers_; }
   // -1 where no layer is drawn.
   int layerAt(const QPoint& pos) const;
   QRect layerRect(int layer) const;

@@ -16,6 +16,7 @@ struct LayerInfo {
   std::vector<int64_t> output_shape;  // per sample, e.g. {32, 28, 28}
   int64_t parameters = 0;
   int64_t activation_bytes = 0;  // per sample, float32 output of the layer
+  bool operator==(const LayerInfo&) const = default;
 };
 
 // The layers of a model of the zoo, without exposing torch. Unknown name: an error listing
