@@ -5,12 +5,14 @@
 #include <QComboBox>
 #include <QDockWidget>
 #include <QFileDialog>
+#include <QGuiApplication>
 #include <QHeaderView>
 #include <QLabel>
 #include <QLineEdit>
 #include <QMenu>
 #include <QMenuBar>
 #include <QMessageBox>
+#include <QScreen>
 #include <QScrollArea>
 #include <QScrollBar>
 #include <QSettings>
@@ -72,7 +74,12 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent) {
   wireSession();
   wireEditors();
   setRunning(false);
-  resize(1600, 1000);
+  // 1600×1000 where the screen has room; on a smaller one (a 1280×800 projector) the screen.
+  QSize size(1600, 1000);
+  if (const QScreen* screen = QGuiApplication::primaryScreen()) {
+    size = size.boundedTo(screen->availableGeometry().size());
+  }
+  resize(size);
   restoreLayout();
 }
 

@@ -175,6 +175,7 @@ QCustomPlot* PlotPanel::makeChart(Chart c) {
 
 void PlotPanel::setDevices(const std::vector<DeviceStatus>& devices) {
   for (const auto& d : devices) device_index_[d.name] = d.index;
+  for (int c = 0; c < kChartCount; ++c) sortLegend(static_cast<Chart>(c));
 }
 
 void PlotPanel::addMetrics(const std::vector<MetricSample>& samples) {
@@ -197,6 +198,7 @@ void PlotPanel::appendSample(const MetricSample& m) {
   auto& s = series_[SeriesKey{c, m.metric, m.device}];
   if (!s) {
     s = std::make_unique<Series>(series_capacity_);
+    s->order = static_cast<int>(series_.size());
     s->chart = static_cast<Chart>(c);
     s->metric = m.metric;
     s->device = m.device;
@@ -433,6 +435,7 @@ void PlotPanel::syncGraph(Series& s, bool rebuild) {
     s.graph->setPen(QPen(seriesColor(s), s.device.empty() ? 2.0 : 1.5));
     if (sparse) s.graph->setScatterStyle(QCPScatterStyle(QCPScatterStyle::ssDisc, 6));
     s.graph->setAdaptiveSampling(true);
+    sortLegend(s.chart);
     rebuild = true;
   }
   const auto& pts = s.buffer.points();
@@ -454,6 +457,29 @@ void PlotPanel::syncGraph(Series& s, bool rebuild) {
     s.graph->data()->add(fresh, /*alreadySorted=*/false);
   }
   s.buffer.markTaken();
+}
+
+void PlotPanel::sortLegend(Chart c) {
+  // Devices in index order (their colours' order), whichever reported first; then the run's
+  // own series: message kinds in kMessageKinds order, the others as they appeared.
+  std::vector<const Series*> in_chart;
+  for (const auto& [key, s] : series_) {
+    if (s->chart == c && s->graph) in_chart.push_back(s.get());
+  }
+  auto rank = [this](const Series* s) {
+    if (s->device.empty()) {
+      for (size_t k = 0; k < kMessageKinds.size(); ++k) {
+        if (s->metric == kindRateMetric(kMessageKinds[k])) return std::tuple(2, int(k), 0);
+      }
+      return std::tuple(2, int(kMessageKinds.size()), s->order);
+    }
+    auto it = device_index_.find(s->device);
+    return it == device_index_.end() ? std::tuple(1, 0, s->order) : std::tuple(0, it->second, 0);
+  };
+  std::sort(in_chart.begin(), in_chart.end(),
+            [&](const Series* a, const Series* b) { return rank(a) < rank(b); });
+  for (const Series* s : in_chart) s->graph->removeFromLegend();
+  for (const Series* s : in_chart) s->graph->addToLegend();
 }
 
 void PlotPanel::replotNow() {

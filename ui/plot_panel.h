@@ -99,6 +99,7 @@ class PlotPanel : public QWidget {
     std::string metric, device;
     explicit Series(size_t capacity) : buffer(capacity) {}
     Chart chart = Chart::kAccuracy;
+    int order = 0;  // of appearance, for the legend
     SeriesBuffer buffer;
     QCPGraph* graph = nullptr;
   };
@@ -118,6 +119,7 @@ class PlotPanel : public QWidget {
   void drawNextChart();
   void setFastDrawing(bool fast);
   void syncGraph(Series& s, bool rebuild);
+  void sortLegend(Chart c);
   void placeMarker(Marker& m);
   void setMarkerLabel(Marker& m, const QString& label);
   // Places the labels of the markers in view so that none covers another, newest first: each

@@ -309,6 +309,44 @@ class TstPlotPanel : public QObject {
     }
   }
 
+  void legendListsDevicesInOrder() {
+    PlotPanel p;
+    std::vector<edgerig::DeviceStatus> devices(3);
+    for (int d = 0; d < 3; ++d) {
+      devices[d].index = d;
+      devices[d].name = "dev" + std::to_string(d);
+    }
+    p.setDevices(devices);
+    // Devices report in any order; the run's own line comes first here.
+    p.addMetrics({{0.1, 1, "", "samples_per_s", 900},
+                  {0.1, 1, "dev2", "samples_per_s", 300},
+                  {0.1, 1, "dev0", "samples_per_s", 310},
+                  {0.2, 1, "dev1", "samples_per_s", 290}});
+    QTRY_VERIFY(!p.replotPending());
+    QCPLegend* legend = p.chart(Chart::kThroughput)->legend;
+    QStringList names;
+    for (int i = 0; i < legend->itemCount(); ++i) {
+      names << qobject_cast<QCPPlottableLegendItem*>(legend->item(i))->plottable()->name();
+    }
+    QCOMPARE(names, QStringList({"dev0", "dev1", "dev2", "pipeline"}));
+
+    // Message kinds in their fixed order, whichever was sent first.
+    p.addMetrics(counters(0.5, 2, "dev0", 0.1, 0.1, 0, 0));
+    p.addMetrics({{1.0, 3, "dev0", "bytes_sent_weights", 10},
+                  {1.0, 3, "dev0", "bytes_sent_gradient", 20},
+                  {1.0, 3, "dev0", "bytes_sent_control", 200},
+                  {1.0, 3, "dev0", "bytes_sent_activation", 30}});
+    QTRY_VERIFY(!p.replotPending());
+    legend = p.chart(Chart::kTrafficKind)->legend;
+    names.clear();
+    for (int i = 0; i < legend->itemCount(); ++i) {
+      names << qobject_cast<QCPPlottableLegendItem*>(legend->item(i))->plottable()->name();
+    }
+    QStringList kinds;
+    for (const auto& k : edgerig::ui::kMessageKinds) kinds << QString::fromStdString(k);
+    QCOMPARE(names, kinds);
+  }
+
   void boundsMemory() {
     PlotPanel p;
     const int n = static_cast<int>(PlotPanel::kMaxPointsPerSeries) + 5000;
