@@ -306,7 +306,7 @@ void PlotPanel::layoutMarkerLabels(Chart c) {
       continue;
     }
     QRect box(QPoint(left, area.top() + 2), m.label_size);
-    for (bool moved = true; moved;) {
+    for (bool moved = true; moved && box.bottom() <= lowest;) {
       moved = false;
       for (const QRect& r : placed) {
         if (r.intersects(box)) {

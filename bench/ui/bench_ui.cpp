@@ -133,6 +133,10 @@ int main(int argc, char** argv) {
   cli.add_option("--hz", hz, "metrics reports per agent per second")->check(CLI::Range(1, 100));
   cli.add_option("--agent", agent_binary, "edgerig-agent binary (default: found beside us)");
   cli.add_option("--agent-logs", log_dir, "folder for the agents' logs (default: stderr)");
+  double events_per_minute = 0;
+  cli.add_option("--events-per-minute", events_per_minute,
+                 "fault events (plot markers) per minute while streaming, as a fault demo makes")
+      ->check(CLI::NonNegativeNumber);
   cli.add_flag("--agents-only", agents_only,
                "add a phase with the agents streaming but the window not fed: separates the "
                "machine's load from the GUI's own work");
@@ -177,6 +181,7 @@ int main(int argc, char** argv) {
   po.hz = hz;
   po.agent_binary = agent_binary;
   po.log_dir = log_dir;
+  po.events_per_minute = events_per_minute;
   // Declared after the window: it stops (and reaps the agents) before the window goes.
   auto pump = bench::MetricsPump::start(po, window.session()->makeObserver());
   if (!pump) {
@@ -244,11 +249,11 @@ int main(int argc, char** argv) {
               LatencyProbe::kTickMs);
   std::printf(
       "samples forwarded %llu (%.0f/s), device updates %llu, agents lost %d; "
-      "window holds %zu points of dev0 traffic, %d device rows\n",
+      "window holds %zu points of dev0 traffic, %d device rows, %d markers\n",
       static_cast<unsigned long long>(after.samples - before.samples),
       static_cast<double>(after.samples - before.samples) / streaming.seconds,
       static_cast<unsigned long long>(after.device_updates - before.device_updates), after.lost,
-      points, rows);
+      points, rows, window.plots()->markerCount());
   const double rss_slope = slope(rss);
   std::printf("rss: start %.1f MiB, end %.1f MiB, slope %.2f MiB/min over %.1f min\n\n",
               rss.front().mib, rss.back().mib, rss_slope, streaming.seconds / 60.0);

@@ -30,6 +30,8 @@ struct MetricsPump::Impl {
   MetricsAggregator aggregator;  // pump thread only
   Clock::time_point t0 = Clock::now();
   double last_devices_s = -1;
+  double next_event_s = -1;  // options.events_per_minute
+  uint64_t events_sent = 0;
   std::atomic<bool> forwarding{false};
   std::atomic<bool> stop{false};
   mutable std::mutex counters_mutex;
@@ -122,6 +124,18 @@ void MetricsPump::Impl::run() {
     }
     auto in = pool->next(kPumpSlice);
     if (in) handle(*in);
+    if (options.events_per_minute > 0 && forwarding.load() && pool->size() > 0) {
+      const double t = now();
+      if (next_event_s < 0) next_event_s = t;
+      if (t >= next_event_s) {
+        next_event_s += 60.0 / options.events_per_minute;
+        const int device = static_cast<int>(events_sent++ % static_cast<uint64_t>(pool->size()));
+        if (observer.on_event) {
+          observer.on_event(RunEvent{t, static_cast<int64_t>(t * options.hz), pool->name(device),
+                                     "fault_applied", "injected link delay 20 ms jitter 5 ms"});
+        }
+      }
+    }
   }
 }
 

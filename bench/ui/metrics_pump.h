@@ -20,6 +20,9 @@ struct PumpOptions {
   std::string log_dir;       // agent logs (<name>.log); empty: inherited stderr
   // Each agent loads LibTorch: 32 of them on 2 busy cores need well over the default 30 s.
   std::chrono::milliseconds start_timeout{std::chrono::seconds(180)};
+  // Fault events (each a plot marker) per minute while forwarding, round-robin over the
+  // devices, as a scripted fault demo makes them: labels to lay out on every replot.
+  double events_per_minute = 0;
 };
 
 struct PumpCounters {
