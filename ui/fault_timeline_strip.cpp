@@ -6,6 +6,7 @@
 #include <QPainter>
 #include <QPainterPath>
 #include <QToolTip>
+#include <cmath>
 
 #include "ui/fault_timeline.h"
 #include "ui/palette.h"
@@ -43,11 +44,35 @@ void FaultTimelineStrip::setSelectedRow(int row) {
 QSize FaultTimelineStrip::sizeHint() const {
   const int lanes = std::max<int>(1, static_cast<int>(model_->devices().size()));
   const int lane_h = fontMetrics().height() + 8;
-  return {480, lanes * lane_h + 2 * fontMetrics().height() + 12};
+  const double w = width() > 0 ? width() : 480;
+  return {480, lanes * lane_h + static_cast<int>(std::ceil(legendHeight(w))) + 8};
 }
 
 QSize FaultTimelineStrip::minimumSizeHint() const {
-  return {240, 2 * (fontMetrics().height() + 8) + 2 * fontMetrics().height() + 12};
+  const double w = width() > 0 ? width() : 240;
+  return {240, 2 * (fontMetrics().height() + 8) + static_cast<int>(std::ceil(legendHeight(w))) + 8};
+}
+
+std::vector<QRectF> FaultTimelineStrip::kindLegend(double width) const {
+  std::vector<QRectF> out;
+  const double line_h = fontMetrics().height();
+  double x = 4, y = 0;
+  for (const auto& k : kFaultKinds) {
+    const double w = 14 + fontMetrics().horizontalAdvance(QString::fromStdString(k));
+    if (x > 4 && x + w > width - 2) {  // the next line
+      x = 4;
+      y += line_h + 2;
+    }
+    out.emplace_back(x, y, w, line_h);
+    x += w + 16;
+  }
+  return out;
+}
+
+double FaultTimelineStrip::legendHeight(double width) const {
+  const auto entries = kindLegend(width);
+  const double kinds = entries.empty() ? 0 : entries.back().bottom();
+  return fontMetrics().height() + 6 + kinds;  // the scales line above the kinds
 }
 
 QRectF FaultTimelineStrip::plotArea() const {
@@ -56,7 +81,7 @@ QRectF FaultTimelineStrip::plotArea() const {
     label_w = std::max(label_w, fontMetrics().horizontalAdvance(QString::fromStdString(n)));
   }
   const double left = label_w + 12;
-  const double bottom = 2 * fontMetrics().height() + 8;
+  const double bottom = legendHeight(width()) + 4;
   return QRectF(left, 4, std::max(10.0, width() - left - 2 * kMarkRadius - 4),
                 std::max(10.0, height() - bottom - 4));
 }
@@ -157,16 +182,16 @@ void FaultTimelineStrip::paintEvent(QPaintEvent*) {
   p.setPen(text);
   p.drawText(QRectF(a.left(), a.bottom() + 4, a.width(), line_h), Qt::AlignLeft,
              scales.join(QStringLiteral("    ")));
-  double x = a.left();
   const double y = a.bottom() + 6 + line_h;
-  for (const auto& k : kFaultKinds) {
+  const auto entries = kindLegend(width());
+  for (size_t i = 0; i < kFaultKinds.size() && i < entries.size(); ++i) {
+    const QRectF e = entries[i].translated(0, y);
     p.setPen(Qt::NoPen);
-    p.setBrush(faultKindColor(k));
-    p.drawRect(QRectF(x, y + line_h / 2 - 5, 10, 10));
+    p.setBrush(faultKindColor(kFaultKinds[i]));
+    p.drawRect(QRectF(e.left(), e.center().y() - 5, 10, 10));
     p.setPen(text);
-    const QString label = QString::fromStdString(k);
-    p.drawText(QPointF(x + 14, y + fontMetrics().ascent()), label);
-    x += 14 + fontMetrics().horizontalAdvance(label) + 16;
+    p.drawText(QPointF(e.left() + 14, e.top() + fontMetrics().ascent()),
+               QString::fromStdString(kFaultKinds[i]));
   }
 }
 
@@ -189,6 +214,16 @@ bool FaultTimelineStrip::event(QEvent* e) {
     return true;
   }
   return QWidget::event(e);
+}
+
+void FaultTimelineStrip::resizeEvent(QResizeEvent* e) {
+  QWidget::resizeEvent(e);
+  // A narrower strip wraps the kinds onto more lines: it needs more height.
+  const double h = legendHeight(width());
+  if (h != legend_h_) {
+    legend_h_ = h;
+    updateGeometry();
+  }
 }
 
 void FaultTimelineStrip::mousePressEvent(QMouseEvent* e) {

@@ -5,6 +5,7 @@
 #include <QPointF>
 #include <QRectF>
 #include <QWidget>
+#include <vector>
 
 namespace edgerig::ui {
 
@@ -21,6 +22,9 @@ class FaultTimelineStrip : public QWidget {
   QSize minimumSizeHint() const override;
   // The mark's centre, for tests and tooltips; invalid point if the row is not drawn.
   QPointF markPosition(int row) const;
+  // Where each kind's swatch and name go below the lanes, wrapped to `width`; relative to the
+  // top of the legend. For tests: no entry may run past the width.
+  std::vector<QRectF> kindLegend(double width) const;
 
  signals:
   void rowClicked(int row);
@@ -29,13 +33,16 @@ class FaultTimelineStrip : public QWidget {
   void paintEvent(QPaintEvent* event) override;
   bool event(QEvent* event) override;
   void mousePressEvent(QMouseEvent* event) override;
+  void resizeEvent(QResizeEvent* event) override;
 
  private:
   QRectF plotArea() const;
+  double legendHeight(double width) const;  // the scales line and the wrapped kinds
   int rowAt(const QPointF& pos) const;
 
   const FaultTableModel* model_;
   int selected_ = -1;
+  double legend_h_ = 0;  // at the current width: a change asks the layout for a new height
 };
 
 }  // namespace edgerig::ui

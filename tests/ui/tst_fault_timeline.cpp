@@ -202,6 +202,28 @@ class TstFaultTimeline : public QObject {
     QCOMPARE(clicked.count(), 1);
     QCOMPARE(e.currentRow(), 1);
   }
+
+  void stripLegendWrapsInANarrowDock() {
+    // The Faults dock is ~400 px wide: the kinds' legend wraps instead of running off, and
+    // the strip grows to hold it, lanes keeping their room.
+    FaultTimelineEditor e;
+    e.setDevices({"dev0", "dev1", "dev2"});
+    e.resize(900, 600);
+    e.show();
+    QVERIFY(QTest::qWaitForWindowExposed(&e));
+    auto* strip = child<FaultTimelineStrip>(e, "faultTimelineStrip");
+    const auto wide = strip->kindLegend(strip->width());
+    QCOMPARE(wide.size(), edgerig::kFaultKinds.size());
+    QCOMPARE(wide.front().top(), wide.back().top());  // one line when there is room
+    const int wide_h = strip->height();
+
+    e.resize(280, 600);
+    QTRY_VERIFY(strip->width() <= 280);
+    const auto narrow = strip->kindLegend(strip->width());
+    for (const QRectF& r : narrow) QVERIFY(r.right() <= strip->width());
+    QVERIFY(narrow.back().top() > narrow.front().top());  // wrapped
+    QTRY_VERIFY(strip->height() > wide_h);
+  }
 };
 
 QTEST_MAIN(TstFaultTimeline)
