@@ -74,6 +74,7 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent) {
   wireSession();
   wireEditors();
   setRunning(false);
+  setExperiment(config_, tr("default experiment"));  // every panel shows the same experiment
   // 1600×1000 where the screen has room; on a smaller one (a 1280×800 projector) the screen.
   QSize size(1600, 1000);
   if (const QScreen* screen = QGuiApplication::primaryScreen()) {

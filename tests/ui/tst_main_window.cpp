@@ -31,6 +31,15 @@ class TstMainWindow : public QObject {
  private slots:
   void initTestCase() { QStandardPaths::setTestModeEnabled(true); }  // keep user settings out
 
+  void freshWindowShowsItsExperimentEverywhere() {
+    // Before any file is opened, the panels agree on the default experiment.
+    MainWindow w;
+    auto layers = edgerig::describeModel(w.experiment().model);
+    QVERIFY(layers.isOk());
+    QVERIFY(w.partition()->layers() == *layers);
+    QVERIFY(w.windowTitle().contains(QString::fromStdString(w.experiment().name)));
+  }
+
   void opensAnExperiment() {
     QTemporaryDir dir;
     MainWindow w;
