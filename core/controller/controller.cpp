@@ -134,7 +134,15 @@ Status Controller::Run::handle(const Incoming& in) {
       auto samples =
           metrics_.onReport(in.device, env.metrics(), now(), iteration_, rtt.value_or(0));
       auto& d = metrics_.device(in.device);
-      if (d.state != DeviceState::kLost) {  // a report means it is not frozen any more
+      bool frozen = false;
+      if (auto fz = frozen_until_.find(in.device); fz != frozen_until_.end()) {
+        frozen = now() < fz->second;
+        if (!frozen) {  // the first report after the freeze: it is over
+          frozen_until_.erase(fz);
+          d.faults = withoutFault(d.faults, "freeze");
+        }
+      }
+      if (d.state != DeviceState::kLost && !frozen) {
         d.state = d.slowdown > 1.0 ? DeviceState::kSlow
                   : d.stage >= 0   ? DeviceState::kTraining
                                    : DeviceState::kReady;
@@ -237,7 +245,10 @@ Status Controller::Run::applyFault(const FaultConfig& f, const std::string& sour
     event("fault_cleared", source + " " + describeFault(f), f.device);
   } else {
     d.faults += (d.faults.empty() ? "" : ", ") + describeFault(f);
-    if (f.kind == "freeze") d.state = DeviceState::kFrozen;
+    if (f.kind == "freeze") {
+      d.state = DeviceState::kFrozen;
+      frozen_until_[f.device] = now() + f.freeze_s;
+    }
     event("fault_applied", source + " " + describeFault(f), f.device);
   }
   publishDevices(true);

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <chrono>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -83,6 +84,9 @@ class Controller::Run : public RunContext {
   std::string plan_text_;
   std::optional<AlgorithmConfig> pending_switch_;
   std::vector<int> pending_restarts_;
+  // Device → run time its freeze ends. A report that arrives before then was sent before the
+  // freeze began (a frozen agent sends nothing), so it does not end the frozen state.
+  std::map<int, double> frozen_until_;
   double paused_s_ = 0;  // excluded from training time
 };
 

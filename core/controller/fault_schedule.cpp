@@ -64,4 +64,20 @@ std::string describeFault(const FaultConfig& f) {
   return buf;
 }
 
+std::string withoutFault(const std::string& faults, const std::string& kind) {
+  std::string out;
+  size_t start = 0;
+  while (start <= faults.size()) {
+    size_t end = faults.find(", ", start);
+    if (end == std::string::npos) end = faults.size();
+    const std::string item = faults.substr(start, end - start);
+    // describeFault starts each entry with its kind, followed by a space or nothing.
+    const bool same = item.compare(0, kind.size(), kind) == 0 &&
+                      (item.size() == kind.size() || item[kind.size()] == ' ');
+    if (!item.empty() && !same) out += (out.empty() ? "" : ", ") + item;
+    start = end + 2;
+  }
+  return out;
+}
+
 }  // namespace edgerig

@@ -25,5 +25,7 @@ class FaultSchedule {
 
 wire::FaultCommand toFaultCommand(const FaultConfig& f);
 std::string describeFault(const FaultConfig& f);
+// A device's list of applied faults ("slowdown x4, freeze 2 s") without the ones of `kind`.
+std::string withoutFault(const std::string& faults, const std::string& kind);
 
 }  // namespace edgerig

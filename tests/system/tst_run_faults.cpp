@@ -1,6 +1,12 @@
-// Faults in a real run: a scheduled slowdown shows up in that device's compute time, and a
-// killed agent ends a gpipe run cleanly with the loss logged and the run folder intact.
+// Faults in a real run: a scheduled slowdown shows up in that device's compute time, a frozen
+// device shows as frozen until its freeze ends, and a killed agent ends a gpipe run cleanly
+// with the loss logged and the run folder intact.
 #include <gtest/gtest.h>
+
+#include <algorithm>
+#include <chrono>
+#include <mutex>
+#include <vector>
 
 #include "core/controller/controller.h"
 #include "core/runlog/run_reader.h"
@@ -81,6 +87,53 @@ TEST(RunFaults, ScheduledSlowdownShowsInThatDevicesComputeTime) {
     }
   }
   EXPECT_TRUE(logged);
+}
+
+TEST(RunFaults, FrozenDeviceShowsFrozenUntilTheFreezeEnds) {
+  auto c = smallRun(2, 40);
+  FaultConfig freeze;
+  freeze.device = 1;
+  freeze.kind = "freeze";
+  freeze.freeze_s = 1.5;  // under the 3.5 s loss timeout: a straggler, not a loss
+  freeze.at_iteration = 10;
+  c.faults.push_back(freeze);
+  struct Seen {
+    double t;
+    DeviceState state;
+    std::string faults;
+  };
+  std::mutex mu;
+  std::vector<Seen> seen;
+  const auto t0 = std::chrono::steady_clock::now();
+  RunObserver o;
+  o.on_devices = [&](const std::vector<DeviceStatus>& ds) {
+    std::lock_guard lock(mu);
+    const double t = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    for (const auto& d : ds) {
+      if (d.index == 1) seen.push_back({t, d.state, d.faults});
+    }
+  };
+  ControllerOptions opts;
+  opts.run_dir = tempRunDir("freeze");
+  Controller controller(c, opts, o);
+  auto summary = controller.run();
+  ASSERT_TRUE(summary.ok) << summary.error;
+
+  std::lock_guard lock(mu);
+  auto first = std::find_if(seen.begin(), seen.end(),
+                            [](const Seen& s) { return s.state == DeviceState::kFrozen; });
+  ASSERT_NE(first, seen.end()) << "dev1 never showed as frozen";
+  EXPECT_NE(first->faults.find("freeze 1.5 s"), std::string::npos) << first->faults;
+  // Frozen for the whole freeze (a report sent just before it does not end it), then back.
+  for (auto it = first; it != seen.end() && it->t < first->t + 1.2; ++it) {
+    EXPECT_EQ(it->state, DeviceState::kFrozen) << "at +" << it->t - first->t << " s";
+  }
+  auto back = std::find_if(first, seen.end(),
+                           [](const Seen& s) { return s.state == DeviceState::kTraining; });
+  ASSERT_NE(back, seen.end()) << "dev1 never came back from the freeze";
+  EXPECT_GE(back->t - first->t, 1.2);
+  EXPECT_EQ(back->faults.find("freeze"), std::string::npos)
+      << "an ended freeze is no longer an applied fault: " << back->faults;
 }
 
 TEST(RunFaults, KilledAgentEndsGpipeRunCleanly) {
