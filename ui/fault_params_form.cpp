@@ -5,6 +5,9 @@
 #include <QFormLayout>
 #include <QLabel>
 #include <QStackedWidget>
+#include <chrono>
+
+#include "core/controller/controller.h"
 
 namespace edgerig::ui {
 namespace {
@@ -83,7 +86,19 @@ FaultParamsForm::FaultParamsForm(const QString& name_suffix, QWidget* parent) : 
 
   freeze_s_ = spin("faultFreezeS", 0.1, 1e6, QStringLiteral(" s"));
   freeze_s_->setToolTip(tr("The agent stops answering for this long, then goes on"));
-  page()->addRow(tr("For"), freeze_s_);
+  QFormLayout* freeze = page();
+  freeze->addRow(tr("For"), freeze_s_);
+  freeze_warning_ = new QLabel(this);
+  freeze_warning_->setObjectName("faultFreezeWarning" + name_suffix);
+  freeze_warning_->setWordWrap(true);
+  freeze_warning_->setStyleSheet(QStringLiteral("color: #b3261e;"));
+  freeze->addRow(freeze_warning_);
+  auto warn = [this] {
+    const QString w = freezeWarning();
+    freeze_warning_->setText(w);
+    freeze_warning_->setVisible(!w.isEmpty());
+  };
+  connect(freeze_s_, &QDoubleSpinBox::valueChanged, this, warn);
 
   note_ = new QLabel(this);
   note_->setObjectName("faultKindNote" + name_suffix);
@@ -112,8 +127,17 @@ FaultParamsForm::FaultParamsForm(const QString& name_suffix, QWidget* parent) : 
   defaults.kind = "slowdown";
   defaults.slowdown = 4;
   defaults.delay_ms = 20;
-  defaults.freeze_s = 5;
+  defaults.freeze_s = kDefaultFreezeS;
   setFault(defaults);
+  warn();
+}
+
+QString FaultParamsForm::freezeWarning() const {
+  const double timeout_s = std::chrono::duration<double>(ControllerOptions{}.loss_timeout).count();
+  if (freeze_s_->value() <= timeout_s) return {};
+  return tr("Longer than the %1 s loss timeout: the device will be declared lost, and an "
+            "algorithm without fault tolerance (gpipe) stops the run.")
+      .arg(timeout_s);
 }
 
 std::string FaultParamsForm::kind() const { return kind_->currentData().toString().toStdString(); }

@@ -26,6 +26,11 @@ class FaultParamsForm : public QWidget {
   // so two forms in one window stay apart.
   explicit FaultParamsForm(const QString& name_suffix = {}, QWidget* parent = nullptr);
 
+  // A straggler, not a loss: well under the controller's loss timeout (3.5 s by default).
+  static constexpr double kDefaultFreezeS = 2;
+  // Shown under a freeze longer than the loss timeout: the device will count as lost.
+  QString freezeWarning() const;
+
   std::string kind() const;
   // The chosen kind with its own parameters as set; every other field keeps `base`'s value.
   FaultConfig fault(FaultConfig base = {}) const;
@@ -56,6 +61,7 @@ class FaultParamsForm : public QWidget {
   QDoubleSpinBox* drop_percent_ = nullptr;
   QDoubleSpinBox* freeze_s_ = nullptr;
   QLabel* note_ = nullptr;
+  QLabel* freeze_warning_ = nullptr;
   bool loading_ = false;
 };
 

@@ -46,7 +46,7 @@ FaultConfig withKind(const FaultConfig& from, const std::string& kind) {
   f.kind = kind;
   if (kind == "slowdown") f.slowdown = 4;
   if (kind == "link") f.delay_ms = 20;
-  if (kind == "freeze") f.freeze_s = 5;
+  if (kind == "freeze") f.freeze_s = FaultParamsForm::kDefaultFreezeS;
   return f;
 }
 

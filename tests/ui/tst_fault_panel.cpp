@@ -1,6 +1,7 @@
 // The fault panel emits exactly the fault chosen, once per ticked device, and only during a run.
 #include <QComboBox>
 #include <QDoubleSpinBox>
+#include <QLabel>
 #include <QListWidget>
 #include <QPushButton>
 #include <QSignalSpy>
@@ -76,6 +77,21 @@ class TstFaultPanel : public QObject {
     QVERIFY(got[0] == want);
     want.device = 2;
     QVERIFY(got[1] == want);
+  }
+
+  void warnsOfAFreezeLongEnoughToLoseTheDevice() {
+    FaultPanel p;
+    chooseKind(p, "freeze");
+    auto* freeze = child<QDoubleSpinBox>(p, "faultFreezeS");
+    auto* warning = child<QLabel>(p, "faultFreezeWarning");
+    QCOMPARE(freeze->value(), 2.0);  // the default is a straggler, not a loss
+    QVERIFY(warning->isHidden());
+    freeze->setValue(5);
+    QVERIFY(!warning->isHidden());
+    QVERIFY2(warning->text().contains("lost") && warning->text().contains("3.5 s"),
+             qPrintable(warning->text()));
+    freeze->setValue(3);
+    QVERIFY(warning->isHidden());
   }
 
   void slowdownFreezeCrashAndClear() {
