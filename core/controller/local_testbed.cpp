@@ -138,6 +138,10 @@ Status LocalTestbed::start(Agent& a) {
     // Child: only async-signal-safe calls until exec.
     prctl(PR_SET_PDEATHSIG, SIGTERM);
     if (getppid() != parent) _exit(127);
+    // A process group of its own: a terminal's Ctrl-C (SIGINT to the foreground group) reaches
+    // the controller, which stops at an iteration boundary and then ends the agents; sent to
+    // the agents as well it would kill them mid-step and turn a clean stop into a lost device.
+    setpgid(0, 0);
     dup2(out[1], STDOUT_FILENO);
     if (!log_path.empty()) {
       int log_fd = open(log_path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);

@@ -31,7 +31,8 @@ std::string slurp(const std::string& path) {
   return s.str();
 }
 
-// edgerig-run with `args`, stdout and stderr to files in `dir`.
+// edgerig-run with `args`, stdout and stderr to files in `dir`, in a process group of its own
+// as a shell runs a foreground job (the group's id is the pid).
 pid_t spawnRun(const std::vector<std::string>& args, const testsupport::ScratchDir& dir) {
   const char* exe = std::getenv("EDGERIG_RUN");
   EXPECT_NE(exe, nullptr) << "EDGERIG_RUN is not set (ctest sets it)";
@@ -46,8 +47,13 @@ pid_t spawnRun(const std::vector<std::string>& args, const testsupport::ScratchD
   const std::string out = dir.path("stdout"), err = dir.path("stderr");
   posix_spawn_file_actions_addopen(&files, 1, out.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
   posix_spawn_file_actions_addopen(&files, 2, err.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+  posix_spawnattr_t attr;
+  posix_spawnattr_init(&attr);
+  posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETPGROUP);
+  posix_spawnattr_setpgroup(&attr, 0);
   pid_t pid = -1;
-  const int rc = posix_spawn(&pid, exe, &files, nullptr, argv.data(), environ);
+  const int rc = posix_spawn(&pid, exe, &files, &attr, argv.data(), environ);
+  posix_spawnattr_destroy(&attr);
   posix_spawn_file_actions_destroy(&files);
   EXPECT_EQ(rc, 0) << "posix_spawn " << exe;
   return rc == 0 ? pid : -1;
@@ -84,7 +90,9 @@ TEST(RunCli, CtrlCStopsKeepsTheRunFolderAndExits130) {
   }
   ASSERT_NE(slurp(run_dir + "/metrics.csv").find("train_loss"), std::string::npos)
       << "no iteration within 60 s; stderr: " << slurp(dir.path("stderr"));
-  kill(pid, SIGINT);
+  // What a terminal does on Ctrl-C: SIGINT to the whole foreground process group. The local
+  // agents must not be in it, or they die mid-step and the stop becomes a lost device.
+  kill(-pid, SIGINT);
   EXPECT_EQ(waitExit(pid, 30s), 130) << slurp(dir.path("stderr"));
   EXPECT_NE(slurp(dir.path("stdout")).find("stopped on request"), std::string::npos)
       << slurp(dir.path("stdout"));
