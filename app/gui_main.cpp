@@ -1,14 +1,52 @@
 // edgerig: the Qt control room. `edgerig [EXPERIMENT.json] [--demo]`; --demo starts the
 // embedded quickstart at once. --screenshot PATH --after S saves the window mid-run and quits.
+// Ctrl-C (or SIGTERM) closes the window as its close button does: the run stops at the next
+// iteration boundary, its folder ends with run_stopped, and the exit status is 130.
+#include <signal.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
 #include <QApplication>
 #include <QCommandLineParser>
 #include <QMessageBox>
+#include <QSocketNotifier>
 #include <QTimer>
 #include <cstdio>
 
 #include "core/controller/controller.h"
 #include "quickstart_experiment.h"
 #include "ui/main_window.h"
+
+namespace {
+
+int g_signal_fd[2] = {-1, -1};
+volatile sig_atomic_t g_signalled = 0;
+
+void onSignal(int) {
+  g_signalled = 1;
+  const char c = 1;
+  (void)!write(g_signal_fd[1], &c, 1);
+}
+
+// The handler only writes a byte; the window is closed from the event loop. A second signal
+// takes the default action (SA_RESETHAND): a stuck shutdown can still be interrupted.
+void closeOnSignals(QWidget& window) {
+  if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, g_signal_fd) != 0) return;
+  auto* notifier = new QSocketNotifier(g_signal_fd[0], QSocketNotifier::Read, &window);
+  QObject::connect(notifier, &QSocketNotifier::activated, &window, [&window] {
+    char c = 0;
+    (void)!read(g_signal_fd[0], &c, 1);
+    window.close();
+  });
+  struct sigaction sa {};
+  sa.sa_handler = onSignal;
+  sa.sa_flags = SA_RESETHAND | SA_RESTART;
+  sigemptyset(&sa.sa_mask);
+  sigaction(SIGINT, &sa, nullptr);
+  sigaction(SIGTERM, &sa, nullptr);
+}
+
+}  // namespace
 
 int main(int argc, char** argv) {
   QApplication app(argc, argv);
@@ -47,6 +85,7 @@ int main(int argc, char** argv) {
     }
   }
   window.show();
+  closeOnSignals(window);
 
   if (cli.isSet(demo)) {
     QTimer::singleShot(0, &window, [&window] {
@@ -74,5 +113,6 @@ int main(int argc, char** argv) {
     });
   }
   const int rc = app.exec();
-  return exit_code != 0 ? exit_code : rc;
+  if (exit_code != 0) return exit_code;
+  return g_signalled ? 130 : rc;
 }

@@ -1,5 +1,6 @@
-// edgerig-run as a user runs it: Ctrl-C stops at an iteration boundary, keeps the run folder
-// (its last event run_stopped) and exits 130; a broken experiment file exits 2 naming the field.
+// edgerig-run and the control room as a user runs them from a terminal: Ctrl-C stops at an
+// iteration boundary, keeps the run folder (its last event run_stopped) and exits 130; a broken
+// experiment file exits 2 naming the field.
 #include <fcntl.h>
 #include <gtest/gtest.h>
 #include <signal.h>
@@ -8,6 +9,7 @@
 
 #include <chrono>
 #include <cstdlib>
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 #include <string>
@@ -31,11 +33,13 @@ std::string slurp(const std::string& path) {
   return s.str();
 }
 
-// edgerig-run with `args`, stdout and stderr to files in `dir`, in a process group of its own
-// as a shell runs a foreground job (the group's id is the pid).
-pid_t spawnRun(const std::vector<std::string>& args, const testsupport::ScratchDir& dir) {
-  const char* exe = std::getenv("EDGERIG_RUN");
-  EXPECT_NE(exe, nullptr) << "EDGERIG_RUN is not set (ctest sets it)";
+// The executable named by `env_var` (EDGERIG_RUN, EDGERIG_GUI: ctest sets them) with `args`,
+// stdout and stderr to files in `dir`, in a process group of its own as a shell runs a
+// foreground job (the group's id is the pid).
+pid_t spawn(const char* env_var, const std::vector<std::string>& args,
+            const testsupport::ScratchDir& dir) {
+  const char* exe = std::getenv(env_var);
+  EXPECT_NE(exe, nullptr) << env_var << " is not set (ctest sets it)";
   if (!exe) return -1;
   std::vector<std::string> argv_s{exe};
   argv_s.insert(argv_s.end(), args.begin(), args.end());
@@ -72,43 +76,86 @@ int waitExit(pid_t pid, std::chrono::seconds limit) {
   return -1;
 }
 
-TEST(RunCli, CtrlCStopsKeepsTheRunFolderAndExits130) {
-  testsupport::ScratchDir dir("run-cli");
-  const std::string experiment = dir.path("long.json");
-  std::ofstream(experiment) << R"({
+// An experiment that trains until stopped.
+std::string longExperiment(const testsupport::ScratchDir& dir) {
+  const std::string path = dir.path("long.json");
+  std::ofstream(path) << R"({
     "name": "long", "seed": 2, "devices": {"localCount": 2}, "model": {"name": "mlp"},
     "dataset": {"name": "synthetic", "syntheticSize": 4096},
     "training": {"batchSize": 64, "maxIterations": 1000000, "evalEvery": 0}})";
-  const std::string run_dir = dir.path("run");
-  const pid_t pid = spawnRun({experiment, "--out", run_dir, "--quiet"}, dir);
-  ASSERT_GT(pid, 0);
-  // Wait until it trains (a loss is in metrics.csv), then press Ctrl-C.
+  return path;
+}
+
+// Waits (up to 60 s) until a loss is in <run_dir>/metrics.csv: the run is training.
+bool waitForTraining(const std::string& run_dir) {
   const auto until = std::chrono::steady_clock::now() + 60s;
-  while (slurp(run_dir + "/metrics.csv").find("train_loss") == std::string::npos &&
-         std::chrono::steady_clock::now() < until) {
+  while (std::chrono::steady_clock::now() < until) {
+    if (slurp(run_dir + "/metrics.csv").find("train_loss") != std::string::npos) return true;
     std::this_thread::sleep_for(100ms);
   }
-  ASSERT_NE(slurp(run_dir + "/metrics.csv").find("train_loss"), std::string::npos)
-      << "no iteration within 60 s; stderr: " << slurp(dir.path("stderr"));
+  return false;
+}
+
+void expectStoppedCleanly(const std::string& run_dir) {
+  auto run = readRun(run_dir);
+  ASSERT_TRUE(run.isOk()) << run.status().message();
+  ASSERT_FALSE(run->events.empty());
+  EXPECT_EQ(run->events.back().kind, "run_stopped");
+  for (const auto& e : run->events) {
+    EXPECT_NE(e.kind, "run_failed") << e.detail;
+    EXPECT_NE(e.kind, "device_lost") << e.detail;
+  }
+}
+
+TEST(RunCli, CtrlCStopsKeepsTheRunFolderAndExits130) {
+  testsupport::ScratchDir dir("run-cli");
+  const std::string run_dir = dir.path("run");
+  const pid_t pid = spawn("EDGERIG_RUN", {longExperiment(dir), "--out", run_dir, "--quiet"}, dir);
+  ASSERT_GT(pid, 0);
+  if (!waitForTraining(run_dir)) {
+    kill(-pid, SIGKILL);
+    waitExit(pid, 5s);
+    FAIL() << "no iteration within 60 s; stderr: " << slurp(dir.path("stderr"));
+  }
   // What a terminal does on Ctrl-C: SIGINT to the whole foreground process group. The local
   // agents must not be in it, or they die mid-step and the stop becomes a lost device.
   kill(-pid, SIGINT);
   EXPECT_EQ(waitExit(pid, 30s), 130) << slurp(dir.path("stderr"));
   EXPECT_NE(slurp(dir.path("stdout")).find("stopped on request"), std::string::npos)
       << slurp(dir.path("stdout"));
+  expectStoppedCleanly(run_dir);
+}
 
-  auto run = readRun(run_dir);
-  ASSERT_TRUE(run.isOk()) << run.status().message();
-  ASSERT_FALSE(run->events.empty());
-  EXPECT_EQ(run->events.back().kind, "run_stopped");
-  for (const auto& e : run->events) EXPECT_NE(e.kind, "run_failed") << e.detail;
+TEST(RunCli, CtrlCClosesTheControlRoomCleanly) {
+  // The GUI started from a terminal with --demo: Ctrl-C there stops the run at a boundary, as
+  // its Stop button does, and the window closes once the run has wound down.
+  testsupport::ScratchDir dir("run-cli-gui");
+  setenv("XDG_CONFIG_HOME", dir.path("config").c_str(), 1);  // keep user settings out
+  const std::string runs = dir.path("runs");
+  const pid_t pid = spawn("EDGERIG_GUI", {longExperiment(dir), "--demo", "--runs", runs}, dir);
+  ASSERT_GT(pid, 0);
+  std::string run_dir;
+  const auto until = std::chrono::steady_clock::now() + 60s;
+  while (run_dir.empty() && std::chrono::steady_clock::now() < until) {
+    std::error_code ec;
+    for (const auto& e : std::filesystem::directory_iterator(runs, ec)) run_dir = e.path();
+    if (run_dir.empty()) std::this_thread::sleep_for(100ms);
+  }
+  if (run_dir.empty() || !waitForTraining(run_dir)) {
+    kill(-pid, SIGKILL);
+    waitExit(pid, 5s);
+    FAIL() << "the GUI's run did not train within 60 s; stderr: " << slurp(dir.path("stderr"));
+  }
+  kill(-pid, SIGINT);
+  EXPECT_EQ(waitExit(pid, 30s), 130) << slurp(dir.path("stderr"));
+  expectStoppedCleanly(run_dir);
 }
 
 TEST(RunCli, BrokenExperimentExits2NamingTheField) {
   testsupport::ScratchDir dir("run-cli-bad");
   const std::string experiment = dir.path("bad.json");
   std::ofstream(experiment) << R"({"name": "bad", "training": {"batchSize": "many"}})";
-  const pid_t pid = spawnRun({experiment, "--out", dir.path("run")}, dir);
+  const pid_t pid = spawn("EDGERIG_RUN", {experiment, "--out", dir.path("run")}, dir);
   ASSERT_GT(pid, 0);
   EXPECT_EQ(waitExit(pid, 30s), 2);
   const std::string err = slurp(dir.path("stderr"));
