@@ -16,7 +16,6 @@
 #include <QToolTip>
 #include <QVBoxLayout>
 #include <algorithm>
-#include <cmath>
 #include <limits>
 
 #include "ui/palette.h"
@@ -48,12 +47,6 @@ QString runSeriesName(const std::string& metric) {
   }
   return QString::fromStdString(metric);
 }
-
-const QMargins kLabelPadding(2, 1, 2, 1);
-// Marker labels stay in the top part of a chart, above most of the data.
-constexpr double kLabelAreaFraction = 0.45;
-
-QFont markerFont() { return QFont(QFont().family(), 8); }
 
 }  // namespace
 
@@ -174,7 +167,15 @@ QCustomPlot* PlotPanel::makeChart(Chart c) {
 }
 
 void PlotPanel::setDevices(const std::vector<DeviceStatus>& devices) {
-  for (const auto& d : devices) device_index_[d.name] = d.index;
+  // Called on every device update (~4 Hz): the legends are re-sorted only when an index moves.
+  bool moved = false;
+  for (const auto& d : devices) {
+    auto [it, added] = device_index_.try_emplace(d.name, d.index);
+    if (!added && it->second == d.index) continue;
+    it->second = d.index;
+    moved = true;
+  }
+  if (!moved) return;
   for (int c = 0; c < kChartCount; ++c) sortLegend(static_cast<Chart>(c));
 }
 
@@ -207,140 +208,6 @@ void PlotPanel::appendSample(const MetricSample& m) {
     }
   }
   s->buffer.append({m.time_s, static_cast<double>(m.iteration), m.value});
-}
-
-void PlotPanel::addEvents(const std::vector<RunEvent>& events) {
-  bool any = false;
-  for (const auto& e : events) {
-    const QString label = markerLabel(e);
-    if (label.isEmpty()) continue;
-    const QString detail =
-        e.detail.empty()
-            ? label
-            : (e.device.empty() ? QString() : QString::fromStdString(e.device) + ": ") +
-                  QString::fromStdString(e.detail);
-    // Events of one moment (a restart, the re-plan and the device's return) share one marker,
-    // their labels stacked, instead of lines drawn over each other.
-    if (!markers_.empty() && markers_.back().iteration == static_cast<double>(e.iteration) &&
-        e.time_s - markers_.back().time_s < kSameMomentS) {
-      Marker& last = markers_.back();
-      if (!last.label.split('\n').contains(label)) setMarkerLabel(last, last.label + '\n' + label);
-      last.details += '\n' + detail;
-      any = true;
-      continue;
-    }
-    if (static_cast<int>(markers_.size()) >= kMaxMarkers) {
-      removeMarker(markers_.front());
-      markers_.erase(markers_.begin());
-    }
-    Marker m;
-    m.time_s = e.time_s;
-    m.iteration = static_cast<double>(e.iteration);
-    m.details = detail;
-    placeMarker(m);
-    setMarkerLabel(m, label);
-    markers_.push_back(m);
-    any = true;
-  }
-  if (any) scheduleReplot();
-}
-
-void PlotPanel::placeMarker(Marker& m) {
-  const double x = x_axis_ == XAxis::kIteration ? m.iteration : m.time_s;
-  for (int c = 0; c < kChartCount; ++c) {
-    QCustomPlot* plot = charts_[static_cast<size_t>(c)];
-    auto* line = new QCPItemStraightLine(plot);
-    line->setPen(QPen(QColor(120, 120, 120), 1, Qt::DashLine));
-    line->point1->setType(QCPItemPosition::ptPlotCoords);
-    line->point2->setType(QCPItemPosition::ptPlotCoords);
-    line->point1->setCoords(x, 0);
-    line->point2->setCoords(x, 1);
-    auto* text = new QCPItemText(plot);
-    text->setFont(markerFont());
-    text->setColor(QColor(60, 60, 60));
-    text->setBrush(QColor(255, 255, 255, 210));
-    text->setPadding(kLabelPadding);
-    text->setPositionAlignment(Qt::AlignLeft | Qt::AlignTop);
-    text->setTextAlignment(Qt::AlignLeft);  // stacked labels read as a list
-    text->position->setTypeX(QCPItemPosition::ptPlotCoords);
-    text->position->setTypeY(QCPItemPosition::ptAxisRectRatio);
-    text->position->setCoords(x, 0.02);  // until the layout before the next replot
-    text->setClipToAxisRect(true);
-    m.lines[static_cast<size_t>(c)] = line;
-    m.texts[static_cast<size_t>(c)] = text;
-  }
-}
-
-void PlotPanel::setMarkerLabel(Marker& m, const QString& label) {
-  m.label = label;
-  const QRect r = QFontMetrics(markerFont()).boundingRect(QRect(), Qt::AlignLeft, label);
-  m.label_size = r.size().grownBy(kLabelPadding);
-  for (auto* text : m.texts) text->setText(label);
-}
-
-void PlotPanel::layoutMarkerLabels(Chart c) {
-  QCustomPlot* plot = chart(c);
-  const QRect area = plot->axisRect()->rect();
-  if (area.height() <= 0) return;
-  const int lowest = area.top() + static_cast<int>(area.height() * kLabelAreaFraction);
-  std::vector<QRect> placed;
-  // Newest first: the event just injected always shows, and each label takes the highest row
-  // where it covers no newer one; the oldest give way when a stretch is crowded.
-  for (auto it = markers_.rbegin(); it != markers_.rend(); ++it) {
-    Marker& m = *it;
-    QCPItemText* text = m.texts[static_cast<size_t>(c)];
-    const double x = x_axis_ == XAxis::kIteration ? m.iteration : m.time_s;
-    const double px = plot->xAxis->coordToPixel(x);
-    if (px < area.left() || px > area.right()) {
-      text->setVisible(false);
-      continue;
-    }
-    // Right of its line; at the right edge left of it; on a chart too narrow for either, as
-    // far right as it fits (still across its line). Never cut off.
-    const int w = m.label_size.width();
-    int left = static_cast<int>(px) + 1;
-    if (left + w > area.right()) left = static_cast<int>(px) - w;
-    if (left < area.left()) left = std::max(area.left(), area.right() - w);
-    if (w > area.width()) {
-      text->setVisible(false);
-      continue;
-    }
-    QRect box(QPoint(left, area.top() + 2), m.label_size);
-    for (bool moved = true; moved && box.bottom() <= lowest;) {
-      moved = false;
-      for (const QRect& r : placed) {
-        if (r.intersects(box)) {
-          box.moveTop(r.bottom() + 2);
-          moved = true;
-        }
-      }
-    }
-    if (box.bottom() > lowest) {
-      text->setVisible(false);
-      continue;
-    }
-    placed.push_back(box);
-    text->setVisible(true);
-    text->position->setCoords(plot->xAxis->pixelToCoord(box.left()),
-                              static_cast<double>(box.top() - area.top()) / area.height());
-  }
-}
-
-QString PlotPanel::markerLabelsNear(Chart c, double pixel_x) const {
-  QCustomPlot* plot = chart(c);
-  QStringList out;
-  for (const auto& m : markers_) {
-    const double x = x_axis_ == XAxis::kIteration ? m.iteration : m.time_s;
-    if (std::abs(plot->xAxis->coordToPixel(x) - pixel_x) <= 4) out << m.details;
-  }
-  return out.join('\n');
-}
-
-void PlotPanel::removeMarker(Marker& m) {
-  for (int c = 0; c < kChartCount; ++c) {
-    charts_[static_cast<size_t>(c)]->removeItem(m.lines[static_cast<size_t>(c)]);
-    charts_[static_cast<size_t>(c)]->removeItem(m.texts[static_cast<size_t>(c)]);
-  }
 }
 
 void PlotPanel::clear() {

@@ -6,6 +6,8 @@
 
 #include <stdlib.h>
 
+#include <errno.h>  // program_invocation_short_name
+
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
@@ -44,5 +46,12 @@ class ScratchDir {
  private:
   std::filesystem::path path_;
 };
+
+// A path named `name`, not yet created, in one scratch folder per test process (named after
+// the executable, removed at exit): each run of a system test writes a fresh run folder there.
+inline std::string runDir(const std::string& name) {
+  static const ScratchDir scratch(program_invocation_short_name);
+  return scratch.path(name);
+}
 
 }  // namespace edgerig::testsupport

@@ -92,21 +92,15 @@ void expectSameLosses(const std::vector<double>& pipeline, const std::vector<dou
   EXPECT_LT(reference.back(), reference.front());
 }
 
-// One scratch folder per test process, removed at exit; each run gets a fresh folder in it.
-std::string tempRunDir(const std::string& name) {
-  static const testsupport::ScratchDir scratch("gpipe-equivalence");
-  return scratch.path(name);
-}
-
 TEST(GpipeEquivalence, TwoStagesMatchOneDevice) {
   auto c = config(2, "cnn", 4);
-  expectSameLosses(pipelineLosses(c, tempRunDir("two")), referenceLosses(c));
+  expectSameLosses(pipelineLosses(c, testsupport::runDir("two")), referenceLosses(c));
 }
 
 TEST(GpipeEquivalence, ThreeStagesWithUnevenMicroBatchesMatchOneDevice) {
   // 32 samples in 3 micro-batches of 11, 11 and 10: the 1/B scaling must still be exact.
   auto c = config(3, "lenet5", 3);
-  expectSameLosses(pipelineLosses(c, tempRunDir("three")), referenceLosses(c));
+  expectSameLosses(pipelineLosses(c, testsupport::runDir("three")), referenceLosses(c));
 }
 
 }  // namespace

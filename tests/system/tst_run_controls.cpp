@@ -37,12 +37,6 @@ ExperimentConfig smallRun(int iterations) {
   return c;
 }
 
-// One scratch folder per test process, removed at exit; each run gets a fresh folder in it.
-std::string tempRunDir(const std::string& name) {
-  static const testsupport::ScratchDir scratch("run-controls");
-  return scratch.path(name);
-}
-
 // Runs c, calling `at(iteration, controller)` after each completed iteration (on the
 // controller's thread, before the next one starts); returns train_loss per iteration.
 struct Outcome {
@@ -65,7 +59,7 @@ Outcome run(const ExperimentConfig& c, const std::string& name, At at) {
   };
   o.on_progress = [&](const RunProgress& p) { at(p, *self); };
   ControllerOptions opts;
-  opts.run_dir = tempRunDir(name);
+  opts.run_dir = testsupport::runDir(name);
   Controller controller(c, opts, o);
   self = &controller;
   out.summary = controller.run();

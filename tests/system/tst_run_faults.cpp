@@ -30,12 +30,6 @@ ExperimentConfig smallRun(int devices, int iterations) {
   return c;
 }
 
-// One scratch folder per test process, removed at exit; each run gets a fresh folder in it.
-std::string tempRunDir(const std::string& name) {
-  static const testsupport::ScratchDir scratch("run-faults");
-  return scratch.path(name);
-}
-
 double meanStepCompute(const RunData& run, const std::string& device, int64_t from, int64_t to) {
   double sum = 0;
   int n = 0;
@@ -57,7 +51,7 @@ TEST(RunFaults, ScheduledSlowdownShowsInThatDevicesComputeTime) {
   slow.slowdown = 6;
   slow.at_iteration = 20;
   c.faults.push_back(slow);
-  const auto dir = tempRunDir("slowdown");
+  const auto dir = testsupport::runDir("slowdown");
   ControllerOptions opts;
   opts.run_dir = dir;
   Controller controller(c, opts);
@@ -114,7 +108,7 @@ TEST(RunFaults, FrozenDeviceShowsFrozenUntilTheFreezeEnds) {
     }
   };
   ControllerOptions opts;
-  opts.run_dir = tempRunDir("freeze");
+  opts.run_dir = testsupport::runDir("freeze");
   Controller controller(c, opts, o);
   auto summary = controller.run();
   ASSERT_TRUE(summary.ok) << summary.error;
@@ -143,7 +137,7 @@ TEST(RunFaults, KilledAgentEndsGpipeRunCleanly) {
   crash.kind = "crash";
   crash.at_iteration = 10;
   c.faults.push_back(crash);
-  const auto dir = tempRunDir("crash");
+  const auto dir = testsupport::runDir("crash");
   ControllerOptions opts;
   opts.run_dir = dir;
   opts.heartbeat_interval = std::chrono::milliseconds(200);
