@@ -13,8 +13,10 @@
 #include <QTimer>
 #include <cstdio>
 
+#include "core/catalog/catalog.h"
 #include "core/controller/controller.h"
 #include "quickstart_experiment.h"
+#include "ui/algorithm_panel.h"
 #include "ui/main_window.h"
 
 namespace {
@@ -65,7 +67,12 @@ int main(int argc, char** argv) {
   QCommandLineOption runs("runs", "Folder for run folders (default: runs).", "DIR", "runs");
   QCommandLineOption shot("screenshot", "Save a PNG of the window, then quit.", "PATH");
   QCommandLineOption after("after", "Seconds before --screenshot (default 20).", "SECONDS", "20");
-  cli.addOptions({demo, runs, shot, after});
+  QCommandLineOption switch_at(
+      "switch",
+      "After SECONDS, switch the run to ALGORITHM (its default parameters), as the Algorithm "
+      "tab's Apply does; repeatable. For scripted demos and screenshots.",
+      "SECONDS:ALGORITHM");
+  cli.addOptions({demo, runs, shot, after, switch_at});
   cli.process(app);
 
   edgerig::ui::MainWindow window;
@@ -92,6 +99,24 @@ int main(int argc, char** argv) {
       if (auto st = window.startRun(); !st) {
         QMessageBox::warning(&window, "Start run", QString::fromStdString(st.message()));
       }
+    });
+  }
+  for (const QString& spec : cli.values(switch_at)) {
+    const QString seconds = spec.section(':', 0, 0), name = spec.section(':', 1);
+    bool ok = false;
+    const double at = seconds.toDouble(&ok);
+    const edgerig::AlgorithmInfo* info = edgerig::findAlgorithm(name.toStdString());
+    if (!ok || at < 0 || info == nullptr) {
+      QStringList known;
+      for (const auto& n : edgerig::algorithmNames()) known << QString::fromStdString(n);
+      std::fprintf(stderr, "edgerig: --switch expects SECONDS:ALGORITHM (one of %s), got '%s'\n",
+                   qPrintable(known.join(", ")), qPrintable(spec));
+      return 2;
+    }
+    QTimer::singleShot(static_cast<int>(at * 1000), &window, [&window, info] {
+      auto* panel = window.algorithmPanel();
+      panel->setAlgorithm(edgerig::AlgorithmConfig{info->name, edgerig::defaultParams(*info)});
+      panel->requestSwitch();
     });
   }
   int exit_code = 0;

@@ -11,8 +11,9 @@
 #include <sstream>
 #include <thread>
 
+#include "core/catalog/catalog.h"
 #include "core/controller/controller.h"
-#include "core/controller/experiment.h"
+#include "core/experiment/experiment.h"
 #include "core/runlog/run_reader.h"
 #include "quickstart_experiment.h"
 #include "terminal_report.h"
@@ -42,6 +43,7 @@ int main(int argc, char** argv) {
   std::string runs_root = "runs";
   std::vector<std::string> overrides;
   bool quiet = false;
+  bool save_model = false;
   app.add_option("experiment", experiment_path,
                  "experiment JSON (default: the embedded quickstart: 3 local agents, cnn, "
                  "Fashion-MNIST, gpipe, 1 epoch)");
@@ -50,6 +52,9 @@ int main(int argc, char** argv) {
   app.add_option("--set", overrides, "override a field, e.g. --set training.epochs=0.2")
       ->take_all();
   app.add_flag("--quiet", quiet, "no progress, only the summary");
+  app.add_flag("--save-model", save_model,
+               "write the trained model to the run folder as model.bin (a serialized "
+               "ModelStateBlob: the weights by name)");
   std::string export_run, export_out;
   auto* exp = app.add_subcommand("export", "write a run folder's metrics as one wide CSV");
   exp->add_option("run_dir", export_run, "run folder")->required();
@@ -99,6 +104,7 @@ int main(int argc, char** argv) {
   edgerig::ControllerOptions options;
   options.runs_root = runs_root;
   options.run_dir = out_dir;
+  options.save_model = save_model;
   edgerig::Controller controller(*config, options, observer);
 
   // Ctrl-C stops the run at the next iteration boundary; the run folder stays complete.

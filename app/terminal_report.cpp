@@ -6,6 +6,10 @@
 #include <cstdio>
 #include <map>
 #include <sstream>
+#include <string_view>
+
+#include "core/runlog/event_kinds.h"
+#include "device_bridge/traffic_kind.h"
 
 namespace edgerig {
 namespace {
@@ -77,12 +81,15 @@ void TerminalReport::onProgress(const RunProgress& p) {
 }
 
 void TerminalReport::onEvent(const RunEvent& e) {
-  static const char* kShown[] = {"run_started",   "device_joined", "plan_changed", "fault_applied",
-                                 "fault_cleared", "device_lost",   "error",        "run_failed",
-                                 "run_stopped",   "evaluation",    "stop_rule"};
-  if (quiet_ && e.kind != "run_failed") return;
+  static constexpr std::string_view kShown[] = {
+      events::kRunStarted,   events::kDeviceJoined,   events::kPlanChanged,
+      events::kGraphChanged, events::kFaultApplied,   events::kFaultCleared,
+      events::kDeviceLost,   events::kDeviceRejoined, events::kRecovered,
+      events::kError,        events::kRunFailed,      events::kRunStopped,
+      events::kEvaluation,   events::kStopRule,       events::kAlgorithmSwitched};
+  if (quiet_ && e.kind != events::kRunFailed) return;
   if (std::none_of(std::begin(kShown), std::end(kShown),
-                   [&](const char* k) { return e.kind == k; }))
+                   [&](std::string_view k) { return e.kind == k; }))
     return;
   std::lock_guard lock(mu_);
   clearBar();
@@ -106,7 +113,7 @@ std::string TerminalReport::summaryTable(const RunSummary& s) {
                       : "FAILED")
       << " ==\n";
   if (!s.ok && !s.stopped) out << "reason:         " << s.error << "\n";
-  std::snprintf(buf, sizeof buf, "algorithm:      %s, model %s\nplan:           %s\n",
+  std::snprintf(buf, sizeof buf, "algorithm:      %s, model %s\nlayout:         %s\n",
                 s.algorithm.c_str(), s.model.c_str(), s.plan.c_str());
   out << buf;
   if (s.test_accuracy >= 0) {
@@ -124,11 +131,16 @@ std::string TerminalReport::summaryTable(const RunSummary& s) {
     out << "\ndevice  state     stage  layers  slowdown  busy s  idle s  sent       received   "
            "RSS MiB\n";
     for (const auto& d : s.devices) {
-      std::snprintf(buf, sizeof buf,
-                    "%-7s %-9s %5d  %2d-%-3d  %8.1f  %6.1f  %6.1f  %-10s %-10s %7.0f\n",
-                    d.name.c_str(), deviceStateName(d.state), d.stage, d.first_layer,
-                    d.last_layer - 1,  // inclusive, as a person counts layers
-                    d.slowdown, d.busy_s, d.idle_s, humanBytes(d.bytes_sent).c_str(),
+      // A pipeline stage and its layers (inclusive, as a person counts them); "all" for a
+      // device that held the whole model (decentralized).
+      char stage[8] = "    -", layers[16] = "all   ";
+      if (d.stage >= 0) {
+        std::snprintf(stage, sizeof stage, "%5d", d.stage);
+        std::snprintf(layers, sizeof layers, "%2d-%-3d", d.first_layer, d.last_layer - 1);
+      }
+      std::snprintf(buf, sizeof buf, "%-7s %-9s %s  %s  %8.1f  %6.1f  %6.1f  %-10s %-10s %7.0f\n",
+                    d.name.c_str(), deviceStateName(d.state), stage, layers, d.slowdown, d.busy_s,
+                    d.idle_s, humanBytes(d.bytes_sent).c_str(),
                     humanBytes(d.bytes_received).c_str(), d.resident_mb);
       out << buf;
     }
@@ -139,17 +151,34 @@ std::string TerminalReport::summaryTable(const RunSummary& s) {
     if (l.to == "controller") continue;
     links[{l.from, l.to}][l.kind] += l.bytes;
   }
+  // One column per traffic kind that carried anything between devices.
+  std::vector<std::string> kinds;
+  for (bridge::TrafficKind k : bridge::kReportedTrafficKinds) {
+    const std::string name(bridge::trafficKindName(k));
+    for (const auto& [link, by_kind] : links) {
+      if (by_kind.count(name) && by_kind.at(name) > 0) {
+        kinds.push_back(name);
+        break;
+      }
+    }
+  }
   if (!links.empty()) {
-    out << "\nlink              activations  gradients    weights\n";
-    for (const auto& [k, kinds] : links) {
-      auto get = [&](const char* kind) {
-        auto it = kinds.find(kind);
-        return humanBytes(it == kinds.end() ? 0.0 : static_cast<double>(it->second));
-      };
-      std::snprintf(buf, sizeof buf, "%-17s %-12s %-12s %-12s\n",
-                    (k.first + " -> " + k.second).c_str(), get("activation").c_str(),
-                    get("gradient").c_str(), get("weights").c_str());
+    out << "\nlink             ";
+    for (const auto& k : kinds) {
+      std::snprintf(buf, sizeof buf, " %-11s", k.c_str());
       out << buf;
+    }
+    out << "\n";
+    for (const auto& [k, by_kind] : links) {
+      std::snprintf(buf, sizeof buf, "%-17s", (k.first + " -> " + k.second).c_str());
+      out << buf;
+      for (const auto& kind : kinds) {
+        auto it = by_kind.find(kind);
+        std::snprintf(buf, sizeof buf, " %-11s",
+                      humanBytes(it == by_kind.end() ? 0.0 : static_cast<double>(it->second)).c_str());
+        out << buf;
+      }
+      out << "\n";
     }
   }
   out << "\nrun folder:     " << s.run_dir << "\n";

@@ -4,41 +4,20 @@
 
 namespace edgerig::bridge {
 
-const char* kindName(MessageKind kind) {
-  switch (kind) {
-    case MessageKind::kControl:
-      return "control";
-    case MessageKind::kActivation:
-      return "activation";
-    case MessageKind::kGradient:
-      return "gradient";
-    case MessageKind::kWeights:
-      return "weights";
-    case MessageKind::kHeartbeat:
-      return "heartbeat";
-    case MessageKind::kCount:
-      break;
-  }
-  return "unknown";
-}
-
-MessageKind kindOf(const wire::Envelope& env) {
+TrafficKind kindOf(const wire::Envelope& env) {
   switch (env.body_case()) {
-    case wire::Envelope::kActivations:
-      return MessageKind::kActivation;
-    case wire::Envelope::kGradients:
-      return MessageKind::kGradient;
+    case wire::Envelope::kAlgo:
+      return trafficKindFromWire(env.algo().kind());
     case wire::Envelope::kStateReply:
-    case wire::Envelope::kPayload:
-      return MessageKind::kWeights;
-    case wire::Envelope::kStageAssignment:
-      return env.stage_assignment().initial_state().tensors_size() > 0 ? MessageKind::kWeights
-                                                                       : MessageKind::kControl;
+      return TrafficKind::kWeights;
+    case wire::Envelope::kWorkerStart:
+      return env.worker_start().initial_state().tensors_size() > 0 ? TrafficKind::kWeights
+                                                                   : TrafficKind::kControl;
     case wire::Envelope::kHeartbeat:
     case wire::Envelope::kHeartbeatAck:
-      return MessageKind::kHeartbeat;
+      return TrafficKind::kHeartbeat;
     default:
-      return MessageKind::kControl;
+      return TrafficKind::kControl;
   }
 }
 
@@ -51,7 +30,7 @@ uint64_t TrafficCounters::totalReceived() const {
 }
 
 TrafficCounters& TrafficCounters::operator+=(const TrafficCounters& other) {
-  for (size_t i = 0; i < kMessageKindCount; ++i) {
+  for (size_t i = 0; i < kTrafficKindCount; ++i) {
     sent[i] += other.sent[i];
     received[i] += other.received[i];
   }

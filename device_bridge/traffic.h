@@ -1,24 +1,26 @@
-// Traffic accounting: what kind of message a frame is, and bytes counted per kind both ways.
+// Traffic accounting: the kind of a frame (stamped by its sender, device_bridge/traffic_kind.h)
+// and bytes counted per kind both ways.
 #pragma once
 
 #include <array>
 #include <cstddef>
 #include <cstdint>
 
+#include "device_bridge/traffic_kind.h"
 #include "edgerig.pb.h"
 
 namespace edgerig::bridge {
 
-enum class MessageKind { kControl = 0, kActivation, kGradient, kWeights, kHeartbeat, kCount };
+// What a frame is counted as: an algorithm message as its sender stamped it, a heartbeat as
+// heartbeat, model state as weights, everything else as control.
+TrafficKind kindOf(const wire::Envelope& env);
 
-inline constexpr size_t kMessageKindCount = static_cast<size_t>(MessageKind::kCount);
-
-const char* kindName(MessageKind kind);  // "control" "activation" "gradient" "weights" "heartbeat"
-MessageKind kindOf(const wire::Envelope& env);
+// The session code's older name for the same enum (renamed once the bridge hardening lands).
+using MessageKind = TrafficKind;
 
 struct TrafficCounters {
-  // Bytes including the 4-byte frame header, indexed by MessageKind.
-  std::array<uint64_t, kMessageKindCount> sent{}, received{};
+  // Bytes including the 4-byte frame header, indexed by TrafficKind.
+  std::array<uint64_t, kTrafficKindCount> sent{}, received{};
 
   uint64_t totalSent() const;
   uint64_t totalReceived() const;

@@ -1,6 +1,8 @@
 #include "ui/algorithm_panel.h"
 
+#include <QCheckBox>
 #include <QComboBox>
+#include <QDoubleSpinBox>
 #include <QFormLayout>
 #include <QHBoxLayout>
 #include <QLabel>
@@ -9,58 +11,45 @@
 #include <QRegularExpression>
 #include <QSpinBox>
 #include <QVBoxLayout>
+#include <climits>
+#include <cmath>
 
-#include "core/algorithms/registry.h"
+#include "core/catalog/catalog.h"
 
 namespace edgerig::ui {
 namespace {
 
-// AlgorithmConfig's fields by the JSON name the registry gives them. A parameter the config
-// does not carry yet still gets a widget; its value just is not stored.
-int* intField(AlgorithmConfig& c, const std::string& field) {
-  return field == "microBatches" ? &c.micro_batches : nullptr;
-}
-std::string* choiceField(AlgorithmConfig& c, const std::string& field) {
-  return field == "plan" ? &c.plan : nullptr;
-}
-std::vector<int>* listField(AlgorithmConfig& c, const std::string& field) {
-  return field == "cuts" ? &c.cuts : nullptr;
+QString widgetName(const ParamSpec& p) {
+  return QStringLiteral("param_") + QString::fromStdString(p.name);
 }
 
-QString listText(const std::vector<int>& values) {
+template <typename T>
+QString listText(const std::vector<T>& values) {
   QStringList parts;
-  for (int v : values) parts << QString::number(v);
+  for (T v : values) parts << QString::number(v);
   return parts.join(QStringLiteral(", "));
 }
 
-bool parseList(const QString& text, std::vector<int>* out) {
-  std::vector<int> values;
+// "2, 4" or "2 4" → {2, 4}; false when a part is not a number (of the list's kind).
+bool parseList(const QString& text, bool integers, ParamValue* out) {
   static const QRegularExpression kSeparators(QStringLiteral("[,;\\s]+"));
+  IntList ints;
+  DoubleList doubles;
   for (const QString& part : text.split(kSeparators, Qt::SkipEmptyParts)) {
     bool ok = false;
-    const int v = part.toInt(&ok);
+    if (integers) {
+      ints.push_back(part.toLongLong(&ok));
+    } else {
+      doubles.push_back(part.toDouble(&ok));
+    }
     if (!ok) return false;
-    values.push_back(v);
   }
-  *out = std::move(values);
+  *out = integers ? ParamValue(std::move(ints)) : ParamValue(std::move(doubles));
   return true;
 }
 
-QString describe(const AlgorithmConfig& c) {
-  const AlgorithmInfo* info = findAlgorithm(c.algorithm);
-  QStringList parts;
-  AlgorithmConfig copy = c;
-  for (const auto& p : info ? info->params : std::vector<AlgorithmParam>{}) {
-    const QString label = QString::fromStdString(p.label);
-    if (const int* v = intField(copy, p.field)) parts << QStringLiteral("%1 %2").arg(label).arg(*v);
-    if (const std::string* s = choiceField(copy, p.field)) {
-      parts << QStringLiteral("%1 %2").arg(label, QString::fromStdString(*s));
-    }
-    if (const auto* l = listField(copy, p.field); l && !l->empty()) {
-      parts << QStringLiteral("%1 %2").arg(label, listText(*l));
-    }
-  }
-  return QStringLiteral("%1 (%2)").arg(QString::fromStdString(c.algorithm), parts.join(", "));
+int clampToInt(double v) {
+  return static_cast<int>(std::clamp(v, static_cast<double>(INT_MIN), static_cast<double>(INT_MAX)));
 }
 
 }  // namespace
@@ -119,12 +108,16 @@ AlgorithmPanel::AlgorithmPanel(QWidget* parent) : QWidget(parent) {
 
   connect(combo_, &QComboBox::currentIndexChanged, this, [this] {
     if (filling_) return;
-    config_.algorithm = combo_->currentData().toString().toStdString();
+    // Another algorithm starts from its declared defaults.
+    config_.name = combo_->currentData().toString().toStdString();
+    const AlgorithmInfo* info = findAlgorithm(config_.name);
+    config_.params = info ? defaultParams(*info) : AlgorithmParams{};
     buildForm();
     fillForm();
     onEdited();
   });
-  config_.algorithm = combo_->currentData().toString().toStdString();
+  config_.name = combo_->currentData().toString().toStdString();
+  if (const AlgorithmInfo* info = findAlgorithm(config_.name)) config_.params = defaultParams(*info);
   buildForm();
   fillForm();
   readForm();
@@ -133,32 +126,47 @@ AlgorithmPanel::AlgorithmPanel(QWidget* parent) : QWidget(parent) {
 
 void AlgorithmPanel::buildForm() {
   while (form_->rowCount() > 0) form_->removeRow(0);
-  const AlgorithmInfo* info = findAlgorithm(config_.algorithm);
+  const AlgorithmInfo* info = findAlgorithm(config_.name);
   summary_->setText(info ? QStringLiteral("<i>%1</i> — %2")
                                .arg(QString::fromStdString(info->family).toHtmlEscaped(),
                                     QString::fromStdString(info->summary).toHtmlEscaped())
                          : tr("Unknown algorithm"));
   if (!info) return;
   for (const auto& p : info->params) {
-    const QString name = QStringLiteral("param_") + QString::fromStdString(p.field);
     const QString help = QString::fromStdString(p.help);
     QWidget* w = nullptr;
     switch (p.kind) {
-      case AlgorithmParam::Kind::kInt: {
+      case ParamSpec::Kind::kInt: {
         auto* s = new QSpinBox(form_host_);
-        s->setRange(p.min, p.max);
+        s->setRange(std::isinf(p.min) ? INT_MIN : clampToInt(p.min),
+                    std::isinf(p.max) ? INT_MAX : clampToInt(p.max));
         connect(s, &QSpinBox::valueChanged, this, &AlgorithmPanel::onEdited);
         w = s;
         break;
       }
-      case AlgorithmParam::Kind::kChoice: {
+      case ParamSpec::Kind::kDouble: {
+        auto* s = new QDoubleSpinBox(form_host_);
+        s->setDecimals(4);
+        s->setRange(std::isinf(p.min) ? -1e12 : p.min, std::isinf(p.max) ? 1e12 : p.max);
+        connect(s, &QDoubleSpinBox::valueChanged, this, &AlgorithmPanel::onEdited);
+        w = s;
+        break;
+      }
+      case ParamSpec::Kind::kBool: {
+        auto* c = new QCheckBox(form_host_);
+        connect(c, &QCheckBox::toggled, this, &AlgorithmPanel::onEdited);
+        w = c;
+        break;
+      }
+      case ParamSpec::Kind::kChoice: {
         auto* c = new QComboBox(form_host_);
         for (const auto& choice : p.choices) c->addItem(QString::fromStdString(choice));
         connect(c, &QComboBox::currentIndexChanged, this, &AlgorithmPanel::onEdited);
         w = c;
         break;
       }
-      case AlgorithmParam::Kind::kIntList: {
+      case ParamSpec::Kind::kIntList:
+      case ParamSpec::Kind::kDoubleList: {
         auto* e = new QLineEdit(form_host_);
         e->setPlaceholderText(tr("e.g. 2, 4 — empty: none"));
         connect(e, &QLineEdit::textEdited, this, &AlgorithmPanel::onEdited);
@@ -166,7 +174,7 @@ void AlgorithmPanel::buildForm() {
         break;
       }
     }
-    w->setObjectName(name);
+    w->setObjectName(widgetName(p));
     w->setToolTip(help);
     auto* label = new QLabel(QString::fromStdString(p.label), form_host_);
     label->setToolTip(help);
@@ -176,20 +184,24 @@ void AlgorithmPanel::buildForm() {
 }
 
 void AlgorithmPanel::fillForm() {
-  const AlgorithmInfo* info = findAlgorithm(config_.algorithm);
+  const AlgorithmInfo* info = findAlgorithm(config_.name);
   if (!info) return;
   const bool was_filling = filling_;
   filling_ = true;
   for (const auto& p : info->params) {
-    const QString name = QStringLiteral("param_") + QString::fromStdString(p.field);
+    const QString name = widgetName(p);
+    const auto& v = config_.params;
     if (auto* s = form_host_->findChild<QSpinBox*>(name)) {
-      if (const int* v = intField(config_, p.field)) s->setValue(*v);
+      s->setValue(clampToInt(static_cast<double>(v.getInt(p.name))));
+    } else if (auto* d = form_host_->findChild<QDoubleSpinBox*>(name)) {
+      d->setValue(v.getDouble(p.name));
+    } else if (auto* b = form_host_->findChild<QCheckBox*>(name)) {
+      b->setChecked(v.getBool(p.name));
     } else if (auto* c = form_host_->findChild<QComboBox*>(name)) {
-      if (const std::string* v = choiceField(config_, p.field)) {
-        c->setCurrentIndex(std::max(0, c->findText(QString::fromStdString(*v))));
-      }
+      c->setCurrentIndex(std::max(0, c->findText(QString::fromStdString(v.getString(p.name)))));
     } else if (auto* e = form_host_->findChild<QLineEdit*>(name)) {
-      if (const auto* v = listField(config_, p.field)) e->setText(listText(*v));
+      e->setText(p.kind == ParamSpec::Kind::kIntList ? listText(v.getIntList(p.name))
+                                                     : listText(v.getDoubleList(p.name)));
     }
   }
   filling_ = was_filling;
@@ -198,67 +210,55 @@ void AlgorithmPanel::fillForm() {
 void AlgorithmPanel::readForm() {
   error_.clear();
   parses_ = true;
-  const AlgorithmInfo* info = findAlgorithm(config_.algorithm);
+  const AlgorithmInfo* info = findAlgorithm(config_.name);
   if (!info) {
-    error_ = tr("algorithm: '%1' is not registered").arg(QString::fromStdString(config_.algorithm));
+    error_ = tr("algorithm: '%1' is not registered").arg(QString::fromStdString(config_.name));
     parses_ = false;
     return;
   }
   for (const auto& p : info->params) {
-    const QString name = QStringLiteral("param_") + QString::fromStdString(p.field);
+    const QString name = widgetName(p);
+    auto& v = config_.params;
     if (auto* s = form_host_->findChild<QSpinBox*>(name)) {
-      if (int* v = intField(config_, p.field)) *v = s->value();
+      v.set(p.name, static_cast<int64_t>(s->value()));
+    } else if (auto* d = form_host_->findChild<QDoubleSpinBox*>(name)) {
+      v.set(p.name, d->value());
+    } else if (auto* b = form_host_->findChild<QCheckBox*>(name)) {
+      v.set(p.name, b->isChecked());
     } else if (auto* c = form_host_->findChild<QComboBox*>(name)) {
-      if (std::string* v = choiceField(config_, p.field)) *v = c->currentText().toStdString();
+      v.set(p.name, c->currentText().toStdString());
     } else if (auto* e = form_host_->findChild<QLineEdit*>(name)) {
-      std::vector<int> values;
-      if (!parseList(e->text(), &values)) {
+      ParamValue list;
+      if (!parseList(e->text(), p.kind == ParamSpec::Kind::kIntList, &list)) {
         if (parses_) {
-          error_ = tr("%1: '%2' is not a list of integers")
-                       .arg(QString::fromStdString(p.field), e->text().trimmed());
+          error_ = tr("%1: '%2' is not a list of numbers")
+                       .arg(QString::fromStdString(p.name), e->text().trimmed());
         }
         parses_ = false;
-      } else if (auto* v = listField(config_, p.field)) {
-        *v = std::move(values);
+      } else {
+        v.set(p.name, std::move(list));
       }
     }
   }
 }
 
 void AlgorithmPanel::check() {
-  note_.clear();
-  if (parses_ && !config_.cuts.empty()) {
-    const auto& cuts = config_.cuts;
-    for (size_t i = 0; i < cuts.size() && error_.isEmpty(); ++i) {
-      if (i > 0 && cuts[i] <= cuts[i - 1]) {
-        error_ =
-            tr("cuts: must be strictly increasing (%1 follows %2)").arg(cuts[i]).arg(cuts[i - 1]);
-      } else if (cuts[i] < 1 || (layers_ > 0 && cuts[i] > layers_ - 1)) {
-        error_ = layers_ > 0
-                     ? tr("cuts: %1 is outside 1..%2 (the model has %3 layers)")
-                           .arg(cuts[i])
-                           .arg(layers_ - 1)
-                           .arg(layers_)
-                     : tr("cuts: %1 is not a layer boundary (cuts start at 1)").arg(cuts[i]);
-      }
+  if (parses_) {
+    ExperimentConfig candidate = experiment_;
+    candidate.algorithm = config_;
+    if (auto st = validateExperiment(candidate, knownNames()); !st) {
+      // Only what this panel can change: a mistake elsewhere is the experiment form's to show.
+      const std::string& m = st.message();
+      if (m.rfind("field algorithm", 0) == 0) error_ = QString::fromStdString(m);
     }
-    const int want = devices_ - 1;
-    if (error_.isEmpty() && devices_ > 0 && static_cast<int>(cuts.size()) != want) {
-      error_ = tr("cuts: %1 given for %2 devices; give %3 (one fewer than devices) or leave it "
-                  "empty for the plan")
-                   .arg(cuts.size())
-                   .arg(devices_)
-                   .arg(want);
-    }
-    if (error_.isEmpty()) note_ = tr("Cut points set by hand: the plan choice is not used.");
   }
   const bool error = !error_.isEmpty();
-  message_->setText(error ? error_ : note_);
-  message_->setStyleSheet(error ? QStringLiteral("color: #c62828; font-weight: bold;")
-                                : QStringLiteral("color: palette(placeholder-text);"));
-  message_->setVisible(!message_->text().isEmpty());
+  message_->setText(error ? error_ : QString());
+  message_->setStyleSheet(QStringLiteral("color: #c62828; font-weight: bold;"));
+  message_->setVisible(error);
   switch_->setEnabled(run_active_ && isValid() && !(config_ == running_));
-  running_label_->setText(tr("Running now: %1").arg(describe(running_)));
+  running_label_->setText(tr("Running now: %1")
+                              .arg(QString::fromStdString(describeAlgorithm(running_, knownNames()))));
 }
 
 void AlgorithmPanel::onEdited() {
@@ -271,7 +271,7 @@ void AlgorithmPanel::onEdited() {
 void AlgorithmPanel::setAlgorithm(const AlgorithmConfig& config) {
   filling_ = true;
   config_ = config;
-  const int i = combo_->findData(QString::fromStdString(config.algorithm));
+  const int i = combo_->findData(QString::fromStdString(config.name));
   if (i >= 0) combo_->setCurrentIndex(i);
   buildForm();
   fillForm();
@@ -284,19 +284,11 @@ void AlgorithmPanel::setCuts(const std::vector<int>& cuts) {
   if (auto* e = form_host_->findChild<QLineEdit*>(QStringLiteral("param_cuts"))) {
     e->setText(listText(cuts));
     onEdited();
-  } else {
-    config_.cuts = cuts;
   }
 }
 
-void AlgorithmPanel::setDeviceCount(int devices) {
-  devices_ = devices;
-  readForm();
-  check();
-}
-
-void AlgorithmPanel::setLayerCount(int layers) {
-  layers_ = layers;
+void AlgorithmPanel::setExperiment(const ExperimentConfig& experiment) {
+  experiment_ = experiment;
   readForm();
   check();
 }

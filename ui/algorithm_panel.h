@@ -1,6 +1,8 @@
 // The Algorithm selector: every registered algorithm with a parameter form built from its
-// AlgorithmParam list. Before a run, edits go into the experiment; during a run, a valid,
-// different choice is applied at the next iteration boundary.
+// declared parameters alone (ParamSpec: kind, range, choices, help). Before a run, edits go
+// into the experiment; during a run, a valid, different choice is applied at the next
+// iteration boundary. Checks are the experiment's own (validateExperiment), so the messages
+// are the ones a file would get.
 #pragma once
 
 #include <QString>
@@ -27,16 +29,16 @@ class AlgorithmPanel : public QWidget {
   void setAlgorithm(const AlgorithmConfig& config);
   // The form as it reads now; an int list that does not parse keeps its last good value.
   AlgorithmConfig algorithm() const { return config_; }
-  // The partition strip's drag: writes the cuts field as if typed.
+  // The partition strip's drag: writes the `cuts` parameter as if typed (when the algorithm
+  // has one).
   void setCuts(const std::vector<int>& cuts);
-  // For the cut checks (count = devices - 1, each within 1..layers-1); 0 = unknown, not checked.
-  void setDeviceCount(int devices);
-  void setLayerCount(int layers);
+  // The rest of the experiment, which the checks see (devices, model, batch size).
+  void setExperiment(const ExperimentConfig& experiment);
   // During a run the form stays editable and "Apply at next iteration" sends the switch.
   void setRunActive(bool active);
   void setRunningAlgorithm(const AlgorithmConfig& config);
 
-  // False when a field does not parse or a cut check fails; message() says why.
+  // False when a field does not parse or the experiment's checks fail; message() says why.
   bool isValid() const { return error_.isEmpty(); }
   QString message() const;
 
@@ -44,7 +46,7 @@ class AlgorithmPanel : public QWidget {
   void requestSwitch();
 
  signals:
-  // Before a run, on every edit that parses (cut-check failures are shown, not blocked: the
+  // Before a run, on every edit that parses (check failures are shown, not blocked: the
   // device count may change before the run starts).
   void algorithmEdited(const edgerig::AlgorithmConfig& config);
   // During a run, from the switch button: only valid and different from the running one.
@@ -54,7 +56,7 @@ class AlgorithmPanel : public QWidget {
   void buildForm();
   void fillForm();
   void readForm();  // form → config_, parse_error_
-  void check();     // cut checks → error_; updates the labels and the button
+  void check();     // the experiment's checks → error_; updates the labels and the button
   void onEdited();
 
   QComboBox* combo_ = nullptr;
@@ -69,9 +71,7 @@ class AlgorithmPanel : public QWidget {
   AlgorithmConfig running_;
   QString error_;  // parse error or failed check, empty when valid
   bool parses_ = true;
-  QString note_;  // shown when valid
-  int devices_ = 0;
-  int layers_ = 0;
+  ExperimentConfig experiment_;
   bool run_active_ = false;
   bool filling_ = false;
 };

@@ -1,5 +1,7 @@
 #include "ui/event_log_model.h"
 
+#include "core/runlog/event_kinds.h"
+
 #include <QBrush>
 #include <cmath>
 
@@ -32,9 +34,12 @@ void EventLogModel::clear() {
 
 QString EventLogModel::groupOf(const QString& kind) {
   if (kind.startsWith("fault")) return QStringLiteral("fault");
-  if (kind == "plan_changed" || kind == "algorithm_switched" || kind.startsWith("switch")) {
+  const std::string k = kind.toStdString();
+  if (k == events::kPlanChanged || k == events::kGraphChanged || k == events::kShardsAssigned ||
+      k == events::kAlgorithmSwitched || kind.startsWith("switch")) {
     return QStringLiteral("plan");
   }
+  if (k == events::kRecovered) return QStringLiteral("device");
   if (kind.startsWith("device")) return QStringLiteral("device");
   if (kind == "error" || kind == "run_failed") return QStringLiteral("error");
   if (kind.startsWith("run") || kind.startsWith("training") || kind == "evaluation" ||

@@ -1,5 +1,7 @@
 #include "ui/experiment_form.h"
 
+#include "core/catalog/catalog.h"
+
 #include <QComboBox>
 #include <QDoubleSpinBox>
 #include <QFileDialog>
@@ -152,11 +154,24 @@ void ExperimentForm::buildForm() {
                          tr("Use only the first N training samples (all = the whole split)"));
   test_limit_ = intSpin(data_box, "testLimit", 0, INT_MAX, tr("all"),
                         tr("Use only the first N test samples (all = the whole split)"));
+  split_ = new QComboBox(data_box);
+  split_->setObjectName("split");
+  for (const auto& k : kSplitKinds) split_->addItem(QString::fromStdString(k));
+  split_->setToolTip(
+      tr("How a decentralized run shards the training set over its devices: iid, Dirichlet "
+         "label skew (alpha), or a few classes per device. Pipelines ignore it."));
+  alpha_ = doubleSpin(data_box, "alpha", 0.001, 1000, 3, 0.1, {},
+                      tr("Dirichlet concentration: smaller is more skewed (0.1 strong, 100 ~iid)"));
+  classes_per_device_ = intSpin(data_box, "classesPerDevice", 1, 10, {},
+                                tr("Classes each device holds (the split 'classes')"));
   data_form->addRow(tr("Model"), model_);
   data_form->addRow(tr("Dataset"), dataset_);
   data_form->addRow(tr("Data folder"), dir_row);
   data_form->addRow(tr("Train samples"), train_limit_);
   data_form->addRow(tr("Test samples"), test_limit_);
+  data_form->addRow(tr("Shards"), split_);
+  data_form->addRow(tr("Alpha"), alpha_);
+  data_form->addRow(tr("Classes per device"), classes_per_device_);
 
   auto [train_box, train_form] = group(tr("Training"));
   batch_size_ = intSpin(train_box, "batchSize", 1, 65536, {}, tr("Samples per iteration"));
@@ -224,10 +239,10 @@ void ExperimentForm::buildForm() {
                     {"dataset.dataDir", data_dir_},
                     {"dataset.trainLimit", train_limit_},
                     {"dataset.testLimit", test_limit_},
+                    {"dataset.split", split_},
+                    {"dataset.alpha", alpha_},
+                    {"dataset.classesPerDevice", classes_per_device_},
                     {"training.batchSize", batch_size_},
-                    // Micro-batches live in the algorithm panel; here the batch size is the
-                    // other half of the rule.
-                    {"algorithm.microBatches", batch_size_},
                     {"training.learningRate", learning_rate_},
                     {"training.momentum", momentum_},
                     {"training.epochs", epochs_},
@@ -238,12 +253,14 @@ void ExperimentForm::buildForm() {
 
   auto edited = [this] { userEdited(); };
   for (QLineEdit* e : {name_, seed_, data_dir_}) connect(e, &QLineEdit::textChanged, this, edited);
-  for (QComboBox* c : {model_, dataset_}) connect(c, &QComboBox::currentTextChanged, this, edited);
-  for (QSpinBox* s :
-       {train_limit_, test_limit_, batch_size_, max_iterations_, eval_every_, eval_samples_}) {
+  for (QComboBox* c : {model_, dataset_, split_}) {
+    connect(c, &QComboBox::currentTextChanged, this, edited);
+  }
+  for (QSpinBox* s : {train_limit_, test_limit_, classes_per_device_, batch_size_, max_iterations_,
+                      eval_every_, eval_samples_}) {
     connect(s, &QSpinBox::valueChanged, this, edited);
   }
-  for (QDoubleSpinBox* s : {learning_rate_, momentum_, epochs_, max_seconds_}) {
+  for (QDoubleSpinBox* s : {alpha_, learning_rate_, momentum_, epochs_, max_seconds_}) {
     connect(s, &QDoubleSpinBox::valueChanged, this, edited);
   }
   connect(local_button_, &QPushButton::clicked, this, &ExperimentForm::openLocalTestbedDialog);
@@ -271,6 +288,9 @@ void ExperimentForm::load() {
   data_dir_->setText(QString::fromStdString(config_.data_dir));
   train_limit_->setValue(clampInt(config_.train_limit));
   test_limit_->setValue(clampInt(config_.test_limit));
+  setComboText(split_, config_.split);
+  alpha_->setValue(config_.alpha);
+  classes_per_device_->setValue(clampInt(config_.classes_per_device));
   batch_size_->setValue(config_.batch_size);
   learning_rate_->setValue(config_.learning_rate);
   momentum_->setValue(config_.momentum);
@@ -293,6 +313,9 @@ ExperimentConfig ExperimentForm::config() const {
   c.data_dir = data_dir_->text().trimmed().toStdString();
   c.train_limit = train_limit_->value();
   c.test_limit = test_limit_->value();
+  c.split = split_->currentText().toStdString();
+  c.alpha = alpha_->value();
+  c.classes_per_device = classes_per_device_->value();
   c.batch_size = batch_size_->value();
   c.learning_rate = learning_rate_->value();
   c.momentum = momentum_->value();
@@ -305,7 +328,7 @@ ExperimentConfig ExperimentForm::config() const {
 }
 
 void ExperimentForm::setAlgorithm(const AlgorithmConfig& algorithm) {
-  edgerig::setAlgorithm(config_, algorithm);
+  config_.algorithm = algorithm;
   showValidation();
 }
 
@@ -372,12 +395,12 @@ void ExperimentForm::setEditable(bool editable) {
   // Read-only rather than disabled: the values stay readable on a projector during a run.
   for (QLineEdit* e : {name_, seed_, data_dir_}) e->setReadOnly(!editable);
   for (QAbstractSpinBox* s : std::initializer_list<QAbstractSpinBox*>{
-           train_limit_, test_limit_, batch_size_, learning_rate_, momentum_, epochs_,
-           max_iterations_, max_seconds_, eval_every_, eval_samples_}) {
+           train_limit_, test_limit_, alpha_, classes_per_device_, batch_size_, learning_rate_,
+           momentum_, epochs_, max_iterations_, max_seconds_, eval_every_, eval_samples_}) {
     s->setReadOnly(!editable);
     s->setButtonSymbols(editable ? QAbstractSpinBox::UpDownArrows : QAbstractSpinBox::NoButtons);
   }
-  for (QWidget* w : std::initializer_list<QWidget*>{model_, dataset_, data_dir_browse_,
+  for (QWidget* w : std::initializer_list<QWidget*>{model_, dataset_, split_, data_dir_browse_,
                                                     local_button_, connect_button_}) {
     w->setEnabled(editable);
   }

@@ -77,6 +77,9 @@ class ExperimentForm : public QWidget {
   QPushButton* data_dir_browse_ = nullptr;
   QSpinBox* train_limit_ = nullptr;
   QSpinBox* test_limit_ = nullptr;
+  QComboBox* split_ = nullptr;
+  QDoubleSpinBox* alpha_ = nullptr;
+  QSpinBox* classes_per_device_ = nullptr;
   QSpinBox* batch_size_ = nullptr;
   QDoubleSpinBox* learning_rate_ = nullptr;
   QDoubleSpinBox* momentum_ = nullptr;

@@ -1,6 +1,7 @@
 #include "ui/main_window.h"
 
 #include <QApplication>
+#include <algorithm>
 #include <QCloseEvent>
 #include <QComboBox>
 #include <QDockWidget>
@@ -38,6 +39,7 @@
 #include "ui/plot_panel.h"
 #include "ui/run_session.h"
 #include "ui/run_status_line.h"
+#include "ui/shard_histogram.h"
 #include "ui/topology_view.h"
 
 namespace edgerig::ui {
@@ -167,7 +169,9 @@ void MainWindow::buildMenus() {
   for (auto* dock : findChildren<QDockWidget*>()) view->addAction(dock->toggleViewAction());
   view->addSeparator();
   auto* ring = view->addAction(tr("Topology as a ring"));
+  ring->setObjectName("topologyRing");
   ring->setCheckable(true);
+  ring_layout_ = ring;
   connect(ring, &QAction::toggled, this, [this](bool on) {
     topology_->setLayout(on ? TopologyView::Layout::kRing : TopologyView::Layout::kChain);
   });
@@ -286,8 +290,13 @@ void MainWindow::buildDocks() {
   topology_ = new TopologyView(this);
   topology_->setObjectName("topologyView");
   auto* topology = dock(tr("Topology"), "topologyDock", topology_);
+  shards_ = new ShardHistogram(this);
+  shards_->setObjectName("shardHistogram");
+  auto* shards = dock(tr("Data shards"), "shardsDock", shards_);
   addDockWidget(Qt::RightDockWidgetArea, experiment);
   splitDockWidget(experiment, topology, Qt::Vertical);
+  tabifyDockWidget(topology, shards);
+  topology->raise();
   tabifyDockWidget(experiment, algorithm);
   tabifyDockWidget(algorithm, faults);
   faults->raise();
@@ -307,15 +316,30 @@ void MainWindow::wireSession() {
     plots_->setDevices(d);
     faults_->setDevices(d);
     topology_->setDevices(d);
+    shards_->setDevices(d);
     status_->setDevices(d);
   });
+  connect(session_, &RunSession::shardsChanged, shards_, &ShardHistogram::setShards);
   connect(session_, &RunSession::linksChanged, topology_, &TopologyView::setLinks);
   connect(session_, &RunSession::planChanged, this, [this](const PlanInfo& p) {
     partition_->setPlan(p);
     topology_->setPlan(p);
+    ring_layout_->setChecked(false);  // a pipeline reads as a chain
     partition_label_->setText(
         tr("Partition — %1 (%2)")
             .arg(QString::fromStdString(config_.model), partition_->widthLegend()));
+  });
+  connect(session_, &RunSession::graphChanged, this, [this](const GraphInfo& g) {
+    topology_->setGraph(g);
+    ring_layout_->setChecked(true);  // a decentralized graph reads as a ring
+    std::vector<int> devices;
+    for (const auto& e : g.edges) {
+      for (int d : {e.from, e.to}) {
+        if (std::find(devices.begin(), devices.end(), d) == devices.end()) devices.push_back(d);
+      }
+    }
+    std::sort(devices.begin(), devices.end());
+    partition_->setReplicas(devices);
   });
   connect(session_, &RunSession::eventsArrived, this, &MainWindow::onEvents);
   connect(session_, &RunSession::metricsArrived, plots_, &PlotPanel::addMetrics);
@@ -328,7 +352,7 @@ void MainWindow::wireEditors() {
   connect(form_, &ExperimentForm::configChanged, this, [this] {
     if (syncing_) return;
     ExperimentConfig c = form_->config();
-    setAlgorithm(c, algorithmOf(config_));
+    c.algorithm = config_.algorithm;
     c.faults = config_.faults;
     config_ = c;
     refreshExperimentViews();
@@ -337,7 +361,7 @@ void MainWindow::wireEditors() {
   connect(connect_devices_, &QAction::triggered, form_, &ExperimentForm::openConnectDevicesDialog);
   connect(algorithm_, &AlgorithmPanel::algorithmEdited, this, [this](const AlgorithmConfig& a) {
     if (syncing_) return;
-    setAlgorithm(config_, a);
+    config_.algorithm = a;
     form_->setAlgorithm(a);
     showProposedCuts();
   });

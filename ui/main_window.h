@@ -30,6 +30,7 @@ class PlotPanel;
 class RunSession;
 class RunStatusLine;
 class TopologyView;
+class ShardHistogram;
 
 class MainWindow : public QMainWindow {
   Q_OBJECT
@@ -120,6 +121,8 @@ class MainWindow : public QMainWindow {
   PartitionStrip* partition_ = nullptr;
   TopologyView* topology_ = nullptr;
   AlgorithmPanel* algorithm_ = nullptr;
+  QAction* ring_layout_ = nullptr;  // View → Topology as a ring
+  ShardHistogram* shards_ = nullptr;
   ExperimentForm* form_ = nullptr;
   RunStatusLine* status_ = nullptr;
   QLabel* experiment_label_ = nullptr;

@@ -10,6 +10,8 @@
 #include "core/controller/controller.h"
 #include "core/model/layer_info.h"
 #include "core/partition/stage_plan.h"
+#include "core/catalog/catalog.h"
+#include "core/runlog/event_kinds.h"
 #include "ui/algorithm_panel.h"
 #include "ui/device_dialogs.h"
 #include "ui/device_table_model.h"
@@ -23,6 +25,7 @@
 #include "ui/run_replay.h"
 #include "ui/run_session.h"
 #include "ui/run_status_line.h"
+#include "ui/shard_histogram.h"
 #include "ui/topology_view.h"
 
 namespace edgerig::ui {
@@ -36,7 +39,7 @@ void MainWindow::setExperiment(const ExperimentConfig& config, const QString& so
   source_ = source;
   syncing_ = true;
   form_->setConfig(config_);
-  algorithm_->setAlgorithm(algorithmOf(config_));
+  algorithm_->setAlgorithm(config_.algorithm);
   timeline_->setFaults(config_.faults);
   syncing_ = false;
   refreshExperimentViews();
@@ -46,7 +49,8 @@ void MainWindow::refreshExperimentViews() {
   const auto& c = config_;
   experiment_label_->setText(
       tr("<b>%1</b> — %2, model %3, %4, %5 devices")
-          .arg(QString::fromStdString(c.name).toHtmlEscaped(), QString::fromStdString(c.algorithm),
+          .arg(QString::fromStdString(c.name).toHtmlEscaped(),
+               QString::fromStdString(c.algorithm.name),
                QString::fromStdString(c.model), QString::fromStdString(c.dataset))
           .arg(c.numDevices()));
   experiment_label_->setToolTip(source_);
@@ -61,17 +65,24 @@ void MainWindow::refreshExperimentViews() {
   partition_label_->setText(
       tr("Partition — %1 (%2)").arg(QString::fromStdString(c.model), partition_->widthLegend()));
   syncing_ = true;
-  algorithm_->setDeviceCount(c.numDevices());
-  algorithm_->setLayerCount(static_cast<int>(infos.size()));
+  algorithm_->setExperiment(c);
   timeline_->setDevices(experimentDeviceNames(c));
   syncing_ = false;
   if (!session_->running()) showProposedCuts();
 }
 
 void MainWindow::showProposedCuts() {
-  // Before a run the strip shows the cuts the run will start from, and they can be dragged.
+  // Before a run the strip shows the cuts a pipeline will start from, and they can be dragged.
   if (session_->running()) return;
-  std::vector<int> cuts = config_.cuts;
+  const AlgorithmInfo* info = findAlgorithm(config_.algorithm.name);
+  if (info == nullptr || info->param("cuts") == nullptr) {  // not a pipeline: no cuts to show
+    partition_->clearAssignment();
+    partition_->setCuts({});
+    partition_->setCutsEditable(false);
+    return;
+  }
+  std::vector<int> cuts;
+  for (int64_t c : config_.algorithm.params.getIntList("cuts")) cuts.push_back(static_cast<int>(c));
   if (cuts.empty() && partition_->layerCount() >= config_.numDevices() &&
       config_.numDevices() >= 1) {
     if (auto even = evenPlan(partition_->layerCount(), config_.numDevices())) {
@@ -104,6 +115,7 @@ Status MainWindow::startRun() {
   plots_->clear();
   plots_->setFollowTail(true);  // a live run scrolls with its newest data (a replay fitted all)
   topology_->clear();
+  shards_->clear();
   partition_->setCutsEditable(false);
   partition_->setCuts({});
   partition_->clearAssignment();
@@ -115,7 +127,7 @@ Status MainWindow::startRun() {
     return st;
   }
   setRunning(true);
-  algorithm_->setRunningAlgorithm(algorithmOf(config_));
+  algorithm_->setRunningAlgorithm(config_.algorithm);
   status_->setState(tr("running"), kRunning);
   statusBar()->showMessage(tr("Run folder: %1").arg(session_->runDir()), 8000);
   return Status::ok();
@@ -193,9 +205,22 @@ Status MainWindow::openRun(const QString& dir) {
   device_model_->updateDevices(replay->devices());
   plots_->setDevices(replay->devices());
   topology_->setDevices(replay->devices());
-  topology_->setPlan(replay->plan());
   partition_->setDevices(replay->devices());
-  partition_->setPlan(replay->plan());
+  shards_->clear();
+  shards_->setShardRecords(replay->shards());
+  if (!replay->graph().edges.empty()) {
+    topology_->setGraph(replay->graph());
+    std::vector<int> replicas;
+    for (const auto& d : replay->devices()) {
+      if (d.state != DeviceState::kLost) replicas.push_back(d.index);
+    }
+    partition_->setReplicas(replicas);
+    ring_layout_->setChecked(true);
+  } else {
+    topology_->setPlan(replay->plan());
+    partition_->setPlan(replay->plan());
+    ring_layout_->setChecked(false);
+  }
   event_model_->append(replay->events());
   replay_dir_ = dir;
   status_->reset();
@@ -274,19 +299,19 @@ void MainWindow::onSwitchRequested(const AlgorithmConfig& next) {
   }
   requested_switch_ = next;
   statusBar()->showMessage(tr("Switching to %1 at the next iteration boundary")
-                               .arg(QString::fromStdString(describeAlgorithm(next))),
+                               .arg(QString::fromStdString(describeAlgorithm(next, knownNames()))),
                            8000);
 }
 
 void MainWindow::onEvents(const std::vector<RunEvent>& events) {
   for (const auto& e : events) {
-    if (e.kind == "device_lost") device_model_->markLost(QString::fromStdString(e.device));
-    if (e.kind == "algorithm_switched" && requested_switch_) {
+    if (e.kind == events::kDeviceLost) device_model_->markLost(QString::fromStdString(e.device));
+    if (e.kind == events::kAlgorithmSwitched && requested_switch_) {
       algorithm_->setRunningAlgorithm(*requested_switch_);
       requested_switch_.reset();
     }
-    if (e.kind == "run_paused") status_->setState(tr("paused"), kPaused);
-    if (e.kind == "run_resumed") status_->setState(tr("running"), kRunning);
+    if (e.kind == events::kRunPaused) status_->setState(tr("paused"), kPaused);
+    if (e.kind == events::kRunResumed) status_->setState(tr("running"), kRunning);
   }
   event_model_->append(events);
   plots_->addEvents(events);
@@ -296,7 +321,7 @@ void MainWindow::onProgress(const RunProgress& progress) { status_->setProgress(
 
 void MainWindow::onFinished(const RunSummary& summary) {
   setRunning(false);
-  algorithm_->setAlgorithm(algorithmOf(config_));
+  algorithm_->setAlgorithm(config_.algorithm);
   showProposedCuts();
   if (summary.ok) {
     status_->setState(tr("finished"), QColor(21, 101, 192));

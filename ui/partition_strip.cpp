@@ -44,8 +44,15 @@ void PartitionStrip::setLayers(std::vector<LayerInfo> layers) {
   update();
 }
 
+void PartitionStrip::setReplicas(const std::vector<int>& devices) {
+  owner_.assign(layers_.size(), -1);
+  replicas_ = devices;
+  update();
+}
+
 void PartitionStrip::setPlan(const PlanInfo& plan) {
   owner_.assign(layers_.size(), -1);
+  replicas_.clear();
   const size_t stages = plan.stage_first_layer.size();
   for (size_t s = 0; s < stages; ++s) {
     const int first = std::max(0, plan.stage_first_layer[s]);
@@ -138,6 +145,7 @@ void PartitionStrip::setDevices(const std::vector<DeviceStatus>& devices) {
 
 void PartitionStrip::clearAssignment() {
   owner_.assign(layers_.size(), -1);
+  replicas_.clear();
   device_names_.clear();
   device_lost_.clear();
   update();
@@ -301,6 +309,17 @@ void PartitionStrip::paintEvent(QPaintEvent*) {
     p.setPen(colour);
     p.drawText(span, Qt::AlignCenter, fm.elidedText(text, Qt::ElideRight, span.width()));
   };
+  if (!assigned && !replicas_.empty()) {
+    QStringList names;
+    for (int d : replicas_) {
+      QString name = static_cast<size_t>(d) < device_names_.size() ? device_names_[d] : QString();
+      names << (name.isEmpty() ? QStringLiteral("device %1").arg(d) : name);
+    }
+    label(0, layerCount() - 1,
+          tr("the whole model on each of %1 devices: %2").arg(replicas_.size()).arg(names.join(", ")),
+          palette().color(QPalette::WindowText));
+    return;
+  }
   if (!assigned && !proposed_.empty()) {
     for (size_t s = 0; s <= proposed_.size(); ++s) {
       const int first = s == 0 ? 0 : proposed_[s - 1];

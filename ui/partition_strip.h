@@ -29,6 +29,9 @@ class PartitionStrip : public QWidget {
   // The plan's stages → devices (as setDevices does from each device's layers), and its
   // profiled layer times when it has them.
   void setPlan(const PlanInfo& plan);
+  // A decentralized run: every one of `devices` holds the whole model (no cuts).
+  void setReplicas(const std::vector<int>& devices);
+  const std::vector<int>& replicas() const { return replicas_; }
   void clearAssignment();
 
   void setWidthBy(WidthBy by);
@@ -94,6 +97,7 @@ class PartitionStrip : public QWidget {
   std::vector<bool> device_lost_;
   std::vector<double> layer_times_;
   std::vector<int> proposed_;
+  std::vector<int> replicas_;  // devices that each hold the whole model
   WidthBy width_by_ = WidthBy::kParameters;
   bool cuts_editable_ = false;
   int drag_ = -1;  // index of the cut being dragged

@@ -1,5 +1,7 @@
 #include "ui/plot_series.h"
 
+#include "core/runlog/event_kinds.h"
+
 #include <algorithm>
 #include <cstring>
 #include <string_view>
@@ -14,6 +16,9 @@ int chartOf(const MetricSample& m) {
   if (run && (m.metric == "train_loss" || m.metric == "test_loss")) {
     return static_cast<int>(Chart::kLoss);
   }
+  // Where every device has its own model (decentralized): its test accuracy and training loss.
+  if (!run && m.metric == "test_accuracy") return static_cast<int>(Chart::kAccuracy);
+  if (!run && m.metric == "train_loss") return static_cast<int>(Chart::kLoss);
   if (m.metric == "samples_per_s") return static_cast<int>(Chart::kThroughput);
   if (!run && m.metric == "bytes_out_per_s") return static_cast<int>(Chart::kTraffic);
   if (!run && m.metric == kBusyPercentMetric) return static_cast<int>(Chart::kBusy);
@@ -74,23 +79,18 @@ QString markerLabel(const RunEvent& e) {
   if (detail.startsWith(QStringLiteral("restart"))) detail = QStringLiteral("restart");
   if (detail.size() > 22) detail = detail.left(21) + QStringLiteral("…");
   const QString prefix = device.isEmpty() ? QString() : device + ": ";
-  if (e.kind == "fault_applied") return prefix + detail;
-  if (e.kind == "fault_cleared") return prefix + QStringLiteral("cleared");
-  if (e.kind == "device_lost") return prefix + QStringLiteral("lost");
-  if (e.kind == "device_restarted") return prefix + QStringLiteral("back");
-  if (e.kind == "plan_changed") return QStringLiteral("plan");
-  if (e.kind == "algorithm_switched") {
-    // "from gpipe (4 micro-batches, even plan) to ftpipehd (...)": the name after "to" says it.
-    const QString full = QString::fromStdString(e.detail);
-    const int to = full.lastIndexOf(QStringLiteral(" to "));
-    if (to >= 0) {
-      const QString name = full.mid(to + 4).section(' ', 0, 0);
-      if (!name.isEmpty()) return QStringLiteral("→ ") + name;
-    }
-    return QStringLiteral("→ ") + detail;
+  if (e.kind == events::kFaultApplied) return prefix + detail;
+  if (e.kind == events::kFaultCleared) return prefix + QStringLiteral("cleared");
+  if (e.kind == events::kDeviceLost) return prefix + QStringLiteral("lost");
+  if (e.kind == events::kDeviceRestarted) return prefix + QStringLiteral("back");
+  if (e.kind == events::kPlanChanged) return QStringLiteral("plan");
+  if (e.kind == events::kRecovered) return QStringLiteral("recovered");
+  if (e.kind == events::kAlgorithmSwitched) {
+    const std::string to = e.field(events::fields::kTo);
+    return QStringLiteral("→ ") + (to.empty() ? detail : QString::fromStdString(to));
   }
-  if (e.kind == "run_paused") return QStringLiteral("paused");
-  if (e.kind == "run_resumed") return QStringLiteral("resumed");
+  if (e.kind == events::kRunPaused) return QStringLiteral("paused");
+  if (e.kind == events::kRunResumed) return QStringLiteral("resumed");
   return {};
 }
 

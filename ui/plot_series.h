@@ -12,14 +12,20 @@
 #include <vector>
 
 #include "core/runlog/run_log.h"
+#include "device_bridge/traffic_kind.h"
 
 namespace edgerig::ui {
 
 enum class Chart { kAccuracy, kLoss, kThroughput, kTraffic, kTrafficKind, kBusy };
 inline constexpr int kChartCount = 6;
 
-// Message kinds the agents count bytes for (metrics bytes_sent_<kind>, cumulative per device).
-inline const std::vector<std::string> kMessageKinds{"activation", "gradient", "weights", "control"};
+// Message kinds the agents count bytes for (metrics bytes_sent_<kind>, cumulative per device),
+// in the order of device_bridge/traffic_kind.h.
+inline const std::vector<std::string> kMessageKinds = [] {
+  std::vector<std::string> out;
+  for (auto k : bridge::kReportedTrafficKinds) out.emplace_back(bridge::trafficKindName(k));
+  return out;
+}();
 // Derived series: "bytes_sent_<kind>_per_s" for the run (summed over devices, bytes/s) and
 // "busy_percent" per device (0..100).
 std::string kindRateMetric(const std::string& kind);

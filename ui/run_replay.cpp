@@ -3,31 +3,14 @@
 #include <algorithm>
 #include <map>
 
+#include "core/catalog/catalog.h"
 #include "core/controller/controller.h"
+#include "core/runlog/event_kinds.h"
 #include "core/runlog/run_reader.h"
 #include "ui/plot_panel.h"
 #include "ui/run_export.h"
 
 namespace edgerig::ui {
-namespace {
-
-// "from gpipe (4 micro-batches, even plan) to ftpipehd (...)" -> "ftpipehd".
-std::string switchedTo(const std::string& detail) {
-  const size_t to = detail.rfind(" to ");
-  if (to == std::string::npos) return {};
-  const std::string rest = detail.substr(to + 4);
-  return rest.substr(0, rest.find(' '));
-}
-
-// "quickstart: gpipe, model cnn, ..." -> "gpipe" (run_started, when config.json did not parse).
-std::string startedWith(const std::string& detail) {
-  const size_t colon = detail.find(": ");
-  if (colon == std::string::npos) return {};
-  const std::string rest = detail.substr(colon + 2);
-  return rest.substr(0, rest.find(','));
-}
-
-}  // namespace
 
 Result<RunReplay> RunReplay::load(const QString& dir) {
   if (Status st = checkRunFolder(dir); !st) return st;
@@ -46,6 +29,8 @@ Result<RunReplay> RunReplay::load(const QString& dir) {
   r.events_ = std::move(data->events);
   r.metrics_ = std::move(data->metrics);
   r.partitions_ = std::move(data->partitions);
+  r.graph_records_ = std::move(data->graph);
+  r.shards_ = std::move(data->shards);
   auto note = [&r](double t, int64_t it) {
     r.duration_s_ = std::max(r.duration_s_, t);
     r.last_iteration_ = std::max(r.last_iteration_, it);
@@ -55,6 +40,7 @@ Result<RunReplay> RunReplay::load(const QString& dir) {
   for (const auto& p : r.partitions_) note(p.time_s, p.iteration);
   r.rebuildDevices();
   r.rebuildPlan();
+  r.rebuildGraph();
   return r;
 }
 
@@ -124,13 +110,15 @@ void RunReplay::rebuildDevices() {
 }
 
 void RunReplay::rebuildPlan() {
-  if (config_) plan_.algorithm = config_->algorithm;
+  if (config_) plan_.algorithm = config_->algorithm.name;
   for (const auto& e : events_) {
-    if (e.kind == "run_started" && plan_.algorithm.empty()) plan_.algorithm = startedWith(e.detail);
-    if (e.kind == "algorithm_switched") {
-      if (auto to = switchedTo(e.detail); !to.empty()) plan_.algorithm = to;
+    if (e.kind == events::kRunStarted && plan_.algorithm.empty()) {
+      plan_.algorithm = e.field(events::fields::kAlgorithm);
     }
-    if (e.kind == "plan_changed") plan_.why = e.detail.substr(0, e.detail.find(": "));
+    if (e.kind == events::kAlgorithmSwitched) {
+      if (auto to = e.field(events::fields::kTo); !to.empty()) plan_.algorithm = to;
+    }
+    if (e.kind == events::kPlanChanged) plan_.why = e.detail.substr(0, e.detail.find(": "));
   }
   if (partitions_.empty()) return;
   // A plan is written as one record per stage, all with the time and iteration it took effect.
@@ -155,6 +143,30 @@ void RunReplay::rebuildPlan() {
     d->first_layer = p.first_layer;
     d->last_layer = p.last_layer;
   }
+}
+
+void RunReplay::rebuildGraph() {
+  if (graph_records_.empty()) return;
+  const GraphEdgeRecord& last = graph_records_.back();
+  if (!partitions_.empty() && partitions_.back().time_s > last.time_s) return;  // a plan is newer
+  auto index = [this](const std::string& name) {
+    for (const auto& d : devices_) {
+      if (d.name == name) return d.index;
+    }
+    return -1;
+  };
+  graph_.algorithm = plan_.algorithm;
+  graph_.kind = last.graph;
+  graph_.round = last.round;
+  for (auto it = graph_records_.rbegin(); it != graph_records_.rend(); ++it) {
+    if (it->time_s != last.time_s || it->iteration != last.iteration) break;
+    const int from = index(it->from), to = index(it->to);
+    if (from >= 0 && to >= 0) graph_.edges.insert(graph_.edges.begin(), {from, to, it->weight});
+  }
+  // A decentralized layout came last: no stages.
+  plan_.stage_first_layer.clear();
+  plan_.device_of_stage.clear();
+  for (auto& d : devices_) d.stage = -1;
 }
 
 void RunReplay::feed(PlotPanel& panel) const {

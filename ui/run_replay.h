@@ -7,7 +7,7 @@
 #include <string>
 #include <vector>
 
-#include "core/controller/experiment.h"
+#include "core/experiment/experiment.h"
 #include "core/controller/run_types.h"
 #include "core/runlog/run_log.h"
 #include "device_bridge/status.h"
@@ -35,8 +35,12 @@ class RunReplay {
   // Every device the run named (joined, planned or measured), in joining order, with its last
   // stage and measurements; kLost if it was lost and did not join again, kReady otherwise.
   const std::vector<DeviceStatus>& devices() const { return devices_; }
-  // The last plan (partition records sharing the latest time); empty if the run never planned.
+  // The run's last layout: a plan (partition records sharing the latest time) or a
+  // decentralized graph (graph.csv's latest round), whichever came last; the other is empty.
   const PlanInfo& plan() const { return plan_; }
+  const GraphInfo& graph() const { return graph_; }
+  // shards.csv: each device's training samples per class (decentralized runs).
+  const std::vector<ShardRecord>& shards() const { return shards_; }
   // The end of the run: the latest time and iteration any row names.
   double durationS() const { return duration_s_; }
   int64_t lastIteration() const { return last_iteration_; }
@@ -49,6 +53,7 @@ class RunReplay {
   RunReplay() = default;
   void rebuildDevices();
   void rebuildPlan();
+  void rebuildGraph();
 
   QString dir_;
   std::optional<ExperimentConfig> config_;
@@ -58,6 +63,9 @@ class RunReplay {
   std::vector<PartitionRecord> partitions_;
   std::vector<DeviceStatus> devices_;
   PlanInfo plan_;
+  std::vector<GraphEdgeRecord> graph_records_;
+  GraphInfo graph_;
+  std::vector<ShardRecord> shards_;
   double duration_s_ = 0;
   int64_t last_iteration_ = 0;
 };

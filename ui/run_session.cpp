@@ -110,6 +110,13 @@ RunObserver RunSession::makeObserver() {
     });
   };
   o.on_plan = [this](const PlanInfo& p) { deliver([&](Inbox& in) { in.plans.push_back(p); }); };
+  o.on_graph = [this](const GraphInfo& g) { deliver([&](Inbox& in) { in.graphs.push_back(g); }); };
+  o.on_shards = [this](const std::vector<ShardInfo>& s) {
+    deliver([&](Inbox& in) {
+      in.shards = s;
+      in.has_shards = true;
+    });
+  };
   return o;
 }
 
@@ -136,6 +143,8 @@ void RunSession::flush() {
   // Devices before events: a device_lost event then finds its row already marked.
   if (in.has_devices) emit devicesChanged(in.devices);
   for (const auto& p : in.plans) emit planChanged(p);
+  for (const auto& g : in.graphs) emit graphChanged(g);
+  if (in.has_shards) emit shardsChanged(in.shards);
   if (in.has_links) emit linksChanged(in.links);
   if (!in.events.empty()) emit eventsArrived(in.events);
   if (!in.metrics.empty()) emit metricsArrived(in.metrics);

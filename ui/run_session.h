@@ -57,6 +57,8 @@ class RunSession : public QObject {
   void progressChanged(const edgerig::RunProgress& progress);
   void linksChanged(const std::vector<edgerig::LinkTraffic>& links);
   void planChanged(const edgerig::PlanInfo& plan);
+  void graphChanged(const edgerig::GraphInfo& graph);
+  void shardsChanged(const std::vector<edgerig::ShardInfo>& shards);
   void finished(const edgerig::RunSummary& summary);
 
  private:
@@ -71,6 +73,9 @@ class RunSession : public QObject {
     std::vector<LinkTraffic> links;
     bool has_links = false;
     std::vector<PlanInfo> plans;  // every change, in order: each is an event in the log
+    std::vector<GraphInfo> graphs;
+    std::vector<ShardInfo> shards;
+    bool has_shards = false;
     bool flush_posted = false;
   };
 

@@ -96,6 +96,13 @@ void TopologyView::setLinks(const std::vector<LinkTraffic>& links) {
 
 void TopologyView::setPlan(const PlanInfo& plan) {
   plan_ = plan;
+  graph_ = {};
+  update();
+}
+
+void TopologyView::setGraph(const GraphInfo& graph) {
+  graph_ = graph;
+  plan_ = {};
   update();
 }
 
@@ -108,6 +115,7 @@ void TopologyView::clear() {
   devices_.clear();
   links_.clear();
   plan_ = {};
+  graph_ = {};
   last_bytes_.clear();
   derived_rate_.clear();
   since_links_.invalidate();
@@ -135,6 +143,20 @@ std::vector<int> TopologyView::drawOrder() const {
   };
   if (!plan_.device_of_stage.empty()) {
     for (int i : plan_.device_of_stage) add(i);
+  } else if (!graph_.edges.empty()) {
+    // Walk the graph from its lowest device, taking the lowest unvisited neighbour each time:
+    // a ring comes out in ring order.
+    int at = graph_.edges.front().from;
+    for (const auto& e : graph_.edges) at = std::min({at, e.from, e.to});
+    while (at >= 0) {
+      add(at);
+      int next = -1;
+      for (const auto& e : graph_.edges) {
+        if (e.from != at || std::find(order.begin(), order.end(), e.to) != order.end()) continue;
+        if (next < 0 || e.to < next) next = e.to;
+      }
+      at = next;
+    }
   } else {
     std::vector<const DeviceStatus*> staged;
     for (const auto& d : devices_) {
@@ -167,6 +189,10 @@ std::vector<TopologyView::Edge> TopologyView::edges() const {
     if (x == y || !device(x) || !device(y)) continue;
     Edge& e = edgeFor(x, y);
     e.planned = true;
+  }
+  for (const auto& g : graph_.edges) {
+    if (g.from == g.to || !device(g.from) || !device(g.to)) continue;
+    edgeFor(g.from, g.to).planned = true;
   }
   for (const auto& l : links_) {
     const int x = indexOf(l.from), y = indexOf(l.to);

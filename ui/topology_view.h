@@ -28,6 +28,9 @@ class TopologyView : public QWidget {
   void setLinks(const std::vector<LinkTraffic>& links);
   // Orders the chain by device_of_stage and draws the stage s → s+1 links even when idle.
   void setPlan(const PlanInfo& plan);
+  // A decentralized run's graph: its edges are drawn even when idle, devices in ring order
+  // (following the edges from the lowest index). Replaces a plan, and the other way round.
+  void setGraph(const GraphInfo& graph);
   void setLayout(Layout layout);
   using QWidget::setLayout;
   Layout layoutKind() const { return layout_; }
@@ -77,6 +80,7 @@ class TopologyView : public QWidget {
   std::vector<DeviceStatus> devices_;  // sorted by index
   std::vector<LinkTraffic> links_;
   PlanInfo plan_;
+  GraphInfo graph_;
   // Rates derived from byte counters when the report carries none (bytes_per_s == 0).
   std::map<std::tuple<std::string, std::string, std::string>, uint64_t> last_bytes_;
   std::map<std::tuple<std::string, std::string, std::string>, double> derived_rate_;

@@ -5,7 +5,7 @@
 #include <QMetaType>
 #include <vector>
 
-#include "core/controller/experiment.h"
+#include "core/experiment/experiment.h"
 #include "core/controller/run_types.h"
 #include "core/runlog/run_log.h"
 
@@ -19,6 +19,9 @@ Q_DECLARE_METATYPE(std::vector<edgerig::RunEvent>)
 Q_DECLARE_METATYPE(std::vector<edgerig::MetricSample>)
 Q_DECLARE_METATYPE(std::vector<edgerig::DeviceStatus>)
 Q_DECLARE_METATYPE(edgerig::PlanInfo)
+Q_DECLARE_METATYPE(edgerig::GraphInfo)
+Q_DECLARE_METATYPE(edgerig::ShardInfo)
+Q_DECLARE_METATYPE(std::vector<edgerig::ShardInfo>)
 Q_DECLARE_METATYPE(edgerig::AlgorithmConfig)
 Q_DECLARE_METATYPE(edgerig::LinkTraffic)
 Q_DECLARE_METATYPE(std::vector<edgerig::LinkTraffic>)

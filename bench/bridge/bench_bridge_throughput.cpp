@@ -1,4 +1,4 @@
-// Payload throughput of a Session (Payload/TensorBlob frames) against a raw Asio TCP socket
+// Tensor throughput of a Session (algorithm messages with bulk data) against a raw Asio TCP socket
 // sending the same bytes with a length prefix, both over loopback in the same run.
 // Prints a table and `RATIO bridge_throughput_<size> <session/raw>` lines (target >= 0.8).
 #include <malloc.h>
@@ -109,7 +109,7 @@ double sessionSeconds(const std::vector<std::string>& data) {
                                      accepted.push_back(s);
                                      s->start(
                                          [&](wire::Envelope&& env) {
-                                           if (env.payload().tensor().data().size() != bytes) {
+                                           if (env.algo().data().size() != bytes) {
                                              std::fprintf(stderr, "wrong payload size\n");
                                            }
                                            // Wake the timing thread once, at the end, as
@@ -136,13 +136,16 @@ double sessionSeconds(const std::vector<std::string>& data) {
   }
   auto session = client.value();
   session->start([](wire::Envelope&&) {}, [](const Status&) {});
-  // The tensor is turned into a TensorBlob before timing: that copy happens in any protocol.
+  // The tensor is turned into an algorithm message before timing: that copy happens in any
+  // protocol.
   std::vector<wire::Envelope> messages(count);
   for (size_t m = 0; m < count; ++m) {
-    auto* t = messages[m].mutable_payload()->mutable_tensor();
+    auto* a = messages[m].mutable_algo();
+    a->set_kind(static_cast<uint32_t>(TrafficKind::kWeights));
+    auto* t = a->add_tensors();
     t->add_shape(static_cast<int64_t>(bytes / 4));
     t->set_dtype(wire::DTYPE_FLOAT32);
-    t->set_data(data[m]);
+    a->set_data(data[m]);
   }
   const auto t0 = Clock::now();
   for (auto& env : messages) session->send(std::move(env));

@@ -16,6 +16,7 @@
 #include "core/data/sampler.h"
 #include "core/model/layer_chain.h"
 #include "core/model/stage.h"
+#include "core/runlog/event_kinds.h"
 #include "tests/support/scratch_dir.h"
 
 namespace edgerig {
@@ -32,7 +33,7 @@ ExperimentConfig base(int devices, int iterations) {
   c.dataset = "fashion-mnist";
   c.test_limit = 500;
   c.batch_size = 64;
-  c.micro_batches = 4;
+  c.algorithm.params.set("microBatches", int64_t{4});
   c.max_iterations = iterations;
   c.eval_every = 0;
   c.threads_per_agent = 1;
@@ -82,8 +83,8 @@ PipelineRun pipeline(ExperimentConfig c, const std::string& dir) {
   obs.on_event = [&](const RunEvent& e) {
     std::lock_guard lock(mu);
     const double t = std::chrono::duration<double>(Clock::now() - t0).count();
-    if (e.kind == "plan_changed" && r.profiled_s == 0) r.profiled_s = t;
-    if (e.kind == "training_started") r.setup_s = t;
+    if (e.kind == events::kPlanChanged && r.profiled_s == 0) r.profiled_s = t;
+    if (e.kind == events::kTrainingStarted) r.setup_s = t;
   };
   ControllerOptions opts;
   opts.run_dir = dir;
@@ -112,13 +113,13 @@ int main(int argc, char** argv) {
   const std::string tmp = scratch.path("run");
 
   auto one = base(1, iterations);
-  one.plan = "even";
-  one.micro_batches = 1;  // the same batch as the plain loop
+  one.algorithm.params.set("plan", std::string("even"));
+  one.algorithm.params.set("microBatches", int64_t{1});  // the same batch as the plain loop
   const double plain = plainLoop(one);
   const auto single = pipeline(one, tmp + "-one");
 
   auto two = base(2, iterations);
-  two.plan = "balanced";
+  two.algorithm.params.set("plan", std::string("balanced"));
   const auto piped = pipeline(two, tmp + "-two");
 
   auto eight = base(8, 1);

@@ -8,10 +8,9 @@
 
 #include <torch/torch.h>
 
-#include "core/algorithms/pipeline/gpipe_worker.h"
+#include "core/catalog/catalog.h"
 #include "core/model/layer_chain.h"
 #include "core/model/profiler.h"
-#include "core/model/tensor_codec.h"
 #include "device_bridge/log.h"
 #include "device_bridge/traffic.h"
 
@@ -53,6 +52,25 @@ Result<std::unique_ptr<AgentRuntime>> AgentRuntime::start(AgentOptions options) 
   if (!listener) return listener.status();
   self->listener_ = std::move(listener).value();
   self->options_.listen.port = self->listener_->port();
+
+  bridge::SessionOptions link = self->options_.session;
+  link.local_name = self->options_.name;
+  link.role = wire::PEER_ROLE_AGENT;
+  link.send_heartbeats = false;  // liveness is the controller's job; data links may be shaped
+  link.loss_timeout = std::chrono::milliseconds(0);
+  self->links_ = std::make_unique<PeerLinks>(
+      self->io_.context(), self->options_.token, link,
+      [self](const std::shared_ptr<bridge::Session>& s) { self->onPeerLinkOpen(s); });
+
+  WorkerHostLinks host;
+  host.to_controller = [self](wire::Envelope e) { self->sendToController(std::move(e)); };
+  host.to_device = [self](int device, wire::Envelope e) { self->links_->send(device, std::move(e)); };
+  host.peers_changed = [self](std::vector<std::string> peers) { self->links_->setPeers(peers); };
+  host.iteration = [self](int64_t it) { self->iteration_.store(it); };
+  host.post = [self](std::function<void()> task) { self->tasks_.post(std::move(task)); };
+  self->host_ = std::make_unique<WorkerHost>(algorithmRegistry(), self->meter_,
+                                             self->options_.data_dir, std::move(host));
+
   asio::post(self->io_.context(), [self] {
     self->metrics_timer_ = std::make_unique<asio::steady_timer>(self->io_.context());
     self->thaw_timer_ = std::make_unique<asio::steady_timer>(self->io_.context());
@@ -64,16 +82,18 @@ Result<std::unique_ptr<AgentRuntime>> AgentRuntime::start(AgentOptions options) 
 AgentRuntime::~AgentRuntime() {
   if (listener_) listener_->close();
   for (auto& s : allSessions()) s->close();
+  if (links_) links_->closeAll();
   io_.stop();
 }
 
 uint16_t AgentRuntime::port() const { return options_.listen.port; }
 
 std::vector<std::shared_ptr<bridge::Session>> AgentRuntime::allSessions() {
+  std::vector<std::shared_ptr<bridge::Session>> all = links_ ? links_->sessions()
+                                                             : std::vector<std::shared_ptr<bridge::Session>>{};
   std::lock_guard lock(sessions_mu_);
-  std::vector<std::shared_ptr<bridge::Session>> all = peers_;
+  all.insert(all.end(), inbound_.begin(), inbound_.end());
   if (controller_) all.push_back(controller_);
-  if (downstream_) all.push_back(downstream_);
   return all;
 }
 
@@ -117,20 +137,32 @@ void AgentRuntime::onSession(std::shared_ptr<bridge::Session> s) {
   }
   {
     std::lock_guard lock(sessions_mu_);
-    peers_.push_back(s);
-    if (link_peer_.empty() || link_peer_ == s->peerName()) s->setShape(link_shape_);
+    inbound_.push_back(s);
   }
   log()->info("peer {} ({}) connected", s->peerName(), s->remoteAddress());
   s->start(
       [this, weak](wire::Envelope&& env) {
         if (auto locked = weak.lock()) onPeerMessage(locked, std::move(env));
       },
-      [this, weak](const Status& why) {
+      [this, weak](const Status&) {
         std::lock_guard lock(sessions_mu_);
         auto locked = weak.lock();
         if (locked) retire(locked);
-        std::erase_if(peers_, [&](const auto& p) { return p == locked; });
+        std::erase_if(inbound_, [&](const auto& p) { return p == locked; });
       });
+}
+
+void AgentRuntime::onPeerLinkOpen(const std::shared_ptr<bridge::Session>& s) {
+  std::weak_ptr<bridge::Session> weak = s;
+  s->start(
+      [this, weak](wire::Envelope&& env) {
+        if (auto locked = weak.lock()) onPeerMessage(locked, std::move(env));
+      },
+      [this, weak](const Status&) {
+        std::lock_guard lock(sessions_mu_);
+        if (auto locked = weak.lock()) retire(locked);
+      });
+  applyShapeToPeers();
 }
 
 void AgentRuntime::onControllerMessage(const std::shared_ptr<bridge::Session>& s,
@@ -139,30 +171,29 @@ void AgentRuntime::onControllerMessage(const std::shared_ptr<bridge::Session>& s
     case wire::Envelope::kProfileRequest:
       tasks_.post([this, p = env.profile_request()] { profile(p); });
       break;
-    case wire::Envelope::kStageAssignment:
-      tasks_.clear();
-      tasks_.post([this, a = std::move(*env.mutable_stage_assignment())]() mutable {
-        assignStage(std::move(a));
+    case wire::Envelope::kWorkerStart:
+      tasks_.clear();  // whatever the previous worker had queued is moot
+      run_active_.store(true);
+      tasks_.post([this, start = std::move(*env.mutable_worker_start())]() mutable {
+        host_->start(std::move(start));
       });
       break;
-    case wire::Envelope::kStep:
-      tasks_.post([this, step = std::move(*env.mutable_step())] {
-        if (!worker_) return reportError(invalidArgument("step command before a stage assignment"));
-        iteration_.store(step.iteration());
-        if (auto st = worker_->onStep(step); !st) reportError(st);
+    case wire::Envelope::kAlgo:
+      tasks_.post([this, m = std::move(*env.mutable_algo())]() mutable {
+        host_->deliver(std::move(m));
+      });
+      break;
+    case wire::Envelope::kPeerAddresses:
+      tasks_.post([this, p = env.peer_addresses()] {
+        host_->updatePeers({p.peers().begin(), p.peers().end()});
       });
       break;
     case wire::Envelope::kFault:
       applyFault(env.fault());
       break;
     case wire::Envelope::kFetchState:
-      tasks_.post([this] {
-        if (!worker_)
-          return reportError(invalidArgument("state requested before a stage assignment"));
-        wire::Envelope reply;
-        *reply.mutable_state_reply()->mutable_state() = toBlob(worker_->state());
-        reply.mutable_state_reply()->set_stage(worker_->stage());
-        sendToController(std::move(reply));
+      tasks_.post([this, optimizer = env.fetch_state().optimizer()] {
+        host_->fetchState(optimizer);
       });
       break;
     case wire::Envelope::kStopRun:
@@ -180,34 +211,17 @@ void AgentRuntime::onControllerMessage(const std::shared_ptr<bridge::Session>& s
 }
 
 void AgentRuntime::onPeerMessage(const std::shared_ptr<bridge::Session>& s, wire::Envelope&& env) {
-  switch (env.body_case()) {
-    case wire::Envelope::kActivations: {
-      {
-        std::lock_guard lock(sessions_mu_);
-        upstream_ = s;
-      }
-      tasks_.post([this, act = std::move(*env.mutable_activations())] {
-        if (!worker_) return;  // a run was stopped while this was in flight
-        iteration_.store(act.iteration());
-        if (auto st = worker_->onActivations(act); !st) reportError(st);
-      });
-      break;
-    }
-    case wire::Envelope::kGradients:
-      tasks_.post([this, g = std::move(*env.mutable_gradients())] {
-        if (!worker_) return;
-        if (auto st = worker_->onGradients(g); !st) reportError(st);
-      });
-      break;
-    case wire::Envelope::kPayload:
-      break;  // bulk test traffic: counted by the session, nothing to do
-    default:
-      log()->warn(
-          "peer {} ({}) sent a message that does not belong on a data link (body case "
-          "{}); closing that session",
-          s->peerName(), s->remoteAddress(), static_cast<int>(env.body_case()));
-      s->close();
+  if (env.has_algo()) {
+    tasks_.post([this, m = std::move(*env.mutable_algo())]() mutable {
+      host_->deliver(std::move(m));
+    });
+    return;
   }
+  log()->warn(
+      "peer {} ({}) sent a message that does not belong on a data link (body case "
+      "{}); closing that session",
+      s->peerName(), s->remoteAddress(), static_cast<int>(env.body_case()));
+  s->close();
 }
 
 void AgentRuntime::applyFault(const wire::FaultCommand& f) {
@@ -272,14 +286,14 @@ void AgentRuntime::applyFault(const wire::FaultCommand& f) {
 }
 
 void AgentRuntime::applyShapeToPeers() {
+  // Shaping is of what this device sends: its outgoing data links.
+  const auto links = links_->sessions();
   std::lock_guard lock(sessions_mu_);
-  auto shapeFor = [&](const std::shared_ptr<bridge::Session>& s) {
+  for (const auto& s : links) {
     const bool match =
         link_peer_.empty() || link_peer_ == s->peerName() || link_peer_ == s->remoteAddress();
     s->setShape(match ? link_shape_ : bridge::LinkShape{});
-  };
-  for (auto& p : peers_) shapeFor(p);
-  if (downstream_) shapeFor(downstream_);
+  }
 }
 
 void AgentRuntime::scheduleMetrics() {
@@ -308,11 +322,12 @@ void AgentRuntime::sendMetrics() {
   last_samples_ = samples;
   last_report_ = now;
   std::map<std::pair<std::string, int>, std::pair<uint64_t, uint64_t>> traffic;
+  const auto sessions = allSessions();
   {
     std::lock_guard lock(sessions_mu_);
     traffic = retired_traffic_;
   }
-  for (const auto& s : allSessions()) {
+  for (const auto& s : sessions) {
     const auto c = s->counters();
     for (size_t k = 0; k < c.sent.size(); ++k) {
       auto& t = traffic[{s->peerName(), static_cast<int>(k)}];
@@ -324,7 +339,7 @@ void AgentRuntime::sendMetrics() {
     if (bytes.first == 0 && bytes.second == 0) continue;
     auto* t = m->add_traffic();
     t->set_peer(key.first);
-    t->set_kind(bridge::kindName(static_cast<bridge::MessageKind>(key.second)));
+    t->set_kind(std::string(bridge::trafficKindName(static_cast<bridge::TrafficKind>(key.second))));
     t->set_bytes_sent(bytes.first);
     t->set_bytes_received(bytes.second);
   }
@@ -333,7 +348,7 @@ void AgentRuntime::sendMetrics() {
 
 void AgentRuntime::profile(const wire::ProfileRequest& p) {
   auto chain = LayerChain::build(p.model(), p.seed());
-  if (!chain) return reportError(chain.status());
+  if (!chain) return sendToController(errorEnvelope(chain.status()));
   auto times =
       profileLayers(*chain, std::max(1, p.batch_size()), std::max(1, p.repetitions()), p.seed());
   wire::Envelope env;
@@ -350,65 +365,10 @@ void AgentRuntime::profile(const wire::ProfileRequest& p) {
   sendToController(std::move(env));
 }
 
-void AgentRuntime::assignStage(wire::StageAssignment a) {
-  resetRun();
-  StageLinks links;
-  links.to_controller = [this](wire::Envelope e) { sendToController(std::move(e)); };
-  links.to_next = [this](wire::Envelope e) { sendToNext(std::move(e)); };
-  links.to_previous = [this](wire::Envelope e) { sendToPrevious(std::move(e)); };
-  auto worker = GpipeStageWorker::create(a, options_.data_dir, meter_, std::move(links));
-  if (!worker) return reportError(worker.status());
-  if (!a.next_address().empty()) {
-    auto to = bridge::parseHostPort(a.next_address());
-    if (!to) return reportError(to.status());
-    bridge::SessionOptions so = options_.session;
-    so.local_name = options_.name;
-    so.role = wire::PEER_ROLE_AGENT;
-    so.send_heartbeats = false;  // liveness is the controller's job; data links may be shaped
-    so.loss_timeout = std::chrono::milliseconds(0);
-    auto session = bridge::connect(io_.context(), *to, options_.token, so);
-    if (!session) {
-      return reportError(unavailable("stage " + std::to_string(a.stage()) +
-                                     " could not reach the next stage at " + a.next_address() +
-                                     ": " + session.status().message()));
-    }
-    std::shared_ptr<bridge::Session> s = std::move(session).value();
-    std::weak_ptr<bridge::Session> weak = s;
-    s->start(
-        [this, weak](wire::Envelope&& env) {
-          if (auto locked = weak.lock()) onPeerMessage(locked, std::move(env));
-        },
-        [](const Status&) {});
-    {
-      std::lock_guard lock(sessions_mu_);
-      downstream_ = s;
-    }
-    applyShapeToPeers();
-  }
-  worker_ = std::move(worker).value();
-  run_active_.store(true);
-  log()->info("stage {}/{} ready: layers [{}, {}) of {}, {} parameters", a.stage(), a.num_stages(),
-              a.first_layer(), a.last_layer(), a.model(), worker_->parameterCount());
-  wire::Envelope env;
-  auto* r = env.mutable_stage_ready();
-  r->set_stage(a.stage());
-  r->set_parameters(worker_->parameterCount());
-  r->set_train_size(worker_->trainSize());
-  r->set_test_size(worker_->testSize());
-  sendToController(std::move(env));
-}
-
 void AgentRuntime::resetRun() {
-  worker_.reset();
+  host_->reset();
+  links_->closeAll();  // a next run dials what it needs
   run_active_.store(false);
-  std::shared_ptr<bridge::Session> down;
-  {
-    std::lock_guard lock(sessions_mu_);
-    down = std::exchange(downstream_, nullptr);
-    if (down) retire(down);
-    upstream_.reset();
-  }
-  if (down) down->close();
 }
 
 void AgentRuntime::retire(const std::shared_ptr<bridge::Session>& s) {
@@ -420,34 +380,11 @@ void AgentRuntime::retire(const std::shared_ptr<bridge::Session>& s) {
   }
 }
 
-void AgentRuntime::reportError(const Status& st) {
-  log()->error("{}", st.message());
-  sendToController(errorEnvelope(st));
-}
-
 void AgentRuntime::sendToController(wire::Envelope env) {
   std::shared_ptr<bridge::Session> s;
   {
     std::lock_guard lock(sessions_mu_);
     s = controller_;
-  }
-  if (s) s->send(std::move(env));
-}
-
-void AgentRuntime::sendToNext(wire::Envelope env) {
-  std::shared_ptr<bridge::Session> s;
-  {
-    std::lock_guard lock(sessions_mu_);
-    s = downstream_;
-  }
-  if (s) s->send(std::move(env));
-}
-
-void AgentRuntime::sendToPrevious(wire::Envelope env) {
-  std::shared_ptr<bridge::Session> s;
-  {
-    std::lock_guard lock(sessions_mu_);
-    s = upstream_.lock();
   }
   if (s) s->send(std::move(env));
 }

@@ -1,6 +1,7 @@
 // The agent: one per device. It listens on one port, authenticates whoever dials (the
-// controller, or the previous pipeline stage), runs a stage on its trainer thread, emulates
-// faults, and pushes metrics to the controller several times a second.
+// controller, or a peer device), runs the algorithm's Worker on its trainer thread (through a
+// WorkerHost), emulates faults, and pushes metrics to the controller several times a second.
+// It forwards algorithm messages without looking inside them.
 #pragma once
 
 #include <map>
@@ -9,8 +10,10 @@
 #include <string>
 #include <vector>
 
-#include "core/agent/compute_meter.h"
+#include "core/agent/peer_links.h"
 #include "core/agent/task_queue.h"
+#include "core/agent/worker_host.h"
+#include "core/algorithms/compute_meter.h"
 #include "device_bridge/address.h"
 #include "device_bridge/io_thread.h"
 #include "device_bridge/link_shaper.h"
@@ -19,14 +22,12 @@
 
 namespace edgerig {
 
-class GpipeStageWorker;
-
 struct AgentOptions {
   bridge::HostPort listen{"127.0.0.1", 0};
   std::string name = "agent";
   std::string token;
   std::string data_dir;  // overrides the experiment's dataset path on this device
-  int threads = 1;       // torch intra-op threads
+  int threads = 1;       // torch intra-op threads until a run says otherwise
   std::chrono::milliseconds metrics_interval{250};
   bridge::SessionOptions session;
 };
@@ -46,20 +47,17 @@ class AgentRuntime {
   void onSession(std::shared_ptr<bridge::Session> s);
   void onControllerMessage(const std::shared_ptr<bridge::Session>& s, wire::Envelope&& env);
   void onPeerMessage(const std::shared_ptr<bridge::Session>& s, wire::Envelope&& env);
+  void onPeerLinkOpen(const std::shared_ptr<bridge::Session>& s);
   void applyFault(const wire::FaultCommand& f);
   void scheduleMetrics();
   void sendMetrics();
 
   // trainer thread
-  void assignStage(wire::StageAssignment a);
   void profile(const wire::ProfileRequest& p);
   void resetRun();
-  void reportError(const Status& st);
 
   // any thread
   void sendToController(wire::Envelope env);
-  void sendToNext(wire::Envelope env);
-  void sendToPrevious(wire::Envelope env);
   std::vector<std::shared_ptr<bridge::Session>> allSessions();
   void applyShapeToPeers();
   void retire(const std::shared_ptr<bridge::Session>& s);  // caller holds sessions_mu_
@@ -73,16 +71,12 @@ class AgentRuntime {
 
   std::mutex sessions_mu_;  // guards the session pointers and shaping below
   std::shared_ptr<bridge::Session> controller_;
-  std::shared_ptr<bridge::Session> downstream_;  // we dialed the next stage
-  std::weak_ptr<bridge::Session> upstream_;      // the previous stage dialed us
-  std::vector<std::shared_ptr<bridge::Session>> peers_;
+  std::vector<std::shared_ptr<bridge::Session>> inbound_;  // peers that dialled us
   // Traffic of closed sessions, so that reported byte counts only ever grow.
   std::map<std::pair<std::string, int>, std::pair<uint64_t, uint64_t>> retired_traffic_;
   bridge::LinkShape link_shape_;
   std::string link_peer_;  // empty: every peer link
-
-  // trainer thread only
-  std::unique_ptr<GpipeStageWorker> worker_;
+  std::unique_ptr<PeerLinks> links_;  // our outgoing data links
 
   // metrics (io thread)
   int64_t last_samples_ = 0;
@@ -90,6 +84,9 @@ class AgentRuntime {
   double idle_in_run_s_ = 0;
   std::atomic<bool> run_active_{false};
   std::atomic<int64_t> iteration_{0};
+
+  // trainer thread only
+  std::unique_ptr<WorkerHost> host_;
 
   // Last: destroyed first, so no trainer task outlives the state it uses.
   TaskQueue tasks_;

@@ -1,9 +1,12 @@
-// The controller side of a training algorithm, found by name in the registry. The
+// The controller side of an algorithm, made by its registry entry's coordinator factory. The
 // controller owns devices, faults, metrics and the run log; a coordinator owns the training
-// protocol between iteration boundaries.
+// protocol between iteration boundaries, and decides what a lost or returning device means for
+// it (RunContext::takeLost, rejoinsInPlace).
 #pragma once
 
+#include <cmath>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -12,38 +15,64 @@
 
 namespace edgerig {
 
-struct StepResult {
-  double loss = 0;      // mean over the mini-batch
-  double accuracy = 0;  // fraction correct on the mini-batch
+// What one device did in an iteration. loss/accuracy are NaN where the device computes none
+// (a pipeline stage before the last).
+struct DeviceStep {
+  int device = 0;
+  double compute_s = 0;  // emulated slowdown included
+  double loss = std::nan("");
+  double accuracy = std::nan("");
   int64_t samples = 0;
-  std::vector<double> stage_compute_s;  // per stage, including emulated slowdown
+};
+
+struct StepResult {
+  double loss = 0;      // mean over the iteration's samples
+  double accuracy = 0;  // fraction correct
+  int64_t samples = 0;
+  std::vector<DeviceStep> devices;
+};
+
+struct DeviceEval {
+  int device = 0;
+  double loss = 0;
+  double accuracy = 0;
+  int64_t samples = 0;
 };
 
 struct EvalResult {
   double loss = 0;
   double accuracy = 0;
   int64_t samples = 0;
+  std::vector<DeviceEval> devices;  // when each device's own model is evaluated
 };
 
 class Coordinator {
  public:
   virtual ~Coordinator() = default;
-  // Profiles, plans and configures the devices; after it, trainSize() is known.
+  // Profiles, plans and starts the workers (RunContext::startWorkers).
   virtual Status setup() = 0;
+  // Iterations that make one pass over the training set, and that set's size.
+  virtual int64_t iterationsPerEpoch() const = 0;
   virtual int64_t trainSize() const = 0;
-  virtual int64_t testSize() const = 0;
-  virtual Result<StepResult> trainStep(int64_t iteration, const std::vector<int64_t>& indices) = 0;
+  virtual Result<StepResult> trainStep(int64_t iteration) = 0;
+  // On the first `samples` test samples (0: all of them).
   virtual Result<EvalResult> evaluate(int64_t samples) = 0;
-  virtual std::string planDescription() const = 0;
+  // One line for the summary: "[conv1 conv2] [fc1 fc2]", "ring dev0 dev1 dev2".
+  virtual std::string layoutDescription() const = 0;
 
-  // The algorithm switch: the running algorithm hands over the whole model, and the next one
-  // is given it before setup(), so it starts from those weights instead of the seed's.
-  // Optimizer state (momentum) does not travel: the next algorithm starts its own.
+  // The algorithm switch: the running algorithm hands over the whole model (a decentralized one:
+  // the average of the devices' models), and the next is given it before setup(), so it starts
+  // from those weights instead of the seed's. Optimizer state does not travel.
   virtual Result<wire::ModelStateBlob> gatherState() = 0;
   virtual void startFrom(wire::ModelStateBlob state) = 0;
+
+  // A local device restarted (a reboot, or a lost one started again). true: the coordinator
+  // takes it back itself with deviceRejoined() once it is up; false: the controller gathers the
+  // model first and restarts the whole algorithm from it.
+  virtual bool rejoinsInPlace() const { return false; }
+  virtual Status deviceRejoined(int device) { return Status::ok(); }
 };
 
-// Unknown name: an error listing the registered ones.
-Result<std::unique_ptr<Coordinator>> makeCoordinator(const std::string& algorithm, RunContext& ctx);
+using CoordinatorFactory = std::function<std::unique_ptr<Coordinator>(RunContext& ctx)>;
 
 }  // namespace edgerig

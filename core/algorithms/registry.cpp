@@ -2,63 +2,53 @@
 
 namespace edgerig {
 
-const std::vector<AlgorithmInfo>& algorithmCatalog() {
-  static const std::vector<AlgorithmInfo> kCatalog = {
-      {"gpipe",
-       "pipeline",
-       "synchronous micro-batched pipeline, even or balanced plan, stops on a lost stage",
-       false,
-       {{"microBatches",
-         "micro-batches",
-         AlgorithmParam::Kind::kInt,
-         "micro-batches per mini-batch (the batch size must be at least this)",
-         1,
-         1024,
-         {}},
-        {"plan",
-         "plan",
-         AlgorithmParam::Kind::kChoice,
-         "even: layers split by count; balanced: by measured capacity (FTPipeHD's DP)",
-         0,
-         0,
-         {"even", "balanced"}},
-        {"cuts",
-         "cuts",
-         AlgorithmParam::Kind::kIntList,
-         "explicit cut points, one fewer than devices (empty: use the plan)",
-         0,
-         0,
-         {}}}},
-  };
-  return kCatalog;
+void AlgorithmRegistry::add(AlgorithmEntry entry) {
+  for (auto& e : entries_) {
+    if (e.info.name == entry.info.name) {
+      e = std::move(entry);
+      return;
+    }
+  }
+  entries_.push_back(std::move(entry));
 }
 
-const AlgorithmInfo* findAlgorithm(std::string_view name) {
-  for (const auto& a : algorithmCatalog()) {
-    if (a.name == name) return &a;
+const AlgorithmEntry* AlgorithmRegistry::find(std::string_view name) const {
+  for (const auto& e : entries_) {
+    if (e.info.name == name) return &e;
   }
   return nullptr;
 }
 
-std::vector<std::string> algorithmNames() {
-  std::vector<std::string> names;
-  for (const auto& a : algorithmCatalog()) names.push_back(a.name);
-  return names;
+std::vector<AlgorithmInfo> AlgorithmRegistry::infos() const {
+  std::vector<AlgorithmInfo> out;
+  for (const auto& e : entries_) out.push_back(e.info);
+  return out;
 }
 
-}  // namespace edgerig
+std::vector<std::string> AlgorithmRegistry::names() const {
+  std::vector<std::string> out;
+  for (const auto& e : entries_) out.push_back(e.info.name);
+  return out;
+}
 
-#include "core/algorithms/coordinator.h"
-#include "core/algorithms/pipeline/gpipe_coordinator.h"
-
-namespace edgerig {
-
-Result<std::unique_ptr<Coordinator>> makeCoordinator(const std::string& algorithm,
-                                                     RunContext& ctx) {
-  if (algorithm == "gpipe") return std::unique_ptr<Coordinator>(new GpipeCoordinator(ctx));
+Status AlgorithmRegistry::unknown(const std::string& name) const {
   std::string known;
-  for (const auto& n : algorithmNames()) known += (known.empty() ? "" : ", ") + n;
-  return notFound("unknown algorithm '" + algorithm + "'; known: " + known);
+  for (const auto& n : names()) known += (known.empty() ? "" : ", ") + n;
+  return notFound("unknown algorithm '" + name + "'; known: " + known);
+}
+
+Result<std::unique_ptr<Coordinator>> AlgorithmRegistry::makeCoordinator(const std::string& name,
+                                                                        RunContext& ctx) const {
+  const AlgorithmEntry* e = find(name);
+  if (e == nullptr) return unknown(name);
+  return e->coordinator(ctx);
+}
+
+Result<std::unique_ptr<Worker>> AlgorithmRegistry::makeWorker(
+    const std::string& name, WorkerContext& ctx, const wire::WorkerStart& start) const {
+  const AlgorithmEntry* e = find(name);
+  if (e == nullptr) return unknown(name);
+  return e->worker(ctx, start);
 }
 
 }  // namespace edgerig

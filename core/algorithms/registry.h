@@ -1,35 +1,44 @@
-// The one registry of training algorithms: every name a run, the CLI or the GUI may choose.
+// The registry of training algorithms: one entry each (its declaration, and the factories of
+// its two halves). Each family registers its entries in one call (registerPipelineFamily, ...),
+// and core/catalog builds the one registry the controller, the agent, the CLI and the GUI use.
+// Nothing outside a registry entry tests an algorithm's name.
 #pragma once
 
+#include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
 
+#include "core/algorithms/coordinator.h"
+#include "core/algorithms/worker.h"
+#include "core/experiment/algorithm_params.h"
+
 namespace edgerig {
 
-// One parameter of an algorithm, as an experiment file's `algorithm` object spells it, for
-// forms that are built from the registry rather than written per algorithm.
-struct AlgorithmParam {
-  enum class Kind { kInt, kChoice, kIntList };
-  std::string field;  // JSON field in `algorithm`: "microBatches", "plan", "cuts"
-  std::string label;  // "micro-batches"
-  Kind kind = Kind::kInt;
-  std::string help;                  // one line
-  int min = 0, max = 0;              // kInt
-  std::vector<std::string> choices;  // kChoice
+struct AlgorithmEntry {
+  AlgorithmInfo info;
+  CoordinatorFactory coordinator;
+  WorkerFactory worker;
 };
 
-struct AlgorithmInfo {
-  std::string name;     // "gpipe"
-  std::string family;   // "pipeline" | "decentralized"
-  std::string summary;  // one line for menus and --help
-  bool fault_tolerant = false;
-  std::vector<AlgorithmParam> params;
-};
+class AlgorithmRegistry {
+ public:
+  // A second entry of the same name replaces the first.
+  void add(AlgorithmEntry entry);
+  const AlgorithmEntry* find(std::string_view name) const;
+  // Declarations in registration order (menus list them so).
+  std::vector<AlgorithmInfo> infos() const;
+  std::vector<std::string> names() const;
 
-// Algorithms that can run now, in menu order.
-const std::vector<AlgorithmInfo>& algorithmCatalog();
-const AlgorithmInfo* findAlgorithm(std::string_view name);
-std::vector<std::string> algorithmNames();
+  // Unknown name: an error listing the registered ones.
+  Result<std::unique_ptr<Coordinator>> makeCoordinator(const std::string& name,
+                                                       RunContext& ctx) const;
+  Result<std::unique_ptr<Worker>> makeWorker(const std::string& name, WorkerContext& ctx,
+                                             const wire::WorkerStart& start) const;
+
+ private:
+  Status unknown(const std::string& name) const;
+  std::vector<AlgorithmEntry> entries_;
+};
 
 }  // namespace edgerig

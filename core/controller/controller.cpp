@@ -2,29 +2,21 @@
 
 #include <cmath>
 #include <filesystem>
+#include <fstream>
 
-#include "core/algorithms/registry.h"
+#include "core/catalog/catalog.h"
 #include "core/controller/controller_run.h"
-#include "core/data/sampler.h"
-#include "core/model/layer_chain.h"
+#include "core/runlog/event_kinds.h"
 #include "core/runlog/run_log.h"
 #include "device_bridge/auth.h"
 #include "device_bridge/log.h"
 
 namespace edgerig {
-namespace {
-auto log() { return bridge::logger("edgerig.controller"); }
-}  // namespace
-
-ExperimentNames knownNames() {
-  ExperimentNames n;
-  n.models = LayerChain::modelNames();
-  n.algorithms = algorithmNames();
-  return n;
-}
 
 Controller::Controller(ExperimentConfig config, ControllerOptions options, RunObserver observer)
-    : config_(std::move(config)), options_(std::move(options)), observer_(std::move(observer)) {}
+    : config_(std::move(config)), options_(std::move(options)), observer_(std::move(observer)) {
+  fillAlgorithmDefaults(config_, knownNames());  // coordinators read every parameter
+}
 
 Controller::~Controller() = default;
 
@@ -59,109 +51,12 @@ RunSummary Controller::run() {
   return r.execute();
 }
 
-void Controller::Run::event(const std::string& kind, const std::string& detail, int device) {
-  RunEvent e{now(), iteration_, device >= 0 ? pool_->name(device) : std::string(), kind, detail};
-  if (log_) log_->append(e);
-  // The observer shows events to the user; the log keeps them for whoever reads logs.
-  const bool bad = kind == "run_failed" || kind == "error" || kind == "device_lost";
-  log()->log(bad ? spdlog::level::warn : spdlog::level::debug, "{}{}: {}",
-             e.device.empty() ? "" : e.device + ": ", kind, detail);
-  if (owner_.observer_.on_event) owner_.observer_.on_event(e);
-}
-
-void Controller::Run::metric(const std::string& name, double value) {
-  MetricSample m{now(), iteration_, "", name, value};
-  if (log_) log_->append(m);
-  if (owner_.observer_.on_metrics) owner_.observer_.on_metrics({m});
-}
-
-void Controller::Run::planChanged(const StagePlan& plan, const std::vector<int>& device_of_stage,
-                                  const std::vector<LayerInfo>& layers,
-                                  const std::vector<double>& layer_time_s, const std::string& why) {
-  plan_text_ = plan.describe(layers);
-  for (auto& d : metrics_.devices()) d.stage = -1;  // a device may hold no stage after a change
-  for (int s = 0; s < plan.numStages(); ++s) {
-    const int d = device_of_stage[s];
-    std::string names;
-    for (int l = plan.first(s); l < plan.last(s); ++l) {
-      names += (names.empty() ? "" : " ") + layers[l].name;
-    }
-    PartitionRecord p{now(), iteration_, s, pool_->name(d), plan.first(s), plan.last(s), names};
-    log_->append(p);
-    auto& st = metrics_.device(d);
-    st.stage = s;
-    st.first_layer = plan.first(s);
-    st.last_layer = plan.last(s);
-  }
-  event("plan_changed", why + ": " + plan_text_);
-  if (owner_.observer_.on_plan) {
-    PlanInfo info;
-    info.algorithm = cfg_.algorithm;
-    for (int s = 0; s < plan.numStages(); ++s) info.stage_first_layer.push_back(plan.first(s));
-    info.device_of_stage = device_of_stage;
-    info.layer_time_s = layer_time_s;
-    info.why = why;
-    owner_.observer_.on_plan(info);
-  }
-  publishDevices(true);
-}
-
 void Controller::Run::publishDevices(bool force) {
   const double t = now();
   if (!force && t - last_devices_publish_ < 0.25) return;
   last_devices_publish_ = t;
   if (owner_.observer_.on_devices) owner_.observer_.on_devices(metrics_.devices());
   if (owner_.observer_.on_links) owner_.observer_.on_links(metrics_.links());
-}
-
-Status Controller::Run::handle(const Incoming& in) {
-  if (in.closed) {
-    auto& d = metrics_.device(in.device);
-    d.state = DeviceState::kLost;
-    publishDevices(true);
-    event("device_lost",
-          "device " + pool_->name(in.device) + " (" + pool_->address(in.device) +
-              ") lost: " + in.why.message(),
-          in.device);
-    return unavailable("device " + pool_->name(in.device) + " (" + pool_->address(in.device) +
-                       ") was lost (" + in.why.message() + "); " + cfg_.algorithm +
-                       " has no fault tolerance, so the run stops");
-  }
-  const auto& env = in.env;
-  switch (env.body_case()) {
-    case wire::Envelope::kMetrics: {
-      auto rtt = pool_->rttMs(in.device);
-      auto samples =
-          metrics_.onReport(in.device, env.metrics(), now(), iteration_, rtt.value_or(0));
-      auto& d = metrics_.device(in.device);
-      bool frozen = false;
-      if (auto fz = frozen_until_.find(in.device); fz != frozen_until_.end()) {
-        frozen = now() < fz->second;
-        if (!frozen) {  // the first report after the freeze: it is over
-          frozen_until_.erase(fz);
-          d.faults = withoutFault(d.faults, "freeze");
-        }
-      }
-      if (d.state != DeviceState::kLost && !frozen) {
-        d.state = d.slowdown > 1.0 ? DeviceState::kSlow
-                  : d.stage >= 0   ? DeviceState::kTraining
-                                   : DeviceState::kReady;
-      }
-      log_->append(samples);
-      if (owner_.observer_.on_metrics) owner_.observer_.on_metrics(samples);
-      publishDevices(false);
-      return Status::ok();
-    }
-    case wire::Envelope::kFaultApplied:
-      return Status::ok();  // logged when sent
-    case wire::Envelope::kRunError:
-      event("error", env.run_error().detail(), in.device);
-      return internalError("device " + pool_->name(in.device) + ": " + env.run_error().detail());
-    default:
-      log()->debug("ignored message (case {}) from {}", static_cast<int>(env.body_case()),
-                   pool_->name(in.device));
-      return Status::ok();
-  }
 }
 
 Status Controller::Run::pollControls() {
@@ -180,12 +75,15 @@ Status Controller::Run::pollControls() {
   if (!switches.empty()) {
     // Only the latest choice matters; it waits for the iteration boundary.
     pending_switch_ = switches.back();
-    event("switch_requested",
-          "to " + describeAlgorithm(switches.back()) + " at the next iteration boundary");
+    event(std::string(events::kSwitchRequested),
+          "to " + describeAlgorithm(switches.back(), knownNames()) +
+              " at the next iteration boundary",
+          -1, {{std::string(events::fields::kTo), switches.back().name}});
   }
   for (int d : kills) {
     if (testbed_ && d >= 0 && d < static_cast<int>(testbed_->size())) {
-      event("fault_applied", "local agent killed (SIGKILL)", d);
+      event(std::string(events::kFaultApplied), "local agent killed (SIGKILL)", d,
+            {{std::string(events::fields::kFault), "crash"}});
       testbed_->kill(d);
     }
   }
@@ -200,35 +98,14 @@ Status Controller::Run::pollControls() {
   return Status::ok();
 }
 
-Result<DeviceMessage> Controller::Run::await(const std::function<bool(const DeviceMessage&)>& want,
-                                             std::chrono::milliseconds timeout,
-                                             const std::string& what) {
-  const auto deadline = Clock::now() + timeout;
-  for (;;) {
-    if (auto st = pollControls(); !st) return st;
-    auto in = pool_->next(kPumpSlice);
-    if (in) {
-      if (!in->closed) {
-        DeviceMessage m{in->device, in->env};
-        if (want(m)) return m;
-      }
-      if (auto st = handle(*in); !st) return st;
-    }
-    if (Clock::now() > deadline) {
-      return Status(
-          StatusCode::kTimeout,
-          "timed out after " + std::to_string(timeout.count() / 1000) + " s waiting for " + what);
-    }
-  }
-}
-
 Status Controller::Run::applyFault(const FaultConfig& f, const std::string& source) {
   if (f.device < 0 || f.device >= pool_->size()) {
     return invalidArgument("fault on device " + std::to_string(f.device) + ": no such device");
   }
+  const EventFields fields{{std::string(events::fields::kFault), f.kind}};
   if (f.kind == "crash" && testbed_ && f.device < static_cast<int>(testbed_->size())) {
     // A local crash is a real process death, not a polite exit.
-    event("fault_applied", source + " crash (SIGKILL)", f.device);
+    event(std::string(events::kFaultApplied), source + " crash (SIGKILL)", f.device, fields);
     testbed_->kill(f.device);
     return Status::ok();
   }
@@ -242,14 +119,14 @@ Status Controller::Run::applyFault(const FaultConfig& f, const std::string& sour
   auto& d = metrics_.device(f.device);
   if (f.kind == "clear") {
     d.faults.clear();
-    event("fault_cleared", source + " " + describeFault(f), f.device);
+    event(std::string(events::kFaultCleared), source + " " + describeFault(f), f.device, fields);
   } else {
     d.faults += (d.faults.empty() ? "" : ", ") + describeFault(f);
     if (f.kind == "freeze") {
       d.state = DeviceState::kFrozen;
       frozen_until_[f.device] = now() + f.freeze_s;
     }
-    event("fault_applied", source + " " + describeFault(f), f.device);
+    event(std::string(events::kFaultApplied), source + " " + describeFault(f), f.device, fields);
   }
   publishDevices(true);
   return Status::ok();
@@ -304,7 +181,9 @@ Status Controller::Run::bringUpDevices() {
     d.local = pool_->local(i);
     d.cores = pool_->cores(i);
     d.state = DeviceState::kReady;
-    event("device_joined", (d.local ? "local agent at " : "remote agent at ") + d.address, i);
+    event(std::string(events::kDeviceJoined),
+          (d.local ? "local agent at " : "remote agent at ") + d.address, i,
+          {{std::string(events::fields::kAddress), d.address}});
   }
   publishDevices(true);
   return Status::ok();
@@ -340,9 +219,26 @@ Status Controller::Run::applyProfile(int i) {
   return Status::ok();
 }
 
+void Controller::Run::logStep(const StepResult& step) {
+  // Per device, by device index: compute (emulated slowdown included), and the loss where more
+  // than one device computes one (a decentralized run: every device has its own).
+  int losses = 0;
+  for (const auto& d : step.devices) losses += std::isnan(d.loss) ? 0 : 1;
+  std::vector<MetricSample> rows;
+  for (const auto& d : step.devices) {
+    const std::string name = pool_->name(d.device);
+    rows.push_back(MetricSample{now(), iteration_, name, "step_compute_s", d.compute_s});
+    if (losses > 1 && !std::isnan(d.loss)) {
+      rows.push_back(MetricSample{now(), iteration_, name, "train_loss", d.loss});
+    }
+  }
+  log_->append(rows);
+  if (owner_.observer_.on_metrics) owner_.observer_.on_metrics(rows);
+}
+
 RunSummary Controller::Run::execute() {
   summary_.experiment = cfg_.name;
-  summary_.algorithm = cfg_.algorithm;
+  summary_.algorithm = cfg_.algorithm.name;
   summary_.model = cfg_.model;
   std::string dir = owner_.options_.run_dir;
   if (dir.empty()) {
@@ -355,31 +251,42 @@ RunSummary Controller::Run::execute() {
   log_ = std::move(created).value();
   summary_.run_dir = log_->dir();
   t0_ = Clock::now();
-  event("run_started", cfg_.name + ": " + cfg_.algorithm + ", model " + cfg_.model + ", " +
-                           cfg_.dataset + ", " + std::to_string(cfg_.numDevices()) + " devices");
+  event(std::string(events::kRunStarted),
+        cfg_.name + ": " + cfg_.algorithm.name + ", model " + cfg_.model + ", " + cfg_.dataset +
+            ", " + std::to_string(cfg_.numDevices()) + " devices",
+        -1, {{std::string(events::fields::kAlgorithm), cfg_.algorithm.name}});
   io_ = std::make_unique<bridge::IoThread>();
   if (auto st = bringUpDevices(); !st) return finish(st);
   if (auto st = applyProfiles(); !st) return finish(st);
   auto coordinator = startCoordinator(nullptr);
   if (!coordinator) return finish(coordinator.status());
   coordinator_ = std::move(coordinator).value();
-  summary_.plan = coordinator_->planDescription();
+  summary_.plan = coordinator_->layoutDescription();
   schedule_ = std::make_unique<FaultSchedule>(cfg_.faults);
 
-  EpochSampler sampler(coordinator_->trainSize(), cfg_.batch_size, cfg_.seed);
-  int64_t total = static_cast<int64_t>(std::floor(cfg_.epochs * sampler.batchesPerEpoch()));
-  if (cfg_.max_iterations > 0)
-    total = cfg_.epochs > 0 ? std::min(total, cfg_.max_iterations) : cfg_.max_iterations;
-  if (total < 1) total = 1;
-  event("training_started",
-        std::to_string(total) + " iterations of " + std::to_string(cfg_.batch_size) + " samples, " +
-            std::to_string(cfg_.micro_batches) + " micro-batches; plan " + summary_.plan);
-  for (int i = 0; i < pool_->size(); ++i) metrics_.device(i).state = DeviceState::kTraining;
+  // The stop rule counts epochs as the running algorithm defines them (a switch may change how
+  // many iterations an epoch takes): an iteration is 1/iterationsPerEpoch() of one.
+  auto perEpoch = [&] { return std::max<int64_t>(1, coordinator_->iterationsPerEpoch()); };
+  double epochs_done = 0;
+  auto remaining = [&](int64_t done) {
+    int64_t left = INT64_MAX;
+    if (cfg_.epochs > 0) {
+      left = static_cast<int64_t>(std::floor((cfg_.epochs - epochs_done) * perEpoch() + 1e-6));
+    }
+    if (cfg_.max_iterations > 0) left = std::min(left, cfg_.max_iterations - done);
+    return std::max<int64_t>(left, done == 0 ? 1 : 0);  // at least one iteration
+  };
+  event(std::string(events::kTrainingStarted),
+        std::to_string(remaining(0)) + " iterations of " + std::to_string(cfg_.batch_size) +
+            " samples; " + describeAlgorithm(cfg_.algorithm, knownNames()) + "; " + summary_.plan);
+  for (auto& d : metrics_.devices()) {
+    if (d.role_active && d.state != DeviceState::kLost) d.state = DeviceState::kTraining;
+  }
   publishDevices(true);
 
   RunProgress progress;
-  progress.total_iterations = total;
-  progress.algorithm = cfg_.algorithm;
+  progress.total_iterations = remaining(0);
+  progress.algorithm = cfg_.algorithm.name;
   const auto train_start = Clock::now();
   double eval_s = 0;
   int64_t samples_done = 0;
@@ -390,41 +297,38 @@ RunSummary Controller::Run::execute() {
     if (!r) return r.status();
     metric("test_accuracy", r->accuracy);
     metric("test_loss", r->loss);
+    for (const auto& d : r->devices) metric("test_accuracy", d.accuracy, d.device);
     progress.test_accuracy = r->accuracy;
     summary_.test_accuracy = r->accuracy;
     summary_.test_loss = r->loss;
     char buf[120];
     std::snprintf(buf, sizeof buf, "test accuracy %.4f, loss %.4f on %lld samples", r->accuracy,
                   r->loss, static_cast<long long>(r->samples));
-    event("evaluation", buf);
+    event(std::string(events::kEvaluation), buf);
     return Status::ok();
   };
-  for (int64_t it = 0; it < total; ++it) {
+  for (int64_t it = 0; remaining(it) > 0; ++it) {
     iteration_ = it;
     if (cfg_.max_seconds > 0 && now() > cfg_.max_seconds) {
-      event("stop_rule", "max_seconds reached");
+      event(std::string(events::kStopRule), "max_seconds reached");
       break;
     }
     if (auto st = pollControls(); !st) return finish(st);
     if (auto st = boundary(progress); !st) return finish(st);
-    auto step = coordinator_->trainStep(it, sampler.batch(it));
+    auto step = coordinator_->trainStep(it);
     if (!step) return finish(step.status());
     iteration_ = it + 1;
+    epochs_done += 1.0 / static_cast<double>(perEpoch());
     samples_done += step->samples;
     const double train_s =
         std::chrono::duration<double>(Clock::now() - train_start).count() - eval_s - paused_s_;
-    for (size_t st = 0; st < step->stage_compute_s.size(); ++st) {
-      // Per-stage compute of this iteration, emulated slowdown included.
-      MetricSample m{now(), iteration_, pool_->name(static_cast<int>(st)), "step_compute_s",
-                     step->stage_compute_s[st]};
-      log_->append(m);
-      if (owner_.observer_.on_metrics) owner_.observer_.on_metrics({m});
-    }
+    logStep(*step);
     metric("train_loss", step->loss);
     metric("train_accuracy", step->accuracy);
-    metric("epoch", static_cast<double>(it + 1) / sampler.batchesPerEpoch());
+    metric("epoch", epochs_done);
     progress.iteration = it + 1;
-    progress.epoch = static_cast<double>(it + 1) / sampler.batchesPerEpoch();
+    progress.total_iterations = it + 1 + remaining(it + 1);
+    progress.epoch = epochs_done;
     progress.elapsed_s = now();
     progress.train_loss = step->loss;
     progress.train_accuracy = step->accuracy;
@@ -432,19 +336,28 @@ RunSummary Controller::Run::execute() {
     metric("samples_per_s", progress.samples_per_s);
     summary_.train_loss = step->loss;
     if (owner_.observer_.on_progress) owner_.observer_.on_progress(progress);
-    if (cfg_.eval_every > 0 && (it + 1) % cfg_.eval_every == 0 && it + 1 < total) {
+    if (cfg_.eval_every > 0 && (it + 1) % cfg_.eval_every == 0 && remaining(it + 1) > 0) {
       if (auto st = evaluate(cfg_.eval_samples); !st) return finish(st);
       if (owner_.observer_.on_progress) owner_.observer_.on_progress(progress);
     }
   }
   summary_.training_s =
       std::chrono::duration<double>(Clock::now() - train_start).count() - eval_s - paused_s_;
-  summary_.algorithm = cfg_.algorithm;
+  summary_.algorithm = cfg_.algorithm.name;
   summary_.iterations = iteration_;
-  summary_.epochs = static_cast<double>(iteration_) / sampler.batchesPerEpoch();
+  summary_.epochs = epochs_done;
   summary_.samples_per_s = summary_.training_s > 0 ? samples_done / summary_.training_s : 0;
   if (auto st = evaluate(0); !st) return finish(st);
   if (owner_.observer_.on_progress) owner_.observer_.on_progress(progress);
+  if (owner_.options_.save_model) {
+    auto model = coordinator_->gatherState();
+    if (!model) return finish(model.status());
+    const std::string path = log_->dir() + "/" + kModelFile;
+    std::ofstream out(path, std::ios::binary | std::ios::trunc);
+    out << model->SerializeAsString();
+    out.close();
+    if (!out) return finish(unavailable("cannot write " + path + ": check free space"));
+  }
   return finish(Status::ok());
 }
 
@@ -457,7 +370,7 @@ RunSummary Controller::Run::finish(const Status& st) {
     const auto until = Clock::now() + std::chrono::milliseconds(400);
     while (Clock::now() < until) {
       if (auto in = pool_->next(std::chrono::milliseconds(50)); in && !in->closed) {
-        if (in->env.has_metrics()) (void)handle(*in);
+        if (in->env.has_metrics()) (void)handle(std::move(*in));
       }
     }
   }
@@ -465,6 +378,7 @@ RunSummary Controller::Run::finish(const Status& st) {
   summary_.stopped = !st && st.code() == StatusCode::kAborted && owner_.stop_.load();
   summary_.error = st.message();
   for (auto& d : metrics_.devices()) {
+    d.role_active = false;
     if (d.state != DeviceState::kLost) d.state = DeviceState::kReady;
   }
   summary_.elapsed_s = now();
@@ -472,14 +386,15 @@ RunSummary Controller::Run::finish(const Status& st) {
   summary_.links = metrics_.links();
   if (log_) {
     if (st) {
-      event("run_finished", "ok");
+      event(std::string(events::kRunFinished), "ok");
     } else if (summary_.stopped) {
-      event("run_stopped",
+      event(std::string(events::kRunStopped),
             "stopped on request after " + std::to_string(iteration_) + " iterations");
     } else {
-      event("run_failed", st.message());
+      event(std::string(events::kRunFailed), st.message());
     }
   }
+  publishDevices(true);
   if (pool_) pool_->closeAll();
   testbed_.reset();  // reaps the local agents
   if (io_) io_->stop();

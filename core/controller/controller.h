@@ -10,7 +10,7 @@
 #include <string>
 #include <vector>
 
-#include "core/controller/experiment.h"
+#include "core/experiment/experiment.h"
 #include "core/controller/run_types.h"
 
 namespace edgerig {
@@ -21,6 +21,9 @@ struct ControllerOptions {
   std::string run_dir;             // exact run folder (overrides runs_root)
   std::chrono::milliseconds heartbeat_interval{1000};
   std::chrono::milliseconds loss_timeout{3500};
+  // After the final evaluation, gather the trained model (for a decentralized run, the average
+  // of the devices') into the run folder as model.bin (a serialized ModelStateBlob).
+  bool save_model = false;
 };
 
 class Controller {
@@ -66,8 +69,5 @@ class Controller {
   std::atomic<bool> stop_{false};
   std::atomic<bool> paused_{false};
 };
-
-// The names an experiment may use (models, algorithms, datasets, plans).
-ExperimentNames knownNames();
 
 }  // namespace edgerig

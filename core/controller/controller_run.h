@@ -1,11 +1,13 @@
-// Internal to the controller (controller.cpp, run_controls.cpp): one run, the RunContext a
-// coordinator sees and the loop around it. Not for users of the controller API.
+// Internal to the controller (controller.cpp, run_context.cpp, run_controls.cpp): one run, the
+// RunContext a coordinator sees and the loop around it. Not for users of the controller API.
 #pragma once
 
 #include <chrono>
+#include <deque>
 #include <map>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -22,6 +24,8 @@ namespace edgerig {
 using Clock = std::chrono::steady_clock;
 // How long the run loop waits on the device pool before looking at its controls again.
 inline constexpr auto kPumpSlice = std::chrono::milliseconds(50);
+// Messages nobody has waited for yet are kept for a later await, up to this many.
+inline constexpr size_t kMaxStashedMessages = 4096;
 
 // One run: the RunContext a coordinator sees, and the loop around it.
 class Controller::Run : public RunContext {
@@ -30,42 +34,51 @@ class Controller::Run : public RunContext {
 
   RunSummary execute();
 
-  // RunContext
+  // RunContext (run_context.cpp)
   const ExperimentConfig& config() const override { return cfg_; }
   int numDevices() const override { return pool_->size(); }
   std::string deviceName(int i) const override { return pool_->name(i); }
   std::string deviceAddress(int i) const override { return pool_->address(i); }
-  double deviceBandwidthBytesPerS(int i) const override {
-    return i < static_cast<int>(cfg_.profiles.size()) ? cfg_.profiles[i].bandwidth_mbps * 1e6 / 8
-                                                      : 0.0;
-  }
-  void send(int device, wire::Envelope env) override { pool_->send(device, std::move(env)); }
+  bool alive(int i) const override { return !lost_.count(i); }
+  std::vector<int> takeLost() override;
+  double linkBandwidth(int from, int to) const override;
+  Result<std::vector<wire::WorkerReady>> startWorkers(std::vector<WorkerLaunch> launches,
+                                                      std::chrono::milliseconds timeout) override;
+  void send(int device, wire::AlgoMessage message) override;
+  void sendControl(int device, wire::Envelope env) override { pool_->send(device, std::move(env)); }
   Result<DeviceMessage> await(const std::function<bool(const DeviceMessage&)>& want,
                               std::chrono::milliseconds timeout, const std::string& what) override;
-  void event(const std::string& kind, const std::string& detail, int device = -1) override;
+  void event(const std::string& kind, const std::string& detail, int device = -1,
+             const EventFields& fields = {}) override;
+  void metric(const std::string& name, double value, int device = -1) override;
   void setCapacity(int device, double capacity) override {
     metrics_.device(device).capacity = capacity;
   }
   void planChanged(const StagePlan& plan, const std::vector<int>& device_of_stage,
                    const std::vector<LayerInfo>& layers, const std::vector<double>& layer_time_s,
                    const std::string& why) override;
+  void graphChanged(const GraphLayout& graph, const std::string& why) override;
 
  private:
   double now() const { return std::chrono::duration<double>(Clock::now() - t0_).count(); }
   Status bringUpDevices();
   Status applyProfiles();
   Status applyFault(const FaultConfig& f, const std::string& source);
-  // Handles whatever is not the awaited reply; an error ends the run.
-  Status handle(const Incoming& in);
+  // Handles what no coordinator waits for (metrics, fault acks, errors, closures) and keeps the
+  // rest for a later await; an error ends the run.
+  Status handle(Incoming&& in);
+  void deviceLost(int device, const Status& why);
+  bool stale(const wire::Envelope& env) const;  // from a worker generation already replaced
+  void recordShards(int device, const wire::WorkerReady& ready);
   Status pollControls();
-  // At an iteration boundary: holds while paused, applies a requested switch.
+  // At an iteration boundary: holds while paused, applies a requested switch or restart.
   Status boundary(RunProgress& progress);
   Status switchTo(const AlgorithmConfig& next);
   Status restartDevice(int device);
   Status applyProfile(int device);
   Result<std::unique_ptr<Coordinator>> startCoordinator(const wire::ModelStateBlob* state);
-  void metric(const std::string& name, double value);
   void publishDevices(bool force);
+  void logStep(const StepResult& step);
   RunSummary finish(const Status& st);
 
   Controller& owner_;
@@ -81,13 +94,19 @@ class Controller::Run : public RunContext {
   int64_t iteration_ = 0;
   double last_devices_publish_ = -1;
   RunSummary summary_;
-  std::string plan_text_;
   std::optional<AlgorithmConfig> pending_switch_;
   std::vector<int> pending_restarts_;
   // Device → run time its freeze ends. A report that arrives before then was sent before the
   // freeze began (a frozen agent sends nothing), so it does not end the frozen state.
   std::map<int, double> frozen_until_;
   double paused_s_ = 0;  // excluded from training time
+  // The seam's bookkeeping: worker generation, messages kept for a later await, lost devices.
+  uint32_t generation_ = 0;
+  std::deque<DeviceMessage> stash_;
+  bool stash_overflow_logged_ = false;
+  std::set<int> lost_;          // lost and not restarted
+  std::vector<int> untaken_lost_;  // lost, not yet taken by the coordinator
+  std::map<int, std::vector<int64_t>> shards_;  // device → class counts, as last written
 };
 
 }  // namespace edgerig

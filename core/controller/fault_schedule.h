@@ -5,7 +5,7 @@
 #include <string>
 #include <vector>
 
-#include "core/controller/experiment.h"
+#include "core/experiment/experiment.h"
 #include "edgerig.pb.h"
 
 namespace edgerig {

@@ -2,6 +2,8 @@
 
 #include <array>
 
+#include "device_bridge/traffic_kind.h"
+
 namespace edgerig {
 
 const char* deviceStateName(DeviceState s) {
@@ -83,8 +85,9 @@ std::vector<MetricSample> MetricsAggregator::onReport(int i, const wire::Metrics
   add("bytes_received", static_cast<double>(received));
   add("bytes_out_per_s", d.bytes_out_per_s);
   add("bytes_in_per_s", d.bytes_in_per_s);
-  for (const char* kind : {"activation", "gradient", "weights", "control"}) {
-    add((std::string("bytes_sent_") + kind).c_str(), static_cast<double>(sent_by_kind[kind]));
+  for (bridge::TrafficKind kind : bridge::kReportedTrafficKinds) {
+    const std::string name(bridge::trafficKindName(kind));
+    add(("bytes_sent_" + name).c_str(), static_cast<double>(sent_by_kind[name]));
   }
   add("rtt_ms", rtt_ms);
   add("slowdown", d.slowdown);

@@ -22,7 +22,8 @@ struct DeviceStatus {
   DeviceState state = DeviceState::kConnecting;
   int cores = 0;
   double capacity = 1.0;  // measured, relative to the fastest device
-  int stage = -1;
+  bool role_active = false;  // has a part in the running algorithm
+  int stage = -1;            // pipelines: the stage it runs
   int first_layer = 0;
   int last_layer = 0;
   std::string faults;  // applied faults, human-readable
@@ -54,6 +55,26 @@ struct PlanInfo {
   std::vector<int> device_of_stage;    // device index per stage
   std::vector<double> layer_time_s;    // profiled reference time per layer and mini-batch
   std::string why;                     // "even plan", "balanced plan ...", "switch to ..."
+};
+
+// The graph of a decentralized run, as the topology view draws it.
+struct GraphInfo {
+  struct Edge {
+    int from = 0;  // device index
+    int to = 0;
+    double weight = 0;
+  };
+  std::string algorithm;
+  std::string kind;  // "ring", ...
+  int64_t round = 0;
+  std::vector<Edge> edges;
+  std::string why;
+};
+
+// One device's training shard, samples per class (decentralized runs).
+struct ShardInfo {
+  int device = 0;
+  std::vector<int64_t> class_counts;
 };
 
 struct RunProgress {
@@ -99,7 +120,9 @@ struct RunObserver {
   std::function<void(const std::vector<DeviceStatus>&)> on_devices;
   std::function<void(const RunProgress&)> on_progress;
   std::function<void(const std::vector<LinkTraffic>&)> on_links;  // with on_devices
-  std::function<void(const PlanInfo&)> on_plan;
+  std::function<void(const PlanInfo&)> on_plan;    // a pipeline's stages
+  std::function<void(const GraphInfo&)> on_graph;  // a decentralized family's graph
+  std::function<void(const std::vector<ShardInfo>&)> on_shards;
 };
 
 }  // namespace edgerig

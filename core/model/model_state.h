@@ -25,4 +25,15 @@ Status loadState(torch::nn::Module& m, const ModelState& s);
 // Concatenates stage states, in order, into one (e.g. a whole model from its stages).
 ModelState mergeStates(const std::vector<ModelState>& parts);
 
+// SGD's momentum buffers of m's parameters, named "<parameter>.momentum" (a parameter without a
+// buffer yet, before the first step or with momentum 0, is left out).
+ModelState momentumOf(torch::optim::SGD& optimizer, const torch::nn::Module& m);
+// Sets the buffers from such a state; entries for other parameters are ignored. Errors name the
+// tensor whose shape does not match.
+Status loadMomentum(torch::optim::SGD& optimizer, const torch::nn::Module& m, const ModelState& s);
+
+// The element-wise mean of states with the same names and shapes (a decentralized family's
+// models); errors name the first tensor that differs.
+Result<ModelState> averageStates(const std::vector<ModelState>& states);
+
 }  // namespace edgerig

@@ -9,6 +9,8 @@
 #include <ctime>
 #include <filesystem>
 
+#include <nlohmann/json.hpp>
+
 #include "core/runlog/csv.h"
 #include "core/runlog/numbers.h"
 
@@ -78,8 +80,46 @@ std::vector<std::string> csvFields(const MetricSample& m) {
           formatValue(m.value)};
 }
 
+std::string RunEvent::field(std::string_view key) const {
+  for (const auto& [k, v] : fields) {
+    if (k == key) return v;
+  }
+  return {};
+}
+
+std::string fieldsText(const std::vector<std::pair<std::string, std::string>>& fields) {
+  if (fields.empty()) return {};
+  nlohmann::ordered_json obj = nlohmann::ordered_json::object();
+  for (const auto& [k, v] : fields) obj[k] = v;
+  return obj.dump();
+}
+
+Result<std::vector<std::pair<std::string, std::string>>> parseFieldsText(const std::string& text) {
+  std::vector<std::pair<std::string, std::string>> out;
+  if (text.empty()) return out;
+  auto obj = nlohmann::ordered_json::parse(text, nullptr, /*allow_exceptions=*/false);
+  if (obj.is_discarded() || !obj.is_object()) {
+    return invalidArgument("fields \"" + text.substr(0, 40) + "\" are not a JSON object");
+  }
+  for (const auto& [k, v] : obj.items()) {
+    if (!v.is_string()) return invalidArgument("field " + k + " is not a string");
+    out.emplace_back(k, v.get<std::string>());
+  }
+  return out;
+}
+
 std::vector<std::string> csvFields(const RunEvent& e) {
-  return {formatTime(e.time_s), std::to_string(e.iteration), e.device, e.kind, e.detail};
+  return {formatTime(e.time_s), std::to_string(e.iteration), e.device, e.kind, e.detail,
+          fieldsText(e.fields)};
+}
+
+std::vector<std::string> csvFields(const GraphEdgeRecord& g) {
+  return {formatTime(g.time_s), std::to_string(g.iteration), std::to_string(g.round), g.graph,
+          g.from,               g.to,                          formatValue(g.weight)};
+}
+
+std::vector<std::string> csvFields(const ShardRecord& s) {
+  return {s.device, std::to_string(s.label), std::to_string(s.count)};
 }
 
 std::vector<std::string> csvFields(const PartitionRecord& p) {
@@ -95,7 +135,7 @@ std::vector<std::string> csvFields(const PartitionRecord& p) {
 RunLog::RunLog(std::string dir) : dir_(std::move(dir)) {}
 
 RunLog::~RunLog() {
-  for (File* f : {&metrics_, &events_, &partitions_}) {
+  for (File* f : {&metrics_, &events_, &partitions_, &graph_, &shards_}) {
     if (f->fd >= 0) ::close(f->fd);
   }
 }
@@ -137,6 +177,41 @@ void RunLog::write(File& file, const std::string& text) {
   {
     std::lock_guard<std::mutex> lock(file.mutex);
     s = writeAll(file.fd, text, file.path);
+  }
+  if (!s) noteError(s);
+}
+
+Status RunLog::open(File& file, const char* name, const char* header) {
+  if (file.fd >= 0) return Status::ok();
+  file.path = (fs::path(dir_) / name).string();
+  auto fd = createFile(file.path);
+  if (!fd) return fd.status();
+  file.fd = *fd;
+  return writeAll(file.fd, std::string(header) + "\n", file.path);
+}
+
+void RunLog::append(const std::vector<GraphEdgeRecord>& edges) {
+  if (edges.empty()) return;
+  std::string text;
+  for (const auto& g : edges) text += csvRow(csvFields(g));
+  Status s;
+  {
+    std::lock_guard<std::mutex> lock(graph_.mutex);
+    s = open(graph_, kGraphFile, kGraphHeader);
+    if (s) s = writeAll(graph_.fd, text, graph_.path);
+  }
+  if (!s) noteError(s);
+}
+
+void RunLog::append(const std::vector<ShardRecord>& shards) {
+  if (shards.empty()) return;
+  std::string text;
+  for (const auto& r : shards) text += csvRow(csvFields(r));
+  Status s;
+  {
+    std::lock_guard<std::mutex> lock(shards_.mutex);
+    s = open(shards_, kShardsFile, kShardsHeader);
+    if (s) s = writeAll(shards_.fd, text, shards_.path);
   }
   if (!s) noteError(s);
 }

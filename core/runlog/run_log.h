@@ -6,6 +6,8 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <string_view>
+#include <utility>
 #include <vector>
 
 #include "device_bridge/status.h"
@@ -23,15 +25,17 @@ struct MetricSample {
   bool operator==(const MetricSample&) const = default;
 };
 
-// kinds used: run_started, run_finished, run_stopped, run_failed, run_paused, run_resumed,
-// device_joined, device_lost, device_restarted, fault_applied, fault_cleared, plan_changed,
-// algorithm_switched, evaluation, stop_rule, error
+// kind: one of core/runlog/event_kinds.h. detail is for people; fields carry what programs read
+// (the new algorithm of a switch, the kind of a fault), so that nothing parses the prose.
 struct RunEvent {
   double time_s = 0;
   int64_t iteration = 0;
   std::string device;
   std::string kind;
   std::string detail;
+  std::vector<std::pair<std::string, std::string>> fields;
+  // The value of field `key`, empty when absent.
+  std::string field(std::string_view key) const;
   bool operator==(const RunEvent&) const = default;
 };
 
@@ -47,14 +51,42 @@ struct PartitionRecord {
   bool operator==(const PartitionRecord&) const = default;
 };
 
+// One edge of a decentralized run's graph (device names), in force from `round` on; written
+// whenever the graph changes.
+struct GraphEdgeRecord {
+  double time_s = 0;
+  int64_t iteration = 0;
+  int64_t round = 0;
+  std::string graph;  // "ring", "exponential", ...
+  std::string from;
+  std::string to;
+  double weight = 0;
+  bool operator==(const GraphEdgeRecord&) const = default;
+};
+
+// How many training samples of one class a device's shard holds.
+struct ShardRecord {
+  std::string device;
+  int label = 0;
+  int64_t count = 0;
+  bool operator==(const ShardRecord&) const = default;
+};
+
 inline constexpr const char* kConfigFile = "config.json";
 inline constexpr const char* kMetricsFile = "metrics.csv";
 inline constexpr const char* kEventsFile = "events.csv";
 inline constexpr const char* kPartitionsFile = "partitions.csv";
+inline constexpr const char* kGraphFile = "graph.csv";    // decentralized runs only
+inline constexpr const char* kShardsFile = "shards.csv";  // decentralized runs only
+inline constexpr const char* kModelFile = "model.bin";    // the trained model, when asked for
 inline constexpr const char* kMetricsHeader = "time_s,iteration,device,metric,value";
-inline constexpr const char* kEventsHeader = "time_s,iteration,device,kind,detail";
+inline constexpr const char* kEventsHeader = "time_s,iteration,device,kind,detail,fields";
+// Run folders written before events had fields; still read.
+inline constexpr const char* kEventsHeaderWithoutFields = "time_s,iteration,device,kind,detail";
 inline constexpr const char* kPartitionsHeader =
     "time_s,iteration,stage,device,first_layer,last_layer,layers";
+inline constexpr const char* kGraphHeader = "time_s,iteration,round,graph,from,to,weight";
+inline constexpr const char* kShardsHeader = "device,class,count";
 
 // Thread-safe; every append is written (one write call per append) before it returns, so a crash
 // loses nothing already appended and never leaves half a row from another thread. A write error
@@ -75,6 +107,9 @@ class RunLog {
   void append(const std::vector<MetricSample>& ms);
   void append(const RunEvent& e);
   void append(const PartitionRecord& p);
+  // graph.csv and shards.csv are created on their first rows.
+  void append(const std::vector<GraphEdgeRecord>& edges);
+  void append(const std::vector<ShardRecord>& shards);
 
   // The first write error (disk full, folder removed...), named with the file; ok otherwise.
   Status status() const;
@@ -88,12 +123,16 @@ class RunLog {
 
   explicit RunLog(std::string dir);
   void write(File& file, const std::string& text);
+  // Creates `file` with its header if it is not open yet (caller holds file.mutex).
+  Status open(File& file, const char* name, const char* header);
   void noteError(const Status& s);
 
   std::string dir_;
   File metrics_;
   File events_;
   File partitions_;
+  File graph_;
+  File shards_;
   mutable std::mutex status_mutex_;
   Status status_;
 };
@@ -108,5 +147,10 @@ Result<std::string> makeRunDir(const std::string& runs_root, const std::string& 
 std::vector<std::string> csvFields(const MetricSample& m);
 std::vector<std::string> csvFields(const RunEvent& e);
 std::vector<std::string> csvFields(const PartitionRecord& p);
+std::vector<std::string> csvFields(const GraphEdgeRecord& g);
+std::vector<std::string> csvFields(const ShardRecord& s);
+// An event's fields as the events.csv cell holds them (a JSON object; empty when none), and back.
+std::string fieldsText(const std::vector<std::pair<std::string, std::string>>& fields);
+Result<std::vector<std::pair<std::string, std::string>>> parseFieldsText(const std::string& text);
 
 }  // namespace edgerig

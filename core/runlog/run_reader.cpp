@@ -62,16 +62,24 @@ class RowReader {
   const CsvRecord& record_;
 };
 
+// `optional`: a missing file reads as no rows. `old_header`: an older layout with fewer columns,
+// whose rows are read with the missing trailing columns empty.
 template <typename Record, typename ParseRow>
 Status readTable(const std::string& dir, const char* file, const char* header,
-                 std::vector<Record>* out, ParseRow parseRow) {
+                 std::vector<Record>* out, ParseRow parseRow, bool optional = false,
+                 const char* old_header = nullptr) {
   const std::string path = (fs::path(dir) / file).string();
+  if (optional && !fs::exists(path)) return Status::ok();
   auto text = readFile(path);
   if (!text) return text.status();
   auto records = parseCsvRecords(*text, /*drop_torn_tail=*/true);
   if (!records) return invalidArgument(path + ": " + records.status().message());
-  auto expected = parseCsv(header);
-  const auto& columns = expected->front();
+  const auto full = parseCsv(header)->front();
+  auto columns = full;
+  if (old_header != nullptr && !records->empty() &&
+      records->front().fields == parseCsv(old_header)->front()) {
+    columns = parseCsv(old_header)->front();
+  }
   if (records->empty() || records->front().fields != columns) {
     return invalidArgument(path + " line 1: the header must be \"" + std::string(header) +
                            "\"; this is not an edgerig run file");
@@ -86,9 +94,12 @@ Status readTable(const std::string& dir, const char* file, const char* header,
       return row.error("expected " + std::to_string(columns.size()) + " fields, found " +
                        std::to_string(record.fields.size()));
     }
+    CsvRecord padded = record;  // an older layout: the missing columns read as empty
+    padded.fields.resize(full.size());
+    RowReader full_row(path, padded);
     Record value;
     Status err;
-    if (!parseRow(row, &value, &err)) return err;
+    if (!parseRow(full_row, &value, &err)) return err;
     out->push_back(std::move(value));
   }
   return Status::ok();
@@ -116,9 +127,16 @@ Result<RunData> readRun(const std::string& dir) {
                   e->device = row.text(2);
                   e->kind = row.text(3);
                   e->detail = row.text(4);
+                  auto fields = parseFieldsText(row.text(5));
+                  if (!fields) {
+                    *err = row.error(fields.status().message());
+                    return false;
+                  }
+                  e->fields = std::move(fields).value();
                   return row.number(0, "time_s", &e->time_s, err) &&
                          row.integer(1, "iteration", &e->iteration, err);
-                });
+                },
+                /*optional=*/false, kEventsHeaderWithoutFields);
   if (!s) return s;
   s = readTable(dir, kPartitionsFile, kPartitionsHeader, &run.partitions,
                 [](const RowReader& row, PartitionRecord* p, Status* err) {
@@ -130,6 +148,26 @@ Result<RunData> readRun(const std::string& dir) {
                          row.integer(4, "first_layer", &p->first_layer, err) &&
                          row.integer(5, "last_layer", &p->last_layer, err);
                 });
+  if (!s) return s;
+  s = readTable(
+      dir, kGraphFile, kGraphHeader, &run.graph,
+      [](const RowReader& row, GraphEdgeRecord* g, Status* err) {
+        g->graph = row.text(3);
+        g->from = row.text(4);
+        g->to = row.text(5);
+        return row.number(0, "time_s", &g->time_s, err) &&
+               row.integer(1, "iteration", &g->iteration, err) &&
+               row.integer(2, "round", &g->round, err) && row.number(6, "weight", &g->weight, err);
+      },
+      /*optional=*/true);
+  if (!s) return s;
+  s = readTable(
+      dir, kShardsFile, kShardsHeader, &run.shards,
+      [](const RowReader& row, ShardRecord* r, Status* err) {
+        r->device = row.text(0);
+        return row.integer(1, "class", &r->label, err) && row.integer(2, "count", &r->count, err);
+      },
+      /*optional=*/true);
   if (!s) return s;
   return run;
 }

@@ -14,10 +14,13 @@ struct RunData {
   std::vector<MetricSample> metrics;
   std::vector<RunEvent> events;
   std::vector<PartitionRecord> partitions;
+  std::vector<GraphEdgeRecord> graph;  // empty for pipelines (no graph.csv)
+  std::vector<ShardRecord> shards;     // empty for pipelines (no shards.csv)
 };
 
 // Every file of the folder, rows in file order. A last row cut mid-write (a run that crashed) is
-// dropped; any other bad row is an error that names the file and line.
+// dropped; any other bad row is an error that names the file and line. graph.csv and shards.csv
+// may be absent; events.csv may lack the fields column (folders of older versions).
 Result<RunData> readRun(const std::string& dir);
 
 // Wide CSV for spreadsheets: header time_s,iteration,device,<metric columns in first-seen order>;

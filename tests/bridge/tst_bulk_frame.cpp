@@ -15,25 +15,32 @@ std::string pattern(size_t bytes, int seed) {
   return s;
 }
 
-void fill(wire::TensorBlob* t, size_t bytes, int seed) {
+// An algorithm message with one tensor of `bytes` (and more metadata fields before the data).
+void fill(wire::AlgoMessage* m, size_t bytes, int seed) {
+  auto* t = m->add_tensors();
   t->add_shape(static_cast<int64_t>(bytes / 4));
   t->add_shape(1);
   t->set_dtype(wire::DTYPE_FLOAT32);
-  t->set_data(pattern(bytes, seed));
+  m->set_data(pattern(bytes, seed));
 }
 
 std::vector<wire::Envelope> samples(size_t bytes) {
   std::vector<wire::Envelope> out(3);
-  fill(out[0].mutable_payload()->mutable_tensor(), bytes, 1);
-  auto* a = out[1].mutable_activations();
-  a->set_iteration(12);
-  a->set_micro_batch(3);
-  a->set_mode(wire::STEP_MODE_TRAIN);
-  fill(a->mutable_tensor(), bytes, 2);
-  fill(a->mutable_labels(), 2048, 3);  // labels travel too, ahead of the tensor on the wire
-  auto* g = out[2].mutable_gradients();
-  g->set_iteration(-5);
-  fill(g->mutable_tensor(), bytes, 4);
+  fill(out[0].mutable_algo(), bytes, 1);
+  auto* a = out[1].mutable_algo();
+  a->set_kind(1);
+  a->set_from(2);
+  a->set_generation(7);
+  wire::MetricsReport body;  // any message will do as a body: the bridge never looks inside
+  body.set_iteration(12);
+  a->mutable_body()->PackFrom(body);
+  fill(a, bytes, 2);
+  a->add_tensors()->add_shape(512);  // a second tensor (the labels) in the same bulk data
+  a->mutable_data()->append(pattern(2048, 3));
+  auto* g = out[2].mutable_algo();
+  g->set_kind(2);
+  g->set_from(-1);
+  fill(g, bytes, 4);
   return out;
 }
 
@@ -44,7 +51,7 @@ TEST(BulkFrame, SplitFrameIsAValidFrameOfTheSameMessage) {
     wire::Envelope expected = env;
     expected.set_protocol_version(kProtocolVersion);
     const SplitFrame f = encodeSplitFrame(std::move(env));
-    EXPECT_EQ(f.bulk.size(), 300000u);
+    EXPECT_EQ(f.bulk.size(), expected.algo().data().size());
     EXPECT_LT(f.head.size(), 4096u);
     const std::string frame = joined(f);
     EXPECT_EQ(decodeLength(reinterpret_cast<const uint8_t*>(frame.data())),
@@ -58,7 +65,7 @@ TEST(BulkFrame, SplitFrameIsAValidFrameOfTheSameMessage) {
 
 TEST(BulkFrame, SmallOrOtherMessagesAreNotSplit) {
   wire::Envelope small;
-  fill(small.mutable_payload()->mutable_tensor(), 1000, 1);
+  fill(small.mutable_algo(), 1000, 1);
   const std::string plain = encodeFrame(small);
   SplitFrame f = encodeSplitFrame(std::move(small));
   EXPECT_TRUE(f.bulk.empty());
@@ -66,7 +73,7 @@ TEST(BulkFrame, SmallOrOtherMessagesAreNotSplit) {
 
   wire::Envelope state;  // weights, but not a bulk body: stays one buffer
   auto* t = state.mutable_state_reply()->mutable_state()->add_tensors();
-  fill(t->mutable_tensor(), 200000, 5);
+  t->mutable_tensor()->set_data(pattern(200000, 5));
   EXPECT_TRUE(encodeSplitFrame(std::move(state)).bulk.empty());
 }
 
@@ -78,7 +85,7 @@ TEST(BulkFrame, ReceiverFindsTheTensorAndAssemblesTheMessage) {
     const std::string_view body = std::string_view(frame).substr(kFrameHeaderBytes);
     auto layout = findBulkLayout(body.substr(0, kBulkProbeBytes), body.size());
     ASSERT_TRUE(layout.has_value());
-    EXPECT_EQ(body.size() - layout->data_offset, 500000u);
+    EXPECT_EQ(body.size() - layout->data_offset, expected.algo().data().size());
     std::string data(body.substr(layout->data_offset));
     auto assembled = assembleBulk(body.substr(0, layout->data_offset), *layout, std::move(data));
     ASSERT_TRUE(assembled) << assembled.status().message();
@@ -86,18 +93,21 @@ TEST(BulkFrame, ReceiverFindsTheTensorAndAssemblesTheMessage) {
   }
 }
 
-TEST(BulkFrame, CanonicalEncodingWithFieldsAfterTheTensorFallsBack) {
-  // Protobuf's own encoding puts labels (field 5) after the tensor (field 4): the tensor does
-  // not end the frame, so the receiver must parse normally rather than split.
+TEST(BulkFrame, FieldsAfterTheDataFallBackToAPlainParse) {
+  // Canonical encoding puts the data (field 15) last, so protobuf's own frames split too...
   wire::Envelope env = samples(300000)[1];
   const std::string frame = encodeFrame(env);
   const std::string_view body = std::string_view(frame).substr(kFrameHeaderBytes);
-  EXPECT_FALSE(findBulkLayout(body.substr(0, kBulkProbeBytes), body.size()).has_value());
-  // Without labels the canonical encoding ends with the data, and splitting works.
-  env.mutable_activations()->clear_labels();
-  const std::string frame2 = encodeFrame(env);
-  const std::string_view body2 = std::string_view(frame2).substr(kFrameHeaderBytes);
-  EXPECT_TRUE(findBulkLayout(body2.substr(0, kBulkProbeBytes), body2.size()).has_value());
+  EXPECT_TRUE(findBulkLayout(body.substr(0, kBulkProbeBytes), body.size()).has_value());
+  // ...but a frame where anything follows the data (here an unknown envelope field 99) does not
+  // end with it: the receiver must parse it normally rather than split.
+  std::string longer(body);
+  longer += std::string("\x9a\x06\x03" "abc", 6);  // field 99, length-delimited, "abc"
+  EXPECT_FALSE(findBulkLayout(std::string_view(longer).substr(0, kBulkProbeBytes), longer.size())
+                   .has_value());
+  auto decoded = decodeBody(longer);
+  ASSERT_TRUE(decoded);
+  EXPECT_EQ(decoded->algo().data(), env.algo().data());
 }
 
 TEST(BulkFrame, TruncatedOrGarbagePrefixIsNotALayout) {

@@ -12,20 +12,20 @@ namespace {
 
 wire::Envelope bigPayload(size_t bytes, uint32_t seed) {
   wire::Envelope env;
-  auto* t = env.mutable_payload()->mutable_tensor();
+  auto* t = env.mutable_algo()->add_tensors();
   t->add_shape(static_cast<int64_t>(bytes / 4));
   t->set_dtype(wire::DTYPE_FLOAT32);
   std::string data(bytes, '\0');
   std::mt19937 rng(seed);
   for (auto& c : data) c = static_cast<char>(rng() & 0xff);
-  t->set_data(std::move(data));
+  env.mutable_algo()->set_data(std::move(data));
   return env;
 }
 
 TEST(Frame, RoundTripStampsVersionAndKeepsContent) {
   wire::Envelope env;
-  env.mutable_step()->set_iteration(42);
-  env.mutable_step()->add_indices(7);
+  env.mutable_metrics()->set_iteration(42);
+  env.mutable_metrics()->add_traffic()->set_peer("dev7");
   const std::string frame = encodeFrame(env);
   ASSERT_GE(frame.size(), kFrameHeaderBytes);
   EXPECT_EQ(decodeLength(reinterpret_cast<const uint8_t*>(frame.data())),
@@ -33,8 +33,8 @@ TEST(Frame, RoundTripStampsVersionAndKeepsContent) {
   auto decoded = decodeBody(std::string_view(frame).substr(kFrameHeaderBytes));
   ASSERT_TRUE(decoded) << decoded.status().message();
   EXPECT_EQ(decoded->protocol_version(), kProtocolVersion);
-  EXPECT_EQ(decoded->step().iteration(), 42);
-  EXPECT_EQ(decoded->step().indices(0), 7);
+  EXPECT_EQ(decoded->metrics().iteration(), 42);
+  EXPECT_EQ(decoded->metrics().traffic(0).peer(), "dev7");
   // Prepending the version must give the same bytes as serializing a stamped copy.
   wire::Envelope stamped = env;
   stamped.set_protocol_version(kProtocolVersion);
@@ -58,8 +58,8 @@ TEST(Frame, SixteenMiBTensorRoundTrip) {
   EXPECT_GT(frame.size(), bytes);
   auto decoded = decodeBody(std::string_view(frame).substr(kFrameHeaderBytes));
   ASSERT_TRUE(decoded);
-  EXPECT_EQ(decoded->payload().tensor().data(), env.payload().tensor().data());
-  EXPECT_EQ(decoded->payload().tensor().shape(0), static_cast<int64_t>(bytes / 4));
+  EXPECT_EQ(decoded->algo().data(), env.algo().data());
+  EXPECT_EQ(decoded->algo().tensors(0).shape(0), static_cast<int64_t>(bytes / 4));
 }
 
 TEST(Frame, DecodeLengthIsBigEndian) {
@@ -84,37 +84,46 @@ TEST(Frame, EmptyBodyDecodesToEnvelopeWithoutBody) {
   EXPECT_EQ(decoded->body_case(), wire::Envelope::BODY_NOT_SET);
 }
 
-TEST(Traffic, KindOfFollowsTheBody) {
+TEST(Traffic, KindOfIsWhatTheSenderStamped) {
   wire::Envelope e;
-  e.mutable_activations();
-  EXPECT_EQ(kindOf(e), MessageKind::kActivation);
-  e.mutable_gradients();
-  EXPECT_EQ(kindOf(e), MessageKind::kGradient);
-  e.mutable_payload();
-  EXPECT_EQ(kindOf(e), MessageKind::kWeights);
+  for (size_t k = 0; k < kTrafficKindCount; ++k) {
+    e.mutable_algo()->set_kind(static_cast<uint32_t>(k));
+    // A heartbeat is the bridge's own; no algorithm message can claim to be one.
+    const TrafficKind want =
+        TrafficKind(k) == TrafficKind::kHeartbeat ? TrafficKind::kControl : TrafficKind(k);
+    EXPECT_EQ(kindOf(e), want) << k;
+  }
+  e.mutable_algo()->set_kind(999);  // out of range: control, never an out-of-bounds index
+  EXPECT_EQ(kindOf(e), TrafficKind::kControl);
   e.mutable_state_reply();
-  EXPECT_EQ(kindOf(e), MessageKind::kWeights);
+  EXPECT_EQ(kindOf(e), TrafficKind::kWeights);
   e.mutable_heartbeat();
-  EXPECT_EQ(kindOf(e), MessageKind::kHeartbeat);
+  EXPECT_EQ(kindOf(e), TrafficKind::kHeartbeat);
   e.mutable_heartbeat_ack();
-  EXPECT_EQ(kindOf(e), MessageKind::kHeartbeat);
-  e.mutable_stage_assignment()->set_stage(1);
-  EXPECT_EQ(kindOf(e), MessageKind::kControl);
-  e.mutable_stage_assignment()->mutable_initial_state()->add_tensors()->set_name("w");
-  EXPECT_EQ(kindOf(e), MessageKind::kWeights);
-  e.mutable_step();
-  EXPECT_EQ(kindOf(e), MessageKind::kControl);
+  EXPECT_EQ(kindOf(e), TrafficKind::kHeartbeat);
+  e.mutable_worker_start()->set_device(1);
+  EXPECT_EQ(kindOf(e), TrafficKind::kControl);
+  e.mutable_worker_start()->mutable_initial_state()->add_tensors()->set_name("w");
+  EXPECT_EQ(kindOf(e), TrafficKind::kWeights);
+  e.mutable_fetch_state();
+  EXPECT_EQ(kindOf(e), TrafficKind::kControl);
   e.mutable_hello();
-  EXPECT_EQ(kindOf(e), MessageKind::kControl);
-  EXPECT_EQ(kindOf(wire::Envelope{}), MessageKind::kControl);
+  EXPECT_EQ(kindOf(e), TrafficKind::kControl);
+  EXPECT_EQ(kindOf(wire::Envelope{}), TrafficKind::kControl);
 }
 
-TEST(Traffic, KindNames) {
-  EXPECT_STREQ(kindName(MessageKind::kControl), "control");
-  EXPECT_STREQ(kindName(MessageKind::kActivation), "activation");
-  EXPECT_STREQ(kindName(MessageKind::kGradient), "gradient");
-  EXPECT_STREQ(kindName(MessageKind::kWeights), "weights");
-  EXPECT_STREQ(kindName(MessageKind::kHeartbeat), "heartbeat");
+TEST(Traffic, KindNamesAreTheOneList) {
+  EXPECT_EQ(trafficKindName(TrafficKind::kControl), "control");
+  EXPECT_EQ(trafficKindName(TrafficKind::kActivation), "activation");
+  EXPECT_EQ(trafficKindName(TrafficKind::kGradient), "gradient");
+  EXPECT_EQ(trafficKindName(TrafficKind::kWeights), "weights");
+  EXPECT_EQ(trafficKindName(TrafficKind::kGossip), "gossip");
+  EXPECT_EQ(trafficKindName(TrafficKind::kReplica), "replica");
+  EXPECT_EQ(trafficKindName(TrafficKind::kHeartbeat), "heartbeat");
+  for (size_t k = 0; k < kTrafficKindCount; ++k) {
+    EXPECT_EQ(trafficKindFromName(kTrafficKindNames[k]), TrafficKind(k));
+  }
+  EXPECT_FALSE(trafficKindFromName("activations").has_value());
 }
 
 TEST(Traffic, CountersAddUp) {

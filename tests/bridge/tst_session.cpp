@@ -55,22 +55,24 @@ struct Client {
   }
 };
 
+// A small control message that carries a number (the bridge does not care what it means).
 wire::Envelope step(int64_t iteration) {
   wire::Envelope env;
-  env.mutable_step()->set_iteration(iteration);
+  env.mutable_metrics()->set_iteration(iteration);
   return env;
 }
 
-wire::Envelope tensorMessage(wire::Envelope env, size_t bytes) {
-  wire::TensorBlob* t = nullptr;
-  if (env.has_activations()) t = env.mutable_activations()->mutable_tensor();
-  if (env.has_gradients()) t = env.mutable_gradients()->mutable_tensor();
-  if (env.has_payload()) t = env.mutable_payload()->mutable_tensor();
+// An algorithm message of `kind` carrying `bytes` of tensor data.
+wire::Envelope tensorMessage(TrafficKind kind, size_t bytes) {
+  wire::Envelope env;
+  auto* m = env.mutable_algo();
+  m->set_kind(static_cast<uint32_t>(kind));
+  auto* t = m->add_tensors();
   t->add_shape(static_cast<int64_t>(bytes / 4));
   t->set_dtype(wire::DTYPE_FLOAT32);
   std::string data(bytes, '\0');
   for (size_t i = 0; i < bytes; ++i) data[i] = static_cast<char>((i * 131 + 7) & 0xff);
-  t->set_data(std::move(data));
+  m->set_data(std::move(data));
   return env;
 }
 
@@ -84,47 +86,43 @@ TEST(Session, MessagesFlowBothWaysInOrder) {
   for (int i = 0; i < 50; ++i) controller.session->send(step(i));
   ASSERT_TRUE(waitFor([&] { return agent.messages(0).size() == 50; }));
   const auto got = agent.messages(0);
-  for (int i = 0; i < 50; ++i) EXPECT_EQ(got[i].step().iteration(), i);
+  for (int i = 0; i < 50; ++i) EXPECT_EQ(got[i].metrics().iteration(), i);
   auto server = agent.session(0);
   EXPECT_EQ(server->peerName(), "controller");
   EXPECT_EQ(server->peerRole(), wire::PEER_ROLE_CONTROLLER);
   EXPECT_NE(server->remoteAddress().find("127.0.0.1:"), std::string::npos);
   server->send(step(99));
   ASSERT_TRUE(waitFor([&] { return controller.count() == 1; }));
-  EXPECT_EQ(controller.messages[0].step().iteration(), 99);
+  EXPECT_EQ(controller.messages[0].metrics().iteration(), 99);
 }
 
 TEST(Session, SixteenMiBTensorArrivesIntact) {
   ListenerFixture agent;
   Client controller;
   ASSERT_TRUE(controller.open(agent));
-  wire::Envelope payload;
-  payload.mutable_payload();
-  payload = tensorMessage(std::move(payload), 16u << 20);
-  const std::string expected = payload.payload().tensor().data();
+  wire::Envelope payload = tensorMessage(TrafficKind::kWeights, 16u << 20);
+  const std::string expected = payload.algo().data();
   controller.session->send(std::move(payload));
   ASSERT_TRUE(waitFor([&] { return agent.messages(0).size() == 1; }, std::chrono::seconds(10)));
-  EXPECT_EQ(agent.messages(0)[0].payload().tensor().data(), expected);
+  EXPECT_EQ(agent.messages(0)[0].algo().data(), expected);
   EXPECT_TRUE(waitFor([&] { return controller.session->queuedBytes() == 0; }));
 }
 
 TEST(Session, LargeFramesOfEveryShapeArriveIntact) {
-  // Activations with labels take the zero-copy path; a large StateReply is probed, found not
-  // to be a tensor frame, and parsed whole.
+  // Activations with labels (two tensors in one bulk) take the zero-copy path; a large
+  // StateReply is probed, found not to be a tensor frame, and parsed whole.
   ListenerFixture agent;
   Client controller;
   ASSERT_TRUE(controller.open(agent));
-  wire::Envelope act;
-  act.mutable_activations()->set_iteration(3);
-  act = tensorMessage(std::move(act), 1u << 20);
-  act.mutable_activations()->mutable_labels()->set_data(std::string(4096, 'l'));
+  wire::Envelope act = tensorMessage(TrafficKind::kActivation, 1u << 20);
+  act.mutable_algo()->set_generation(3);
+  act.mutable_algo()->add_tensors()->add_shape(512);
+  act.mutable_algo()->mutable_data()->append(std::string(4096, 'l'));
   wire::Envelope state;
   auto* named = state.mutable_state_reply()->mutable_state()->add_tensors();
   named->set_name("fc1.weight");
   named->mutable_tensor()->set_data(std::string(700000, 'w'));
-  wire::Envelope grad;
-  grad.mutable_gradients();
-  grad = tensorMessage(std::move(grad), 200000);
+  wire::Envelope grad = tensorMessage(TrafficKind::kGradient, 200000);
   std::vector<wire::Envelope> sent = {act, state, grad, act};
   for (const auto& env : sent) controller.session->send(env);
   ASSERT_TRUE(waitFor([&] { return agent.messages(0).size() == sent.size(); }));
@@ -149,7 +147,7 @@ TEST(Session, RecycledTensorBuffersNeverLeakOldBytes) {
   session->start(
       [&](wire::Envelope&& env) {
         std::lock_guard lock(mutex);
-        got.push_back(env.payload().tensor().data());
+        got.push_back(env.algo().data());
       },
       [](const Status&) {});
   ASSERT_TRUE(waitFor([&] { return agent.sessionCount() == 1; }));
@@ -159,9 +157,9 @@ TEST(Session, RecycledTensorBuffersNeverLeakOldBytes) {
     std::string data(sizes[m], '\0');
     for (size_t i = 0; i < data.size(); ++i) data[i] = static_cast<char>((i * 7 + m * 31) & 0xff);
     wire::Envelope env;
-    auto* t = env.mutable_payload()->mutable_tensor();
+    auto* t = env.mutable_algo()->add_tensors();
     t->add_shape(static_cast<int64_t>(data.size()));
-    t->set_data(data);
+    env.mutable_algo()->set_data(data);
     sent.push_back(std::move(data));
     agent.session(0)->send(std::move(env));
   }
@@ -196,8 +194,8 @@ TEST(Session, HeartbeatsMeasureRttAndStayOutOfTheHandler) {
   EXPECT_EQ(controller.count(), 0u);
   EXPECT_TRUE(agent.messages(0).empty());
   const auto c = controller.session->counters();
-  EXPECT_GT(c.sent[static_cast<size_t>(MessageKind::kHeartbeat)], 0u);
-  EXPECT_GT(c.received[static_cast<size_t>(MessageKind::kHeartbeat)], 0u);
+  EXPECT_GT(c.sent[static_cast<size_t>(TrafficKind::kHeartbeat)], 0u);
+  EXPECT_GT(c.received[static_cast<size_t>(TrafficKind::kHeartbeat)], 0u);
 }
 
 TEST(Session, PausedPeerIsDetectedAsLost) {
@@ -241,7 +239,7 @@ TEST(Session, PausedSessionHoldsMessagesUntilResumed) {
   EXPECT_EQ(controller.count(), 0u);
   server->setPaused(false);
   ASSERT_TRUE(waitFor([&] { return agent.messages(0).size() == 5 && controller.count() == 1; }));
-  EXPECT_EQ(agent.messages(0)[4].step().iteration(), 4);
+  EXPECT_EQ(agent.messages(0)[4].metrics().iteration(), 4);
 }
 
 TEST(Session, CountersPerKindMatchTheBytesSent) {
@@ -256,15 +254,16 @@ TEST(Session, CountersPerKindMatchTheBytesSent) {
   const TrafficCounters before = controller.session->counters();
   const TrafficCounters server_before = agent.session(0)->counters();
   // The handshake is control traffic on both sides.
-  EXPECT_GT(before.sent[static_cast<size_t>(MessageKind::kControl)], 0u);
+  EXPECT_GT(before.sent[static_cast<size_t>(TrafficKind::kControl)], 0u);
   EXPECT_EQ(before.sent[0], server_before.received[0]);
 
-  wire::Envelope act, grad, weights;
-  act.mutable_activations();
-  grad.mutable_gradients();
-  weights.mutable_payload();
-  std::vector<wire::Envelope> sent = {tensorMessage(act, 4000), tensorMessage(grad, 3000),
-                                      tensorMessage(weights, 100000), step(1), step(2)};
+  std::vector<wire::Envelope> sent = {tensorMessage(TrafficKind::kActivation, 4000),
+                                      tensorMessage(TrafficKind::kGradient, 3000),
+                                      tensorMessage(TrafficKind::kWeights, 100000),
+                                      tensorMessage(TrafficKind::kGossip, 70000),
+                                      tensorMessage(TrafficKind::kReplica, 5000),
+                                      step(1),
+                                      step(2)};
   TrafficCounters expected;
   for (const auto& env : sent) {
     expected.sent[static_cast<size_t>(kindOf(env))] += encodeFrame(env).size();
@@ -274,12 +273,16 @@ TEST(Session, CountersPerKindMatchTheBytesSent) {
   ASSERT_TRUE(waitFor([&] { return controller.session->queuedBytes() == 0; }));
   const TrafficCounters after = controller.session->counters();
   const TrafficCounters server_after = agent.session(0)->counters();
-  for (size_t k = 0; k < kMessageKindCount; ++k) {
-    EXPECT_EQ(after.sent[k] - before.sent[k], expected.sent[k]) << kindName(MessageKind(k));
+  for (size_t k = 0; k < kTrafficKindCount; ++k) {
+    EXPECT_EQ(after.sent[k] - before.sent[k], expected.sent[k]) << trafficKindName(TrafficKind(k));
     EXPECT_EQ(server_after.received[k] - server_before.received[k], expected.sent[k])
-        << kindName(MessageKind(k));
+        << trafficKindName(TrafficKind(k));
+    if (k != static_cast<size_t>(TrafficKind::kHeartbeat) &&
+        k != static_cast<size_t>(TrafficKind::kControl)) {
+      EXPECT_GT(expected.sent[k], 0u) << "every data kind is exercised";
+    }
   }
-  EXPECT_EQ(after.sent[static_cast<size_t>(MessageKind::kHeartbeat)], 0u);
+  EXPECT_EQ(after.sent[static_cast<size_t>(TrafficKind::kHeartbeat)], 0u);
 }
 
 TEST(Session, ShapedLinkDeliversNoFasterThanTheShape) {
@@ -290,9 +293,7 @@ TEST(Session, ShapedLinkDeliversNoFasterThanTheShape) {
   controller.session->setShape(shape);
   EXPECT_EQ(controller.session->shape().bandwidth_mbps, 8);
   constexpr int kFrames = 5;
-  wire::Envelope act;
-  act.mutable_activations();
-  act = tensorMessage(act, 50000);
+  wire::Envelope act = tensorMessage(TrafficKind::kActivation, 50000);
   const size_t frame_bytes = encodeFrame(act).size();
   LinkShaper reference;
   reference.setShape(shape);

@@ -108,7 +108,7 @@ TEST_F(AgentProcess, SurvivesGarbageAndOversizeFramesAndKeepsServing) {
     EXPECT_EQ(body->error().code(), wire::ERROR_CODE_FRAME_TOO_LARGE);
   }
   wire::Envelope early;
-  early.mutable_step()->set_iteration(1);  // a command before the handshake
+  early.mutable_worker_start()->set_device(0);  // a command before the handshake
   (void)rawExchange(bridge::encodeFrame(early));
   expectStillServes();
 }

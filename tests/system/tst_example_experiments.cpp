@@ -4,8 +4,9 @@
 
 #include <filesystem>
 
+#include "core/catalog/catalog.h"
 #include "core/controller/controller.h"
-#include "core/controller/experiment.h"
+#include "core/experiment/experiment.h"
 
 namespace edgerig {
 namespace {
@@ -31,7 +32,7 @@ TEST(ExampleExperiments, QuickstartIsTheIssuesDefault) {
   EXPECT_EQ(cfg->numDevices(), 3);
   EXPECT_EQ(cfg->model, "cnn");
   EXPECT_EQ(cfg->dataset, "fashion-mnist");
-  EXPECT_EQ(cfg->algorithm, "gpipe");
+  EXPECT_EQ(cfg->algorithm.name, "gpipe");
   EXPECT_EQ(cfg->epochs, 1.0);
 }
 

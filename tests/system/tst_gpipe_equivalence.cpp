@@ -27,7 +27,7 @@ ExperimentConfig config(int devices, const std::string& model, int micro_batches
   c.train_limit = kTrainLimit;
   c.test_limit = 500;
   c.batch_size = kBatch;
-  c.micro_batches = micro_batches;
+  c.algorithm.params.set("microBatches", int64_t{micro_batches});
   c.learning_rate = 0.05;
   c.momentum = 0.9;
   c.max_iterations = kIterations;

@@ -6,6 +6,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "core/catalog/catalog.h"
 #include "core/controller/controller.h"
 #include "core/runlog/run_reader.h"
 #include "tests/support/scratch_dir.h"

@@ -29,7 +29,7 @@ ExperimentConfig smallRun(int iterations) {
   c.dataset = "synthetic";
   c.synthetic_size = 4096;
   c.batch_size = 64;
-  c.micro_batches = 4;
+  c.algorithm.params.set("microBatches", int64_t{4});
   c.momentum = 0;  // the optimizer's state does not travel; without momentum there is none
   c.learning_rate = 0.1;
   c.max_iterations = iterations;
@@ -80,9 +80,10 @@ TEST(AlgorithmSwitch, ContinuesTrainingExactlyFromTheGatheredWeights) {
   const int kIterations = 24, kSwitchAt = 12;
   const auto c = smallRun(kIterations);
   const int even_cut = evenPlan(3, 2)->first(1);
-  AlgorithmConfig next = algorithmOf(c);
-  next.micro_batches = 2;
-  next.cuts = {even_cut == 1 ? 2 : 1};  // the other partition of mlp's three layers
+  AlgorithmConfig next = c.algorithm;
+  next.params.set("microBatches", int64_t{2});
+  const int64_t other_cut = even_cut == 1 ? 2 : 1;  // the other partition of mlp's three layers
+  next.params.set("cuts", IntList{other_cut});
 
   auto plain = run(c, "switch-plain", [](const RunProgress&, Controller&) {});
   auto switched = run(c, "switch-switched", [&](const RunProgress& p, Controller& ctl) {
@@ -96,12 +97,13 @@ TEST(AlgorithmSwitch, ContinuesTrainingExactlyFromTheGatheredWeights) {
   const RunEvent* sw = findEvent(switched.log, "algorithm_switched");
   ASSERT_NE(sw, nullptr);
   EXPECT_EQ(sw->iteration, kSwitchAt);
-  EXPECT_NE(sw->detail.find("cuts " + std::to_string(next.cuts[0])), std::string::npos)
+  EXPECT_NE(sw->detail.find("cuts [" + std::to_string(other_cut) + "]"), std::string::npos)
       << sw->detail;
+  EXPECT_EQ(sw->field("to"), "gpipe");
   // The new plan is in the partition log, from the switch on.
   bool replanned = false;
   for (const auto& p : switched.log.partitions) {
-    replanned |= p.iteration == kSwitchAt && p.stage == 1 && p.first_layer == next.cuts[0];
+    replanned |= p.iteration == kSwitchAt && p.stage == 1 && p.first_layer == other_cut;
   }
   EXPECT_TRUE(replanned);
 
@@ -124,13 +126,13 @@ TEST(AlgorithmSwitch, AccuracyDoesNotFallBackToChanceOnRealData) {
   c.train_limit = 8000;
   c.test_limit = 1000;
   c.batch_size = 64;
-  c.micro_batches = 4;
+  c.algorithm.params.set("microBatches", int64_t{4});
   c.max_iterations = 120;
   c.eval_every = 60;
   c.eval_samples = 1000;
-  AlgorithmConfig next = algorithmOf(c);
-  next.plan = "balanced";
-  next.micro_batches = 2;
+  AlgorithmConfig next = c.algorithm;
+  next.params.set("plan", std::string("balanced"));
+  next.params.set("microBatches", int64_t{2});
 
   auto r = run(c, "switch-accuracy", [&](const RunProgress& p, Controller& ctl) {
     if (p.iteration == 60 && p.test_accuracy < 0) ctl.switchAlgorithm(next);
@@ -154,8 +156,8 @@ TEST(AlgorithmSwitch, AccuracyDoesNotFallBackToChanceOnRealData) {
 
 TEST(AlgorithmSwitch, BadChoiceIsRefusedAndTheRunGoesOn) {
   const auto c = smallRun(10);
-  AlgorithmConfig bad = algorithmOf(c);
-  bad.cuts = {1, 2};  // three stages on two devices
+  AlgorithmConfig bad = c.algorithm;
+  bad.params.set("cuts", IntList{1, 2});  // three stages on two devices
   auto r = run(c, "switch-bad", [&](const RunProgress& p, Controller& ctl) {
     if (p.iteration == 3) ctl.switchAlgorithm(bad);
   });

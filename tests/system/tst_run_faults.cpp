@@ -24,7 +24,7 @@ ExperimentConfig smallRun(int devices, int iterations) {
   c.dataset = "synthetic";
   c.synthetic_size = 4096;
   c.batch_size = 64;
-  c.micro_batches = 2;
+  c.algorithm.params.set("microBatches", int64_t{2});
   c.max_iterations = iterations;
   c.eval_every = 0;
   return c;

@@ -11,6 +11,7 @@
 #include <QtTest>
 
 #include "core/controller/controller.h"
+#include "core/catalog/catalog.h"
 #include "ui/device_dialogs.h"
 #include "ui_test_util.h"
 

@@ -98,7 +98,7 @@ class TstMainWindow : public QObject {
   void startRefusesAnInvalidExperiment() {
     MainWindow w;
     auto c = w.experiment();
-    c.micro_batches = 0;
+    c.algorithm.params.set("microBatches", int64_t{0});
     w.setExperiment(c, "edited");
     auto st = w.startRun();
     QVERIFY(!st.isOk());

@@ -7,7 +7,7 @@
 #include <QTemporaryDir>
 #include <QtTest>
 
-#include "core/controller/experiment.h"
+#include "core/experiment/experiment.h"
 #include "core/runlog/run_log.h"
 #include "ui/plot_panel.h"
 #include "ui/run_replay.h"
@@ -37,7 +37,8 @@ Script script() {
     s.events.push_back(
         {0.25 * d, 0, name, "device_joined", "local agent at 127.0.0.1:4000" + std::to_string(d)});
   }
-  s.events.push_back({1, 0, "", "run_started", "replay: gpipe, model mlp, synthetic"});
+  s.events.push_back(
+      {1, 0, "", "run_started", "replay: gpipe, model mlp, synthetic", {{"algorithm", "gpipe"}}});
   s.partitions = {{1, 0, 0, "dev0", 0, 2, "fc1 relu1"},
                   {1, 0, 1, "dev1", 2, 4, "fc2 relu2"},
                   {1, 0, 2, "dev2", 4, 5, "fc3"}};
@@ -60,9 +61,10 @@ Script script() {
   s.partitions.push_back({7.5, 25, 0, "dev0", 0, 3, "fc1 relu1 fc2"});
   s.partitions.push_back({7.5, 25, 1, "dev2", 3, 5, "relu2 fc3"});
   s.events.push_back({7.5, 25, "", "plan_changed", "recovery plan: fc1 relu1 fc2 | relu2 fc3"});
+  // The GUI reads the new algorithm from the event's fields, not from its prose.
   s.events.push_back({8, 30, "", "algorithm_switched",
-                      "from gpipe (4 micro-batches, even plan) to ftpipehd (4 micro-batches, "
-                      "balanced plan) (6 tensors carried over, 0.1 s)"});
+                      "from gpipe (microBatches 4) to the next one (6 tensors carried over)",
+                      {{"from", "gpipe"}, {"to", "ftpipehd"}}});
   s.events.push_back({11, 40, "", "run_finished", "ok"});
   return s;
 }

@@ -8,7 +8,7 @@
 #include <string>
 #include <vector>
 
-#include "core/controller/experiment.h"
+#include "core/experiment/experiment.h"
 #include "ui/device_table_model.h"
 
 namespace edgerig::ui::test {
@@ -65,7 +65,7 @@ inline ExperimentConfig twoAgents(const std::string& name) {
   c.dataset = "synthetic";
   c.synthetic_size = 4096;
   c.batch_size = 64;
-  c.micro_batches = 2;
+  c.algorithm.params.set("microBatches", int64_t{2});
   c.max_iterations = 100000;  // ended by stop()
   c.epochs = 0;
   c.eval_every = 0;

@@ -5,17 +5,38 @@
 #include <fstream>
 #include <limits>
 
-#include "core/controller/experiment.h"
+#include "core/catalog/catalog.h"
+#include "core/experiment/experiment.h"
 #include "tests/support/scratch_dir.h"
 
 namespace edgerig {
 namespace {
 
+// The real zoo and registry (gpipe's parameters and checks), plus "demo", an algorithm that
+// declares one parameter of every kind, for the generic checks.
 ExperimentNames testNames() {
-  ExperimentNames n;
-  n.models = {"mlp", "lenet5", "cnn", "vgg"};
-  n.algorithms = {"gpipe", "ftpipehd"};
+  ExperimentNames n = knownNames();
+  AlgorithmInfo demo;
+  demo.name = "demo";
+  demo.family = "decentralized";
+  demo.params = {
+      {"rounds", "rounds", ParamSpec::Kind::kInt, "", int64_t{3}, 1, 10, {}},
+      {"gamma", "gamma", ParamSpec::Kind::kDouble, "", 0.5, 0, 1, {}},
+      {"skew", "skew", ParamSpec::Kind::kBool, "", false, 0, 0, {}},
+      {"graph", "graph", ParamSpec::Kind::kChoice, "", std::string("ring"), 0, 0,
+       {"ring", "torus"}},
+      {"peers", "peers", ParamSpec::Kind::kIntList, "", IntList{}, 0, 7, {}},
+      {"weights", "weights", ParamSpec::Kind::kDoubleList, "", DoubleList{0.5}, 0, 1, {}},
+  };
+  n.algorithms.push_back(demo);
   return n;
+}
+
+// The defaults an absent experiment means: every declared parameter of the default algorithm.
+ExperimentConfig defaults() {
+  ExperimentConfig c;
+  fillAlgorithmDefaults(c, testNames());
+  return c;
 }
 
 // Every field of the schema, none at its default; mixes both spellings the mapping accepts.
@@ -37,7 +58,7 @@ constexpr const char* kFullExample = R"({
   "model": {"name": "lenet5"},
   "dataset": {"name": "synthetic", "dataDir": "/data/fmnist", "trainLimit": 6000,
               "testLimit": "1000", "syntheticSize": 512},
-  "algorithm": {"name": "ftpipehd", "microBatches": 8, "plan": "balanced", "cuts": [2, 4, 6]},
+  "algorithm": {"name": "gpipe", "microBatches": 8, "plan": "balanced", "cuts": [2, 4, 6]},
   "training": {"batchSize": 128, "learningRate": 0.01, "momentum": 0.5, "weightDecay": 0.0001,
                "epochs": 2.5, "maxIterations": 5000, "evalEvery": 100, "evalSamples": 0,
                "max_seconds": 600},
@@ -66,10 +87,10 @@ ExperimentConfig fullExpected() {
   c.train_limit = 6000;
   c.test_limit = 1000;
   c.synthetic_size = 512;
-  c.algorithm = "ftpipehd";
-  c.micro_batches = 8;
-  c.plan = "balanced";
-  c.cuts = {2, 4, 6};
+  c.algorithm.name = "gpipe";
+  c.algorithm.params.set("microBatches", int64_t{8});
+  c.algorithm.params.set("plan", std::string("balanced"));
+  c.algorithm.params.set("cuts", IntList{2, 4, 6});
   c.batch_size = 128;
   c.learning_rate = 0.01;
   c.momentum = 0.5;
@@ -121,8 +142,9 @@ TEST(ParseExperiment, AFullExampleReadsEveryField) {
 TEST(ParseExperiment, AbsentFieldsTakeTheDefaults) {
   auto c = parseExperiment("{}", "empty.json", testNames());
   ASSERT_TRUE(c) << c.status().message();
-  EXPECT_EQ(*c, ExperimentConfig{});
+  EXPECT_EQ(*c, defaults());
   EXPECT_EQ(c->numDevices(), 3);
+  EXPECT_EQ(c->algorithm.params.getInt("microBatches"), 4);  // gpipe's declared default
 
   c = parseExperiment(R"({"devices": {"localCount": null}, "training": {"momentum": 0}})", "x",
                       testNames());
@@ -167,7 +189,7 @@ TEST(ParseExperiment, AWrongTypeIsNamedAsTheFileSpellsIt) {
   EXPECT_EQ(errorOf(R"({"faults": [{"kind": "crash"}, {"device": "a"}]})"),
             "quickstart.json: field faults.1.device: expected an integer, got \"a\"");
   EXPECT_EQ(errorOf(R"({"algorithm": {"cuts": [1, null]}})"),
-            "quickstart.json: field algorithm.cuts.1: null in a list; remove it");
+            "quickstart.json: field algorithm.cuts.1: expected an integer, got null");
   EXPECT_EQ(errorOf(R"({"training": {"batchSize": 8, "batch_size": 8}})"),
             "quickstart.json: field training.batch_size: given twice (also as batchSize)");
 }
@@ -211,10 +233,42 @@ TEST(ParseExperiment, BadValuesAreNamed) {
        "field model.name: unknown model \"resnet\"; known: mlp, lenet5, cnn, vgg"},
       {R"({"dataset": {"name": "cifar"}})",
        "field dataset.name: unknown dataset \"cifar\"; known: fashion-mnist, synthetic"},
-      {R"({"algorithm": {"name": "gossip"}})", "field algorithm.name: unknown algorithm"},
-      {R"({"algorithm": {"plan": "random"}})", "field algorithm.plan: unknown plan \"random\""},
+      {R"({"algorithm": {"name": "gossip"}})",
+       "field algorithm.name: unknown algorithm \"gossip\"; known: gpipe, allreduce"},
+      {R"({"algorithm": {"plan": "random"}})",
+       "field algorithm.plan: unknown choice \"random\"; one of even, balanced"},
+      {R"({"algorithm": {"microBatch": 2}})",
+       "field algorithm.microBatch: unknown parameter of gpipe; gpipe takes: microBatches, plan, "
+       "cuts"},
+      {R"({"algorithm": {"name": "allreduce", "microBatches": 2}})",
+       "field algorithm.microBatches: unknown parameter of allreduce; allreduce takes: bucketMiB"},
+      {R"({"algorithm": {"microBatches": "four"}})",
+       "field algorithm.microBatches: expected an integer, got \"four\""},
+      {R"({"algorithm": {"name": 3}})", "field algorithm.name: expected a string, got 3"},
+      {R"({"algorithm": 3})", "field algorithm: expected an object {...}, got 3"},
+      {R"({"algorithm": {"name": "demo", "rounds": 11}})",
+       "field algorithm.rounds: must be from 1 to 10, got 11"},
+      {R"({"algorithm": {"name": "demo", "gamma": "x"}})",
+       "field algorithm.gamma: expected a number, got \"x\""},
+      {R"({"algorithm": {"name": "demo", "skew": 1}})",
+       "field algorithm.skew: expected true or false, got 1"},
+      {R"({"algorithm": {"name": "demo", "peers": [1, 8]}})",
+       "field algorithm.peers.1: must be from 0 to 7, got 8"},
+      {R"({"algorithm": {"name": "demo", "weights": [0.5, "a"]}})",
+       "field algorithm.weights.1: expected a number, got \"a\""},
+      {R"({"algorithm": {"name": "demo", "rounds": 2, "rounds_": 3}})",
+       "field algorithm.rounds_: given twice (also as rounds)"},
+      {R"({"algorithm": {"name": "demo", "rounds": 2, "ROUNDS": 3}})",
+       "field algorithm.ROUNDS: unknown parameter of demo"},
+      {R"({"dataset": {"split": "random"}})",
+       "field dataset.split: unknown split \"random\"; known: iid, dirichlet, classes"},
+      {R"({"dataset": {"split": "dirichlet", "alpha": 0}})",
+       "field dataset.alpha: must be above 0"},
+      {R"({"dataset": {"split": "classes", "classesPerDevice": 0}})",
+       "field dataset.classesPerDevice: must be at least 1"},
       {R"({"training": {"batchSize": 0}})", "field training.batchSize: must be at least 1, got 0"},
-      {R"({"algorithm": {"microBatches": 0}})", "field algorithm.microBatches: must be at least 1"},
+      {R"({"algorithm": {"microBatches": 0}})",
+       "field algorithm.microBatches: must be from 1 to 1024, got 0"},
       {R"({"algorithm": {"microBatches": 9}, "training": {"batchSize": 8}})",
        "field algorithm.microBatches: must be at most training.batchSize (8), got 9"},
       {R"({"algorithm": {"cuts": [3, 3]}})",
@@ -252,10 +306,47 @@ TEST(ParseExperiment, BadValuesAreNamed) {
   EXPECT_EQ(errorOf(R"({"training": {"epochs": 0, "maxIterations": 10}})"), "(parsed)");
 }
 
-TEST(ParseExperiment, EmptyNameListsAcceptAnyName) {
-  auto c = parseExperiment(R"({"model": {"name": "anything"}})", "x", ExperimentNames{});
+TEST(ParseExperiment, EmptyModelListAcceptsAnyModel) {
+  ExperimentNames names = testNames();
+  names.models.clear();
+  auto c = parseExperiment(R"({"model": {"name": "anything"}})", "x", names);
   ASSERT_TRUE(c) << c.status().message();
   EXPECT_EQ(c->model, "anything");
+}
+
+TEST(ParseExperiment, AlgorithmParametersOfEveryKindAndEitherSpelling) {
+  auto c = parseExperiment(
+      R"({"algorithm": {"name": "demo", "rounds": "7", "gamma": 1, "skew": true,
+                        "graph": "torus", "peers": [0, 7], "weights": [0.25, 1]}})",
+      "x", testNames());
+  ASSERT_TRUE(c) << c.status().message();
+  const auto& p = c->algorithm.params;
+  EXPECT_EQ(p.getInt("rounds"), 7);
+  EXPECT_EQ(p.getDouble("gamma"), 1.0);
+  EXPECT_TRUE(p.getBool("skew"));
+  EXPECT_EQ(p.getString("graph"), "torus");
+  EXPECT_EQ(p.getIntList("peers"), (IntList{0, 7}));
+  EXPECT_EQ(p.getDoubleList("weights"), (DoubleList{0.25, 1}));
+  // snake_case spelling, and absent parameters take their declared defaults.
+  c = parseExperiment(R"({"algorithm": {"name": "gpipe", "micro_batches": 2}})", "x", testNames());
+  ASSERT_TRUE(c) << c.status().message();
+  EXPECT_EQ(c->algorithm.params.getInt("microBatches"), 2);
+  EXPECT_EQ(c->algorithm.params.getString("plan"), "even");
+  EXPECT_EQ(c->algorithm.params.all().size(), 3u);
+}
+
+TEST(ValidateExperiment, ParametersSetInCodeGetTheFileChecks) {
+  ExperimentConfig c = defaults();
+  c.algorithm.params.set("microBatches", int64_t{0});
+  auto st = validateExperiment(c, testNames());
+  EXPECT_EQ(st.message(), "field algorithm.microBatches: must be from 1 to 1024, got 0");
+  c = defaults();
+  c.algorithm.params.set("nonsense", int64_t{1});
+  st = validateExperiment(c, testNames());
+  EXPECT_EQ(st.message().rfind("field algorithm.nonsense: unknown parameter of gpipe", 0), 0u)
+      << st.message();
+  c = ExperimentConfig{};  // no parameters at all: they are the declared defaults
+  EXPECT_TRUE(validateExperiment(c, testNames())) << validateExperiment(c, testNames()).message();
 }
 
 TEST(ToJson, IsCompleteAndReadsBackEqual) {
@@ -265,7 +356,7 @@ TEST(ToJson, IsCompleteAndReadsBackEqual) {
   ASSERT_TRUE(back) << back.status().message() << "\n" << json;
   EXPECT_EQ(*back, full);
 
-  const std::string defaults = toJson(ExperimentConfig{});
+  const std::string defaults_json = toJson(defaults());
   for (const char* field : {"\"name\"",
                             "\"description\"",
                             "\"seed\": 1",
@@ -278,6 +369,10 @@ TEST(ToJson, IsCompleteAndReadsBackEqual) {
                             "\"trainLimit\"",
                             "\"testLimit\"",
                             "\"syntheticSize\"",
+                            "\"split\": \"iid\"",
+                            "\"alpha\": 0.5",
+                            "\"classesPerDevice\": 2",
+                            "\"name\": \"gpipe\"",
                             "\"microBatches\": 4",
                             "\"plan\": \"even\"",
                             "\"cuts\": []",
@@ -291,12 +386,13 @@ TEST(ToJson, IsCompleteAndReadsBackEqual) {
                             "\"evalSamples\": 1000",
                             "\"maxSeconds\"",
                             "\"faults\": []"}) {
-    EXPECT_NE(defaults.find(field), std::string::npos) << field << " missing in\n" << defaults;
+    EXPECT_NE(defaults_json.find(field), std::string::npos) << field << " missing in\n"
+                                                            << defaults_json;
   }
-  auto parsed_defaults = parseExperiment(defaults, "<toJson>", testNames());
+  auto parsed_defaults = parseExperiment(defaults_json, "<toJson>", testNames());
   ASSERT_TRUE(parsed_defaults) << parsed_defaults.status().message();
-  EXPECT_EQ(*parsed_defaults, ExperimentConfig{});
-  EXPECT_EQ(defaults.find("\"seed\": \"1\""), std::string::npos);  // numbers stay numbers
+  EXPECT_EQ(*parsed_defaults, defaults());
+  EXPECT_EQ(defaults_json.find("\"seed\": \"1\""), std::string::npos);  // numbers stay numbers
 }
 
 TEST(LoadExperiment, ReadsAFileAndNamesAMissingOne) {

@@ -1,7 +1,8 @@
 // --set path=value on the experiment's JSON text.
 #include <gtest/gtest.h>
 
-#include "core/controller/experiment.h"
+#include "core/catalog/catalog.h"
+#include "core/experiment/experiment.h"
 
 namespace edgerig {
 namespace {
@@ -14,7 +15,7 @@ constexpr const char* kBase = R"({
 })";
 
 ExperimentConfig parsed(const std::string& json) {
-  auto c = parseExperiment(json, "<--set>", ExperimentNames{});
+  auto c = parseExperiment(json, "<--set>", knownNames());
   EXPECT_TRUE(c) << c.status().message() << "\n" << json;
   return c ? *c : ExperimentConfig{};
 }
@@ -39,7 +40,7 @@ TEST(ApplyOverride, SetsNestedNumbersInEitherSpelling) {
 
 TEST(ApplyOverride, CreatesMissingObjects) {
   ExperimentConfig c = parsed(applied(kBase, "algorithm.microBatches=2"));
-  EXPECT_EQ(c.micro_batches, 2);
+  EXPECT_EQ(c.algorithm.params.getInt("microBatches"), 2);
   c = parsed(applied("", "model.name=mlp"));
   EXPECT_EQ(c.model, "mlp");
   c = parsed(applied(kBase, R"(training={"epochs": 3})"));  // a whole object replaces the old one
@@ -76,9 +77,30 @@ TEST(ApplyOverride, IndexesAndReplacesLists) {
   c = parsed(applied(kBase, "devices.remote=d:4"));  // one value for a list is a list of one
   EXPECT_EQ(c.remote, (std::vector<std::string>{"d:4"}));
   c = parsed(applied(kBase, "algorithm.cuts=[1,3,5]"));  // 4 devices, 6 layers of the cnn
-  EXPECT_EQ(c.cuts, (std::vector<int>{1, 3, 5}));
+  EXPECT_EQ(c.algorithm.params.getIntList("cuts"), (IntList{1, 3, 5}));
+  c = parsed(applied(applied(kBase, "algorithm.cuts=[1,3,5]"), "algorithm.cuts.1=2"));
+  EXPECT_EQ(c.algorithm.params.getIntList("cuts"), (IntList{1, 2, 5}));
   c = parsed(applied(kBase, "faults=[]"));
   EXPECT_TRUE(c.faults.empty());
+}
+
+TEST(ApplyOverride, AnyAlgorithmsParametersInEitherSpelling) {
+  // The algorithm object is checked against the registry, not the schema: every algorithm's
+  // parameters can be set, and a mistake is named when the result is parsed.
+  std::string json = applied(applied(kBase, "algorithm.name=allreduce"), "algorithm.bucketMiB=4");
+  ExperimentConfig c = parsed(json);
+  EXPECT_EQ(c.algorithm.name, "allreduce");
+  EXPECT_EQ(c.algorithm.params.getDouble("bucketMiB"), 4.0);
+  json = applied(json, "algorithm.bucket_mi_b=8");  // replaces the key the file already uses
+  EXPECT_EQ(json.find("bucket_mi_b"), std::string::npos) << json;
+  EXPECT_EQ(parsed(json).algorithm.params.getDouble("bucketMiB"), 8.0);
+  json = applied(json, "algorithm.microBatches=2");  // not allreduce's
+  auto bad = parseExperiment(json, "<--set>", knownNames());
+  ASSERT_FALSE(bad);
+  EXPECT_EQ(bad.status().message().rfind(
+                "<--set>: field algorithm.microBatches: unknown parameter of allreduce", 0),
+            0u)
+      << bad.status().message();
 }
 
 TEST(ApplyOverride, NullRemovesAValue) {
@@ -112,7 +134,7 @@ TEST(ApplyOverride, ABadPathIsNamed) {
 
 TEST(ApplyOverride, ATypeMistakeIsCaughtWhenParsing) {
   std::string json = applied(kBase, "training.batchSize=big");
-  auto c = parseExperiment(json, "<--set>", ExperimentNames{});
+  auto c = parseExperiment(json, "<--set>", knownNames());
   ASSERT_FALSE(c);
   EXPECT_EQ(c.status().message(),
             "<--set>: field training.batch_size: expected an integer, got \"big\"");

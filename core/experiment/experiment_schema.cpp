@@ -1,4 +1,4 @@
-#include "core/controller/experiment_schema.h"
+#include "core/experiment/experiment_schema.h"
 
 #include <google/protobuf/descriptor.h>
 #include <google/protobuf/message.h>
@@ -42,6 +42,12 @@ const FieldDescriptor* findField(const Descriptor* d, const std::string& key) {
     if (d->field(i)->name() == key || d->field(i)->json_name() == key) return d->field(i);
   }
   return nullptr;
+}
+
+// A google.protobuf.Struct field: a JSON object whose keys the schema does not list.
+bool isFreeObject(const FieldDescriptor* f) {
+  return f->cpp_type() == FieldDescriptor::CPPTYPE_MESSAGE &&
+         f->message_type()->full_name() == "google.protobuf.Struct";
 }
 
 std::string child(const std::string& path, const std::string& name) {
@@ -136,6 +142,10 @@ Status checkInteger(const Json& v, const FieldDescriptor* f, const std::string& 
 Status checkSingle(const Json& v, const FieldDescriptor* f, const std::string& path) {
   switch (f->cpp_type()) {
     case FieldDescriptor::CPPTYPE_MESSAGE:
+      if (isFreeObject(f)) {  // checked later, against the algorithm registry
+        if (v.is_object()) return Status::ok();
+        return fieldError(path, "expected an object {...}, got " + shown(v));
+      }
       return checkMessage(v, f->message_type(), path);
     case FieldDescriptor::CPPTYPE_INT32:
     case FieldDescriptor::CPPTYPE_INT64:
@@ -223,6 +233,10 @@ Json messageJson(const google::protobuf::Message& m) {
   Json out = Json::object();
   for (int i = 0; i < d->field_count(); ++i) {
     const FieldDescriptor* f = d->field(i);
+    if (isFreeObject(f)) {  // written by whoever knows what the object holds
+      out[f->json_name()] = Json::object();
+      continue;
+    }
     auto one = [&](int index) -> Json {
       const bool rep = f->is_repeated();
       switch (f->cpp_type()) {
@@ -273,6 +287,31 @@ Result<PathTarget> walkPath(Json& root, const std::string& path) {
   while (std::getline(segments, seg, '.')) {
     const std::string where = so_far.empty() ? "the experiment" : so_far;
     if (seg.empty()) return invalidArgument("empty name in the path; use dots between names");
+    if (t.free) {  // inside a free object: names and list indexes as the document has them
+      if (t.node->is_null()) *t.node = Json::object();
+      size_t index = 0;
+      auto r = std::from_chars(seg.data(), seg.data() + seg.size(), index);
+      const bool numeric = r.ec == std::errc() && r.ptr == seg.data() + seg.size();
+      if (t.node->is_array()) {
+        if (!numeric || index > t.node->size()) {
+          return invalidArgument(where + " is a list of " + std::to_string(t.node->size()) +
+                                 " elements; expected an index from 0 to " +
+                                 std::to_string(t.node->size()) + ", got \"" + seg + "\"");
+        }
+        if (index == t.node->size()) t.node->push_back(nullptr);
+        t.node = &(*t.node)[index];
+      } else if (t.node->is_object()) {
+        std::string key = seg;  // replace whichever spelling the file already uses
+        for (auto it = t.node->begin(); it != t.node->end(); ++it) {
+          if (camelCase(it.key()) == camelCase(seg)) key = it.key();
+        }
+        t.node = &(*t.node)[key];
+      } else {
+        return invalidArgument(where + " holds " + shown(*t.node) + "; it has no \"" + seg + "\"");
+      }
+      so_far = child(so_far, seg);
+      continue;
+    }
     if (t.node->is_null()) {
       *t.node = (t.field != nullptr && t.field->is_repeated() && !t.element) ? Json::array()
                                                                              : Json::object();
@@ -316,6 +355,7 @@ Result<PathTarget> walkPath(Json& root, const std::string& path) {
       t.node = &(*t.node)[key];
       t.field = f;
       t.element = false;
+      t.free = isFreeObject(f);
     }
     so_far = child(so_far, seg);
   }

@@ -1,4 +1,4 @@
-#include "core/agent/compute_meter.h"
+#include "core/algorithms/compute_meter.h"
 
 #include <thread>
 

@@ -10,40 +10,28 @@
 #include <memory>
 #include <optional>
 
-#include "core/agent/compute_meter.h"
-#include "core/algorithms/pipeline/stage_links.h"
-#include "core/data/dataset.h"
+#include "core/algorithms/worker.h"
 #include "core/model/layer_chain.h"
-#include "core/model/model_state.h"
 #include "core/model/stage.h"
-#include "device_bridge/status.h"
-#include "edgerig.pb.h"
+#include "pipeline.pb.h"
 
 namespace edgerig {
 
-class GpipeStageWorker {
+class GpipeStageWorker : public Worker {
  public:
-  // Builds the stage (and, on the first stage, loads the data). data_dir_override is the
-  // agent's own --data-dir, which wins over the experiment's path on a real device.
-  static Result<std::unique_ptr<GpipeStageWorker>> create(const wire::StageAssignment& a,
-                                                          const std::string& data_dir_override,
-                                                          ComputeMeter& meter, StageLinks links);
+  // Builds the stage from the StageSetup in start.setup(); the first stage loads the data.
+  static Result<std::unique_ptr<Worker>> create(WorkerContext& ctx, const wire::WorkerStart& start);
 
-  int stage() const { return stage_; }
-  bool isFirst() const { return stage_ == 0; }
-  bool isLast() const { return stage_ == num_stages_ - 1; }
-  int64_t trainSize() const { return train_ ? train_->size() : 0; }
-  int64_t testSize() const { return test_ ? test_->size() : 0; }
-  int64_t parameterCount() const;
-
-  // Each returns an error the agent reports as RunError; the worker stays usable.
-  Status onStep(const wire::StepCommand& step);  // first stage only
-  Status onActivations(const wire::Activations& act);
-  Status onGradients(const wire::Gradients& grad);
-  ModelState state() const;
+  void describe(wire::WorkerReady& ready) const override;
+  Status onMessage(const wire::AlgoMessage& message) override;
+  Result<wire::StateReply> state(bool optimizer) override;
 
  private:
-  GpipeStageWorker() = default;
+  explicit GpipeStageWorker(WorkerContext& ctx) : ctx_(ctx) {}
+
+  bool isFirst() const { return setup_.stage() == 0; }
+  bool isLast() const { return setup_.stage() == setup_.num_stages() - 1; }
+  int deviceOfStage(int stage) const { return setup_.device_of_stage(stage); }
 
   struct MicroBatch {
     torch::Tensor input;   // requires grad on stages after the first
@@ -62,6 +50,9 @@ class GpipeStageWorker {
     std::map<int, MicroBatch> pending;
   };
 
+  Status onStep(const pipeline::Step& step);  // first stage only
+  Status onActivations(const wire::AlgoMessage& m, const pipeline::Activations& act);
+  Status onGradients(const wire::AlgoMessage& m, const pipeline::Gradients& grad);
   Status forwardMicroBatch(int64_t iteration, int m, wire::StepMode mode, int micro_batches,
                            int batch_size, torch::Tensor input, const torch::Tensor& labels);
   Status backwardMicroBatch(int64_t iteration, int m, const torch::Tensor& grad_output);
@@ -70,15 +61,11 @@ class GpipeStageWorker {
   Iteration& iterationState(int64_t iteration, wire::StepMode mode, int micro_batches,
                             int batch_size);
 
-  int stage_ = 0;
-  int num_stages_ = 1;
+  WorkerContext& ctx_;
+  pipeline::StageSetup setup_;
   std::optional<LayerChain> chain_;
   StageModule module_{nullptr};
   std::unique_ptr<torch::optim::SGD> optimizer_;
-  std::optional<Dataset> train_;
-  std::optional<Dataset> test_;
-  ComputeMeter* meter_ = nullptr;
-  StageLinks links_;
   std::map<int64_t, Iteration> iterations_;
 };
 

@@ -1,5 +1,6 @@
 // The experiment JSON held against the wire::Experiment schema: type checks that name the field
-// as the file spells it, the full JSON printer and --set path walking. Internal to experiment.cpp.
+// as the file spells it, the full JSON printer and --set path walking. Internal to the experiment
+// module.
 #pragma once
 
 #include <nlohmann/json.hpp>
@@ -7,6 +8,7 @@
 #include <string_view>
 #include <vector>
 
+#include "core/experiment/algorithm_params.h"
 #include "device_bridge/status.h"
 
 namespace google::protobuf {
@@ -42,7 +44,14 @@ struct PathTarget {
   Json* node = nullptr;
   const google::protobuf::FieldDescriptor* field = nullptr;
   bool element = false;  // node is one element of the repeated `field`
+  bool free = false;     // node is inside (or is) a free object, e.g. `algorithm`
 };
+
+// An `algorithm` object's parameters against their declarations (defaults for absent ones),
+// and back; `path` is the object's own ("algorithm").
+Result<AlgorithmParams> paramsFromObject(const Json& obj, const AlgorithmInfo& info,
+                                         const std::string& path);
+Json paramsObject(const AlgorithmParams& p);
 
 // Resolves a --set path (either spelling, list indexes, .N appends) from wire::Experiment. Errors
 // say what is wrong with the path, without a prefix.

@@ -1,9 +1,12 @@
-#include "core/algorithms/pipeline/gpipe_coordinator.h"
+#include "core/algorithms/pipeline/gpipe/gpipe_coordinator.h"
 
 #include <algorithm>
 #include <numeric>
 
+#include "core/algorithms/algo_message.h"
 #include "core/data/sampler.h"
+#include "core/model/layer_chain.h"
+#include "pipeline.pb.h"
 
 namespace edgerig {
 namespace {
@@ -15,6 +18,14 @@ constexpr int64_t kEvalBatch = 500;
 constexpr int kEvalInFlight = 2;  // bounds the activations queued between stages
 // Evaluation steps get ids far from training iterations so that the two never collide.
 constexpr int64_t kEvalIdBase = int64_t{1} << 40;
+
+// The StepDone in `m`, when it is one.
+std::optional<pipeline::StepDone> stepDoneIn(const DeviceMessage& m) {
+  if (!m.env.has_algo() || !bodyIs<pipeline::StepDone>(m.env.algo())) return std::nullopt;
+  auto d = bodyAs<pipeline::StepDone>(m.env.algo());
+  if (!d) return std::nullopt;
+  return *d;
+}
 
 }  // namespace
 
@@ -29,8 +40,29 @@ void GpipeCoordinator::capacitiesFromProfiles(const std::vector<std::vector<doub
   for (double t : totals) capacity.push_back(t > 0 ? totals[fastest] / t : 1.0);
 }
 
+int64_t GpipeCoordinator::iterationsPerEpoch() const {
+  return EpochSampler(train_size_, ctx_.config().batch_size, ctx_.config().seed).batchesPerEpoch();
+}
+
+Status GpipeCoordinator::noFaultTolerance(const Status& lost) {
+  ctx_.takeLost();
+  return Status(lost.code(), lost.message() + "; gpipe has no fault tolerance, so the run stops");
+}
+
+int GpipeCoordinator::stageOf(int device) const {
+  for (size_t s = 0; s < device_of_stage_.size(); ++s) {
+    if (device_of_stage_[s] == device) return static_cast<int>(s);
+  }
+  return -1;
+}
+
 Status GpipeCoordinator::setup() {
   const auto& cfg = ctx_.config();
+  micro_batches_ = static_cast<int>(ctx_.params().getInt("microBatches"));
+  if (auto lost = ctx_.takeLost(); !lost.empty()) {
+    return unavailable("device " + ctx_.deviceName(lost.front()) +
+                       " is lost; gpipe needs every device, so the run stops");
+  }
   auto chain = LayerChain::build(cfg.model, cfg.seed);
   if (!chain) return chain.status();
   layers_ = chain->infos();
@@ -40,9 +72,11 @@ Status GpipeCoordinator::setup() {
                            " layers, too few for a pipeline of " + std::to_string(k) +
                            " stages; use fewer devices or a deeper model (vgg)");
   }
+  device_of_stage_.resize(static_cast<size_t>(k));
+  std::iota(device_of_stage_.begin(), device_of_stage_.end(), 0);
   if (auto st = profileDevices(); !st) return st;
   if (auto st = choosePlan(); !st) return st;
-  return assignStages();
+  return startStages();
 }
 
 Status GpipeCoordinator::profileDevices() {
@@ -50,7 +84,7 @@ Status GpipeCoordinator::profileDevices() {
   const int k = ctx_.numDevices();
   // Stages compute one micro-batch at a time, so that is what is timed; times are scaled
   // to a whole mini-batch for the plan.
-  const int micro = std::max(1, cfg.batch_size / std::max(1, cfg.micro_batches));
+  const int micro = std::max(1, cfg.batch_size / std::max(1, micro_batches_));
   const double scale = static_cast<double>(cfg.batch_size) / micro;
   for (int d = 0; d < k; ++d) {
     wire::Envelope env;
@@ -59,7 +93,7 @@ Status GpipeCoordinator::profileDevices() {
     p->set_batch_size(micro);
     p->set_repetitions(kProfileRepetitions);
     p->set_seed(cfg.seed);
-    ctx_.send(d, std::move(env));
+    ctx_.sendControl(d, std::move(env));
   }
   std::vector<std::vector<double>> times(k);
   for (int got = 0; got < k; ++got) {
@@ -83,9 +117,11 @@ Status GpipeCoordinator::choosePlan() {
   const auto& cfg = ctx_.config();
   const int k = ctx_.numDevices();
   const int l = static_cast<int>(layers_.size());
+  const IntList cut_list = ctx_.params().getIntList("cuts");
+  const std::string plan_kind = ctx_.params().getString("plan");
   std::string why;
-  if (!cfg.cuts.empty()) {
-    auto p = StagePlan::fromCuts(l, cfg.cuts);
+  if (!cut_list.empty()) {
+    auto p = StagePlan::fromCuts(l, std::vector<int>(cut_list.begin(), cut_list.end()));
     if (!p) return p.status();
     if (p->numStages() != k) {
       return invalidArgument("algorithm.cuts makes " + std::to_string(p->numStages()) +
@@ -93,14 +129,14 @@ Status GpipeCoordinator::choosePlan() {
     }
     plan_ = *p;
     why = "explicit cuts";
-  } else if (cfg.plan == "balanced") {
+  } else if (plan_kind == "balanced") {
     PlanInputs in;
     in.layer_time_s = reference_time_s_;
     for (const auto& info : layers_)
       in.activation_bytes.push_back(info.activation_bytes * cfg.batch_size);
     in.capacity = capacity_;
     for (int s = 0; s + 1 < k; ++s)
-      in.bandwidth_bytes_per_s.push_back(ctx_.deviceBandwidthBytesPerS(s));
+      in.bandwidth_bytes_per_s.push_back(ctx_.linkBandwidth(deviceOf(s), deviceOf(s + 1)));
     auto p = balancedPlan(in);
     if (!p) return p.status();
     plan_ = *p;
@@ -111,50 +147,35 @@ Status GpipeCoordinator::choosePlan() {
     plan_ = *p;
     why = "even plan";
   }
-  std::vector<int> device_of_stage(k);
-  std::iota(device_of_stage.begin(), device_of_stage.end(), 0);
-  ctx_.planChanged(*plan_, device_of_stage, layers_, reference_time_s_, why);
+  ctx_.planChanged(*plan_, device_of_stage_, layers_, reference_time_s_, why);
   return Status::ok();
 }
 
-Status GpipeCoordinator::assignStages() {
-  const auto& cfg = ctx_.config();
+Status GpipeCoordinator::startStages() {
   const int k = ctx_.numDevices();
+  std::vector<WorkerLaunch> launches;
   for (int s = 0; s < k; ++s) {
-    wire::Envelope env;
-    auto* a = env.mutable_stage_assignment();
-    a->set_run_id(cfg.name);
-    a->set_algorithm("gpipe");
-    a->set_model(cfg.model);
-    a->set_seed(cfg.seed);
-    a->set_stage(s);
-    a->set_num_stages(k);
-    a->set_first_layer(plan_->first(s));
-    a->set_last_layer(plan_->last(s));
-    if (s + 1 < k) a->set_next_address(ctx_.deviceAddress(s + 1));
-    a->set_dataset(cfg.dataset);
-    a->set_data_dir(cfg.data_dir);
-    a->set_synthetic_size(cfg.synthetic_size);
-    a->set_train_limit(cfg.train_limit);
-    a->set_test_limit(cfg.test_limit);
-    a->set_micro_batches(cfg.micro_batches);
-    a->set_learning_rate(cfg.learning_rate);
-    a->set_momentum(cfg.momentum);
-    a->set_weight_decay(cfg.weight_decay);
-    a->set_threads(cfg.threads_per_agent);
-    if (initial_state_.tensors_size() > 0) *a->mutable_initial_state() = stageSlice(s);
-    ctx_.send(s, std::move(env));
+    pipeline::StageSetup setup;
+    setup.set_stage(s);
+    setup.set_num_stages(k);
+    setup.set_first_layer(plan_->first(s));
+    setup.set_last_layer(plan_->last(s));
+    for (int d : device_of_stage_) setup.add_device_of_stage(d);
+    setup.set_micro_batches(micro_batches_);
+    WorkerLaunch launch;
+    launch.device = deviceOf(s);
+    launch.setup.PackFrom(setup);
+    if (initial_state_.tensors_size() > 0) launch.initial_state = stageSlice(s);
+    launches.push_back(std::move(launch));
   }
-  for (int got = 0; got < k; ++got) {
-    auto msg = ctx_.await([](const DeviceMessage& m) { return m.env.has_stage_ready(); },
-                          kSetupTimeout, "stages to be ready");
-    if (!msg) return msg.status();
-    const auto& r = msg->env.stage_ready();
-    if (r.stage() == 0) {
-      train_size_ = r.train_size();
-      test_size_ = r.test_size();
-    }
+  auto readies = ctx_.startWorkers(std::move(launches), kSetupTimeout);
+  if (!readies) {
+    return readies.status().code() == StatusCode::kUnavailable
+               ? noFaultTolerance(readies.status())
+               : readies.status();
   }
+  train_size_ = readies->front().train_size();  // stage 0 holds the data
+  test_size_ = readies->front().test_size();
   if (train_size_ < ctx_.config().batch_size) {
     return invalidArgument("the training split has " + std::to_string(train_size_) +
                            " samples, fewer than one batch of " +
@@ -163,31 +184,46 @@ Status GpipeCoordinator::assignStages() {
   return Status::ok();
 }
 
-Result<StepResult> GpipeCoordinator::trainStep(int64_t iteration,
-                                               const std::vector<int64_t>& indices) {
+Result<StepResult> GpipeCoordinator::trainStep(int64_t iteration) {
+  const auto& cfg = ctx_.config();
   const int k = ctx_.numDevices();
-  wire::Envelope env;
-  auto* step = env.mutable_step();
-  step->set_iteration(iteration);
-  step->set_mode(wire::STEP_MODE_TRAIN);
-  step->set_micro_batches(ctx_.config().micro_batches);
-  *step->mutable_indices() = {indices.begin(), indices.end()};
-  ctx_.send(0, std::move(env));
+  if (auto lost = ctx_.takeLost(); !lost.empty()) {
+    return noFaultTolerance(unavailable("device " + ctx_.deviceName(lost.front()) + " was lost"));
+  }
+  const std::vector<int64_t> indices =
+      EpochSampler(train_size_, cfg.batch_size, cfg.seed).batch(iteration);
+  pipeline::Step step;
+  step.set_iteration(iteration);
+  step.set_mode(wire::STEP_MODE_TRAIN);
+  step.set_micro_batches(micro_batches_);
+  *step.mutable_indices() = {indices.begin(), indices.end()};
+  ctx_.send(deviceOf(0), algoMessage(bridge::TrafficKind::kControl, step));
   StepResult result;
-  result.stage_compute_s.assign(k, 0.0);
+  for (int s = 0; s < k; ++s) result.devices.push_back(DeviceStep{deviceOf(s)});
   for (int got = 0; got < k; ++got) {
+    std::optional<pipeline::StepDone> done;
     auto msg = ctx_.await(
-        [iteration](const DeviceMessage& m) {
-          return m.env.has_step_done() && m.env.step_done().iteration() == iteration;
+        [iteration, &done](const DeviceMessage& m) {
+          done = stepDoneIn(m);
+          return done && done->iteration() == iteration && done->mode() == wire::STEP_MODE_TRAIN;
         },
         kStepTimeout, "iteration " + std::to_string(iteration));
-    if (!msg) return msg.status();
-    const auto& d = msg->env.step_done();
-    result.stage_compute_s[d.stage()] = d.compute_s();
-    if (d.stage() == k - 1) {
-      result.samples = d.samples();
-      result.loss = d.samples() > 0 ? d.loss_sum() / d.samples() : 0;
-      result.accuracy = d.samples() > 0 ? static_cast<double>(d.correct()) / d.samples() : 0;
+    if (!msg) {
+      return msg.status().code() == StatusCode::kUnavailable ? noFaultTolerance(msg.status())
+                                                             : msg.status();
+    }
+    const int s = stageOf(msg->device);
+    if (s < 0) continue;
+    DeviceStep& ds = result.devices[static_cast<size_t>(s)];
+    ds.compute_s = done->compute_s();
+    ds.samples = done->samples();
+    if (s == k - 1) {
+      result.samples = done->samples();
+      result.loss = done->samples() > 0 ? done->loss_sum() / done->samples() : 0;
+      result.accuracy =
+          done->samples() > 0 ? static_cast<double>(done->correct()) / done->samples() : 0;
+      ds.loss = result.loss;
+      ds.accuracy = result.accuracy;
     }
   }
   return result;
@@ -205,31 +241,33 @@ Result<EvalResult> GpipeCoordinator::evaluate(int64_t samples) {
   const int64_t first_id = kEvalIdBase + eval_counter_;
   eval_counter_ += static_cast<int64_t>(batches.size());
   auto sendNext = [&] {
-    wire::Envelope env;
-    auto* step = env.mutable_step();
-    step->set_iteration(first_id + static_cast<int64_t>(sent));
-    step->set_mode(wire::STEP_MODE_EVAL);
-    step->set_micro_batches(ctx_.config().micro_batches);
-    *step->mutable_indices() = {batches[sent].begin(), batches[sent].end()};
-    ctx_.send(0, std::move(env));
+    pipeline::Step step;
+    step.set_iteration(first_id + static_cast<int64_t>(sent));
+    step.set_mode(wire::STEP_MODE_EVAL);
+    step.set_micro_batches(micro_batches_);
+    *step.mutable_indices() = {batches[sent].begin(), batches[sent].end()};
+    ctx_.send(deviceOf(0), algoMessage(bridge::TrafficKind::kControl, step));
     ++sent;
     outstanding_done += k;
   };
   while (sent < batches.size() && sent < static_cast<size_t>(kEvalInFlight)) sendNext();
   while (outstanding_done > 0) {
+    std::optional<pipeline::StepDone> done;
     auto msg = ctx_.await(
-        [first_id](const DeviceMessage& m) {
-          return m.env.has_step_done() && m.env.step_done().iteration() >= first_id &&
-                 m.env.step_done().mode() == wire::STEP_MODE_EVAL;
+        [first_id, &done](const DeviceMessage& m) {
+          done = stepDoneIn(m);
+          return done && done->iteration() >= first_id && done->mode() == wire::STEP_MODE_EVAL;
         },
         kStepTimeout, "evaluation");
-    if (!msg) return msg.status();
+    if (!msg) {
+      return msg.status().code() == StatusCode::kUnavailable ? noFaultTolerance(msg.status())
+                                                             : msg.status();
+    }
     --outstanding_done;
-    const auto& d = msg->env.step_done();
-    if (d.stage() == k - 1) {
-      loss_sum += d.loss_sum();
-      correct += d.correct();
-      result.samples += d.samples();
+    if (done->stage() == k - 1) {
+      loss_sum += done->loss_sum();
+      correct += done->correct();
+      result.samples += done->samples();
       if (sent < batches.size()) sendNext();
     }
   }
@@ -261,20 +299,19 @@ Result<wire::ModelStateBlob> GpipeCoordinator::gatherState() {
   for (int d = 0; d < k; ++d) {
     wire::Envelope env;
     env.mutable_fetch_state();
-    ctx_.send(d, std::move(env));
+    ctx_.sendControl(d, std::move(env));
   }
   std::vector<wire::ModelStateBlob> parts(k);
   for (int got = 0; got < k; ++got) {
     auto msg = ctx_.await([](const DeviceMessage& m) { return m.env.has_state_reply(); },
                           kSetupTimeout, "the stages' weights");
-    if (!msg) return msg.status();
-    auto& reply = *msg->env.mutable_state_reply();
-    if (reply.stage() < 0 || reply.stage() >= k) {
-      return invalidArgument("device " + ctx_.deviceName(msg->device) +
-                             " sent the weights of stage " + std::to_string(reply.stage()) +
-                             " of a " + std::to_string(k) + "-stage pipeline");
+    if (!msg) {
+      return msg.status().code() == StatusCode::kUnavailable ? noFaultTolerance(msg.status())
+                                                             : msg.status();
     }
-    parts[reply.stage()] = std::move(*reply.mutable_state());
+    const int s = stageOf(msg->device);
+    if (s < 0) continue;
+    parts[static_cast<size_t>(s)] = std::move(*msg->env.mutable_state_reply()->mutable_state());
   }
   wire::ModelStateBlob whole;
   for (auto& p : parts) {
@@ -283,7 +320,7 @@ Result<wire::ModelStateBlob> GpipeCoordinator::gatherState() {
   return whole;
 }
 
-std::string GpipeCoordinator::planDescription() const {
+std::string GpipeCoordinator::layoutDescription() const {
   return plan_ ? plan_->describe(layers_) : std::string("(no plan)");
 }
 

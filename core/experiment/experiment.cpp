@@ -1,4 +1,4 @@
-#include "core/controller/experiment.h"
+#include "core/experiment/experiment.h"
 
 #include <google/protobuf/descriptor.h>
 #include <google/protobuf/util/json_util.h>
@@ -10,8 +10,7 @@
 #include <fstream>
 #include <sstream>
 
-#include "core/controller/experiment_schema.h"
-#include "core/model/layer_info.h"
+#include "core/experiment/experiment_schema.h"
 #include "device_bridge/address.h"
 #include "edgerig.pb.h"
 
@@ -53,12 +52,10 @@ ExperimentConfig fromWire(const wire::Experiment& e) {
   if (ds.has_train_limit()) c.train_limit = ds.train_limit();
   if (ds.has_test_limit()) c.test_limit = ds.test_limit();
   if (ds.has_synthetic_size()) c.synthetic_size = ds.synthetic_size();
-
-  const auto& a = e.algorithm();
-  if (a.has_name()) c.algorithm = a.name();
-  if (a.has_micro_batches()) c.micro_batches = a.micro_batches();
-  if (a.has_plan()) c.plan = a.plan();
-  c.cuts.assign(a.cuts().begin(), a.cuts().end());
+  if (ds.has_split()) c.split = ds.split();
+  if (ds.has_alpha()) c.alpha = ds.alpha();
+  if (ds.has_classes_per_device()) c.classes_per_device = ds.classes_per_device();
+  // The algorithm object is read from the JSON document, against the registry (parseExperiment).
 
   const auto& t = e.training();
   if (t.has_batch_size()) c.batch_size = t.batch_size();
@@ -117,12 +114,10 @@ wire::Experiment toWire(const ExperimentConfig& c) {
   ds->set_train_limit(c.train_limit);
   ds->set_test_limit(c.test_limit);
   ds->set_synthetic_size(c.synthetic_size);
-
-  auto* a = e.mutable_algorithm();
-  a->set_name(c.algorithm);
-  a->set_micro_batches(c.micro_batches);
-  a->set_plan(c.plan);
-  for (int cut : c.cuts) a->add_cuts(cut);
+  ds->set_split(c.split);
+  ds->set_alpha(c.alpha);
+  ds->set_classes_per_device(c.classes_per_device);
+  // The algorithm object is written by toJson from c.algorithm.
 
   auto* t = e.mutable_training();
   t->set_batch_size(c.batch_size);
@@ -162,6 +157,9 @@ class Checks {
   void fail(const std::string& field, const std::string& what) {
     if (first_.isOk()) first_ = fieldError(field, what);
   }
+  void fail(const Status& s) {
+    if (first_.isOk() && !s.isOk()) first_ = s;
+  }
   void atLeast(const std::string& field, double v, double lo, const std::string& why = "") {
     if (!(v >= lo) || std::isinf(v)) {
       fail(field, "must be at least " + num(lo) + why + ", got " + num(v));
@@ -200,6 +198,29 @@ void checkLink(Checks& k, const std::string& at, double slowdown, double delay_m
   k.fraction(at + ".dropProbability", drop_probability);
 }
 
+// The experiment's `algorithm` object: its name (gpipe when absent) and parameters, checked
+// against that algorithm's declaration.
+Result<AlgorithmConfig> algorithmFromDocument(const Json& doc, const ExperimentNames& names) {
+  AlgorithmConfig a;
+  const Json* obj = nullptr;
+  if (auto it = doc.find("algorithm"); it != doc.end() && !it->is_null()) obj = &*it;
+  if (obj != nullptr && obj->contains("name") && !(*obj)["name"].is_null()) {
+    if (!(*obj)["name"].is_string()) {
+      return fieldError("algorithm.name", "expected a string, got " + (*obj)["name"].dump());
+    }
+    a.name = (*obj)["name"].get<std::string>();
+  }
+  const AlgorithmInfo* info = names.algorithm(a.name);
+  if (info == nullptr) {
+    return fieldError("algorithm.name", "unknown algorithm \"" + a.name +
+                                            "\"; known: " + joinNames(names.algorithmNames()));
+  }
+  auto params = paramsFromObject(obj ? *obj : Json::object(), *info, "algorithm");
+  if (!params) return params.status();
+  a.params = std::move(params).value();
+  return a;
+}
+
 }  // namespace
 
 Status applyOverride(std::string& json, std::string_view assignment) {
@@ -224,6 +245,11 @@ Status applyOverride(std::string& json, std::string_view assignment) {
 
     Json value = Json::parse(raw, nullptr, /*allow_exceptions=*/false);
     if (value.is_discarded()) value = raw;
+    if (target->free) {  // an algorithm parameter: its declaration decides the type later
+      *target->node = std::move(value);
+      json = root.dump(2) + "\n";
+      return Status::ok();
+    }
     const FieldDescriptor* f = target->field;
     const bool whole_list = f->is_repeated() && !target->element;
     if (whole_list && !value.is_array() && !value.is_null()) value = Json::array({value});
@@ -278,37 +304,23 @@ Status validateExperiment(const ExperimentConfig& c, const ExperimentNames& name
   k.atLeast("dataset.testLimit", static_cast<double>(c.test_limit), 0, " (0 = all)");
   k.atLeast("dataset.syntheticSize", static_cast<double>(c.synthetic_size), 0);
 
-  k.known("algorithm.name", "algorithm", c.algorithm, names.algorithms);
-  k.known("algorithm.plan", "plan", c.plan, names.plans);
+  k.known("dataset.split", "split", c.split, kSplitKinds);
+  if (c.split == "dirichlet") k.above("dataset.alpha", c.alpha, 0);
+  if (c.split == "classes") k.atLeast("dataset.classesPerDevice", c.classes_per_device, 1);
   k.atLeast("training.batchSize", c.batch_size, 1);
-  k.atLeast("algorithm.microBatches", c.micro_batches, 1);
-  if (c.batch_size >= 1 && c.micro_batches > c.batch_size) {
-    k.fail("algorithm.microBatches", "must be at most training.batchSize (" +
-                                         std::to_string(c.batch_size) + "), got " +
-                                         std::to_string(c.micro_batches));
-  }
-  for (size_t i = 0; i < c.cuts.size(); ++i) {
-    const std::string at = "algorithm.cuts." + std::to_string(i);
-    k.atLeast(at, c.cuts[i], 1, " (a cut is the first layer of a stage after the first)");
-    if (i > 0 && c.cuts[i] <= c.cuts[i - 1]) {
-      k.fail(at, "cut points must be strictly increasing, got " + std::to_string(c.cuts[i]) +
-                     " after " + std::to_string(c.cuts[i - 1]));
-    }
-  }
-  if (!c.cuts.empty() && c.numDevices() >= 1 &&
-      static_cast<int>(c.cuts.size()) + 1 != c.numDevices()) {
-    k.fail("algorithm.cuts", std::to_string(c.cuts.size()) + " cut points make " +
-                                 std::to_string(c.cuts.size() + 1) + " stages but the run has " +
-                                 std::to_string(c.numDevices()) +
-                                 " devices; give one cut fewer than devices");
-  }
-  if (!c.cuts.empty()) {
-    if (auto layers = describeModel(c.model);
-        layers && c.cuts.back() >= static_cast<int>(layers->size())) {
-      k.fail("algorithm.cuts", "cut " + std::to_string(c.cuts.back()) +
-                                   " is past the last layer of '" + c.model + "' (" +
-                                   std::to_string(layers->size()) + " layers: cuts go from 1 to " +
-                                   std::to_string(layers->size() - 1) + ")");
+  if (const AlgorithmInfo* info = names.algorithm(c.algorithm.name); info == nullptr) {
+    k.fail("algorithm.name", "unknown algorithm \"" + c.algorithm.name +
+                                 "\"; known: " + joinNames(names.algorithmNames()));
+  } else if (k.result()) {
+    // Parameters set in code (the GUI, a switch) get the same checks as those read from a file;
+    // absent ones are the declared defaults, as in a file.
+    auto checked = paramsFromObject(paramsObject(c.algorithm.params), *info, "algorithm");
+    if (!checked) {
+      k.fail(checked.status());
+    } else if (info->check) {
+      ExperimentConfig filled = c;
+      filled.algorithm.params = std::move(checked).value();
+      k.fail(info->check(filled));
     }
   }
 
@@ -358,6 +370,11 @@ Result<ExperimentConfig> parseExperiment(std::string_view json, std::string_view
     auto parsed = google::protobuf::util::JsonStringToMessage(std::string(json), &e);
     if (!parsed.ok()) return invalidArgument(from + std::string(parsed.message()));
     ExperimentConfig c = fromWire(e);
+    if (auto a = algorithmFromDocument(*doc, names); !a) {
+      return invalidArgument(from + a.status().message());
+    } else {
+      c.algorithm = std::move(a).value();
+    }
     if (Status s = validateExperiment(c, names); !s) return invalidArgument(from + s.message());
     return c;
   } catch (const std::exception& e) {
@@ -377,25 +394,39 @@ Result<ExperimentConfig> loadExperiment(const std::string& path, const Experimen
   return parseExperiment(text.str(), path, names);
 }
 
-std::string toJson(const ExperimentConfig& c) { return messageJson(toWire(c)).dump(2) + "\n"; }
-
-AlgorithmConfig algorithmOf(const ExperimentConfig& c) {
-  return AlgorithmConfig{c.algorithm, c.micro_batches, c.plan, c.cuts};
+std::string toJson(const ExperimentConfig& c) {
+  Json doc = messageJson(toWire(c));
+  Json algorithm = Json::object();
+  algorithm["name"] = c.algorithm.name;
+  const Json params = paramsObject(c.algorithm.params);
+  for (const auto& [k, v] : params.items()) algorithm[k] = v;
+  doc["algorithm"] = std::move(algorithm);
+  return doc.dump(2) + "\n";
 }
 
-std::string describeAlgorithm(const AlgorithmConfig& a) {
-  std::string s = a.algorithm + " (" + std::to_string(a.micro_batches) + " micro-batches, ";
-  if (a.cuts.empty()) return s + a.plan + " plan)";
-  s += "cuts";
-  for (size_t i = 0; i < a.cuts.size(); ++i) s += (i ? ", " : " ") + std::to_string(a.cuts[i]);
-  return s + ")";
+const AlgorithmInfo* ExperimentNames::algorithm(std::string_view name) const {
+  for (const auto& a : algorithms) {
+    if (a.name == name) return &a;
+  }
+  return nullptr;
 }
 
-void setAlgorithm(ExperimentConfig& c, const AlgorithmConfig& a) {
-  c.algorithm = a.algorithm;
-  c.micro_batches = a.micro_batches;
-  c.plan = a.plan;
-  c.cuts = a.cuts;
+std::vector<std::string> ExperimentNames::algorithmNames() const {
+  std::vector<std::string> out;
+  for (const auto& a : algorithms) out.push_back(a.name);
+  return out;
+}
+
+void fillAlgorithmDefaults(ExperimentConfig& c, const ExperimentNames& names) {
+  const AlgorithmInfo* info = names.algorithm(c.algorithm.name);
+  if (info == nullptr) return;
+  for (const auto& spec : info->params) {
+    if (!c.algorithm.params.has(spec.name)) c.algorithm.params.set(spec.name, spec.default_value);
+  }
+}
+
+std::string describeAlgorithm(const AlgorithmConfig& a, const ExperimentNames& names) {
+  return describeAlgorithm(a, names.algorithm(a.name));
 }
 
 }  // namespace edgerig

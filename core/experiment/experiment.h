@@ -8,6 +8,7 @@
 #include <string_view>
 #include <vector>
 
+#include "core/experiment/algorithm_params.h"
 #include "device_bridge/status.h"
 
 namespace edgerig {
@@ -52,11 +53,13 @@ struct ExperimentConfig {
   std::string dataset = "fashion-mnist";
   std::string data_dir;
   int64_t train_limit = 0, test_limit = 0, synthetic_size = 0;
+  // How the training set is sharded over the devices of a decentralized run (pipelines ignore
+  // it): iid, dirichlet (concentration alpha) or classes (classes_per_device each).
+  std::string split = "iid";
+  double alpha = 0.5;
+  int classes_per_device = 2;
 
-  std::string algorithm = "gpipe";
-  int micro_batches = 4;
-  std::string plan = "even";
-  std::vector<int> cuts;
+  AlgorithmConfig algorithm;
 
   int batch_size = 64;
   double learning_rate = 0.05;
@@ -74,25 +77,25 @@ struct ExperimentConfig {
   bool operator==(const ExperimentConfig&) const = default;
 };
 
-// The algorithm part of an experiment: what a switch during a run changes.
-struct AlgorithmConfig {
-  std::string algorithm = "gpipe";
-  int micro_batches = 4;
-  std::string plan = "even";
-  std::vector<int> cuts;
-  bool operator==(const AlgorithmConfig&) const = default;
-};
-AlgorithmConfig algorithmOf(const ExperimentConfig& c);
-void setAlgorithm(ExperimentConfig& c, const AlgorithmConfig& a);
-// "gpipe (4 micro-batches, balanced plan)", "gpipe (2 micro-batches, cuts 3, 7)".
-std::string describeAlgorithm(const AlgorithmConfig& a);
+inline const std::vector<std::string> kSplitKinds{"iid", "dirichlet", "classes"};
 
-// The names validation accepts. An empty list accepts any name (the caller fills models and
-// algorithms from the model zoo and the algorithm registry).
+// What validation accepts: the model zoo's names and the algorithm registry's declarations (the
+// caller fills them; core/catalog's knownNames() does). An empty model list accepts any name; an
+// algorithm must always be declared, since its parameters are checked against the declaration.
 struct ExperimentNames {
-  std::vector<std::string> models, algorithms, datasets{"fashion-mnist", "synthetic"},
-      plans{"even", "balanced"};
+  std::vector<std::string> models;
+  std::vector<AlgorithmInfo> algorithms;
+  std::vector<std::string> datasets{"fashion-mnist", "synthetic"};
+  const AlgorithmInfo* algorithm(std::string_view name) const;
+  std::vector<std::string> algorithmNames() const;
 };
+
+// Adds the declared default of every parameter the algorithm's part does not set (a config built
+// in code rather than read from a file). Unknown algorithm: left as it is.
+void fillAlgorithmDefaults(ExperimentConfig& c, const ExperimentNames& names);
+
+// "gpipe (microBatches 2)": describeAlgorithm with the declaration from `names`.
+std::string describeAlgorithm(const AlgorithmConfig& a, const ExperimentNames& names);
 
 // Parses, applies defaults for absent fields and validates. `source` (a path or "<--set>") prefixes
 // every message, and the message names the field: "quickstart.json: field training.batchSize:

@@ -1,0 +1,243 @@
+#include "core/algorithms/decentralized/allreduce/allreduce_coordinator.h"
+
+#include <algorithm>
+#include <set>
+
+#include "core/algorithms/algo_message.h"
+#include "core/algorithms/decentralized/common/replica_set.h"
+#include "core/runlog/event_kinds.h"
+
+namespace edgerig {
+namespace {
+
+constexpr auto kSetupTimeout = std::chrono::seconds(120);
+constexpr auto kStepTimeout = std::chrono::seconds(300);
+// An iteration interrupted by lost devices is run again on the survivors, this many times.
+constexpr int kMaxStepAttempts = 8;
+
+std::string names(RunContext& ctx, const std::vector<int>& devices) {
+  std::string out;
+  for (int d : devices) out += (out.empty() ? "" : ", ") + ctx.deviceName(d);
+  return out;
+}
+
+}  // namespace
+
+int64_t AllreduceCoordinator::iterationsPerEpoch() const {
+  const int64_t global = static_cast<int64_t>(ring_.ring_size()) * ctx_.config().batch_size;
+  return global > 0 ? std::max<int64_t>(1, train_size_ / global) : 1;
+}
+
+Status AllreduceCoordinator::setup() {
+  for (int attempt = 0; attempt < kMaxStepAttempts; ++attempt) {
+    ctx_.takeLost();  // whoever is lost already is simply not in the ring
+    const std::vector<int> devices = ctx_.aliveDevices();
+    if (devices.empty()) return unavailable("allreduce has no device left to run on");
+    auto st = startRing(devices, {});
+    if (st || st.code() != StatusCode::kUnavailable) return st;  // lost while starting: again
+  }
+  return unavailable("allreduce could not start: devices kept being lost");
+}
+
+Status AllreduceCoordinator::startRing(const std::vector<int>& devices,
+                                       const wire::ModelStateBlob& momentum) {
+  ring_.clear_ring();
+  for (int d : devices) ring_.add_ring(d);
+  ring_.set_ring_epoch(ring_.ring_epoch() + 1);
+  ring_.set_bucket_bytes(
+      static_cast<int64_t>(ctx_.params().getDouble("bucketMiB") * 1024 * 1024));
+  std::vector<WorkerLaunch> launches;
+  for (int d : devices) {
+    WorkerLaunch l;
+    l.device = d;
+    l.setup.PackFrom(ring_);
+    l.initial_state = initial_state_;
+    l.initial_optimizer = momentum;
+    launches.push_back(std::move(l));
+  }
+  auto readies = ctx_.startWorkers(std::move(launches), kSetupTimeout);
+  if (!readies) return readies.status();
+  train_size_ = readies->front().train_size();
+  test_size_ = readies->front().test_size();
+  publishRing("ring over " + std::to_string(devices.size()) + " devices");
+  return Status::ok();
+}
+
+void AllreduceCoordinator::publishRing(const std::string& why) {
+  GraphLayout g;
+  g.kind = "ring";
+  const int n = ring_.ring_size();
+  for (int i = 0; i < n && n > 1; ++i) {
+    g.edges.push_back(GraphEdge{ring_.ring(i), ring_.ring((i + 1) % n), 1.0 / n});
+  }
+  ctx_.graphChanged(g, why);
+}
+
+Status AllreduceCoordinator::reformRing(const std::string& why) {
+  for (;;) {
+    const std::vector<int> lost = ctx_.takeLost();
+    std::vector<int> survivors;
+    for (int d : ringDevices()) {
+      if (ctx_.alive(d)) survivors.push_back(d);
+    }
+    if (survivors.empty()) return unavailable("every device of the allreduce ring is lost");
+    const auto t0 = std::chrono::steady_clock::now();
+    ring_.clear_ring();
+    for (int d : survivors) ring_.add_ring(d);
+    ring_.set_ring_epoch(ring_.ring_epoch() + 1);
+    for (int d : survivors) ctx_.send(d, algoMessage(bridge::TrafficKind::kControl, ring_));
+    std::set<int> waiting(survivors.begin(), survivors.end());
+    const uint32_t epoch = ring_.ring_epoch();
+    Status st;
+    while (!waiting.empty()) {
+      auto msg = ctx_.await(
+          [&](const DeviceMessage& m) {
+            if (!m.env.has_algo() || !waiting.count(m.device)) return false;
+            auto r = bodyAs<decentralized::RingReady>(m.env.algo());
+            return r && r->ring_epoch() == epoch;
+          },
+          kSetupTimeout, "the ring to re-form");
+      if (!msg) {
+        st = msg.status();
+        break;
+      }
+      waiting.erase(msg->device);
+    }
+    if (!st && st.code() == StatusCode::kUnavailable) continue;  // another loss: again
+    if (!st) return st;
+    char buf[64];
+    std::snprintf(buf, sizeof buf, "%.2f",
+                  std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
+    ctx_.event(std::string(events::kRecovered),
+               "ring re-formed over " + names(ctx_, survivors) + " (" + why + "; " +
+                   std::to_string(lost.size()) + " lost) in " + buf + " s",
+               -1,
+               {{std::string(events::fields::kDevices), names(ctx_, survivors)},
+                {std::string(events::fields::kSeconds), buf}});
+    publishRing("re-formed after a lost device");
+    return Status::ok();
+  }
+}
+
+Result<StepResult> AllreduceCoordinator::trainStep(int64_t iteration) {
+  for (int attempt = 0; attempt < kMaxStepAttempts; ++attempt) {
+    bool lost_in_ring = false;
+    for (int d : ctx_.takeLost()) {
+      for (int r : ringDevices()) lost_in_ring = lost_in_ring || r == d;
+    }
+    if (lost_in_ring) {
+      if (auto st = reformRing("before iteration " + std::to_string(iteration)); !st) return st;
+    }
+    auto step = runStep(iteration);
+    if (step || step.status().code() != StatusCode::kUnavailable) return step;
+    // A device was lost mid-iteration: nobody has applied it (no commit), so it runs again.
+    if (auto st = reformRing("iteration " + std::to_string(iteration) + " interrupted"); !st) {
+      return st;
+    }
+  }
+  return unavailable("iteration " + std::to_string(iteration) + " was interrupted " +
+                     std::to_string(kMaxStepAttempts) + " times by lost devices");
+}
+
+Result<StepResult> AllreduceCoordinator::runStep(int64_t iteration) {
+  decentralized::Step step;
+  step.set_iteration(iteration);
+  step.set_ring_epoch(ring_.ring_epoch());
+  const std::vector<int> devices = ringDevices();
+  for (int d : devices) ctx_.send(d, algoMessage(bridge::TrafficKind::kControl, step));
+  StepResult result;
+  std::set<int> waiting(devices.begin(), devices.end());
+  double loss_sum = 0;
+  int64_t correct = 0;
+  while (!waiting.empty()) {
+    std::optional<decentralized::StepDone> done;
+    auto msg = ctx_.await(
+        [&](const DeviceMessage& m) {
+          if (!m.env.has_algo() || !waiting.count(m.device)) return false;
+          auto d = bodyAs<decentralized::StepDone>(m.env.algo());
+          if (!d || d->iteration() != iteration) return false;
+          done = *d;
+          return true;
+        },
+        kStepTimeout, "iteration " + std::to_string(iteration));
+    if (!msg) return msg.status();
+    waiting.erase(msg->device);
+    DeviceStep ds;
+    ds.device = msg->device;
+    ds.compute_s = done->compute_s();
+    ds.samples = done->samples();
+    ds.loss = done->samples() > 0 ? done->loss_sum() / done->samples() : 0;
+    ds.accuracy = done->samples() > 0 ? static_cast<double>(done->correct()) / done->samples() : 0;
+    result.devices.push_back(ds);
+    loss_sum += done->loss_sum();
+    correct += done->correct();
+    result.samples += done->samples();
+  }
+  // Every device has the average: apply it everywhere.
+  decentralized::Commit commit;
+  commit.set_iteration(iteration);
+  for (int d : devices) ctx_.send(d, algoMessage(bridge::TrafficKind::kControl, commit));
+  std::sort(result.devices.begin(), result.devices.end(),
+            [](const DeviceStep& a, const DeviceStep& b) { return a.device < b.device; });
+  if (result.samples > 0) {
+    result.loss = loss_sum / static_cast<double>(result.samples);
+    result.accuracy = static_cast<double>(correct) / static_cast<double>(result.samples);
+  }
+  return result;
+}
+
+Result<EvalResult> AllreduceCoordinator::evaluate(int64_t samples) {
+  for (int attempt = 0; attempt < kMaxStepAttempts; ++attempt) {
+    if (!ctx_.takeLost().empty() || ringDevices().size() != ctx_.aliveDevices().size()) {
+      if (auto st = reformRing("before an evaluation"); !st) return st;
+    }
+    auto r = evaluateEach(ctx_, ringDevices(), samples, test_size_, ++eval_counter_);
+    if (r || r.status().code() != StatusCode::kUnavailable) return r;
+  }
+  return unavailable("evaluation interrupted by lost devices too many times");
+}
+
+Result<wire::ModelStateBlob> AllreduceCoordinator::gatherState() {
+  for (int attempt = 0; attempt < kMaxStepAttempts; ++attempt) {
+    auto r = gatherAverage(ctx_, ringDevices(), /*optimizer=*/false);
+    if (r) return std::move(*r->mutable_state());
+    if (r.status().code() != StatusCode::kUnavailable) return r.status();
+    if (auto st = reformRing("while gathering the model"); !st) return st;
+  }
+  return unavailable("gathering the model was interrupted by lost devices too many times");
+}
+
+Status AllreduceCoordinator::deviceRejoined(int device) {
+  // Everyone restarts from the survivors' model and momentum: the returning device gets the
+  // current weights, and the ring stays in lockstep.
+  std::vector<int> sources;
+  for (int d : ringDevices()) {
+    if (d != device && ctx_.alive(d)) sources.push_back(d);
+  }
+  if (sources.empty()) return unavailable("no device left to take the model from");
+  auto state = gatherAverage(ctx_, sources, /*optimizer=*/true);
+  if (!state) return state.status();
+  initial_state_ = std::move(*state->mutable_state());
+  std::vector<int> devices = ringDevices();
+  if (std::find(devices.begin(), devices.end(), device) == devices.end()) devices.push_back(device);
+  std::sort(devices.begin(), devices.end());
+  if (auto st = startRing(devices, state->optimizer()); !st) return st;
+  ctx_.event(std::string(events::kDeviceRejoined),
+             ctx_.deviceName(device) + " rejoined the ring with the current model", device);
+  return Status::ok();
+}
+
+std::vector<int> AllreduceCoordinator::ringDevices() const {
+  std::vector<int> out;
+  out.reserve(static_cast<size_t>(ring_.ring_size()));
+  for (int d : ring_.ring()) out.push_back(d);
+  return out;
+}
+
+std::string AllreduceCoordinator::layoutDescription() const {
+  std::string s = "ring";
+  for (int d : ring_.ring()) s.append(" ").append(ctx_.deviceName(d));
+  return s;
+}
+
+}  // namespace edgerig

@@ -1,0 +1,107 @@
+#include "core/algorithms/decentralized/common/replica_set.h"
+
+#include <set>
+
+#include "core/algorithms/algo_message.h"
+#include "core/model/tensor_codec.h"
+#include "decentralized.pb.h"
+
+namespace edgerig {
+namespace {
+constexpr auto kGatherTimeout = std::chrono::seconds(120);
+constexpr auto kEvalTimeout = std::chrono::seconds(600);
+}  // namespace
+
+Result<wire::StateReply> gatherAverage(RunContext& ctx, const std::vector<int>& devices,
+                                       bool optimizer) {
+  for (int d : devices) {
+    wire::Envelope env;
+    env.mutable_fetch_state()->set_optimizer(optimizer);
+    ctx.sendControl(d, std::move(env));
+  }
+  std::vector<ModelState> weights, momenta;
+  std::set<int> waiting(devices.begin(), devices.end());
+  while (!waiting.empty()) {
+    auto msg = ctx.await(
+        [&waiting](const DeviceMessage& m) {
+          return m.env.has_state_reply() && waiting.count(m.device) > 0;
+        },
+        kGatherTimeout, "the devices' models");
+    if (!msg) return msg.status();
+    waiting.erase(msg->device);
+    auto w = fromBlob(msg->env.state_reply().state());
+    if (!w) return w.status();
+    weights.push_back(std::move(w).value());
+    if (optimizer) {
+      auto m = fromBlob(msg->env.state_reply().optimizer());
+      if (!m) return m.status();
+      momenta.push_back(std::move(m).value());
+    }
+  }
+  wire::StateReply out;
+  auto mean = averageStates(weights);
+  if (!mean) return mean.status();
+  *out.mutable_state() = toBlob(*mean);
+  // Momentum is averaged only when every device has it (none has before its first step).
+  if (optimizer && !momenta.empty() && !momenta.front().empty()) {
+    auto m = averageStates(momenta);
+    if (m) *out.mutable_optimizer() = toBlob(*m);
+  }
+  return out;
+}
+
+Result<EvalResult> evaluateEach(RunContext& ctx, const std::vector<int>& devices, int64_t samples,
+                                int64_t test_size, int64_t eval_id) {
+  const bool sliced = samples <= 0;
+  const int64_t k = static_cast<int64_t>(devices.size());
+  for (int64_t i = 0; i < k; ++i) {
+    decentralized::Evaluate request;
+    request.set_eval_id(eval_id);
+    request.set_offset(sliced ? test_size * i / k : 0);
+    request.set_samples(sliced ? test_size * (i + 1) / k - test_size * i / k
+                               : std::min(samples, test_size));
+    ctx.send(devices[static_cast<size_t>(i)], algoMessage(bridge::TrafficKind::kControl, request));
+  }
+  EvalResult result;
+  std::set<int> waiting(devices.begin(), devices.end());
+  double loss = 0, accuracy = 0, loss_sum = 0;
+  int64_t correct = 0, total = 0;
+  while (!waiting.empty()) {
+    std::optional<decentralized::EvalDone> done;
+    auto msg = ctx.await(
+        [&](const DeviceMessage& m) {
+          if (!m.env.has_algo() || !waiting.count(m.device)) return false;
+          auto d = bodyAs<decentralized::EvalDone>(m.env.algo());
+          if (!d || d->eval_id() != eval_id) return false;
+          done = *d;
+          return true;
+        },
+        kEvalTimeout, "evaluation");
+    if (!msg) return msg.status();
+    waiting.erase(msg->device);
+    DeviceEval e;
+    e.device = msg->device;
+    e.samples = done->samples();
+    e.loss = done->samples() > 0 ? done->loss_sum() / done->samples() : 0;
+    e.accuracy = done->samples() > 0 ? static_cast<double>(done->correct()) / done->samples() : 0;
+    loss += e.loss;
+    accuracy += e.accuracy;
+    loss_sum += done->loss_sum();
+    correct += done->correct();
+    total += done->samples();
+    result.samples = sliced ? total : std::max(result.samples, e.samples);
+    result.devices.push_back(e);
+  }
+  std::sort(result.devices.begin(), result.devices.end(),
+            [](const DeviceEval& a, const DeviceEval& b) { return a.device < b.device; });
+  if (sliced && total > 0) {
+    result.loss = loss_sum / static_cast<double>(total);
+    result.accuracy = static_cast<double>(correct) / static_cast<double>(total);
+  } else if (!devices.empty()) {
+    result.loss = loss / static_cast<double>(devices.size());
+    result.accuracy = accuracy / static_cast<double>(devices.size());
+  }
+  return result;
+}
+
+}  // namespace edgerig

@@ -1,0 +1,25 @@
+// The controller side of what every decentralized algorithm does with its devices' models:
+// gather them and average (an algorithm switch, a rejoin), and evaluate each one on its own.
+#pragma once
+
+#include <vector>
+
+#include "core/algorithms/coordinator.h"
+
+namespace edgerig {
+
+// FetchState from each of `devices`, then the element-wise mean of their weights (and, with
+// `optimizer`, of their momentum). A device lost meanwhile fails it (kUnavailable).
+Result<wire::StateReply> gatherAverage(RunContext& ctx, const std::vector<int>& devices,
+                                       bool optimizer);
+
+// Evaluate (decentralized.proto) on each of `devices`, each with its own model: a periodic
+// evaluation (samples > 0) on the same first `samples` test samples everywhere, so the devices'
+// accuracies compare, and the run-level figures are their mean; the final one (samples == 0)
+// on the whole test split of `test_size`, cut into one slice per device (every device
+// evaluating all of it would cost devices × the compute), and the run-level figures count every
+// sample once.
+Result<EvalResult> evaluateEach(RunContext& ctx, const std::vector<int>& devices, int64_t samples,
+                                int64_t test_size, int64_t eval_id);
+
+}  // namespace edgerig

@@ -1,0 +1,9 @@
+#include "core/algorithms/pipeline/pipeline_family.h"
+
+#include "core/algorithms/pipeline/gpipe/gpipe.h"
+
+namespace edgerig {
+
+void registerPipelineFamily(AlgorithmRegistry& registry) { registry.add(gpipeEntry()); }
+
+}  // namespace edgerig

@@ -1,0 +1,48 @@
+// The one list of event kinds a run folder's events.csv holds. The controller, algorithms, the
+// GUI and the terminal report name kinds through these constants, never by string literal.
+#pragma once
+
+#include <string_view>
+
+namespace edgerig::events {
+
+// Run lifecycle.
+inline constexpr std::string_view kRunStarted = "run_started";
+inline constexpr std::string_view kTrainingStarted = "training_started";
+inline constexpr std::string_view kRunFinished = "run_finished";
+inline constexpr std::string_view kRunStopped = "run_stopped";
+inline constexpr std::string_view kRunFailed = "run_failed";
+inline constexpr std::string_view kRunPaused = "run_paused";
+inline constexpr std::string_view kRunResumed = "run_resumed";
+inline constexpr std::string_view kStopRule = "stop_rule";
+inline constexpr std::string_view kError = "error";
+inline constexpr std::string_view kEvaluation = "evaluation";
+// Devices.
+inline constexpr std::string_view kDeviceJoined = "device_joined";
+inline constexpr std::string_view kDeviceLost = "device_lost";
+inline constexpr std::string_view kDeviceRestarted = "device_restarted";
+inline constexpr std::string_view kDeviceRejoined = "device_rejoined";  // back in the algorithm
+// Faults.
+inline constexpr std::string_view kFaultApplied = "fault_applied";
+inline constexpr std::string_view kFaultCleared = "fault_cleared";
+// Layout and algorithms.
+inline constexpr std::string_view kPlanChanged = "plan_changed";
+inline constexpr std::string_view kGraphChanged = "graph_changed";
+inline constexpr std::string_view kShardsAssigned = "shards_assigned";
+inline constexpr std::string_view kSwitchRequested = "switch_requested";
+inline constexpr std::string_view kSwitchSkipped = "switch_skipped";
+inline constexpr std::string_view kAlgorithmSwitched = "algorithm_switched";
+inline constexpr std::string_view kRecovered = "recovered";  // an algorithm went on without a device
+
+// Structured fields an event may carry (RunEvent::fields), so readers never parse the prose.
+namespace fields {
+inline constexpr std::string_view kFrom = "from";            // algorithm_switched: the old one
+inline constexpr std::string_view kTo = "to";                // algorithm_switched: the new one
+inline constexpr std::string_view kAlgorithm = "algorithm";  // run_started
+inline constexpr std::string_view kFault = "fault";          // fault_applied: its kind
+inline constexpr std::string_view kAddress = "address";      // device_joined, device_restarted
+inline constexpr std::string_view kDevices = "devices";      // recovered: who is left
+inline constexpr std::string_view kSeconds = "seconds";      // how long something took
+}  // namespace fields
+
+}  // namespace edgerig::events
