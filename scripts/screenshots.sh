@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Renders the control room mid-run under Xvfb into docs/screenshots/ (builds nothing):
-# main.png on the quickstart, faults.png on resources/experiments/fault-demo.json.
+# main.png on the quickstart, faults.png on resources/experiments/fault-demo.json,
+# allreduce.png on resources/experiments/allreduce.json switched to gpipe and back.
 # Usage: scripts/screenshots.sh [BUILD_DIR] [SECONDS]   (defaults: build, 25; the fault demo
 # is taken later, once its scheduled faults have happened)
 set -euo pipefail
@@ -26,3 +27,10 @@ xvfb-run -a -s "-screen 0 1600x1000x24" \
   "$gui" resources/experiments/fault-demo.json --demo --runs "$runs" \
   --screenshot docs/screenshots/faults.png --after "$((after * 2))"
 echo "wrote docs/screenshots/faults.png"
+rm -rf "$XDG_CONFIG_HOME"
+# allreduce on 4 devices with Dirichlet shards, switched to gpipe and back to allreduce mid-run.
+xvfb-run -a -s "-screen 0 1600x1000x24" \
+  "$gui" resources/experiments/allreduce.json --demo --runs "$runs" \
+  --switch "$((after * 3 / 5)):gpipe" --switch "$((after * 6 / 5)):allreduce" \
+  --screenshot docs/screenshots/allreduce.png --after "$((after * 2))"
+echo "wrote docs/screenshots/allreduce.png"

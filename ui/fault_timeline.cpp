@@ -1,5 +1,7 @@
 #include "ui/fault_timeline.h"
 
+#include "core/catalog/catalog.h"
+
 #include <QComboBox>
 #include <QDoubleSpinBox>
 #include <QEvent>
@@ -102,7 +104,7 @@ std::vector<QString> faultProblems(const std::vector<FaultConfig>& faults, int d
     ExperimentConfig c;
     c.local_count = devices;
     c.faults = {faults[i]};
-    const Status s = validateExperiment(c, ExperimentNames{});
+    const Status s = validateExperiment(c, knownNames());
     QString message = QString::fromStdString(s.message());
     message.replace(QStringLiteral("field faults.0."), QStringLiteral("field %1.").arg(at));
     out.push_back(s ? QString() : message);

@@ -116,6 +116,12 @@ void WorkerHost::reset() {
   worker_.reset();
   held_.clear();
   held_bytes_ = 0;
+  // The run is over: its data goes too (the next run may use another set, or none on this
+  // device). Within a run, a switch or a restart keeps it.
+  train_ = {};
+  test_ = {};
+  shard_key_.clear();
+  shard_.clear();
 }
 
 Result<const Dataset*> WorkerHost::dataset(Split split, CachedSet& cache) {

@@ -19,7 +19,7 @@ struct WorkerHostLinks {
   std::function<void(wire::Envelope)> to_controller;
   std::function<void(int device, wire::Envelope)> to_device;
   std::function<void(std::vector<std::string>)> peers_changed;  // the run's addresses
-  std::function<void(int64_t)> iteration;                        // for metrics reports
+  std::function<void(int64_t)> iteration;                       // for metrics reports
   std::function<void(std::function<void()>)> post;              // onto the trainer thread, last
 };
 
@@ -37,7 +37,7 @@ class WorkerHost : public WorkerContext {
   void deliver(wire::AlgoMessage message);
   void fetchState(bool optimizer);
   void updatePeers(const std::vector<std::string>& peers);
-  // The run ended (StopRun, controller gone): the worker is dropped; cached data stays.
+  // The run ended (StopRun, controller gone): the worker and the run's data are dropped.
   void reset();
   bool active() const { return worker_ != nullptr; }
   uint32_t generation() const { return generation_; }

@@ -43,7 +43,8 @@ Result<std::unique_ptr<LocalTestbed>> LocalTestbed::spawn(const std::string& age
   std::unique_ptr<LocalTestbed> tb(new LocalTestbed());
   tb->agent_binary_ = agent_binary;
   tb->log_dir_ = log_dir;
-  char path[] = "/tmp/edgerig-token-XXXXXX";
+  char path[] = "/tmp/edgerig-seam-token-XXXXXX";  // TODO(merge): the bridge hardening passes the
+                                                   // token by pipe
   int fd = mkstemp(path);
   if (fd < 0)
     return internalError(std::string("cannot create a token file in /tmp: ") +

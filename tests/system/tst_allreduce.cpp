@@ -8,6 +8,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdio>
 #include <fstream>
 #include <map>
 #include <sstream>
@@ -125,9 +126,12 @@ TEST(Allreduce, EqualsOneDeviceOnTheGlobalBatch) {
     // Measured (2 and 3 devices, 20 steps): losses agree to ~2e-6 relative and weights to
     // ~1e-6 absolute; the ring sums chunks in another order than one device, nothing more.
     // A gradient 1 % off (e.g. dividing by n + 0.01) moves the losses by ~1e-3 within 20 steps.
+    double worst_loss = 0;
     for (int it = 0; it < kSteps; ++it) {
       EXPECT_NEAR(r.losses[it], ref.losses[it], 2e-5 * std::max(1.0, std::abs(ref.losses[it])))
           << "iteration " << it;
+      worst_loss = std::max(worst_loss, std::abs(r.losses[it] - ref.losses[it]) /
+                                            std::max(1.0, std::abs(ref.losses[it])));
     }
     EXPECT_LT(ref.losses.back(), ref.losses.front());
     const ModelState trained = savedModel(r.summary.run_dir);
@@ -139,6 +143,10 @@ TEST(Allreduce, EqualsOneDeviceOnTheGlobalBatch) {
       worst = std::max(worst, (t - it->second).abs().max().item<double>());
     }
     EXPECT_LT(worst, 2e-5) << "largest weight difference after " << kSteps << " steps";
+    std::printf(
+        "measured: %d devices, largest loss difference %.2e (relative), largest weight "
+        "difference %.2e\n",
+        devices, worst_loss, worst);
   }
 }
 
@@ -203,9 +211,11 @@ TEST(Allreduce, AKilledDeviceDoesNotEndTheRun) {
     if (g.time_s == last_time) last_ring.push_back(g.from + ">" + g.to);
   }
   EXPECT_EQ(last_ring, (std::vector<std::string>{"dev0>dev2", "dev2>dev0"}));
-  // After the loss, the survivors' samples make each iteration: 2 × 16.
+  // After the loss, only the survivors compute.
   for (const auto& m : r.data.metrics) {
-    if (m.metric == "step_compute_s" && m.device == "dev1") EXPECT_LE(m.iteration, 11);
+    if (m.metric == "step_compute_s" && m.device == "dev1") {
+      EXPECT_LE(m.iteration, 11);
+    }
   }
   EXPECT_GT(r.summary.test_accuracy, 0.3) << "training went on";
 }
@@ -249,17 +259,19 @@ TEST(Allreduce, ARestartedDeviceRejoinsWithTheCurrentModel) {
 
 // The loss right after a switch continues from before it; a reset model's would not.
 TEST(Allreduce, SwitchingFamiliesKeepsTheModel) {
-  for (const auto& [from, to] :
-       std::vector<std::pair<std::string, std::string>>{{"gpipe", "allreduce"},
-                                                        {"allreduce", "gpipe"}}) {
+  for (const auto& [from, to] : std::vector<std::pair<std::string, std::string>>{
+           {"gpipe", "allreduce"}, {"allreduce", "gpipe"}}) {
     SCOPED_TRACE(from + " -> " + to);
     ExperimentConfig c = allreduceRun(2, "mlp", "iid");
     c.dataset = "synthetic";
     c.synthetic_size = 4096;
-    c.max_iterations = 40;
+    c.batch_size = 32;
+    c.learning_rate = 0.1;
+    c.max_iterations = 45;
+    c.epochs = 0;  // the iteration count alone stops it (an epoch is longer for gpipe)
     c.algorithm = AlgorithmConfig{from, {}};
     AlgorithmConfig next{to, {}};
-    constexpr int kSwitchAt = 20;
+    constexpr int kSwitchAt = 30;
     std::vector<double> losses;
     std::mutex mu;
     ControllerOptions opts;
@@ -286,13 +298,18 @@ TEST(Allreduce, SwitchingFamiliesKeepsTheModel) {
     const RunResult fresh = runIt(reset, "switch-reset-" + to);
     ASSERT_TRUE(fresh.summary.ok) << fresh.summary.error;
     std::lock_guard lock(mu);
-    ASSERT_EQ(losses.size(), 40u);
-    const double before = (losses[kSwitchAt - 3] + losses[kSwitchAt - 2] + losses[kSwitchAt - 1]) / 3;
+    ASSERT_EQ(losses.size(), 45u);
+    const double before =
+        (losses[kSwitchAt - 3] + losses[kSwitchAt - 2] + losses[kSwitchAt - 1]) / 3;
     const double after = (losses[kSwitchAt] + losses[kSwitchAt + 1] + losses[kSwitchAt + 2]) / 3;
     const double reset_start = (fresh.losses[0] + fresh.losses[1] + fresh.losses[2]) / 3;
-    // Measured: mlp on the synthetic set falls from ~2.3 to ~0.5 in 20 iterations.
-    EXPECT_LT(after, before * 1.5 + 0.05) << "the loss continues after the switch";
-    EXPECT_LT(after, 0.6 * reset_start) << "and is told apart from a reset model's";
+    std::string trace;
+    for (double l : losses) trace += std::to_string(l).substr(0, 5) + " ";
+    trace += "| reset:";
+    for (double l : fresh.losses) trace += " " + std::to_string(l).substr(0, 5);
+    // Measured: see the trace on failure.
+    EXPECT_LT(after, before * 1.5 + 0.05) << "the loss continues after the switch\n" << trace;
+    EXPECT_LT(after, 0.6 * reset_start) << "and is told apart from a reset model's\n" << trace;
   }
 }
 

@@ -9,6 +9,7 @@
 #include <QTableView>
 #include <QtTest>
 
+#include "core/catalog/catalog.h"
 #include "ui/fault_timeline.h"
 #include "ui_test_util.h"
 
@@ -156,7 +157,7 @@ class TstFaultTimeline : public QObject {
     edgerig::ExperimentConfig c;
     c.local_count = 2;
     c.faults = e.faults();
-    const auto s = edgerig::validateExperiment(c, {});
+    const auto s = edgerig::validateExperiment(c, edgerig::knownNames());
     QCOMPARE(QString::fromStdString(s.message()), p[1]);
 
     // Fixing a row through its editor clears its message; removing renumbers the rest.

@@ -35,6 +35,8 @@ std::vector<MetricSample> counters(double t, int it, const std::string& device, 
           {t, it, device, "bytes_sent_activation", activation},
           {t, it, device, "bytes_sent_gradient", gradient},
           {t, it, device, "bytes_sent_weights", 0},
+          {t, it, device, "bytes_sent_gossip", 0},
+          {t, it, device, "bytes_sent_replica", 0},
           {t, it, device, "bytes_sent_control", 100}};
 }
 
@@ -116,7 +118,7 @@ class TstPlotPanel : public QObject {
     }
     QTRY_VERIFY(!p.replotPending());
     QCustomPlot* kinds = p.chart(Chart::kTrafficKind);
-    QCOMPARE(kinds->graphCount(), 4);
+    QCOMPARE(kinds->graphCount(), 6);  // every kind of traffic_kind.h but the heartbeat
     auto* activation = graphNamed(kinds, "activation");
     auto* gradient = graphNamed(kinds, "gradient");
     auto* control = graphNamed(kinds, "control");
@@ -202,9 +204,13 @@ class TstPlotPanel : public QObject {
                  RunEvent{2.0, 20, "dev1", "device_lost", "no heartbeat"},
                  RunEvent{2.2, 22, "", "run_paused", ""},
                  RunEvent{9.4, 22, "", "run_resumed", ""},  // 7 s later: a marker of its own
-                 RunEvent{9.5, 25, "", "algorithm_switched",
-                          "from gpipe (4 micro-batches, even plan) to ftpipehd (4 micro-batches, "
-                          "balanced plan) (10 tensors carried over, 0.2 s)"}});
+                 // The label comes from the event's fields, not from its prose.
+                 RunEvent{9.5,
+                          25,
+                          "",
+                          "algorithm_switched",
+                          "from gpipe (microBatches 4) to the other (10 tensors carried over)",
+                          {{"from", "gpipe"}, {"to", "ftpipehd"}}}});
     QTRY_VERIFY(!p.replotPending());
     QCOMPARE(p.markerCount(), 6);
     for (int c = 0; c < edgerig::ui::kChartCount; ++c) {
@@ -334,7 +340,9 @@ class TstPlotPanel : public QObject {
     p.addMetrics(counters(0.5, 2, "dev0", 0.1, 0.1, 0, 0));
     p.addMetrics({{1.0, 3, "dev0", "bytes_sent_weights", 10},
                   {1.0, 3, "dev0", "bytes_sent_gradient", 20},
+                  {1.0, 3, "dev0", "bytes_sent_replica", 5},
                   {1.0, 3, "dev0", "bytes_sent_control", 200},
+                  {1.0, 3, "dev0", "bytes_sent_gossip", 7},
                   {1.0, 3, "dev0", "bytes_sent_activation", 30}});
     QTRY_VERIFY(!p.replotPending());
     legend = p.chart(Chart::kTrafficKind)->legend;

@@ -1,11 +1,13 @@
 // The topology view fed a scripted stream: a 3-device chain plan, link rates becoming labelled
 // edges whose widths follow the rate, a lost device, a reordered plan, 32 devices that must fit.
 #include <QtTest>
+#include <cmath>
 
 #include "ui/topology_view.h"
 
 using edgerig::DeviceState;
 using edgerig::DeviceStatus;
+using edgerig::GraphInfo;
 using edgerig::LinkTraffic;
 using edgerig::PlanInfo;
 using edgerig::ui::TopologyView;
@@ -210,6 +212,40 @@ class TstTopologyView : public QObject {
       QVERIFY(v.nodeRect(3).height() >= 40);
     }
     QVERIFY(!v.grab().isNull());
+  }
+
+  void aDecentralizedGraphIsDrawnInRingOrder() {
+    TopologyView v;
+    v.resize(700, 500);
+    v.setLayout(TopologyView::Layout::kRing);
+    v.setDevices({dev(0, -1), dev(1, -1), dev(2, -1), dev(3, -1)});
+    // The ring 0 -> 2 -> 1 -> 3 -> 0 (ring order is not index order).
+    GraphInfo g;
+    g.algorithm = "a decentralized one";
+    g.kind = "ring";
+    for (auto [a, b] : std::vector<std::pair<int, int>>{{0, 2}, {2, 1}, {1, 3}, {3, 0}}) {
+      g.edges.push_back({a, b, 0.25});
+    }
+    v.setGraph(g);
+    // Its four edges are drawn before any traffic, idle; no chord that is not in the graph.
+    QCOMPARE(v.edgeCount(), 4);
+    QCOMPARE(v.edgeLabel(0, 2), QStringLiteral("idle"));
+    QCOMPARE(v.edgeWidth(0, 1), 0.0);
+    QCOMPARE(v.edgeWidth(2, 3), 0.0);
+    QVERIFY(!overlapping(v, 4));
+    // Ring order around the circle: neighbours in the graph are neighbours on screen, so the
+    // distance from 0 to 2 is shorter than from 0 to 1 (across the ring).
+    auto dist = [&](int a, int b) {
+      const QPointF d = QRectF(v.nodeRect(a)).center() - QRectF(v.nodeRect(b)).center();
+      return std::hypot(d.x(), d.y());
+    };
+    QVERIFY2(dist(0, 2) < dist(0, 1), "2 follows 0 on the ring");
+    QVERIFY2(dist(2, 1) < dist(2, 3), "1 follows 2 on the ring");
+    // Traffic on a ring edge labels it; a plan replaces the graph.
+    v.setLinks({link(0, 2, "gradient", 5e6)});
+    QVERIFY2(v.edgeLabel(0, 2).contains("MB/s"), qPrintable(v.edgeLabel(0, 2)));
+    v.setPlan(chainPlan({0, 1}));
+    QCOMPARE(v.edgeWidth(1, 3), 0.0);
   }
 };
 

@@ -1,6 +1,8 @@
 // RunLog: what lands in the run folder, when, and with several writers at once.
 #include <gtest/gtest.h>
+
 #include <sys/resource.h>
+#include <filesystem>
 
 #include <csignal>
 #include <regex>
@@ -21,7 +23,10 @@ TEST_F(RunLogTest, CreateWritesConfigAndHeaders) {
   EXPECT_EQ((*log)->dir(), path("run"));
   EXPECT_EQ(slurp(path("run/config.json")), "{\"name\": \"x\"}\n");
   EXPECT_EQ(slurp(path("run/metrics.csv")), "time_s,iteration,device,metric,value\n");
-  EXPECT_EQ(slurp(path("run/events.csv")), "time_s,iteration,device,kind,detail\n");
+  EXPECT_EQ(slurp(path("run/events.csv")), "time_s,iteration,device,kind,detail,fields\n");
+  // graph.csv and shards.csv appear with their first rows (a pipeline writes neither).
+  EXPECT_FALSE(std::filesystem::exists(path("run/graph.csv")));
+  EXPECT_FALSE(std::filesystem::exists(path("run/shards.csv")));
   EXPECT_EQ(slurp(path("run/partitions.csv")),
             "time_s,iteration,stage,device,first_layer,last_layer,layers\n");
   EXPECT_TRUE((*log)->status());
@@ -44,8 +49,22 @@ TEST_F(RunLogTest, RowsAreOnDiskAsSoonAsAppendReturns) {
 
   run.append(RunEvent{0.0004, 0, "agent-0", "fault_applied", "delay \"50 ms\",\nthen drop"});
   EXPECT_EQ(slurp(path("run/events.csv")),
-            "time_s,iteration,device,kind,detail\n"
-            "0.000,0,agent-0,fault_applied,\"delay \"\"50 ms\"\",\nthen drop\"\n");
+            "time_s,iteration,device,kind,detail,fields\n"
+            "0.000,0,agent-0,fault_applied,\"delay \"\"50 ms\"\",\nthen drop\",\n");
+  run.append(RunEvent{1, 2, "", "algorithm_switched", "to it", {{"from", "a"}, {"to", "b,\"c\""}}});
+  EXPECT_NE(slurp(path("run/events.csv"))
+                .find("1.000,2,,algorithm_switched,to it,\"{\"\"from\"\":\"\"a\"\",\"\"to\"\":"
+                      "\"\"b,\\\"\"c\\\"\"\"\"}\"\n"),
+            std::string::npos)
+      << slurp(path("run/events.csv"));
+
+  run.append(std::vector<GraphEdgeRecord>{{4, 5, 0, "ring", "dev0", "dev1", 0.5},
+                                          {4, 5, 0, "ring", "dev1", "dev0", 0.5}});
+  EXPECT_EQ(slurp(path("run/graph.csv")),
+            "time_s,iteration,round,graph,from,to,weight\n"
+            "4.000,5,0,ring,dev0,dev1,0.5\n4.000,5,0,ring,dev1,dev0,0.5\n");
+  run.append(std::vector<ShardRecord>{{"dev0", 3, 120}});
+  EXPECT_EQ(slurp(path("run/shards.csv")), "device,class,count\ndev0,3,120\n");
 
   run.append(PartitionRecord{3.25, 12, 1, "agent-1", 4, 7, "conv2,relu2,pool2,fc1"});
   EXPECT_EQ(slurp(path("run/partitions.csv")),
