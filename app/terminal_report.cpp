@@ -174,8 +174,9 @@ std::string TerminalReport::summaryTable(const RunSummary& s) {
       out << buf;
       for (const auto& kind : kinds) {
         auto it = by_kind.find(kind);
-        std::snprintf(buf, sizeof buf, " %-11s",
-                      humanBytes(it == by_kind.end() ? 0.0 : static_cast<double>(it->second)).c_str());
+        std::snprintf(
+            buf, sizeof buf, " %-11s",
+            humanBytes(it == by_kind.end() ? 0.0 : static_cast<double>(it->second)).c_str());
         out << buf;
       }
       out << "\n";

@@ -72,7 +72,7 @@ SplitFrame encodeSplitFrame(wire::Envelope&& env) {
     return {encodeFrame(env), {}};
   }
   SplitFrame out;
-  out.bulk.swap(*env.mutable_algo()->mutable_data());  // the bulk bytes are never copied
+  out.bulk.swap(*env.mutable_algo()->mutable_data());       // the bulk bytes are never copied
   const std::string rest = env.algo().SerializeAsString();  // data is empty now: not encoded
   const uint64_t data_len = out.bulk.size();
   const uint64_t message_len = rest.size() + lengthFieldSize(kDataField, data_len);

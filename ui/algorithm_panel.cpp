@@ -49,7 +49,8 @@ bool parseList(const QString& text, bool integers, ParamValue* out) {
 }
 
 int clampToInt(double v) {
-  return static_cast<int>(std::clamp(v, static_cast<double>(INT_MIN), static_cast<double>(INT_MAX)));
+  return static_cast<int>(
+      std::clamp(v, static_cast<double>(INT_MIN), static_cast<double>(INT_MAX)));
 }
 
 }  // namespace
@@ -117,7 +118,8 @@ AlgorithmPanel::AlgorithmPanel(QWidget* parent) : QWidget(parent) {
     onEdited();
   });
   config_.name = combo_->currentData().toString().toStdString();
-  if (const AlgorithmInfo* info = findAlgorithm(config_.name)) config_.params = defaultParams(*info);
+  if (const AlgorithmInfo* info = findAlgorithm(config_.name))
+    config_.params = defaultParams(*info);
   buildForm();
   fillForm();
   readForm();
@@ -257,8 +259,8 @@ void AlgorithmPanel::check() {
   message_->setStyleSheet(QStringLiteral("color: #c62828; font-weight: bold;"));
   message_->setVisible(error);
   switch_->setEnabled(run_active_ && isValid() && !(config_ == running_));
-  running_label_->setText(tr("Running now: %1")
-                              .arg(QString::fromStdString(describeAlgorithm(running_, knownNames()))));
+  running_label_->setText(
+      tr("Running now: %1").arg(QString::fromStdString(describeAlgorithm(running_, knownNames()))));
 }
 
 void AlgorithmPanel::onEdited() {

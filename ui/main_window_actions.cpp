@@ -7,10 +7,10 @@
 #include <QMessageBox>
 #include <QStatusBar>
 
+#include "core/catalog/catalog.h"
 #include "core/controller/controller.h"
 #include "core/model/layer_info.h"
 #include "core/partition/stage_plan.h"
-#include "core/catalog/catalog.h"
 #include "core/runlog/event_kinds.h"
 #include "ui/algorithm_panel.h"
 #include "ui/device_dialogs.h"
@@ -47,12 +47,12 @@ void MainWindow::setExperiment(const ExperimentConfig& config, const QString& so
 
 void MainWindow::refreshExperimentViews() {
   const auto& c = config_;
-  experiment_label_->setText(
-      tr("<b>%1</b> — %2, model %3, %4, %5 devices")
-          .arg(QString::fromStdString(c.name).toHtmlEscaped(),
-               QString::fromStdString(c.algorithm.name),
-               QString::fromStdString(c.model), QString::fromStdString(c.dataset))
-          .arg(c.numDevices()));
+  experiment_label_->setText(tr("<b>%1</b> — %2, model %3, %4, %5 devices")
+                                 .arg(QString::fromStdString(c.name).toHtmlEscaped(),
+                                      QString::fromStdString(c.algorithm.name),
+                                      QString::fromStdString(c.model),
+                                      QString::fromStdString(c.dataset))
+                                 .arg(c.numDevices()));
   experiment_label_->setToolTip(source_);
   setWindowTitle(tr("edgerig — %1").arg(QString::fromStdString(c.name)));
   auto layers = describeModel(c.model);

@@ -315,9 +315,10 @@ void PartitionStrip::paintEvent(QPaintEvent*) {
       QString name = static_cast<size_t>(d) < device_names_.size() ? device_names_[d] : QString();
       names << (name.isEmpty() ? QStringLiteral("device %1").arg(d) : name);
     }
-    label(0, layerCount() - 1,
-          tr("the whole model on each of %1 devices: %2").arg(replicas_.size()).arg(names.join(", ")),
-          palette().color(QPalette::WindowText));
+    label(
+        0, layerCount() - 1,
+        tr("the whole model on each of %1 devices: %2").arg(replicas_.size()).arg(names.join(", ")),
+        palette().color(QPalette::WindowText));
     return;
   }
   if (!assigned && !proposed_.empty()) {

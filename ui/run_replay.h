@@ -7,8 +7,8 @@
 #include <string>
 #include <vector>
 
-#include "core/experiment/experiment.h"
 #include "core/controller/run_types.h"
+#include "core/experiment/experiment.h"
 #include "core/runlog/run_log.h"
 #include "device_bridge/status.h"
 

@@ -5,8 +5,8 @@
 #include <QMetaType>
 #include <vector>
 
-#include "core/experiment/experiment.h"
 #include "core/controller/run_types.h"
+#include "core/experiment/experiment.h"
 #include "core/runlog/run_log.h"
 
 Q_DECLARE_METATYPE(edgerig::RunEvent)

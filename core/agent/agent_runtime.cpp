@@ -64,7 +64,9 @@ Result<std::unique_ptr<AgentRuntime>> AgentRuntime::start(AgentOptions options) 
 
   WorkerHostLinks host;
   host.to_controller = [self](wire::Envelope e) { self->sendToController(std::move(e)); };
-  host.to_device = [self](int device, wire::Envelope e) { self->links_->send(device, std::move(e)); };
+  host.to_device = [self](int device, wire::Envelope e) {
+    self->links_->send(device, std::move(e));
+  };
   host.peers_changed = [self](std::vector<std::string> peers) { self->links_->setPeers(peers); };
   host.iteration = [self](int64_t it) { self->iteration_.store(it); };
   host.post = [self](std::function<void()> task) { self->tasks_.post(std::move(task)); };
@@ -89,8 +91,8 @@ AgentRuntime::~AgentRuntime() {
 uint16_t AgentRuntime::port() const { return options_.listen.port; }
 
 std::vector<std::shared_ptr<bridge::Session>> AgentRuntime::allSessions() {
-  std::vector<std::shared_ptr<bridge::Session>> all = links_ ? links_->sessions()
-                                                             : std::vector<std::shared_ptr<bridge::Session>>{};
+  std::vector<std::shared_ptr<bridge::Session>> all =
+      links_ ? links_->sessions() : std::vector<std::shared_ptr<bridge::Session>>{};
   std::lock_guard lock(sessions_mu_);
   all.insert(all.end(), inbound_.begin(), inbound_.end());
   if (controller_) all.push_back(controller_);
@@ -179,9 +181,8 @@ void AgentRuntime::onControllerMessage(const std::shared_ptr<bridge::Session>& s
       });
       break;
     case wire::Envelope::kAlgo:
-      tasks_.post([this, m = std::move(*env.mutable_algo())]() mutable {
-        host_->deliver(std::move(m));
-      });
+      tasks_.post(
+          [this, m = std::move(*env.mutable_algo())]() mutable { host_->deliver(std::move(m)); });
       break;
     case wire::Envelope::kPeerAddresses:
       tasks_.post([this, p = env.peer_addresses()] {
@@ -192,9 +193,8 @@ void AgentRuntime::onControllerMessage(const std::shared_ptr<bridge::Session>& s
       applyFault(env.fault());
       break;
     case wire::Envelope::kFetchState:
-      tasks_.post([this, optimizer = env.fetch_state().optimizer()] {
-        host_->fetchState(optimizer);
-      });
+      tasks_.post(
+          [this, optimizer = env.fetch_state().optimizer()] { host_->fetchState(optimizer); });
       break;
     case wire::Envelope::kStopRun:
       log()->info("run stopped by the controller: {}", env.stop_run().reason());
@@ -212,9 +212,8 @@ void AgentRuntime::onControllerMessage(const std::shared_ptr<bridge::Session>& s
 
 void AgentRuntime::onPeerMessage(const std::shared_ptr<bridge::Session>& s, wire::Envelope&& env) {
   if (env.has_algo()) {
-    tasks_.post([this, m = std::move(*env.mutable_algo())]() mutable {
-      host_->deliver(std::move(m));
-    });
+    tasks_.post(
+        [this, m = std::move(*env.mutable_algo())]() mutable { host_->deliver(std::move(m)); });
     return;
   }
   log()->warn(

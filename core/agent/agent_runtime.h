@@ -75,7 +75,7 @@ class AgentRuntime {
   // Traffic of closed sessions, so that reported byte counts only ever grow.
   std::map<std::pair<std::string, int>, std::pair<uint64_t, uint64_t>> retired_traffic_;
   bridge::LinkShape link_shape_;
-  std::string link_peer_;  // empty: every peer link
+  std::string link_peer_;             // empty: every peer link
   std::unique_ptr<PeerLinks> links_;  // our outgoing data links
 
   // metrics (io thread)

@@ -10,7 +10,10 @@ auto log() { return bridge::logger("edgerig.agent"); }
 
 PeerLinks::PeerLinks(asio::io_context& io, std::string token, bridge::SessionOptions options,
                      std::function<void(const std::shared_ptr<bridge::Session>&)> on_open)
-    : io_(io), token_(std::move(token)), options_(std::move(options)), on_open_(std::move(on_open)) {}
+    : io_(io),
+      token_(std::move(token)),
+      options_(std::move(options)),
+      on_open_(std::move(on_open)) {}
 
 PeerLinks::~PeerLinks() {
   std::lock_guard lock(mu_);

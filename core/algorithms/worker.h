@@ -69,7 +69,7 @@ class Worker {
 };
 
 // Builds a worker from its WorkerStart (model, data, the algorithm's setup), or says why not.
-using WorkerFactory = std::function<Result<std::unique_ptr<Worker>>(WorkerContext& ctx,
-                                                                    const wire::WorkerStart& start)>;
+using WorkerFactory = std::function<Result<std::unique_ptr<Worker>>(
+    WorkerContext& ctx, const wire::WorkerStart& start)>;
 
 }  // namespace edgerig

@@ -10,8 +10,8 @@
 #include <string>
 #include <vector>
 
-#include "core/experiment/experiment.h"
 #include "core/controller/run_types.h"
+#include "core/experiment/experiment.h"
 
 namespace edgerig {
 

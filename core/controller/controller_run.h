@@ -104,8 +104,8 @@ class Controller::Run : public RunContext {
   uint32_t generation_ = 0;
   std::deque<DeviceMessage> stash_;
   bool stash_overflow_logged_ = false;
-  std::set<int> lost_;          // lost and not restarted
-  std::vector<int> untaken_lost_;  // lost, not yet taken by the coordinator
+  std::set<int> lost_;                          // lost and not restarted
+  std::vector<int> untaken_lost_;               // lost, not yet taken by the coordinator
   std::map<int, std::vector<int64_t>> shards_;  // device → class counts, as last written
 };
 

@@ -13,8 +13,8 @@ auto log() { return bridge::logger("edgerig.controller"); }
 
 void Controller::Run::event(const std::string& kind, const std::string& detail, int device,
                             const EventFields& fields) {
-  RunEvent e{now(), iteration_, device >= 0 ? pool_->name(device) : std::string(), kind, detail,
-             fields};
+  RunEvent e{now(), iteration_, device >= 0 ? pool_->name(device) : std::string(),
+             kind,  detail,     fields};
   if (log_) log_->append(e);
   // The observer shows events to the user; the log keeps them for whoever reads logs.
   const bool bad =
@@ -66,10 +66,10 @@ void Controller::Run::deviceLost(int device, const Status& why) {
   untaken_lost_.push_back(device);
   metrics_.device(device).state = DeviceState::kLost;
   publishDevices(true);
-  event(std::string(events::kDeviceLost),
-        "device " + pool_->name(device) + " (" + pool_->address(device) +
-            ") lost: " + why.message(),
-        device);
+  event(
+      std::string(events::kDeviceLost),
+      "device " + pool_->name(device) + " (" + pool_->address(device) + ") lost: " + why.message(),
+      device);
 }
 
 Status Controller::Run::handle(Incoming&& in) {

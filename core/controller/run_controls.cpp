@@ -2,8 +2,8 @@
 // local device (docs/design.md, "Run controls at iteration boundaries").
 #include <utility>
 
-#include "core/catalog/catalog.h"
 #include "core/algorithms/registry.h"
+#include "core/catalog/catalog.h"
 #include "core/controller/controller_run.h"
 #include "core/runlog/event_kinds.h"
 
@@ -137,7 +137,8 @@ Status Controller::Run::restartDevice(int device) {
   std::erase(untaken_lost_, device);
   if (auto st = applyProfile(device); !st) return st;
   wire::Envelope peers;
-  for (int i = 0; i < pool_->size(); ++i) peers.mutable_peer_addresses()->add_peers(pool_->address(i));
+  for (int i = 0; i < pool_->size(); ++i)
+    peers.mutable_peer_addresses()->add_peers(pool_->address(i));
   pool_->broadcast(peers);  // the others dial it at its new port
   if (in_place) {
     if (auto st = coordinator_->deviceRejoined(device); !st) {
@@ -153,10 +154,10 @@ Status Controller::Run::restartDevice(int device) {
   }
   summary_.plan = coordinator_->layoutDescription();
   char buf[128];
-  std::snprintf(buf, sizeof buf, "back at %s after %.1f s; %s", d.address.c_str(),
-                std::chrono::duration<double>(Clock::now() - t0).count(),
-                in_place ? "it rejoins with the current model"
-                         : "training resumes from the gathered model");
+  std::snprintf(
+      buf, sizeof buf, "back at %s after %.1f s; %s", d.address.c_str(),
+      std::chrono::duration<double>(Clock::now() - t0).count(),
+      in_place ? "it rejoins with the current model" : "training resumes from the gathered model");
   event(std::string(events::kDeviceRestarted), buf, device,
         {{std::string(events::fields::kAddress), d.address}});
   for (auto& m : metrics_.devices()) {

@@ -21,7 +21,7 @@ struct DeviceStatus {
   bool local = false;
   DeviceState state = DeviceState::kConnecting;
   int cores = 0;
-  double capacity = 1.0;  // measured, relative to the fastest device
+  double capacity = 1.0;     // measured, relative to the fastest device
   bool role_active = false;  // has a part in the running algorithm
   int stage = -1;            // pipelines: the stage it runs
   int first_layer = 0;
@@ -120,8 +120,8 @@ struct RunObserver {
   std::function<void(const std::vector<DeviceStatus>&)> on_devices;
   std::function<void(const RunProgress&)> on_progress;
   std::function<void(const std::vector<LinkTraffic>&)> on_links;  // with on_devices
-  std::function<void(const PlanInfo&)> on_plan;    // a pipeline's stages
-  std::function<void(const GraphInfo&)> on_graph;  // a decentralized family's graph
+  std::function<void(const PlanInfo&)> on_plan;                   // a pipeline's stages
+  std::function<void(const GraphInfo&)> on_graph;                 // a decentralized family's graph
   std::function<void(const std::vector<ShardInfo>&)> on_shards;
 };
 

@@ -196,7 +196,8 @@ Result<ParamValue> valueOf(const ParamSpec& p, const Json& v, const std::string&
       for (size_t i = 0; i < v.size(); ++i) {
         int64_t x = 0;
         const std::string at = field + "." + std::to_string(i);
-        if (!integerOf(v[i], &x)) return fieldError(at, "expected an integer, got " + shownJson(v[i]));
+        if (!integerOf(v[i], &x))
+          return fieldError(at, "expected an integer, got " + shownJson(v[i]));
         if (auto st = inRange(p, static_cast<double>(x), at); !st) return st;
         out.push_back(x);
       }

@@ -40,9 +40,9 @@ struct ParamSpec {
 // What an experiment may say about one algorithm: its name, its parameters and the checks that
 // need more than one field (e.g. cut points against the device count).
 struct AlgorithmInfo {
-  std::string name;     // "gpipe"
-  std::string family;   // "pipeline" | "decentralized"
-  std::string summary;  // one line for menus and --help
+  std::string name;             // "gpipe"
+  std::string family;           // "pipeline" | "decentralized"
+  std::string summary;          // one line for menus and --help
   bool fault_tolerant = false;  // survives a lost device
   std::vector<ParamSpec> params;
   // Optional: checks of the whole experiment for this algorithm; the message names the field

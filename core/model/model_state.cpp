@@ -77,7 +77,9 @@ namespace {
 
 constexpr const char* kMomentumSuffix = ".momentum";
 
-std::string stateKey(const torch::Tensor& p) { return c10::guts::to_string(p.unsafeGetTensorImpl()); }
+std::string stateKey(const torch::Tensor& p) {
+  return c10::guts::to_string(p.unsafeGetTensorImpl());
+}
 
 }  // namespace
 
@@ -132,8 +134,9 @@ Result<ModelState> averageStates(const std::vector<ModelState>& states) {
       const auto type = first[t].second.scalar_type();
       torch::Tensor mean = sum / static_cast<double>(states.size());
       // Integer buffers (counters) are not averaged meaningfully; keep the first device's.
-      out.emplace_back(first[t].first, first[t].second.is_floating_point() ? mean.to(type)
-                                                                           : first[t].second.clone());
+      out.emplace_back(first[t].first, first[t].second.is_floating_point()
+                                           ? mean.to(type)
+                                           : first[t].second.clone());
     }
   } catch (const std::exception& e) {
     return internalError(std::string("averaging model states failed: ") + e.what());

@@ -32,7 +32,8 @@ inline constexpr std::string_view kShardsAssigned = "shards_assigned";
 inline constexpr std::string_view kSwitchRequested = "switch_requested";
 inline constexpr std::string_view kSwitchSkipped = "switch_skipped";
 inline constexpr std::string_view kAlgorithmSwitched = "algorithm_switched";
-inline constexpr std::string_view kRecovered = "recovered";  // an algorithm went on without a device
+inline constexpr std::string_view kRecovered =
+    "recovered";  // an algorithm went on without a device
 
 // Structured fields an event may carry (RunEvent::fields), so readers never parse the prose.
 namespace fields {

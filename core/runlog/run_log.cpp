@@ -114,8 +114,13 @@ std::vector<std::string> csvFields(const RunEvent& e) {
 }
 
 std::vector<std::string> csvFields(const GraphEdgeRecord& g) {
-  return {formatTime(g.time_s), std::to_string(g.iteration), std::to_string(g.round), g.graph,
-          g.from,               g.to,                          formatValue(g.weight)};
+  return {formatTime(g.time_s),
+          std::to_string(g.iteration),
+          std::to_string(g.round),
+          g.graph,
+          g.from,
+          g.to,
+          formatValue(g.weight)};
 }
 
 std::vector<std::string> csvFields(const ShardRecord& s) {

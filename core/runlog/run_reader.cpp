@@ -122,21 +122,22 @@ Result<RunData> readRun(const std::string& dir) {
                                 row.number(4, "value", &m->value, err);
                        });
   if (!s) return s;
-  s = readTable(dir, kEventsFile, kEventsHeader, &run.events,
-                [](const RowReader& row, RunEvent* e, Status* err) {
-                  e->device = row.text(2);
-                  e->kind = row.text(3);
-                  e->detail = row.text(4);
-                  auto fields = parseFieldsText(row.text(5));
-                  if (!fields) {
-                    *err = row.error(fields.status().message());
-                    return false;
-                  }
-                  e->fields = std::move(fields).value();
-                  return row.number(0, "time_s", &e->time_s, err) &&
-                         row.integer(1, "iteration", &e->iteration, err);
-                },
-                /*optional=*/false, kEventsHeaderWithoutFields);
+  s = readTable(
+      dir, kEventsFile, kEventsHeader, &run.events,
+      [](const RowReader& row, RunEvent* e, Status* err) {
+        e->device = row.text(2);
+        e->kind = row.text(3);
+        e->detail = row.text(4);
+        auto fields = parseFieldsText(row.text(5));
+        if (!fields) {
+          *err = row.error(fields.status().message());
+          return false;
+        }
+        e->fields = std::move(fields).value();
+        return row.number(0, "time_s", &e->time_s, err) &&
+               row.integer(1, "iteration", &e->iteration, err);
+      },
+      /*optional=*/false, kEventsHeaderWithoutFields);
   if (!s) return s;
   s = readTable(dir, kPartitionsFile, kPartitionsHeader, &run.partitions,
                 [](const RowReader& row, PartitionRecord* p, Status* err) {

@@ -102,7 +102,10 @@ TEST(BulkFrame, FieldsAfterTheDataFallBackToAPlainParse) {
   // ...but a frame where anything follows the data (here an unknown envelope field 99) does not
   // end with it: the receiver must parse it normally rather than split.
   std::string longer(body);
-  longer += std::string("\x9a\x06\x03" "abc", 6);  // field 99, length-delimited, "abc"
+  longer += std::string(
+      "\x9a\x06\x03"
+      "abc",
+      6);  // field 99, length-delimited, "abc"
   EXPECT_FALSE(findBulkLayout(std::string_view(longer).substr(0, kBulkProbeBytes), longer.size())
                    .has_value());
   auto decoded = decodeBody(longer);

@@ -107,7 +107,7 @@ inline std::shared_ptr<ReferenceModel> referenceModel(const std::string& name) {
 }
 
 struct ReferenceRun {
-  std::vector<double> losses;                  // per step, mean over the step's batch
+  std::vector<double> losses;                    // per step, mean over the step's batch
   std::map<std::string, torch::Tensor> weights;  // after the last step, edgerig names
 };
 
@@ -115,8 +115,8 @@ struct ReferenceRun {
 // mean cross-entropy of each batch. `batches` are (images, labels).
 inline ReferenceRun referenceTraining(
     const std::string& model, const std::vector<std::pair<std::string, torch::Tensor>>& initial,
-    const std::vector<std::pair<torch::Tensor, torch::Tensor>>& batches, double lr,
-    double momentum, double weight_decay) {
+    const std::vector<std::pair<torch::Tensor, torch::Tensor>>& batches, double lr, double momentum,
+    double weight_decay) {
   auto m = referenceModel(model);
   m->load(initial);
   torch::optim::SGD opt(m->parameters(),

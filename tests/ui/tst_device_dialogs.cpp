@@ -10,8 +10,8 @@
 #include <QTableWidget>
 #include <QtTest>
 
-#include "core/controller/controller.h"
 #include "core/catalog/catalog.h"
+#include "core/controller/controller.h"
 #include "ui/device_dialogs.h"
 #include "ui_test_util.h"
 

@@ -62,7 +62,10 @@ Script script() {
   s.partitions.push_back({7.5, 25, 1, "dev2", 3, 5, "relu2 fc3"});
   s.events.push_back({7.5, 25, "", "plan_changed", "recovery plan: fc1 relu1 fc2 | relu2 fc3"});
   // The GUI reads the new algorithm from the event's fields, not from its prose.
-  s.events.push_back({8, 30, "", "algorithm_switched",
+  s.events.push_back({8,
+                      30,
+                      "",
+                      "algorithm_switched",
                       "from gpipe (microBatches 4) to the next one (6 tensors carried over)",
                       {{"from", "gpipe"}, {"to", "ftpipehd"}}});
   s.events.push_back({11, 40, "", "run_finished", "ok"});

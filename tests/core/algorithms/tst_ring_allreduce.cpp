@@ -31,7 +31,8 @@ struct Network {
 // pending chunk at all. Returns each device's buckets.
 std::vector<std::vector<torch::Tensor>> reduce(const std::vector<int>& order,
                                                std::vector<std::vector<torch::Tensor>> inputs,
-                                               uint64_t seed, bool any_order, Network* out = nullptr) {
+                                               uint64_t seed, bool any_order,
+                                               Network* out = nullptr) {
   Network net;
   const int n = static_cast<int>(order.size());
   int max_device = 0;
@@ -109,7 +110,8 @@ TEST(RingAllreduce, EveryDeviceGetsTheSum) {
       for (int d : order) {
         ASSERT_EQ(result[d].size(), sizes.size());
         for (size_t b = 0; b < sizes.size(); ++b) {
-          const double err = (result[d][b].to(torch::kFloat64) - expected[b]).abs().max().item<double>();
+          const double err =
+              (result[d][b].to(torch::kFloat64) - expected[b]).abs().max().item<double>();
           EXPECT_LT(err, 1e-5) << "device " << d << " bucket " << b;
         }
       }
@@ -135,10 +137,10 @@ TEST(RingAllreduce, SendsTwoNMinusOneChunksOfAnNthEach) {
 TEST(RingAllreduce, BadChunksAreRefused) {
   RingAllreduce r({0, 1, 2}, 0, [](int, int, int, const torch::Tensor&) {});
   r.start({torch::zeros({9})});
-  EXPECT_FALSE(r.onChunk(0, 4, torch::zeros({3})));   // no step 4 in a ring of 3
+  EXPECT_FALSE(r.onChunk(0, 4, torch::zeros({3})));  // no step 4 in a ring of 3
   EXPECT_FALSE(r.onChunk(0, -1, torch::zeros({3})));
-  EXPECT_FALSE(r.onChunk(2, 0, torch::zeros({3})));   // no bucket 2
-  EXPECT_FALSE(r.onChunk(0, 0, torch::zeros({4})));   // chunk of 3 values expected
+  EXPECT_FALSE(r.onChunk(2, 0, torch::zeros({3})));  // no bucket 2
+  EXPECT_FALSE(r.onChunk(0, 0, torch::zeros({4})));  // chunk of 3 values expected
   EXPECT_TRUE(r.onChunk(0, 0, torch::zeros({3})));
 }
 

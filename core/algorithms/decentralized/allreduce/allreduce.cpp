@@ -13,9 +13,14 @@ AlgorithmEntry allreduceEntry() {
       "synchronous data-parallel SGD: ring all-reduce of gradients; survives a lost device";
   info.fault_tolerant = true;
   info.params = {
-      {"bucketMiB", "bucket (MiB)", ParamSpec::Kind::kDouble,
+      {"bucketMiB",
+       "bucket (MiB)",
+       ParamSpec::Kind::kDouble,
        "gradients are reduced in buckets of about this size, so that buckets overlap on the wire",
-       2.0, 0.01, 1024, {}},
+       2.0,
+       0.01,
+       1024,
+       {}},
   };
   return {std::move(info),
           [](RunContext& ctx) { return std::make_unique<AllreduceCoordinator>(ctx); },

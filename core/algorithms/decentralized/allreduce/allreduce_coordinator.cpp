@@ -44,8 +44,7 @@ Status AllreduceCoordinator::startRing(const std::vector<int>& devices,
   ring_.clear_ring();
   for (int d : devices) ring_.add_ring(d);
   ring_.set_ring_epoch(ring_.ring_epoch() + 1);
-  ring_.set_bucket_bytes(
-      static_cast<int64_t>(ctx_.params().getDouble("bucketMiB") * 1024 * 1024));
+  ring_.set_bucket_bytes(static_cast<int64_t>(ctx_.params().getDouble("bucketMiB") * 1024 * 1024));
   std::vector<WorkerLaunch> launches;
   for (int d : devices) {
     WorkerLaunch l;

@@ -71,18 +71,18 @@ RingAllreduce& AllreduceWorker::ringFor(int64_t iteration) {
     it.number = iteration;
     const uint32_t epoch = ring_.ring_epoch();
     std::vector<int> ring(ring_.ring().begin(), ring_.ring().end());
-    it.ring.emplace(std::move(ring), ctx_.device(),
-                    [this, iteration, epoch](int to, int bucket, int step,
-                                             const torch::Tensor& values) {
-                      decentralized::RingChunk c;
-                      c.set_iteration(iteration);
-                      c.set_ring_epoch(epoch);
-                      c.set_bucket(bucket);
-                      c.set_step(step);
-                      wire::AlgoMessage m = algoMessage(bridge::TrafficKind::kGradient, c);
-                      appendTensor(m, values);
-                      ctx_.send(to, std::move(m));
-                    });
+    it.ring.emplace(
+        std::move(ring), ctx_.device(),
+        [this, iteration, epoch](int to, int bucket, int step, const torch::Tensor& values) {
+          decentralized::RingChunk c;
+          c.set_iteration(iteration);
+          c.set_ring_epoch(epoch);
+          c.set_bucket(bucket);
+          c.set_step(step);
+          wire::AlgoMessage m = algoMessage(bridge::TrafficKind::kGradient, c);
+          appendTensor(m, values);
+          ctx_.send(to, std::move(m));
+        });
   }
   return *it.ring;
 }

@@ -22,8 +22,7 @@ class RingAllreduce {
  public:
   // Sends `values` (a view into the bucket: copy it before returning if it must outlive the
   // call) as step `step` of bucket `bucket` to device `to`.
-  using SendChunk =
-      std::function<void(int to, int bucket, int step, const torch::Tensor& values)>;
+  using SendChunk = std::function<void(int to, int bucket, int step, const torch::Tensor& values)>;
 
   // `ring`: device indices in ring order; `me` must be one of them.
   RingAllreduce(std::vector<int> ring, int me, SendChunk send);

@@ -45,14 +45,15 @@ Result<std::unique_ptr<ModelReplica>> ModelReplica::create(WorkerContext& ctx,
   r->shard_ = *shard;
   if (static_cast<int64_t>(r->shard_->size()) < run.batch_size()) {
     return invalidArgument("device " + std::to_string(ctx.device()) + "'s shard has " +
-                           std::to_string(r->shard_->size()) + " samples, fewer than one batch of " +
-                           std::to_string(run.batch_size()) +
+                           std::to_string(r->shard_->size()) +
+                           " samples, fewer than one batch of " + std::to_string(run.batch_size()) +
                            "; lower training.batchSize or use a milder dataset.split");
   }
   return r;
 }
 
-Status ModelReplica::load(const wire::ModelStateBlob& weights, const wire::ModelStateBlob& momentum) {
+Status ModelReplica::load(const wire::ModelStateBlob& weights,
+                          const wire::ModelStateBlob& momentum) {
   try {
     if (weights.tensors_size() > 0) {
       auto state = fromBlob(weights);
@@ -70,9 +71,8 @@ Status ModelReplica::load(const wire::ModelStateBlob& weights, const wire::Model
   return Status::ok();
 }
 
-std::vector<int64_t> ModelReplica::localBatch(const std::vector<int64_t>& shard,
-                                              int64_t batch_size, uint64_t seed, int device,
-                                              int64_t iteration) {
+std::vector<int64_t> ModelReplica::localBatch(const std::vector<int64_t>& shard, int64_t batch_size,
+                                              uint64_t seed, int device, int64_t iteration) {
   const EpochSampler sampler(static_cast<int64_t>(shard.size()), batch_size,
                              mixSeed(seed, static_cast<uint64_t>(device) + 1));
   std::vector<int64_t> out;

@@ -53,19 +53,33 @@ AlgorithmEntry gpipeEntry() {
   info.summary = "synchronous micro-batched pipeline, even or balanced plan, stops on a lost stage";
   info.fault_tolerant = false;
   info.params = {
-      {"microBatches", "micro-batches", ParamSpec::Kind::kInt,
-       "micro-batches per mini-batch (the batch size must be at least this)", int64_t{4}, 1, 1024,
+      {"microBatches",
+       "micro-batches",
+       ParamSpec::Kind::kInt,
+       "micro-batches per mini-batch (the batch size must be at least this)",
+       int64_t{4},
+       1,
+       1024,
        {}},
-      {"plan", "plan", ParamSpec::Kind::kChoice,
+      {"plan",
+       "plan",
+       ParamSpec::Kind::kChoice,
        "even: layers split by count; balanced: by measured capacity (FTPipeHD's DP)",
-       std::string("even"), 0, 0, {"even", "balanced"}},
-      {"cuts", "cuts", ParamSpec::Kind::kIntList,
-       "explicit cut points, one fewer than devices (empty: use the plan)", IntList{}, 1,
-       std::numeric_limits<double>::infinity(), {}},
+       std::string("even"),
+       0,
+       0,
+       {"even", "balanced"}},
+      {"cuts",
+       "cuts",
+       ParamSpec::Kind::kIntList,
+       "explicit cut points, one fewer than devices (empty: use the plan)",
+       IntList{},
+       1,
+       std::numeric_limits<double>::infinity(),
+       {}},
   };
   info.check = checkGpipe;
-  return {std::move(info),
-          [](RunContext& ctx) { return std::make_unique<GpipeCoordinator>(ctx); },
+  return {std::move(info), [](RunContext& ctx) { return std::make_unique<GpipeCoordinator>(ctx); },
           &GpipeStageWorker::create};
 }
 

@@ -170,9 +170,8 @@ Status GpipeCoordinator::startStages() {
   }
   auto readies = ctx_.startWorkers(std::move(launches), kSetupTimeout);
   if (!readies) {
-    return readies.status().code() == StatusCode::kUnavailable
-               ? noFaultTolerance(readies.status())
-               : readies.status();
+    return readies.status().code() == StatusCode::kUnavailable ? noFaultTolerance(readies.status())
+                                                               : readies.status();
   }
   train_size_ = readies->front().train_size();  // stage 0 holds the data
   test_size_ = readies->front().test_size();
