@@ -1,5 +1,6 @@
 // edgerig: the Qt control room. `edgerig [EXPERIMENT.json] [--demo]`; --demo starts the
-// embedded quickstart at once. --screenshot PATH --after S saves the window mid-run and quits.
+// embedded quickstart at once; `edgerig --compare RUN_DIR...` opens runs overlaid (a comparison
+// folder stands for its runs). --screenshot PATH --after S saves the window mid-run and quits.
 // Ctrl-C (or SIGTERM) closes the window as its close button does: the run stops at the next
 // iteration boundary, its folder ends with run_stopped, and the exit status is 130.
 #include <signal.h>
@@ -60,12 +61,16 @@ int main(int argc, char** argv) {
       "inject faults and watch it live.");
   cli.addHelpOption();
   cli.addVersionOption();
-  cli.addPositionalArgument("experiment", "Experiment JSON file to open.", "[EXPERIMENT.json]");
+  cli.addPositionalArgument("experiment",
+                            "Experiment JSON file to open (with --compare: run "
+                            "folders or comparison folders).",
+                            "[EXPERIMENT.json | RUN_DIR...]");
   QCommandLineOption demo("demo", "Start the built-in quickstart experiment at once.");
+  QCommandLineOption compare("compare", "Open the run folders given overlaid, with their summary.");
   QCommandLineOption runs("runs", "Folder for run folders (default: runs).", "DIR", "runs");
   QCommandLineOption shot("screenshot", "Save a PNG of the window, then quit.", "PATH");
   QCommandLineOption after("after", "Seconds before --screenshot (default 20).", "SECONDS", "20");
-  cli.addOptions({demo, runs, shot, after});
+  cli.addOptions({demo, compare, runs, shot, after});
   cli.process(app);
 
   edgerig::ui::MainWindow window;
@@ -78,7 +83,12 @@ int main(int argc, char** argv) {
   }
   window.setExperiment(*quickstart, "built-in quickstart");
   const QStringList files = cli.positionalArguments();
-  if (!files.isEmpty()) {
+  if (cli.isSet(compare)) {
+    if (auto st = window.compareRuns(files); !st) {
+      std::fprintf(stderr, "edgerig: --compare: %s\n", st.message().c_str());
+      return 2;
+    }
+  } else if (!files.isEmpty()) {
     if (auto st = window.openExperiment(files.first()); !st) {
       std::fprintf(stderr, "edgerig: %s\n", st.message().c_str());
       return 2;
