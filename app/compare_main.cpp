@@ -134,6 +134,9 @@ CompareCommand::CompareCommand(CLI::App& app) {
                    "plots only)")
       ->expected(1, CLI::detail::expected_max_vector_size);
   sub_->add_flag("--quiet", quiet_, "no progress, only the comparison");
+  sub_->add_flag("--dry-run", dry_run_,
+                 "check every run's experiment and list the runs, then stop (nothing is run or "
+                 "written)");
 }
 
 int CompareCommand::fromExisting() {
@@ -182,19 +185,27 @@ int CompareCommand::run() {
     if (!config) return usage(config.status().message());
     configs.push_back(*config);
   }
+  auto listRuns = [&](const std::string& where) {
+    std::printf("edgerig-run compare: %zu run%s one after another, seed %llu, %s\n",
+                planned->size(), planned->size() == 1 ? "" : "s",
+                static_cast<unsigned long long>(configs.front().seed), where.c_str());
+    for (size_t i = 0; i < planned->size(); ++i) {
+      std::string settings;
+      for (const auto& a : (*planned)[i].assignments) {
+        settings += (settings.empty() ? "" : ", ") + a;
+      }
+      std::printf("  %zu. %-20s %s\n", i + 1, (*planned)[i].name.c_str(),
+                  settings.empty() ? "(as the experiment is)" : settings.c_str());
+    }
+    std::fflush(stdout);
+  };
+  if (dry_run_) {
+    listRuns("(dry run: every experiment checked, nothing run)");
+    return 0;
+  }
   auto out = comparisonDir(out_, runs_root_, "compare-" + spec.experiments.front().label);
   if (!out) return usage(out.status().message());
-
-  std::printf("edgerig-run compare: %zu run%s one after another, seed %llu, in %s\n",
-              planned->size(), planned->size() == 1 ? "" : "s",
-              static_cast<unsigned long long>(configs.front().seed), out->c_str());
-  for (size_t i = 0; i < planned->size(); ++i) {
-    std::string settings;
-    for (const auto& a : (*planned)[i].assignments) settings += (settings.empty() ? "" : ", ") + a;
-    std::printf("  %zu. %-20s %s\n", i + 1, (*planned)[i].name.c_str(),
-                settings.empty() ? "(as the experiment is)" : settings.c_str());
-  }
-  std::fflush(stdout);
+  listRuns("in " + *out);
 
   signal(SIGPIPE, SIG_IGN);
   StopOnSignal stop;

@@ -29,6 +29,7 @@ class CompareCommand {
   std::string out_, runs_root_ = "runs";
   double target_ = 0;
   bool quiet_ = false;
+  bool dry_run_ = false;
 };
 
 }  // namespace edgerig

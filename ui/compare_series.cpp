@@ -25,6 +25,16 @@ std::array<CompareLine, kChartCount> compareLines(const std::vector<MetricSample
     return s;
   };
   RateWindow sent_rate, busy_rate, idle_rate;
+  // Devices that report at the same moment make one point, with all of them counted: not one
+  // point per device drawn on top of each other (a zigzag at one x).
+  auto put = [&line](Chart c, const PlotPoint& p) {
+    auto& points = line(c).points;
+    if (!points.empty() && points.back().time_s == p.time_s) {
+      points.back() = p;
+    } else {
+      points.push_back(p);
+    }
+  };
   for (const MetricSample& m : metrics) {
     const PlotPoint at{m.time_s, static_cast<double>(m.iteration), m.value};
     if (m.device.empty()) {
@@ -36,11 +46,9 @@ std::array<CompareLine, kChartCount> compareLines(const std::vector<MetricSample
     if (m.metric == "bytes_sent") {
       sent[m.device] = m.value;
       const double total = sum(sent);
-      line(Chart::kTrafficKind).points.push_back({m.time_s, at.iteration, total});
+      put(Chart::kTrafficKind, {m.time_s, at.iteration, total});
       sent_rate.add(m.time_s, total);
-      if (sent_rate.ready()) {
-        line(Chart::kTraffic).points.push_back({m.time_s, at.iteration, sent_rate.rate()});
-      }
+      if (sent_rate.ready()) put(Chart::kTraffic, {m.time_s, at.iteration, sent_rate.rate()});
     } else if (m.metric == "busy_s") {
       busy[m.device] = m.value;
     } else if (m.metric == "idle_s") {
@@ -50,7 +58,7 @@ std::array<CompareLine, kChartCount> compareLines(const std::vector<MetricSample
       idle_rate.add(m.time_s, sum(idle));
       const double b = busy_rate.rate(), i = idle_rate.rate();
       if (busy_rate.ready() && b + i > 1e-12) {
-        line(Chart::kBusy).points.push_back({m.time_s, at.iteration, 100.0 * b / (b + i)});
+        put(Chart::kBusy, {m.time_s, at.iteration, 100.0 * b / (b + i)});
       }
     }
   }

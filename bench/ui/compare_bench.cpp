@@ -120,8 +120,9 @@ int runCompareBench(const CompareBenchOptions& o) {
       qPrintable(QGuiApplication::platformName()), write_s, load_s);
   std::printf("%-28s %9s %9s %9s %9s\n", "view", "replots", "mean ms", "p95 ms", "max ms");
   Times all;
-  for (const View& view : views) {
-    if (view.name == views.back().name) {
+  for (size_t v = 0; v < views.size(); ++v) {
+    const View& view = views[v];
+    if (v + 1 == views.size()) {
       plots->setXAxis(ui::PlotPanel::XAxis::kWallTime);
       plots->showAll();
       plots->replotAllNow();
@@ -130,28 +131,35 @@ int runCompareBench(const CompareBenchOptions& o) {
       full[static_cast<size_t>(c)] = plots->chart(static_cast<ui::Chart>(c))->xAxis->range();
     }
     Times t;
+    std::string per_chart;
     for (int c = 0; c < ui::kChartCount; ++c) {
       QCustomPlot* chart = plots->chart(static_cast<ui::Chart>(c));
+      Times tc;
       for (int rep = 0; rep < o.repeats; ++rep) {
         QElapsedTimer one;
         one.start();
         if (view.set) view.set(chart, rep);
         chart->replot(QCustomPlot::rpImmediateRefresh);
-        t.add(msSince(one));
+        tc.add(msSince(one));
       }
+      char buf[32];
+      std::snprintf(buf, sizeof buf, " %.1f", tc.mean());
+      per_chart += buf;
+      t.ms.insert(t.ms.end(), tc.ms.begin(), tc.ms.end());
     }
+    std::fprintf(stderr, "bench_ui: %s, mean ms per chart:%s\n", view.name, per_chart.c_str());
     std::printf("%-28s %9zu %9.2f %9.2f %9.2f\n", view.name, t.ms.size(), t.mean(), t.p95(),
                 t.max());
     all.ms.insert(all.ms.end(), t.ms.begin(), t.ms.end());
   }
 
-  // The reference: the same charts given every point, as they would be without decimation.
+  // The references: the same charts given every point, with the pens decimated lines get, and
+  // with the 2 px antialiased pens every line had before (as without decimation).
   auto loaded = ui::loadComparison(dirs);
   if (!loaded) return 1;
   plots->setXAxis(ui::PlotPanel::XAxis::kIteration);
   plots->showAll();
   plots->replotAllNow();
-  Times raw;
   size_t raw_points = 0, drawn_points = 0;
   for (int c = 0; c < ui::kChartCount; ++c) {
     QCustomPlot* chart = plots->chart(static_cast<ui::Chart>(c));
@@ -160,27 +168,46 @@ int runCompareBench(const CompareBenchOptions& o) {
   for (int c = 0; c < ui::kChartCount; ++c) {
     QCustomPlot* chart = plots->chart(static_cast<ui::Chart>(c));
     for (int g = 0; g < chart->graphCount() && g < static_cast<int>(loaded->runs.size()); ++g) {
+      const auto& line = loaded->runs[static_cast<size_t>(g)].lines[static_cast<size_t>(c)];
       QVector<double> keys, values;
-      for (const auto& p :
-           loaded->runs[static_cast<size_t>(g)].lines[static_cast<size_t>(c)].points) {
+      for (const auto& p : line.points) {
         keys.push_back(p.iteration);
         values.push_back(p.value * ui::chartScale(static_cast<ui::Chart>(c)));
       }
       raw_points += static_cast<size_t>(keys.size());
       chart->graph(g)->setData(keys, values, /*alreadySorted=*/true);
     }
-    for (int rep = 0; rep < o.repeats; ++rep) {
-      QElapsedTimer one;
-      one.start();
-      chart->replot(QCustomPlot::rpImmediateRefresh);
-      raw.add(msSince(one));
+  }
+  auto timeAll = [&](const char* name) {
+    Times t;
+    for (int c = 0; c < ui::kChartCount; ++c) {
+      QCustomPlot* chart = plots->chart(static_cast<ui::Chart>(c));
+      for (int rep = 0; rep < o.repeats; ++rep) {
+        QElapsedTimer one;
+        one.start();
+        chart->replot(QCustomPlot::rpImmediateRefresh);
+        t.add(msSince(one));
+      }
+    }
+    std::printf("%-28s %9zu %9.2f %9.2f %9.2f\n", name, t.ms.size(), t.mean(), t.p95(), t.max());
+    return t;
+  };
+  const Times raw = timeAll("every point, same pens");
+  for (int c = 0; c < ui::kChartCount; ++c) {
+    QCustomPlot* chart = plots->chart(static_cast<ui::Chart>(c));
+    for (int g = 0; g < chart->graphCount(); ++g) {
+      QPen pen = chart->graph(g)->pen();
+      pen.setWidthF(2.0);
+      chart->graph(g)->setPen(pen);
+      chart->graph(g)->setAntialiased(true);
     }
   }
-  std::printf("%-28s %9zu %9.2f %9.2f %9.2f\n", "reference: every point", raw.ms.size(), raw.mean(),
-              raw.p95(), raw.max());
+  const Times before = timeAll("every point, 2 px smooth");
   std::printf("points on the charts: %zu decimated, %zu in the runs\n\n", drawn_points, raw_points);
   std::printf("RATIO compare_replot_every_point_over_decimated %.2f\n",
               raw.mean() / std::max(all.mean(), 1e-3));
+  std::printf("RATIO compare_replot_undecimated_smooth_over_decimated %.2f\n",
+              before.mean() / std::max(all.mean(), 1e-3));
   std::printf("FIGURE compare_replot_mean_ms %.2f\n", all.mean());
   std::printf("FIGURE compare_replot_max_ms %.2f\n", all.max());
   std::printf("FIGURE compare_open_s %.2f\n", load_s);
