@@ -17,6 +17,7 @@
 #include "core/controller/controller.h"
 #include "quickstart_experiment.h"
 #include "ui/main_window.h"
+#include "ui/plot_panel.h"
 
 namespace {
 
@@ -67,10 +68,11 @@ int main(int argc, char** argv) {
                             "[EXPERIMENT.json | RUN_DIR...]");
   QCommandLineOption demo("demo", "Start the built-in quickstart experiment at once.");
   QCommandLineOption compare("compare", "Open the run folders given overlaid, with their summary.");
+  QCommandLineOption wall_time("wall-time", "Plot against wall time instead of iteration.");
   QCommandLineOption runs("runs", "Folder for run folders (default: runs).", "DIR", "runs");
   QCommandLineOption shot("screenshot", "Save a PNG of the window, then quit.", "PATH");
   QCommandLineOption after("after", "Seconds before --screenshot (default 20).", "SECONDS", "20");
-  cli.addOptions({demo, compare, runs, shot, after});
+  cli.addOptions({demo, compare, wall_time, runs, shot, after});
   cli.process(app);
 
   edgerig::ui::MainWindow window;
@@ -82,6 +84,7 @@ int main(int argc, char** argv) {
     return 2;
   }
   window.setExperiment(*quickstart, "built-in quickstart");
+  if (cli.isSet(wall_time)) window.plots()->setXAxis(edgerig::ui::PlotPanel::XAxis::kWallTime);
   const QStringList files = cli.positionalArguments();
   if (cli.isSet(compare)) {
     if (auto st = window.compareRuns(files); !st) {

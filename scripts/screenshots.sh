@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Renders the control room mid-run under Xvfb into docs/screenshots/ (builds nothing):
-# main.png on the quickstart, faults.png on resources/experiments/fault-demo.json.
+# main.png on the quickstart, faults.png on resources/experiments/fault-demo.json, and
+# compare.png on the seed comparison runs/seeds/balanced-vs-even when it exists (made by
+# scripts/reproduce.sh balanced-vs-even).
 # Usage: scripts/screenshots.sh [BUILD_DIR] [SECONDS]   (defaults: build, 25; the fault demo
 # is taken later, once its scheduled faults have happened)
 set -euo pipefail
@@ -26,3 +28,12 @@ xvfb-run -a -s "-screen 0 1600x1000x24" \
   "$gui" resources/experiments/fault-demo.json --demo --runs "$runs" \
   --screenshot docs/screenshots/faults.png --after "$((after * 2))"
 echo "wrote docs/screenshots/faults.png"
+if [ -d runs/seeds/balanced-vs-even ]; then
+  rm -rf "$XDG_CONFIG_HOME"
+  xvfb-run -a -s "-screen 0 1600x1000x24" \
+    "$gui" --compare runs/seeds/balanced-vs-even --wall-time \
+    --screenshot docs/screenshots/compare.png --after 3
+  echo "wrote docs/screenshots/compare.png"
+else
+  echo "no runs/seeds/balanced-vs-even: run scripts/reproduce.sh balanced-vs-even for compare.png"
+fi

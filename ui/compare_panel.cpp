@@ -6,8 +6,10 @@
 #include <QLabel>
 #include <QMessageBox>
 #include <QPushButton>
+#include <QScrollBar>
 #include <QTableView>
 #include <QVBoxLayout>
+#include <algorithm>
 
 namespace edgerig::ui {
 
@@ -121,6 +123,19 @@ void ComparePanel::setComparison(Comparison comparison, std::vector<QColor> colo
                       .arg(target));
   model_->setComparison(std::move(comparison), std::move(colors));
   table_->resizeColumnsToContents();
+  // No taller than its rows (up to kRowsShown): the charts above keep the rest.
+  setMaximumHeight(sizeHint().height());
+}
+
+QSize ComparePanel::sizeHint() const {
+  // The rows, the header (counted as a row, it is as tall), a scroll bar, frames and the title
+  // line above the table with its buttons.
+  const int rows = std::clamp(model_->rowCount(), 2, kRowsShown) + 1;
+  const int title = std::max(title_->sizeHint().height(), 30);
+  const int height = title + rows * table_->verticalHeader()->defaultSectionSize() +
+                     table_->horizontalScrollBar()->sizeHint().height() + 2 * table_->frameWidth() +
+                     12;
+  return {QWidget::sizeHint().width(), height};
 }
 
 Status ComparePanel::exportCsv(const QString& path) const {

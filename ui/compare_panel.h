@@ -54,6 +54,9 @@ class ComparePanel : public QWidget {
   QTableView* table() const { return table_; }
   // summary.csv of the runs shown, as edgerig-run compare writes it.
   Status exportCsv(const QString& path) const;
+  // Tall enough for the rows (up to kRowsShown, then it scrolls).
+  QSize sizeHint() const override;
+  static constexpr int kRowsShown = 10;
 
  signals:
   void markersToggled(int run, bool visible);

@@ -47,9 +47,18 @@ Result<LoadedComparison> loadComparison(const std::vector<std::string>& run_dirs
     run.name = QString::fromStdString(names[i]);
     run.color = runColor(static_cast<int>(i));
     run.lines = compareLines(data->metrics);
-    // Only the events that are markers: the rest of the folder is let go here.
+    // Only the events that are markers, and as the summary counts them: not the device
+    // profiles applied at start-up nor the first plan, which every run has (emulated hardware
+    // and set-up, not what happened to it). The rest of the folder is let go here.
+    bool planned = false;
     for (auto& e : data->events) {
-      if (!markerLabel(e).isEmpty()) run.events.push_back(std::move(e));
+      if (markerLabel(e).isEmpty()) continue;
+      if (e.kind == "fault_applied" && e.detail.rfind("profile ", 0) == 0) continue;
+      if (e.kind == "plan_changed" && !planned) {
+        planned = true;
+        continue;
+      }
+      run.events.push_back(std::move(e));
     }
     out.runs.push_back(std::move(run));
   }

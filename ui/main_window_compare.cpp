@@ -4,6 +4,7 @@
 #include <QApplication>
 #include <QStatusBar>
 
+#include "core/controller/controller.h"
 #include "ui/compare_dialog.h"
 #include "ui/compare_panel.h"
 #include "ui/compare_runs.h"
@@ -31,7 +32,12 @@ Status MainWindow::compareRuns(const QStringList& dirs) {
   QApplication::restoreOverrideCursor();
   if (!loaded) return loaded.status();
 
-  // The single-run panels have nothing to say about several runs at once.
+  // The baseline's experiment names the window (model, devices); the single-run panels have
+  // nothing to say about several runs at once.
+  const auto& baseline = loaded->comparison.rows.front();
+  if (auto config = parseExperiment(baseline.config_json, kConfigFile, knownNames())) {
+    setExperiment(*config, QString::fromStdString(baseline.run_dir + "/" + kConfigFile));
+  }
   device_model_->clear();
   event_model_->clear();
   topology_->clear();

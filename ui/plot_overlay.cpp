@@ -52,23 +52,28 @@ void PlotPanel::syncOverlay(Chart c, bool force) {
   const int laid_out = plot->axisRect()->width();
   const int pixels = laid_out > 50 ? laid_out : std::max(plot->width() - 120, kMinDecimationPixels);
   const double bin = plot->xAxis->range().size() / pixels;
+  bool changed = false, dense = false;
   for (auto& line : overlay_) {
     if (line.chart != c) continue;
     // A pan keeps the bins (they are anchored at x = 0), so only a zoom decimates again.
-    if (!force && line.bin_width > 0 && std::abs(bin / line.bin_width - 1) < kRedecimateAbove) {
-      continue;
+    if (force || line.bin_width <= 0 || std::abs(bin / line.bin_width - 1) >= kRedecimateAbove) {
+      QVector<double> keys, values;
+      decimateMinMax(line.points, x_axis_ == XAxis::kIteration, bin, chartScale(c), &keys, &values);
+      line.graph->setData(keys, values, /*alreadySorted=*/true);
+      line.bin_width = bin;
+      changed = true;
     }
-    QVector<double> keys, values;
-    decimateMinMax(line.points, x_axis_ == XAxis::kIteration, bin, chartScale(c), &keys, &values);
-    line.graph->setData(keys, values, /*alreadySorted=*/true);
-    line.bin_width = bin;
-    // Where a line has a point or more per pixel its min/max strokes fill bands, which
-    // antialiasing makes several times slower to draw (bench/ui) and no smoother to look at.
-    const double per_pixel = static_cast<double>(keys.size()) * bin / plot->xAxis->range().size();
-    const bool dense = per_pixel >= 1.0;
+    dense = dense || line.graph->data()->size() >= pixels;
+  }
+  if (!changed) return;
+  // Where lines have a point or more per pixel their min/max strokes fill bands, which
+  // antialiasing makes several times slower to draw (bench/ui) and no smoother to look at; a
+  // 1 px line takes the raster engine's fast path. Every run's line on a chart looks the same.
+  for (auto& line : overlay_) {
+    if (line.chart != c) continue;
     line.graph->setAntialiased(!dense);
     QPen pen = line.graph->pen();
-    pen.setWidthF(dense ? 1.0 : 2.0);  // a 1 px line takes the raster engine's fast path
+    pen.setWidthF(dense ? 1.0 : 2.0);
     line.graph->setPen(pen);
   }
 }
