@@ -6,7 +6,8 @@
 # printed against the paper's claim (and kept in the folder's headline.csv).
 # Usage: scripts/reproduce.sh NAME|all [--check]   --check: validate the runs, run nothing
 #        scripts/reproduce.sh --list
-# EDGERIG_BUILD names the build folder whose edgerig-run is used (default: build).
+# EDGERIG_BUILD names the build folder whose edgerig-run is used (default: build, built first
+# as the quick start does when it has no edgerig-run yet).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 seeds=resources/experiments/seeds
@@ -24,7 +25,16 @@ if [ "$1" = "--list" ]; then
 fi
 check=""
 [ "${2:-}" = "--check" ] && check=1
-[ -x "$run" ] || { echo "reproduce.sh: no $run; build first (bash scripts/build.sh)" >&2; exit 1; }
+if [ ! -x "$run" ]; then
+  if [ -n "${EDGERIG_BUILD:-}" ]; then
+    echo "reproduce.sh: no $run; build it first (bash scripts/build.sh)" >&2
+    exit 1
+  fi
+  # A fresh checkout: what the quick start does, without the tests.
+  echo "reproduce.sh: no $run yet; installing what is missing and building first"
+  bash scripts/install-deps.sh
+  bash scripts/build.sh -DEDGERIG_BUILD_TESTS=OFF -DEDGERIG_BUILD_BENCH=OFF
+fi
 if [ "$1" = all ]; then names=$(seed_names); else names="$1"; fi
 for name in $names; do [ -f "$seeds/$name.seed" ] || usage; done
 
