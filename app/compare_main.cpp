@@ -131,7 +131,7 @@ CompareCommand::CompareCommand(CLI::App& app) {
   sub_->add_option("--runs", runs_root_, "where the default comparison folder is created");
   sub_->add_option("--from", from_,
                    "compare run folders that exist instead of running anything (summary and "
-                   "plots only)")
+                   "plots only); a comparison folder stands for the runs inside it")
       ->expected(1, CLI::detail::expected_max_vector_size);
   sub_->add_flag("--quiet", quiet_, "no progress, only the comparison");
   sub_->add_flag("--dry-run", dry_run_,
@@ -145,14 +145,12 @@ int CompareCommand::fromExisting() {
         "--from compares runs that exist: it takes no experiment, --variant, --sweep or "
         "--set");
   }
-  for (const auto& d : from_) {
-    if (!fs::exists(fs::path(d) / kMetricsFile)) {
-      return usage(d + ": not a run folder (no " + kMetricsFile + ")");
-    }
-  }
+  // A comparison folder stands for its runs: --from runs/seeds/x --target 0.7 re-times them.
+  auto dirs = expandRunFolders(from_);
+  if (!dirs) return usage(dirs.status().message());
   auto out = comparisonDir(out_, runs_root_, "compare");
   if (!out) return usage(out.status().message());
-  return writeComparison(from_, *out);
+  return writeComparison(*dirs, *out);
 }
 
 int CompareCommand::run() {

@@ -1,36 +1,12 @@
 #include "ui/compare_runs.h"
 
 #include <QDir>
-#include <QFile>
-#include <QFileInfo>
-#include <algorithm>
 
-#include "core/runlog/csv.h"
 #include "core/runlog/run_reader.h"
 #include "ui/palette.h"
 #include "ui/run_export.h"
 
 namespace edgerig::ui {
-namespace {
-
-bool isRunFolder(const QString& dir) { return checkRunFolder(dir).isOk(); }
-
-// The "run" column of a comparison folder's summary.csv: the order its runs were made in.
-std::vector<std::string> summaryOrder(const QDir& dir) {
-  QFile f(dir.filePath(kSummaryFile));
-  if (!f.open(QIODevice::ReadOnly)) return {};
-  auto rows = parseCsv(f.readAll().toStdString());
-  std::vector<std::string> names;
-  if (!rows || rows->empty() || rows->front().empty() || rows->front().front() != "run") {
-    return names;
-  }
-  for (size_t r = 1; r < rows->size(); ++r) {
-    if (!(*rows)[r].empty()) names.push_back((*rows)[r].front());
-  }
-  return names;
-}
-
-}  // namespace
 
 Result<LoadedComparison> loadComparison(const std::vector<std::string>& run_dirs,
                                         std::optional<double> target) {
@@ -67,37 +43,9 @@ Result<LoadedComparison> loadComparison(const std::vector<std::string>& run_dirs
 }
 
 Result<std::vector<std::string>> expandRunFolders(const QStringList& paths) {
-  std::vector<std::string> dirs;
-  for (const QString& path : paths) {
-    const QString clean = QDir::cleanPath(path);
-    if (isRunFolder(clean)) {
-      dirs.push_back(clean.toStdString());
-      continue;
-    }
-    const QFileInfo info(clean);
-    if (!info.isDir()) return checkRunFolder(clean);  // names what is wrong with it
-    const QDir dir(clean);
-    QStringList runs;
-    for (const QString& sub : dir.entryList(QDir::Dirs | QDir::NoDotAndDotDot, QDir::Name)) {
-      if (isRunFolder(dir.filePath(sub))) runs << sub;
-    }
-    if (runs.isEmpty()) {
-      return invalidArgument(clean.toStdString() +
-                             ": neither a run folder (no metrics.csv) nor a comparison folder "
-                             "(no run folders inside)");
-    }
-    // The comparison's own order first (its baseline leads), then any other run folder.
-    QStringList ordered;
-    for (const auto& name : summaryOrder(dir)) {
-      const QString n = QString::fromStdString(name);
-      if (runs.contains(n) && !ordered.contains(n)) ordered << n;
-    }
-    for (const QString& n : runs) {
-      if (!ordered.contains(n)) ordered << n;
-    }
-    for (const QString& n : ordered) dirs.push_back(dir.filePath(n).toStdString());
-  }
-  return dirs;
+  std::vector<std::string> list;
+  for (const QString& p : paths) list.push_back(QDir::cleanPath(p).toStdString());
+  return edgerig::expandRunFolders(list);
 }
 
 }  // namespace edgerig::ui

@@ -22,8 +22,8 @@ struct LoadedComparison {
 Result<LoadedComparison> loadComparison(const std::vector<std::string>& run_dirs,
                                         std::optional<double> target = std::nullopt);
 
-// What the user chose, as run folders: a run folder is itself; a comparison folder (what
-// edgerig-run compare writes) is the run folders inside it, in its summary.csv's order.
+// What the user chose, as run folders (core's expandRunFolders: a comparison folder stands for
+// the runs inside it, in its summary.csv's order).
 Result<std::vector<std::string>> expandRunFolders(const QStringList& paths);
 
 }  // namespace edgerig::ui

@@ -7,6 +7,7 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <set>
+#include <sstream>
 
 #include "core/runlog/csv.h"
 #include "core/runlog/numbers.h"
@@ -207,6 +208,58 @@ std::vector<std::string> uniqueRunNames(const std::vector<std::string>& dirs) {
     names.push_back(name);
   }
   return names;
+}
+
+Result<std::vector<std::string>> expandRunFolders(const std::vector<std::string>& paths) {
+  std::vector<std::string> dirs;
+  auto isRun = [](const fs::path& p) {
+    std::error_code ec;
+    return fs::is_regular_file(p / kMetricsFile, ec);
+  };
+  for (const auto& path : paths) {
+    const fs::path dir = fs::path(path).lexically_normal();
+    std::error_code ec;
+    if (isRun(dir)) {
+      dirs.push_back(path);
+      continue;
+    }
+    if (!fs::exists(dir, ec)) {
+      return notFound(path + ": no such folder: name a run folder (runs/<time>-<name>)");
+    }
+    if (!fs::is_directory(dir, ec)) {
+      return invalidArgument(path + ": not a folder: name a run folder (runs/<time>-<name>)");
+    }
+    std::vector<std::string> inside;
+    for (const auto& e : fs::directory_iterator(dir, ec)) {
+      if (e.is_directory() && isRun(e.path())) inside.push_back(e.path().filename().string());
+    }
+    std::sort(inside.begin(), inside.end());
+    if (inside.empty()) {
+      return invalidArgument(path + ": neither a run folder (no " + kMetricsFile +
+                             ") nor a comparison folder (no run folders inside)");
+    }
+    // The comparison's own order first (its baseline leads), then any other run folder.
+    std::vector<std::string> ordered;
+    std::ifstream summary(dir / kSummaryFile, std::ios::binary);
+    std::ostringstream text;
+    text << summary.rdbuf();
+    if (auto rows = parseCsv(text.str());
+        rows && !rows->empty() && !rows->front().empty() && rows->front().front() == "run") {
+      for (size_t r = 1; r < rows->size(); ++r) {
+        if ((*rows)[r].empty()) continue;
+        const std::string& name = (*rows)[r].front();
+        if (std::find(inside.begin(), inside.end(), name) != inside.end() &&
+            std::find(ordered.begin(), ordered.end(), name) == ordered.end()) {
+          ordered.push_back(name);
+        }
+      }
+    }
+    for (const auto& name : inside) {
+      if (std::find(ordered.begin(), ordered.end(), name) == ordered.end()) ordered.push_back(name);
+    }
+    for (const auto& name : ordered) dirs.push_back((fs::path(path) / name).string());
+  }
+  return dirs;
 }
 
 Result<Comparison> compareRunDirs(const std::vector<std::string>& dirs,

@@ -74,6 +74,11 @@ Comparison compareRuns(std::vector<ComparisonRow> rows, std::optional<double> ta
 // Each folder's name, made unique with -2, -3, ... ("runs/a/run", "runs/b/run" -> run, run-2).
 std::vector<std::string> uniqueRunNames(const std::vector<std::string>& dirs);
 
+// What a user names as runs, as run folders: a run folder (it has metrics.csv) is itself; a
+// comparison folder (what edgerig-run compare writes) is the run folders inside it, in its
+// summary.csv's order, then any other run folder inside by name. Errors name the path.
+Result<std::vector<std::string>> expandRunFolders(const std::vector<std::string>& paths);
+
 // Reads every folder (errors name the folder) and compares them in the order given.
 Result<Comparison> compareRunDirs(const std::vector<std::string>& dirs,
                                   std::optional<double> target);

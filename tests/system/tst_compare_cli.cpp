@@ -32,7 +32,7 @@ std::string writeExperiment(const testsupport::ScratchDir& dir, int64_t iteratio
     "name": "cmp", "seed": 4, "devices": {"localCount": 2}, "model": {"name": "mlp"},
     "dataset": {"name": "synthetic", "syntheticSize": 2048},
     "algorithm": {"name": "gpipe", "microBatches": 2, "plan": "even"},
-    "training": {"batchSize": 32, "learningRate": 0.1, "maxIterations": )"
+    "training": {"batchSize": 32, "learningRate": 0.1, "epochs": 0, "maxIterations": )"
                       << iterations << R"(, "evalEvery": 10, "evalSamples": 256}})";
   return path;
 }

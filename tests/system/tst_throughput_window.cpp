@@ -29,20 +29,31 @@ TEST(ThroughputWindow, ASlowdownShowsInSecondsNotAfterTheWholeRun) {
   c.batch_size = 64;
   c.micro_batches = 2;
   c.epochs = 0;
-  c.max_iterations = 1000000;
+  c.max_iterations = 1000000;  // stopped below
   c.eval_every = 0;
-  c.max_seconds = 10;  // the stop rule ends it
-  FaultConfig slow;
-  slow.at_s = 5;  // set-up takes ~1-2 s: a few seconds of fast training first
-  slow.device = 1;
-  slow.kind = "slowdown";
-  slow.slowdown = 30;
-  c.faults = {slow};
   ControllerOptions o;
   o.run_dir = testsupport::runDir("window");
-  Controller controller(c, o);
+  // After 3 s of training (however long the set-up took on a loaded machine) device 1 becomes
+  // 30x slower; 5 s later the run is stopped.
+  Controller* self = nullptr;
+  double trained_from = -1, slowed_at = -1;
+  RunObserver observer;
+  observer.on_progress = [&](const RunProgress& p) {
+    if (trained_from < 0) trained_from = p.elapsed_s;
+    if (slowed_at < 0 && p.elapsed_s - trained_from >= 3) {
+      FaultConfig slow;
+      slow.device = 1;
+      slow.kind = "slowdown";
+      slow.slowdown = 30;
+      self->injectFault(slow);
+      slowed_at = p.elapsed_s;
+    }
+    if (slowed_at >= 0 && p.elapsed_s - slowed_at >= 5) self->requestStop();
+  };
+  Controller controller(c, o, observer);
+  self = &controller;
   const RunSummary summary = controller.run();
-  ASSERT_TRUE(summary.ok) << summary.error;
+  ASSERT_TRUE(summary.stopped) << summary.error;
   auto run = readRun(o.run_dir);
   ASSERT_TRUE(run.isOk()) << run.status().message();
 
@@ -72,7 +83,6 @@ TEST(ThroughputWindow, ASlowdownShowsInSecondsNotAfterTheWholeRun) {
   // The whole run's average still carries the fast part, as a 1/t average does.
   EXPECT_GT(last_average, 1.5 * last_current)
       << "average " << last_average << ", current " << last_current;
-  EXPECT_NEAR(summary.samples_per_s, last_average, 0.05 * last_average);
 }
 
 }  // namespace

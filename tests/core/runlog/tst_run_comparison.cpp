@@ -215,6 +215,22 @@ TEST_F(RunComparison, TerminalTableGivesRatiosToTheFirstRun) {
   EXPECT_NE(table.find("to the first run, base"), std::string::npos) << table;
 }
 
+TEST_F(RunComparison, AComparisonFolderStandsForItsRunsInItsOrder) {
+  FakeRun f;
+  f.iterations = 10;
+  for (const char* name : {"a", "b", "c"}) write(std::string("cmp/") + name, f);
+  spit(path("cmp/summary.csv"), "run,status\nc,finished\na,finished\n");  // b: not in it
+  auto dirs = expandRunFolders({path("cmp"), path("cmp/b")});
+  ASSERT_TRUE(dirs.isOk()) << dirs.status().message();
+  EXPECT_EQ(*dirs, (std::vector<std::string>{path("cmp") + "/c", path("cmp") + "/a",
+                                             path("cmp") + "/b", path("cmp/b")}));
+  EXPECT_FALSE(expandRunFolders({path("nothing")}).isOk());
+  std::filesystem::create_directories(path("empty"));
+  auto empty = expandRunFolders({path("empty")});
+  ASSERT_FALSE(empty.isOk());
+  EXPECT_NE(empty.status().message().find("nor a comparison folder"), std::string::npos);
+}
+
 TEST_F(RunComparison, UniqueNamesAndUnreadableFolders) {
   EXPECT_EQ(uniqueRunNames({"a/run", "b/run", "c/other/", "d/run"}),
             (std::vector<std::string>{"run", "run-2", "other", "run-3"}));
