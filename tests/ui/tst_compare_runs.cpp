@@ -129,8 +129,7 @@ class TstCompareRuns : public QObject {
     QVERIFY(!plots->runMarkersVisible(1));
     QCOMPARE(plots->visibleMarkerCount(), 0);
     QVERIFY(plots->runMarkersVisible(0));
-    QVERIFY(
-        panel->model()->setData(panel->model()->index(1, 0), Qt::Checked, Qt::CheckStateRole));
+    QVERIFY(panel->model()->setData(panel->model()->index(1, 0), Qt::Checked, Qt::CheckStateRole));
     QCOMPARE(plots->visibleMarkerCount(), 2);
 
     // Wall time on the x axis: the last evaluation of `even` is at 1 + 120 x 0.2 s.
