@@ -5,13 +5,17 @@
 // pixels (per-pixel min/max, extremes kept) and decimated again on a zoom.
 #include <qcustomplot.h>
 
+#include <QDialogButtonBox>
+#include <QListWidget>
 #include <QProcess>
+#include <QPushButton>
 #include <QSet>
 #include <QTemporaryDir>
 #include <QtTest>
 #include <cmath>
 
 #include "tests/support/fake_run.h"
+#include "ui/compare_dialog.h"
 #include "ui/compare_panel.h"
 #include "ui/compare_series.h"
 #include "ui/main_window.h"
@@ -20,6 +24,7 @@
 using edgerig::RunEvent;
 using edgerig::testsupport::FakeRun;
 using edgerig::ui::Chart;
+using edgerig::ui::CompareDialog;
 using edgerig::ui::ComparePanel;
 using edgerig::ui::MainWindow;
 using edgerig::ui::PlotPanel;
@@ -163,6 +168,25 @@ class TstCompareRuns : public QObject {
     // One folder is not a comparison.
     QVERIFY(!w.compareRuns({dirs[0]}).isOk());
     QVERIFY(!w.compareRuns({tmp.filePath("nothing")}).isOk());
+  }
+
+  void theDialogOffersThisWindowsRunsAndFoldersFromDisk() {
+    QTemporaryDir tmp;
+    const QStringList dirs = writeRuns(tmp, "comparison");  // even, balanced, cuts
+    CompareDialog dialog({dirs[0]}, tmp.path());
+    QPushButton* ok = dialog.findChild<QDialogButtonBox*>()->button(QDialogButtonBox::Ok);
+    QVERIFY(dialog.chosen().isEmpty());  // this window's runs are offered, not ticked
+    QVERIFY(!ok->isEnabled());
+    // A comparison folder adds its runs, ticked (by name: it has no summary.csv).
+    dialog.addFolders({tmp.filePath("comparison")});
+    const QString root = QDir::cleanPath(tmp.filePath("comparison"));
+    QCOMPARE(dialog.chosen(), (QStringList{root + "/balanced", root + "/cuts", root + "/even"}));
+    QVERIFY(ok->isEnabled());
+    // A folder that is no run says so in the list and cannot be ticked.
+    dialog.addFolders({tmp.filePath("nothing")});
+    QCOMPARE(dialog.chosen().size(), 3);
+    auto* list = dialog.findChild<QListWidget*>("compareRunList");
+    QVERIFY(list->item(list->count() - 1)->text().contains("no such folder"));
   }
 
   void decimatesLongRunsToThePixels() {
