@@ -183,10 +183,14 @@ int CompareCommand::run() {
     if (!config) return usage(config.status().message());
     configs.push_back(*config);
   }
+  // One seed for all unless a setting changes it (a sweep of seeds, say).
+  std::string seed = "seed " + std::to_string(configs.front().seed);
+  for (const auto& c : configs) {
+    if (c.seed != configs.front().seed) seed = "seeds as the runs set them";
+  }
   auto listRuns = [&](const std::string& where) {
-    std::printf("edgerig-run compare: %zu run%s one after another, seed %llu, %s\n",
-                planned->size(), planned->size() == 1 ? "" : "s",
-                static_cast<unsigned long long>(configs.front().seed), where.c_str());
+    std::printf("edgerig-run compare: %zu run%s one after another, %s, %s\n", planned->size(),
+                planned->size() == 1 ? "" : "s", seed.c_str(), where.c_str());
     for (size_t i = 0; i < planned->size(); ++i) {
       std::string settings;
       for (const auto& a : (*planned)[i].assignments) {
