@@ -1,5 +1,6 @@
 // edgerig: the Qt control room. `edgerig [EXPERIMENT.json] [--demo]`; --demo starts the
-// embedded quickstart at once. --screenshot PATH --after S saves the window mid-run and quits.
+// embedded quickstart at once; `edgerig --compare RUN_DIR...` opens runs overlaid (a comparison
+// folder stands for its runs). --screenshot PATH --after S saves the window mid-run and quits.
 // Ctrl-C (or SIGTERM) closes the window as its close button does: the run stops at the next
 // iteration boundary, its folder ends with run_stopped, and the exit status is 130.
 #include <signal.h>
@@ -18,6 +19,7 @@
 #include "quickstart_experiment.h"
 #include "ui/algorithm_panel.h"
 #include "ui/main_window.h"
+#include "ui/plot_panel.h"
 
 namespace {
 
@@ -62,8 +64,13 @@ int main(int argc, char** argv) {
       "inject faults and watch it live.");
   cli.addHelpOption();
   cli.addVersionOption();
-  cli.addPositionalArgument("experiment", "Experiment JSON file to open.", "[EXPERIMENT.json]");
+  cli.addPositionalArgument("experiment",
+                            "Experiment JSON file to open (with --compare: run "
+                            "folders or comparison folders).",
+                            "[EXPERIMENT.json | RUN_DIR...]");
   QCommandLineOption demo("demo", "Start the built-in quickstart experiment at once.");
+  QCommandLineOption compare("compare", "Open the run folders given overlaid, with their summary.");
+  QCommandLineOption wall_time("wall-time", "Plot against wall time instead of iteration.");
   QCommandLineOption runs("runs", "Folder for run folders (default: runs).", "DIR", "runs");
   QCommandLineOption shot("screenshot", "Save a PNG of the window, then quit.", "PATH");
   QCommandLineOption after("after", "Seconds before --screenshot (default 20).", "SECONDS", "20");
@@ -72,7 +79,7 @@ int main(int argc, char** argv) {
       "After SECONDS, switch the run to ALGORITHM (its default parameters), as the Algorithm "
       "tab's Apply does; repeatable. For scripted demos and screenshots.",
       "SECONDS:ALGORITHM");
-  cli.addOptions({demo, runs, shot, after, switch_at});
+  cli.addOptions({demo, compare, wall_time, runs, shot, after, switch_at});
   cli.process(app);
 
   edgerig::ui::MainWindow window;
@@ -84,8 +91,14 @@ int main(int argc, char** argv) {
     return 2;
   }
   window.setExperiment(*quickstart, "built-in quickstart");
+  if (cli.isSet(wall_time)) window.plots()->setXAxis(edgerig::ui::PlotPanel::XAxis::kWallTime);
   const QStringList files = cli.positionalArguments();
-  if (!files.isEmpty()) {
+  if (cli.isSet(compare)) {
+    if (auto st = window.compareRuns(files); !st) {
+      std::fprintf(stderr, "edgerig: --compare: %s\n", st.message().c_str());
+      return 2;
+    }
+  } else if (!files.isEmpty()) {
     if (auto st = window.openExperiment(files.first()); !st) {
       std::fprintf(stderr, "edgerig: %s\n", st.message().c_str());
       return 2;

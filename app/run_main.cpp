@@ -1,5 +1,5 @@
 // edgerig-run: runs an experiment headless and leaves a run folder; `export` writes the wide
-// CSV of a run folder for spreadsheets.
+// CSV of a run folder for spreadsheets; `compare` runs variants side by side (compare_main.cpp).
 #include <signal.h>
 
 #include <malloc.h>
@@ -11,6 +11,7 @@
 #include <sstream>
 #include <thread>
 
+#include "compare_main.h"
 #include "core/catalog/catalog.h"
 #include "core/controller/controller.h"
 #include "core/experiment/experiment.h"
@@ -59,8 +60,10 @@ int main(int argc, char** argv) {
   auto* exp = app.add_subcommand("export", "write a run folder's metrics as one wide CSV");
   exp->add_option("run_dir", export_run, "run folder")->required();
   exp->add_option("out_csv", export_out, "CSV file to write")->required();
+  edgerig::CompareCommand compare(app);
   CLI11_PARSE(app, argc, argv);
   if (*exp) return exportCommand(export_run, export_out);
+  if (compare.chosen()) return compare.run();
 
   std::string json;
   std::string source = experiment_path;

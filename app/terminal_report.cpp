@@ -133,7 +133,7 @@ std::string TerminalReport::summaryTable(const RunSummary& s) {
     for (const auto& d : s.devices) {
       // A pipeline stage and its layers (inclusive, as a person counts them); "all" for a
       // device that held the whole model (decentralized).
-      char stage[8] = "    -", layers[16] = "all   ";
+      char stage[16] = "    -", layers[24] = "all   ";
       if (d.stage >= 0) {
         std::snprintf(stage, sizeof stage, "%5d", d.stage);
         std::snprintf(layers, sizeof layers, "%2d-%-3d", d.first_layer, d.last_layer - 1);

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Renders the control room mid-run under Xvfb into docs/screenshots/ (builds nothing):
 # main.png on the quickstart, faults.png on resources/experiments/fault-demo.json,
-# allreduce.png on resources/experiments/allreduce.json switched to gpipe and back.
+# allreduce.png on resources/experiments/allreduce.json switched to gpipe and back, and
+# compare.png on the seed comparison runs/seeds/balanced-vs-even when it exists (made by
+# scripts/reproduce.sh balanced-vs-even).
 # Usage: scripts/screenshots.sh [BUILD_DIR] [SECONDS]   (defaults: build, 25; the fault demo
 # is taken later, once its scheduled faults have happened)
 set -euo pipefail
@@ -34,3 +36,12 @@ xvfb-run -a -s "-screen 0 1600x1000x24" \
   --switch "$((after * 3 / 5)):gpipe" --switch "$((after * 6 / 5)):allreduce" \
   --screenshot docs/screenshots/allreduce.png --after "$((after * 2))"
 echo "wrote docs/screenshots/allreduce.png"
+if [ -d runs/seeds/balanced-vs-even ]; then
+  rm -rf "$XDG_CONFIG_HOME"
+  xvfb-run -a -s "-screen 0 1600x1000x24" \
+    "$gui" --compare runs/seeds/balanced-vs-even --wall-time \
+    --screenshot docs/screenshots/compare.png --after 3
+  echo "wrote docs/screenshots/compare.png"
+else
+  echo "no runs/seeds/balanced-vs-even: run scripts/reproduce.sh balanced-vs-even for compare.png"
+fi

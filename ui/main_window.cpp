@@ -30,6 +30,7 @@
 #include "core/controller/controller.h"
 #include "core/model/layer_info.h"
 #include "ui/algorithm_panel.h"
+#include "ui/compare_panel.h"
 #include "ui/device_table_model.h"
 #include "ui/event_log_model.h"
 #include "ui/experiment_form.h"
@@ -116,6 +117,13 @@ void MainWindow::buildActions() {
   open_run_->setToolTip(tr("Replay a past run folder's plots and events"));
   connect(open_run_, &QAction::triggered, this, &MainWindow::onOpenRun);
   bar->addAction(open_run_);
+  compare_runs_ = new QAction(style()->standardIcon(QStyle::SP_FileDialogDetailedView),
+                              tr("Compare runs…"), this);
+  compare_runs_->setObjectName("compareRuns");
+  compare_runs_->setToolTip(
+      tr("Overlay two or more run folders on the charts, with their summary"));
+  connect(compare_runs_, &QAction::triggered, this, &MainWindow::onCompareRuns);
+  bar->addAction(compare_runs_);
   export_long_ = new QAction(tr("Export CSV (long)…"), this);
   connect(export_long_, &QAction::triggered, this, [this] { onExport(CsvLayout::kLong); });
   export_wide_ = new QAction(tr("Export CSV (wide)…"), this);
@@ -150,6 +158,7 @@ void MainWindow::buildMenus() {
   file->addAction(save_);
   file->addSeparator();
   file->addAction(open_run_);
+  file->addAction(compare_runs_);
   file->addAction(export_long_);
   file->addAction(export_wide_);
   file->addSeparator();
@@ -195,11 +204,17 @@ QWidget* MainWindow::buildCentre() {
   top_layout->addLayout(title_row);
   top_layout->addWidget(partition_);
   plots_ = new PlotPanel(split);
+  compare_ = new ComparePanel(split);  // beneath the charts while runs are compared
+  compare_->hide();
   split->addWidget(top);
   split->addWidget(plots_);
+  split->addWidget(compare_);
   split->setStretchFactor(0, 0);
   split->setStretchFactor(1, 1);
+  split->setStretchFactor(2, 0);
   split->setCollapsible(1, false);
+  connect(compare_, &ComparePanel::markersToggled, plots_, &PlotPanel::setRunMarkersVisible);
+  connect(compare_, &ComparePanel::closeRequested, this, &MainWindow::endComparison);
   return split;
 }
 

@@ -1,8 +1,9 @@
 // The control room's window: a frame of small panels (partition strip and plots in the centre;
 // experiment, algorithm and faults tabbed on the right above the topology; devices and the event
 // log at the bottom), menus and a toolbar to open, save, start, pause and stop an experiment,
-// export and replay runs, and a status line. Layout and dock state are remembered (QSettings).
-// main_window.cpp builds the frame; main_window_actions.cpp holds what the actions do.
+// export, replay and compare runs, and a status line. Layout and dock state are remembered
+// (QSettings). main_window.cpp builds the frame; main_window_actions.cpp holds what the actions
+// do; main_window_compare.cpp the comparison of runs.
 #pragma once
 
 #include <QMainWindow>
@@ -19,6 +20,7 @@ class QTableView;
 namespace edgerig::ui {
 
 class AlgorithmPanel;
+class ComparePanel;
 class DeviceTableModel;
 class EventFilter;
 class EventLogModel;
@@ -53,6 +55,15 @@ class MainWindow : public QMainWindow {
   Status exportCsv(const QString& path, CsvLayout layout);
   // Shows a past run folder offline: its plots, events, devices and last plan.
   Status openRun(const QString& dir);
+  // Overlays two or more run folders on the charts (a comparison folder from edgerig-run compare
+  // stands for its runs), one colour per run, with their summary table beneath; the first is the
+  // baseline. main_window_compare.cpp.
+  Status compareRuns(const QStringList& dirs);
+  // Back to the single-run charts; the table goes.
+  void endComparison();
+  // The run folders this window has made, oldest first (offered by Compare runs…).
+  const QStringList& runsMade() const { return runs_made_; }
+  ComparePanel* comparePanel() const { return compare_; }
   void setRunsRoot(const QString& root) { runs_root_ = root; }
   const ExperimentConfig& experiment() const { return config_; }
   // The run folder Export CSV writes from: the current or last run, or the replayed one.
@@ -92,6 +103,7 @@ class MainWindow : public QMainWindow {
   void onStart();
   void onPauseToggled(bool paused);
   void onOpenRun();
+  void onCompareRuns();
   void onExport(CsvLayout layout);
   void onFaultRequested(const FaultConfig& fault);
   void onSwitchRequested(const AlgorithmConfig& next);
@@ -107,6 +119,7 @@ class MainWindow : public QMainWindow {
   QString source_;
   QString runs_root_ = QStringLiteral("runs");
   QString replay_dir_;  // the run shown by Open run, until the next start
+  QStringList runs_made_;
   bool close_when_finished_ = false;
   bool syncing_ = false;  // a panel is being filled from config_: its edits are not user edits
   std::optional<AlgorithmConfig> requested_switch_;
@@ -125,6 +138,7 @@ class MainWindow : public QMainWindow {
   ShardHistogram* shards_ = nullptr;
   ExperimentForm* form_ = nullptr;
   RunStatusLine* status_ = nullptr;
+  ComparePanel* compare_ = nullptr;
   QLabel* experiment_label_ = nullptr;
   QLabel* partition_label_ = nullptr;
   QTableView* device_view_ = nullptr;
@@ -135,6 +149,7 @@ class MainWindow : public QMainWindow {
   QAction* pause_ = nullptr;
   QAction* stop_ = nullptr;
   QAction* open_run_ = nullptr;
+  QAction* compare_runs_ = nullptr;
   QAction* export_long_ = nullptr;
   QAction* export_wide_ = nullptr;
   QAction* local_testbed_ = nullptr;

@@ -110,6 +110,7 @@ Status MainWindow::saveExperiment(const QString& path) {
 
 Status MainWindow::startRun() {
   if (auto st = validateExperiment(config_, knownNames()); !st) return st;
+  endComparison();
   device_model_->clear();
   event_model_->clear();
   plots_->clear();
@@ -163,6 +164,7 @@ void MainWindow::setRunning(bool running) {
   start_->setEnabled(!running);
   open_->setEnabled(!running);
   open_run_->setEnabled(!running);
+  compare_runs_->setEnabled(!running);
   local_testbed_->setEnabled(!running);
   connect_devices_->setEnabled(!running);
   stop_->setEnabled(running);
@@ -195,6 +197,7 @@ Status MainWindow::openRun(const QString& dir) {
   if (session_->running()) return unavailable("a run is in progress: stop it to open another");
   auto replay = RunReplay::load(dir);
   if (!replay) return replay.status();
+  endComparison();
   if (replay->config()) setExperiment(*replay->config(), dir + "/config.json");
   device_model_->clear();
   event_model_->clear();
@@ -320,6 +323,7 @@ void MainWindow::onEvents(const std::vector<RunEvent>& events) {
 void MainWindow::onProgress(const RunProgress& progress) { status_->setProgress(progress); }
 
 void MainWindow::onFinished(const RunSummary& summary) {
+  if (!summary.run_dir.empty()) runs_made_ << QString::fromStdString(summary.run_dir);
   setRunning(false);
   algorithm_->setAlgorithm(config_.algorithm);
   showProposedCuts();

@@ -15,6 +15,18 @@ QColor deviceColor(int device) {
   return round == 0 ? base : base.darker(100 + 35 * round);
 }
 
+QColor runColor(int run) {
+  // Okabe–Ito again, ordered so that the first runs are the most distinct and yellow (faint on
+  // white) comes last; then darker variants.
+  static const std::array<QColor, 8> kBase{
+      QColor(0, 114, 178), QColor(213, 94, 0),   QColor(0, 158, 115), QColor(204, 121, 167),
+      QColor(230, 159, 0), QColor(86, 180, 233), QColor(0, 0, 0),     QColor(190, 170, 30)};
+  if (run < 0) return QColor(160, 160, 160);
+  const QColor base = kBase[static_cast<size_t>(run) % kBase.size()];
+  const int round = run / static_cast<int>(kBase.size());
+  return round == 0 ? base : base.darker(100 + 35 * round);
+}
+
 QColor stateColor(DeviceState state) {
   switch (state) {
     case DeviceState::kConnecting:

@@ -19,19 +19,25 @@ QFont markerFont() { return QFont(QFont().family(), 8); }
 
 }  // namespace
 
-void PlotPanel::addEvents(const std::vector<RunEvent>& events) {
+void PlotPanel::addEvents(const std::vector<RunEvent>& events) { addRunEvents(events, -1); }
+
+void PlotPanel::addRunEvents(const std::vector<RunEvent>& events, int run) {
   bool any = false;
   for (const auto& e : events) {
     const QString label = markerLabel(e);
     if (label.isEmpty()) continue;
-    const QString detail =
+    QString detail =
         e.detail.empty()
             ? label
             : (e.device.empty() ? QString() : QString::fromStdString(e.device) + ": ") +
                   QString::fromStdString(e.detail);
+    if (run >= 0 && run < static_cast<int>(overlay_runs_.size())) {
+      detail = overlay_runs_[static_cast<size_t>(run)].name + " — " + detail;
+    }
     // Events of one moment (a restart, the re-plan and the device's return) share one marker,
     // their labels stacked, instead of lines drawn over each other.
-    if (!markers_.empty() && markers_.back().iteration == static_cast<double>(e.iteration) &&
+    if (!markers_.empty() && markers_.back().run == run &&
+        markers_.back().iteration == static_cast<double>(e.iteration) &&
         e.time_s - markers_.back().time_s < kSameMomentS) {
       Marker& last = markers_.back();
       if (!last.label.split('\n').contains(label)) setMarkerLabel(last, last.label + '\n' + label);
@@ -44,6 +50,7 @@ void PlotPanel::addEvents(const std::vector<RunEvent>& events) {
       markers_.erase(markers_.begin());
     }
     Marker m;
+    m.run = run;
     m.time_s = e.time_s;
     m.iteration = static_cast<double>(e.iteration);
     m.details = detail;
@@ -60,14 +67,18 @@ void PlotPanel::placeMarker(Marker& m) {
   for (int c = 0; c < kChartCount; ++c) {
     QCustomPlot* plot = charts_[static_cast<size_t>(c)];
     auto* line = new QCPItemStraightLine(plot);
-    line->setPen(QPen(QColor(120, 120, 120), 1, Qt::DashLine));
+    // A compared run's markers take its colour; a single run's are grey.
+    const bool of_run = m.run >= 0 && m.run < static_cast<int>(overlay_runs_.size());
+    const QColor color =
+        of_run ? overlay_runs_[static_cast<size_t>(m.run)].color : QColor(120, 120, 120);
+    line->setPen(QPen(color, 1, Qt::DashLine));
     line->point1->setType(QCPItemPosition::ptPlotCoords);
     line->point2->setType(QCPItemPosition::ptPlotCoords);
     line->point1->setCoords(x, 0);
     line->point2->setCoords(x, 1);
     auto* text = new QCPItemText(plot);
     text->setFont(markerFont());
-    text->setColor(QColor(60, 60, 60));
+    text->setColor(of_run ? color.darker(130) : QColor(60, 60, 60));
     text->setBrush(QColor(255, 255, 255, 210));
     text->setPadding(kLabelPadding);
     text->setPositionAlignment(Qt::AlignLeft | Qt::AlignTop);
@@ -101,7 +112,7 @@ void PlotPanel::layoutMarkerLabels(Chart c) {
     QCPItemText* text = m.texts[static_cast<size_t>(c)];
     const double x = x_axis_ == XAxis::kIteration ? m.iteration : m.time_s;
     const double px = plot->xAxis->coordToPixel(x);
-    if (px < area.left() || px > area.right()) {
+    if (px < area.left() || px > area.right() || !m.lines[static_cast<size_t>(c)]->visible()) {
       text->setVisible(false);
       continue;
     }
@@ -140,6 +151,7 @@ QString PlotPanel::markerLabelsNear(Chart c, double pixel_x) const {
   QCustomPlot* plot = chart(c);
   QStringList out;
   for (const auto& m : markers_) {
+    if (!m.lines[static_cast<size_t>(c)]->visible()) continue;
     const double x = x_axis_ == XAxis::kIteration ? m.iteration : m.time_s;
     if (std::abs(plot->xAxis->coordToPixel(x) - pixel_x) <= 4) out << m.details;
   }

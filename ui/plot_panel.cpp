@@ -153,7 +153,15 @@ QCustomPlot* PlotPanel::makeChart(Chart c) {
   connect(plot, &QCustomPlot::mouseWheel, this, [this] { setFollowTail(false); });
   // Labels are laid out for the ranges about to be drawn, whoever asked for the replot (a
   // data update, a drag, a zoom).
-  connect(plot, &QCustomPlot::afterLayout, this, [this, c] { layoutMarkerLabels(c); });
+  connect(plot, &QCustomPlot::afterLayout, this, [this, c] {
+    // Compared runs are decimated for the pixels of the range in view: a zoom or a resize
+    // decimates again (before this replot draws).
+    if (comparing()) syncOverlay(c, /*force=*/false);
+    layoutMarkerLabels(c);
+  });
+  connect(plot->xAxis, qOverload<const QCPRange&>(&QCPAxis::rangeChanged), this, [this, c] {
+    if (comparing()) syncOverlay(c, /*force=*/false);
+  });
   connect(plot, &QCustomPlot::mouseMove, this, [this, c, plot](QMouseEvent* event) {
     const QString labels = markerLabelsNear(c, event->position().x());
     if (labels.isEmpty()) {
@@ -217,6 +225,9 @@ void PlotPanel::clear() {
   markers_.clear();
   for (auto* plot : charts_) plot->clearGraphs();
   series_.clear();
+  overlay_.clear();
+  if (!overlay_runs_.empty()) setChartTitles(/*comparing=*/false);
+  overlay_runs_.clear();
   series_capacity_ = kMaxPointsPerSeries;
   device_index_.clear();
   derived_.clear();
@@ -242,6 +253,8 @@ void PlotPanel::setXAxis(XAxis axis) {
     }
   }
   rebuild_ = true;
+  // A range in iterations means nothing in seconds: a chart not following its tail shows all.
+  if (!follow_) fit_all_ = true;
   scheduleReplot();
 }
 
@@ -351,10 +364,11 @@ void PlotPanel::sortLegend(Chart c) {
   for (const Series* s : in_chart) s->graph->addToLegend();
 }
 
-void PlotPanel::replotNow() {
-  QElapsedTimer clock;
-  clock.start();
+void PlotPanel::prepareReplot() {
   for (auto& [key, s] : series_) syncGraph(*s, rebuild_);
+  if (comparing()) {
+    for (int c = 0; c < kChartCount; ++c) syncOverlay(static_cast<Chart>(c), rebuild_);
+  }
   rebuild_ = false;
   if (follow_) {
     fitRanges(x_axis_ == XAxis::kIteration ? span_iterations_ : span_seconds_);
@@ -362,6 +376,12 @@ void PlotPanel::replotNow() {
     fitRanges(std::numeric_limits<double>::infinity());
   }
   fit_all_ = false;
+}
+
+void PlotPanel::replotNow() {
+  QElapsedTimer clock;
+  clock.start();
+  prepareReplot();
   // One chart per event-loop turn: the loop waits behind one chart's drawing at most, never
   // behind all of them (with 32 devices a whole panel is ~20 ms, a chart ~4 ms).
   drawing_ = true;
@@ -412,7 +432,13 @@ void PlotPanel::fitRanges(double span) {
       lo = std::min(lo, xOf(s->buffer.points().front()));
       hi = std::max(hi, xOf(s->buffer.points().back()));
     }
+    for (const auto& line : overlay_) {
+      if (static_cast<int>(line.chart) != c || line.points.empty()) continue;
+      lo = std::min(lo, xOf(line.points.front()));
+      hi = std::max(hi, xOf(line.points.back()));
+    }
     if (lo > hi) continue;
+    if (comparing()) lo = std::min(lo, 0.0);  // runs compared from their starts
     lo = std::max(lo, hi - span);
     if (hi - lo < 1e-9) hi = lo + 1;
     plot->xAxis->setRange(lo, hi + (hi - lo) * 0.02);
@@ -474,6 +500,7 @@ Status PlotPanel::saveChart(Chart c, const QString& path) const {
               << '\n';
         }
       }
+      writeOverlayCsv(c, out);
       out.flush();
       ok = out.status() == QTextStream::Ok && f.error() == QFile::NoError;
     }

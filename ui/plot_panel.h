@@ -3,9 +3,11 @@
 // drawn by one coalescing timer (at most one replot per kReplotIntervalMs, one chart per event-loop
 // turn, lines drawn fast when drawing gets expensive); every fault, plan change, switch, pause and
 // loss is a labelled vertical marker on every chart. Each chart saves
-// as PNG, PDF or CSV.
+// as PNG, PDF or CSV. In compare mode (plot_overlay.cpp) the charts overlay whole runs instead,
+// one colour per run, decimated to the pixels they cover.
 #pragma once
 
+#include <QColor>
 #include <QString>
 #include <QTimer>
 #include <QWidget>
@@ -17,6 +19,7 @@
 #include <tuple>
 #include <vector>
 
+#include "ui/compare_series.h"
 #include "ui/plot_series.h"
 #include "ui/ui_types.h"
 
@@ -27,6 +30,7 @@ class QCPItemText;
 class QCheckBox;
 class QComboBox;
 class QGridLayout;
+class QTextStream;
 
 namespace edgerig::ui {
 
@@ -69,6 +73,25 @@ class PlotPanel : public QWidget {
   // Fits every chart to all its data at the next replot (a replayed run); stops following.
   void showAll();
 
+  // Compare mode: each run's lines (compareLines) in its colour, named by the run in the legends,
+  // and its events as markers in its colour; replaces what the panel showed, fitted in view.
+  // clear() ends it.
+  struct OverlayRun {
+    QString name;
+    QColor color;
+    std::array<CompareLine, kChartCount> lines;
+    std::vector<RunEvent> events;
+  };
+  void showRuns(std::vector<OverlayRun> runs);
+  bool comparing() const { return !overlay_runs_.empty(); }
+  int overlayRunCount() const { return static_cast<int>(overlay_runs_.size()); }
+  // A run's markers shown or hidden (compare mode).
+  void setRunMarkersVisible(int run, bool visible);
+  bool runMarkersVisible(int run) const;
+  int visibleMarkerCount() const;
+  // Syncs data and ranges and draws every chart at once (offscreen rendering and tests).
+  void replotAllNow();
+
   // By suffix: .png, .pdf or .csv (the chart's points in the run folder's long format).
   Status saveChart(Chart chart, const QString& path) const;
 
@@ -104,6 +127,7 @@ class PlotPanel : public QWidget {
     QCPGraph* graph = nullptr;
   };
   struct Marker {
+    int run = -1;  // compare mode: the run whose event it is
     double time_s = 0, iteration = 0;
     QString label;
     QSize label_size;  // of the text box, padding included
@@ -112,9 +136,25 @@ class PlotPanel : public QWidget {
     std::array<QCPItemText*, kChartCount> texts{};
   };
   using SeriesKey = std::tuple<int, std::string, std::string>;
+  // Compare mode: one run's line on one chart, all its points, drawn decimated.
+  struct OverlayLine {
+    int run = 0;
+    Chart chart = Chart::kAccuracy;
+    std::string metric;
+    std::vector<PlotPoint> points;
+    QCPGraph* graph = nullptr;
+    double bin_width = -1;  // of the data it holds now
+  };
+  struct OverlayRunState {
+    QString name;
+    QColor color;
+    bool markers = true;
+  };
 
   QCustomPlot* makeChart(Chart c);
   void scheduleReplot();
+  // Data synced to the charts, ranges fitted (following, or showAll()).
+  void prepareReplot();
   void replotNow();
   void drawNextChart();
   void setFastDrawing(bool fast);
@@ -135,6 +175,12 @@ class PlotPanel : public QWidget {
   void showChartMenu(Chart c, const QPoint& pos);
   void appendSample(const MetricSample& m);
   void layoutCharts(int columns);
+  void addRunEvents(const std::vector<RunEvent>& events, int run);
+  // plot_overlay.cpp: the overlay's data for chart c at its current x range; `force` after the
+  // x axis changed.
+  void syncOverlay(Chart c, bool force);
+  void setChartTitles(bool comparing);
+  void writeOverlayCsv(Chart c, QTextStream& out) const;
 
   std::array<QCustomPlot*, kChartCount> charts_{};
   QGridLayout* grid_ = nullptr;
@@ -143,6 +189,8 @@ class PlotPanel : public QWidget {
   QCheckBox* follow_box_ = nullptr;
   std::map<SeriesKey, std::unique_ptr<Series>> series_;
   std::vector<Marker> markers_;
+  std::vector<OverlayLine> overlay_;
+  std::vector<OverlayRunState> overlay_runs_;
   size_t series_capacity_ = kMaxPointsPerSeries;
   std::map<std::string, int> device_index_;
   DerivedMetrics derived_;

@@ -111,14 +111,13 @@ void DerivedMetrics::addBytes(const std::string& kind, const MetricSample& m,
                               std::vector<MetricSample>* out) {
   KindState& k = kinds_[kind];
   Counter& c = k.counters[m.device];
-  const Counter before = c;
-  c = {m.time_s, m.value};
-  if (before.time_s < 0 || m.value < before.total) return;  // first sample or a restart
-  if (m.time_s <= before.time_s) {
-    c = before;  // a repeated report: keep the older baseline so the next rate is right
-    return;
-  }
-  k.rates[m.device] = {m.time_s, (m.value - before.total) / (m.time_s - before.time_s)};
+  const bool first = c.time_s < 0, restarted = m.value < c.total;
+  if (!first && !restarted && m.time_s <= c.time_s) return;  // a repeated report
+  c.time_s = m.time_s;
+  c.total = m.value;
+  c.window.add(m.time_s, m.value);  // a count that went down starts the window again
+  if (first || restarted) return;
+  k.rates[m.device] = {m.time_s, c.window.rate()};
   // One summed point per round of reports (every live device has a new rate), or sooner when a
   // device reports again before the others: one point per report would flood the buffers.
   const bool again = !k.pending.insert(m.device).second;
@@ -142,15 +141,21 @@ void DerivedMetrics::addBusy(const MetricSample& m, bool busy, std::vector<Metri
   }
   (busy ? b.busy_now : b.idle_now) = m.value;
   if (b.busy_now < 0 || b.idle_now < 0) return;
-  const double d_busy = b.busy_now - b.base_busy, d_idle = b.idle_now - b.base_idle;
-  const bool had_base = b.has_base;
-  b.has_base = true;
-  b.base_busy = b.busy_now;
-  b.base_idle = b.idle_now;
-  // A restart (counters went down) starts a new baseline; no time passed means no point.
-  if (!had_base || d_busy < 0 || d_idle < 0 || d_busy + d_idle <= 1e-9) return;
+  // A restart (counters went down) starts a new baseline for both.
+  if (b.busy_now < b.last_busy || b.idle_now < b.last_idle) {
+    b.busy.clear();
+    b.idle.clear();
+  }
+  b.last_busy = b.busy_now;
+  b.last_idle = b.idle_now;
+  b.busy.add(m.time_s, b.busy_now);
+  b.idle.add(m.time_s, b.idle_now);
+  // Both windows hold the same moments, so their rates' ratio is Δbusy / (Δbusy + Δidle) over
+  // one window; no time passed means no point.
+  const double busy_rate = b.busy.rate(), idle_rate = b.idle.rate();
+  if (!b.busy.ready() || busy_rate + idle_rate <= 1e-9) return;
   out->push_back(MetricSample{m.time_s, m.iteration, m.device, kBusyPercentMetric,
-                              100.0 * d_busy / (d_busy + d_idle)});
+                              100.0 * busy_rate / (busy_rate + idle_rate)});
 }
 
 void DerivedMetrics::clear() {

@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "core/controller/rate_window.h"
 #include "core/runlog/run_log.h"
 #include "device_bridge/traffic_kind.h"
 
@@ -43,8 +44,9 @@ double chartScale(Chart c);
 QString markerLabel(const RunEvent& e);
 
 // Turns the cumulative counters devices report (bytes_sent_<kind>, busy_s, idle_s) into what the
-// plots draw: per-kind rates summed over devices, and per-device busy fractions. A counter that
-// goes down (a restarted agent) starts a new baseline instead of drawing a negative rate.
+// plots draw: per-kind rates summed over devices, and per-device busy fractions, both over the
+// last RateWindow::kDefaultWindowS seconds like every rate the run records. A counter that goes
+// down (a restarted agent) starts a new baseline instead of drawing a negative rate.
 class DerivedMetrics {
  public:
   // A device silent for this long (run time) no longer counts in the per-kind sums.
@@ -58,6 +60,7 @@ class DerivedMetrics {
   struct Counter {
     double time_s = -1;
     double total = 0;
+    RateWindow window;
   };
   struct Rate {
     double time_s = 0;
@@ -69,10 +72,10 @@ class DerivedMetrics {
     std::set<std::string> pending;            // devices with a new rate since the last sum
   };
   // busy_s and idle_s of one report arrive as two samples with the same time_s: a point is made
-  // once both are in, against the previous report's pair.
+  // once both are in. Busy and idle seconds per second over the same window give the fraction.
   struct BusyState {
-    bool has_base = false;
-    double base_busy = 0, base_idle = 0;
+    double last_busy = -1, last_idle = -1;  // the previous report's pair
+    RateWindow busy, idle;
     double time_s = -1;
     double busy_now = -1, idle_now = -1;
   };

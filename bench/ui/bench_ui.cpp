@@ -18,6 +18,7 @@
 #include <string>
 #include <vector>
 
+#include "bench/ui/compare_bench.h"
 #include "bench/ui/latency_probe.h"
 #include "bench/ui/metrics_pump.h"
 #include "ui/device_table_model.h"
@@ -145,8 +146,17 @@ int main(int argc, char** argv) {
   cli.add_flag("--diag-no-antialias", diag_no_antialias,
                "diagnostic: draw every chart without antialiasing (phFastPolylines)");
   cli.add_flag("--diag-no-legend", diag_no_legend, "diagnostic: hide every chart's legend");
+  bench::CompareBenchOptions compare;
+  compare.runs = 0;
+  cli.add_option("--compare-runs", compare.runs,
+                 "instead: open this many fake runs with Compare runs and time each chart's "
+                 "replot (no agents)")
+      ->check(CLI::Range(2, 64));
+  cli.add_option("--compare-iterations", compare.iterations, "iterations per compared run")
+      ->check(CLI::Range(10, 1000000));
   CLI11_PARSE(cli, argc, argv);
   installSignalHandlers();
+  if (compare.runs > 0) return bench::runCompareBench(compare);
   const double stream_seconds = minutes > 0 ? minutes * 60 : seconds;
 
   ui::MainWindow window;

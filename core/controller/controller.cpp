@@ -6,6 +6,7 @@
 
 #include "core/catalog/catalog.h"
 #include "core/controller/controller_run.h"
+#include "core/controller/rate_window.h"
 #include "core/runlog/event_kinds.h"
 #include "core/runlog/run_log.h"
 #include "device_bridge/auth.h"
@@ -290,6 +291,10 @@ RunSummary Controller::Run::execute() {
   const auto train_start = Clock::now();
   double eval_s = 0;
   int64_t samples_done = 0;
+  // samples_per_s is the current rate (about the last 2 s of training time, so evaluations and
+  // pauses do not show as dips); samples_per_s_average is since training started.
+  RateWindow rate;
+  rate.add(0, 0);
   auto evaluate = [&](int64_t n) -> Status {
     const auto e0 = Clock::now();
     auto r = coordinator_->evaluate(n);
@@ -332,8 +337,10 @@ RunSummary Controller::Run::execute() {
     progress.elapsed_s = now();
     progress.train_loss = step->loss;
     progress.train_accuracy = step->accuracy;
-    progress.samples_per_s = train_s > 0 ? samples_done / train_s : 0;
+    rate.add(train_s, static_cast<double>(samples_done));
+    progress.samples_per_s = rate.rate();
     metric("samples_per_s", progress.samples_per_s);
+    metric("samples_per_s_average", train_s > 0 ? samples_done / train_s : 0);
     summary_.train_loss = step->loss;
     if (owner_.observer_.on_progress) owner_.observer_.on_progress(progress);
     if (cfg_.eval_every > 0 && (it + 1) % cfg_.eval_every == 0 && remaining(it + 1) > 0) {

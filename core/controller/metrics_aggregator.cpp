@@ -44,28 +44,23 @@ std::vector<MetricSample> MetricsAggregator::onReport(int i, const wire::Metrics
     now.sent_by_kind[t.kind()] += t.bytes_sent();
     Link& link = link_bytes_[{d.name, t.peer(), t.kind()}];
     link.raw = t.bytes_sent();
-    const uint64_t total = link.base + link.raw;
-    if (link.time_s >= 0 && time_s > link.time_s) {
-      link.bytes_per_s =
-          static_cast<double>(total - std::min(total, link.bytes)) / (time_s - link.time_s);
-    }
-    link.bytes = total;
-    link.time_s = time_s;
+    link.bytes = link.base + link.raw;
+    link.rate.add(time_s, static_cast<double>(link.bytes));  // a count that went down restarts
   }
   p.last = now;
   const uint64_t sent = p.base.sent + now.sent;
   const uint64_t received = p.base.received + now.received;
-  if (p.time_s >= 0 && time_s > p.time_s) {
-    const double dt = time_s - p.time_s;
-    d.bytes_out_per_s = static_cast<double>(sent - std::min(sent, p.sent)) / dt;
-    d.bytes_in_per_s = static_cast<double>(received - std::min(received, p.received)) / dt;
-  }
+  p.sent_rate.add(time_s, static_cast<double>(sent));
+  p.received_rate.add(time_s, static_cast<double>(received));
+  d.bytes_out_per_s = p.sent_rate.rate();
+  d.bytes_in_per_s = p.received_rate.rate();
+  if (p.time_s >= 0 && time_s > p.time_s) p.samples += r.samples_per_s() * (time_s - p.time_s);
+  p.samples_rate.add(time_s, p.samples);
+  // The first report has no interval to window over: it shows what the agent measured.
+  d.samples_per_s = p.samples_rate.ready() ? p.samples_rate.rate() : r.samples_per_s();
   p.time_s = time_s;
-  p.sent = sent;
-  p.received = received;
   std::map<std::string, uint64_t> sent_by_kind = p.base.sent_by_kind;
   for (const auto& [kind, bytes] : now.sent_by_kind) sent_by_kind[kind] += bytes;
-  d.samples_per_s = r.samples_per_s();
   d.busy_s = p.base.busy_s + now.busy_s;
   d.idle_s = p.base.idle_s + now.idle_s;
   d.bytes_sent = sent;
@@ -115,7 +110,7 @@ std::vector<LinkTraffic> MetricsAggregator::links() const {
   for (const auto& [key, link] : link_bytes_) {
     if (link.bytes == 0) continue;
     out.push_back(LinkTraffic{std::get<0>(key), std::get<1>(key), std::get<2>(key), link.bytes,
-                              link.bytes_per_s});
+                              link.rate.rate()});
   }
   return out;
 }

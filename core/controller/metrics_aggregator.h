@@ -1,11 +1,13 @@
 // Turns the agents' periodic reports into run-log samples and live device status, and keeps
-// the latest byte totals per link for the summary.
+// the latest byte totals per link for the summary. Rates (samples/s, bytes/s per device and per
+// link) are over the last RateWindow::kDefaultWindowS seconds, not over one report.
 #pragma once
 
 #include <map>
 #include <tuple>
 #include <vector>
 
+#include "core/controller/rate_window.h"
 #include "core/controller/run_types.h"
 #include "edgerig.pb.h"
 
@@ -34,10 +36,12 @@ class MetricsAggregator {
   };
   struct Previous {
     double time_s = -1;
-    uint64_t sent = 0;  // totals (base included) at the last report
-    uint64_t received = 0;
     Counters last;  // the current process's last report
     Counters base;  // what earlier processes of this device counted
+    // Agents report samples/s over their report interval: summed back into a count (rate x
+    // interval) so that it is windowed like the byte counters.
+    double samples = 0;
+    RateWindow samples_rate, sent_rate, received_rate;
   };
   std::vector<DeviceStatus> devices_;
   std::vector<Previous> previous_;
@@ -45,8 +49,7 @@ class MetricsAggregator {
     uint64_t base = 0;  // counted by earlier processes of the sender
     uint64_t raw = 0;   // the current process's count
     uint64_t bytes = 0;
-    double time_s = -1;
-    double bytes_per_s = 0;
+    RateWindow rate;
   };
   std::map<std::tuple<std::string, std::string, std::string>, Link> link_bytes_;
 };

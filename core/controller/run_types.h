@@ -28,7 +28,7 @@ struct DeviceStatus {
   int last_layer = 0;
   std::string faults;  // applied faults, human-readable
   double slowdown = 1.0;
-  double samples_per_s = 0;
+  double samples_per_s = 0;  // rates: over the last ~2 s (RateWindow)
   double bytes_in_per_s = 0;
   double bytes_out_per_s = 0;
   double rtt_ms = 0;
@@ -45,7 +45,7 @@ struct LinkTraffic {
   std::string to;
   std::string kind;
   uint64_t bytes = 0;
-  double bytes_per_s = 0;  // over the last report interval
+  double bytes_per_s = 0;  // over the last ~2 s (RateWindow)
 };
 
 // The current partition of a pipeline, as the GUI's strip and topology draw it.
@@ -85,7 +85,7 @@ struct RunProgress {
   double train_loss = 0;
   double train_accuracy = 0;
   double test_accuracy = -1;  // -1: not evaluated yet
-  double samples_per_s = 0;
+  double samples_per_s = 0;   // the current rate, over the last ~2 s of training
   bool paused = false;
   std::string algorithm;  // the one running now (a switch changes it)
 };
@@ -108,7 +108,7 @@ struct RunSummary {
   double test_accuracy = -1;
   double test_loss = 0;
   double train_loss = 0;
-  double samples_per_s = 0;
+  double samples_per_s = 0;  // the whole run's average: samples over training time
   std::vector<DeviceStatus> devices;
   std::vector<LinkTraffic> links;
 };

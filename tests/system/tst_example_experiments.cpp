@@ -1,5 +1,5 @@
-// Every experiment shipped in resources/experiments parses and validates against the names
-// this build knows (models, algorithms), so a README example never fails on a typo.
+// Every experiment shipped in resources/experiments (seeds included) parses and validates against
+// the names this build knows (models, algorithms), so a README example never fails on a typo.
 #include <gtest/gtest.h>
 
 #include <filesystem>
@@ -15,7 +15,8 @@ TEST(ExampleExperiments, EveryShippedExperimentLoads) {
   const std::filesystem::path dir =
       std::filesystem::path(std::getenv("EDGERIG_SOURCE_DIR")) / "resources" / "experiments";
   int count = 0;
-  for (const auto& entry : std::filesystem::directory_iterator(dir)) {
+  // seeds/ too: each seed's base experiment (scripts/reproduce.sh --check runs their variants).
+  for (const auto& entry : std::filesystem::recursive_directory_iterator(dir)) {
     if (entry.path().extension() != ".json") continue;
     ++count;
     auto cfg = loadExperiment(entry.path().string(), knownNames());

@@ -137,6 +137,7 @@ class TstControlRoom : public QObject {
 
     // Export: long is the run folder's metrics.csv; wide has one column per metric.
     const QString run_dir = w.session()->runDir();
+    QCOMPARE(w.runsMade(), QStringList{run_dir});  // offered by Compare runs…
     const QString long_csv = runs.filePath("long.csv"), wide_csv = runs.filePath("wide.csv");
     st = w.exportCsv(long_csv, CsvLayout::kLong);
     QVERIFY2(st.isOk(), st.message().c_str());

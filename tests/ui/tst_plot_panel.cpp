@@ -81,7 +81,8 @@ class TstPlotPanel : public QObject {
   void derivesBusyFractionPerDevice() {
     PlotPanel p;
     // dev0: busy 0.5 s of every 1 s; dev1: 0.25 s, then 0.9 s; a restart of dev1 (counters back
-    // to 0) starts a new baseline instead of drawing a negative fraction.
+    // to 0) starts a new baseline instead of drawing a negative fraction. Fractions are over the
+    // last 2 s of reports, as every plotted rate.
     p.addMetrics(counters(1, 10, "dev0", 2.0, 3.0, 0, 0));
     p.addMetrics(counters(1, 10, "dev1", 1.0, 1.0, 0, 0));
     p.addMetrics(counters(2, 20, "dev0", 2.5, 3.5, 0, 0));
@@ -101,7 +102,8 @@ class TstPlotPanel : public QObject {
     QCOMPARE(dev0->data()->at(0)->key, 20.0);
     QCOMPARE(dev0->data()->at(0)->value, 50.0);
     QCOMPARE(dev1->data()->at(0)->value, 25.0);
-    QVERIFY(qAbs(dev1->data()->at(1)->value - 90.0) < 1e-9);
+    // Over the last 2 s (t = 1 to 3), not the last report: (2.15 - 1) / (4 - 2) busy.
+    QVERIFY(qAbs(dev1->data()->at(1)->value - 57.5) < 1e-9);
     QVERIFY(qAbs(dev1->data()->at(2)->value - 100.0 / 3) < 1e-9);
     // The busy chart keeps its 0..100 % scale while following the tail.
     QVERIFY(busy->yAxis->range().lower <= 0 && busy->yAxis->range().upper >= 100);

@@ -1,5 +1,5 @@
-// The aggregator turns cumulative counters from agents into rates per device and per link,
-// and never reports a negative rate when an agent restarts its counters.
+// The aggregator turns cumulative counters from agents into rates per device and per link, over
+// the last 2 s, and never reports a negative rate when an agent restarts its counters.
 #include <gtest/gtest.h>
 
 #include "core/controller/metrics_aggregator.h"
@@ -63,6 +63,26 @@ TEST(MetricsAggregator, RatesPerDeviceAndPerLinkFromCumulativeCounters) {
   const auto* ctl = link(ls, "controller", "control");
   ASSERT_NE(ctl, nullptr);
   EXPECT_DOUBLE_EQ(ctl->bytes_per_s, 400);
+}
+
+TEST(MetricsAggregator, RatesAreOverTheLastTwoSecondsNotOneReport) {
+  // Reports every 0.25 s: 1000 activation bytes/s and 100 samples/s for 4 s, then nothing sent
+  // and 20 samples/s. One report's interval would swing at once; the rates follow over 2 s.
+  MetricsAggregator agg;
+  agg.resize(1);
+  agg.device(0).name = "dev0";
+  std::vector<MetricSample> ms;
+  for (int r = 0; r <= 16; ++r) ms = agg.onReport(0, report(250 * r, 0, 100), 0.25 * r, r, 0);
+  EXPECT_DOUBLE_EQ(sampleOf(ms, "bytes_out_per_s"), 1000);
+  EXPECT_DOUBLE_EQ(agg.device(0).samples_per_s, 100);
+  for (int r = 17; r <= 20; ++r) ms = agg.onReport(0, report(4000, 0, 20), 0.25 * r, r, 0);
+  // At 5 s the window (3 s to 5 s) holds 1 s of each.
+  EXPECT_DOUBLE_EQ(sampleOf(ms, "bytes_out_per_s"), 500);
+  EXPECT_DOUBLE_EQ(agg.device(0).samples_per_s, 60);
+  EXPECT_DOUBLE_EQ(link(agg.links(), "dev1", "activation")->bytes_per_s, 500);
+  for (int r = 21; r <= 24; ++r) ms = agg.onReport(0, report(4000, 0, 20), 0.25 * r, r, 0);
+  EXPECT_DOUBLE_EQ(sampleOf(ms, "bytes_out_per_s"), 0);
+  EXPECT_DOUBLE_EQ(agg.device(0).samples_per_s, 20);
 }
 
 TEST(MetricsAggregator, ARestartedAgentsCountersGiveZeroNotNegativeRates) {

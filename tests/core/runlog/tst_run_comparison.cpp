@@ -1,0 +1,243 @@
+// Runs side by side from their folders: time and iterations to a target on runs whose accuracy is
+// scripted (given target, default 98 % of the best final), bytes by kind and in total, events by
+// kind, the settings that differ, the whole-run samples/s, summary.csv's header and cells, and the
+// terminal table's ratios. Expected values are worked out by hand from the scripts.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <filesystem>
+#include <map>
+
+#include "core/runlog/csv.h"
+#include "core/runlog/run_comparison.h"
+#include "run_dir_fixture.h"
+#include "tests/support/fake_run.h"
+
+namespace edgerig {
+namespace {
+
+using testsupport::FakeRun;
+using testsupport::writeFakeRun;
+
+class RunComparison : public testing::ScratchDir {
+ protected:
+  std::string write(const std::string& name, const FakeRun& f) {
+    const std::string dir = path(name);
+    const Status st = writeFakeRun(dir, f);
+    EXPECT_TRUE(st.isOk()) << st.message();
+    return dir;
+  }
+};
+
+// Accuracy 0.5, 0.79, 0.81, 0.7, 0.85 after iterations 20, 40, 60, 80, 100.
+double scripted(int64_t it) {
+  static const std::map<int64_t, double> kAt{
+      {20, 0.5}, {40, 0.79}, {60, 0.81}, {80, 0.7}, {100, 0.85}};
+  return kAt.at(it);
+}
+
+std::string config(const std::string& plan, int micro_batches) {
+  return R"({"name": "x", "description": ")" + plan + R"( prose", "seed": 3,
+    "algorithm": {"name": "gpipe", "microBatches": )" +
+         std::to_string(micro_batches) + R"(, "plan": ")" + plan + R"(", "cuts": []}})";
+}
+
+TEST_F(RunComparison, TimeAndIterationsToAGivenTargetOnAScriptedRun) {
+  FakeRun f;
+  f.accuracy = scripted;  // iterations 20 apart, 0.1 s each, after 1 s of set-up
+  auto c = compareRunDirs({write("scripted", f)}, 0.8);
+  ASSERT_TRUE(c.isOk()) << c.status().message();
+  const ComparisonRow& r = c->rows.at(0);
+  // The first evaluation at or above 0.8 is after iteration 60 (0.79 before it is not enough;
+  // the dip to 0.7 later does not matter).
+  ASSERT_TRUE(r.time_to_target_s.has_value());
+  EXPECT_DOUBLE_EQ(*r.time_to_target_s, 1.0 + 0.1 * 60);
+  EXPECT_EQ(r.iterations_to_target, 60);
+  EXPECT_DOUBLE_EQ(*r.final_test_accuracy, 0.85);
+  EXPECT_DOUBLE_EQ(*r.best_test_accuracy, 0.85);
+  EXPECT_EQ(r.iterations, 100);
+  EXPECT_DOUBLE_EQ(r.wall_time_s, 1.0 + 10.0 + 0.5);  // the last row: run_finished
+  EXPECT_EQ(r.status, "finished");
+
+  // A target exactly at an evaluation counts as reached there.
+  c = compareRunDirs({path("scripted")}, 0.81);
+  EXPECT_EQ(c->rows.at(0).iterations_to_target, 60);
+  // A target never reached leaves both empty.
+  c = compareRunDirs({path("scripted")}, 0.86);
+  EXPECT_FALSE(c->rows.at(0).time_to_target_s.has_value());
+  EXPECT_FALSE(c->rows.at(0).iterations_to_target.has_value());
+}
+
+TEST_F(RunComparison, DefaultTargetIs98PercentOfTheBestFinalAccuracy) {
+  FakeRun slow;
+  slow.accuracy = scripted;  // final 0.85
+  FakeRun fast;
+  fast.seconds_per_iteration = 0.05;
+  fast.accuracy = [](int64_t it) { return it >= 40 ? 0.9 : 0.6; };  // final 0.9
+  auto c = compareRunDirs({write("slow", slow), write("fast", fast)}, std::nullopt);
+  ASSERT_TRUE(c.isOk()) << c.status().message();
+  EXPECT_FALSE(c->target_given);
+  // 0.98 x 0.9 = 0.882, to 4 decimals.
+  ASSERT_TRUE(c->target_accuracy.has_value());
+  EXPECT_DOUBLE_EQ(*c->target_accuracy, 0.882);
+  EXPECT_FALSE(c->rows[0].time_to_target_s.has_value());  // 0.85 never gets there
+  EXPECT_EQ(c->rows[1].iterations_to_target, 40);
+  EXPECT_DOUBLE_EQ(*c->rows[1].time_to_target_s, 1.0 + 0.05 * 40);
+}
+
+TEST_F(RunComparison, BytesEventsAndThroughputFromTheFolder) {
+  FakeRun f;
+  f.devices = 3;
+  f.iterations = 40;
+  f.seconds_per_iteration = 0.125;  // 512 samples/s
+  f.eval_every = 10;
+  f.bytes_per_iteration = {{"activation", 1000}, {"weights", 10}};
+  f.extra_events = {
+      {1.0, 0, "dev1", "fault_applied", "profile slowdown x10"},  // hardware, not a fault
+      {2.0, 8, "dev1", "fault_applied", "injected slowdown x4"},
+      {3.0, 16, "dev2", "fault_applied", "scheduled freeze 2 s"},
+      {3.5, 20, "", "plan_changed", "re-plan: a | b"},
+      {4.0, 24, "dev2", "device_lost", "no heartbeat for 3.5 s"},
+      {4.5, 28, "", "recovery_started", "three-phase"},
+      {5.0, 32, "", "recovery_finished", "back to 2 stages"},
+      {5.0, 32, "", "plan_changed", "recovery plan: a | b"}};
+  f.end_kind = "run_stopped";
+  auto c = compareRunDirs({write("events", f)}, std::nullopt);
+  ASSERT_TRUE(c.isOk()) << c.status().message();
+  const ComparisonRow& r = c->rows.at(0);
+  EXPECT_EQ(r.status, "stopped");
+  // The last report is at 6.0 s (every 0.25 s up to the last iteration at 1 + 40 x 0.125 = 6 s):
+  // (6 - 1) / 0.125 = 40 iterations done; device d sends (d + 1) x per-iteration bytes.
+  const double devices = 1 + 2 + 3;
+  EXPECT_DOUBLE_EQ(r.bytes_by_kind.at("activation"), 1000 * 40 * devices);
+  EXPECT_DOUBLE_EQ(r.bytes_by_kind.at("weights"), 10 * 40 * devices);
+  EXPECT_DOUBLE_EQ(r.bytes_total, 1010 * 40 * devices);
+  EXPECT_EQ(r.faults, 2);
+  EXPECT_EQ(r.replans, 2);  // the first plan is not a re-plan
+  EXPECT_EQ(r.recoveries, 2);
+  EXPECT_EQ(r.lost_devices, 1);
+  EXPECT_EQ(r.events_by_kind.at("fault_applied"), 3);
+  EXPECT_EQ(r.events_by_kind.at("plan_changed"), 3);
+  EXPECT_EQ(r.events_by_kind.at("device_joined"), 3);
+  ASSERT_TRUE(r.samples_per_s.has_value());
+  EXPECT_DOUBLE_EQ(*r.samples_per_s, 512);
+}
+
+TEST_F(RunComparison, OlderFoldersRecordedTheAverageAsSamplesPerS) {
+  const std::string dir = path("old");
+  auto log = RunLog::create(dir, "{}");
+  ASSERT_TRUE(log.isOk());
+  (*log)->append(std::vector<MetricSample>{{1, 1, "", "samples_per_s", 100},
+                                           {2, 2, "", "samples_per_s", 150}});
+  auto c = compareRunDirs({dir}, std::nullopt);
+  ASSERT_TRUE(c.isOk());
+  EXPECT_DOUBLE_EQ(*c->rows[0].samples_per_s, 150);
+  EXPECT_EQ(c->rows[0].status, "incomplete");
+  EXPECT_FALSE(c->target_accuracy.has_value());  // never evaluated: no target
+}
+
+TEST_F(RunComparison, SettingsAreTheFieldsThatDiffer) {
+  FakeRun a, b, d;
+  a.config_json = config("even", 4);
+  b.config_json = config("balanced", 4);
+  d.config_json = config("balanced", 2);
+  auto c = compareRunDirs({write("a", a), write("b", b), write("d", d)}, std::nullopt);
+  ASSERT_TRUE(c.isOk());
+  // The description differs too, but it is prose, not a setting.
+  using Settings = std::vector<std::pair<std::string, std::string>>;
+  EXPECT_EQ(c->rows[0].settings,
+            (Settings{{"algorithm.microBatches", "4"}, {"algorithm.plan", "even"}}));
+  EXPECT_EQ(c->rows[2].settings,
+            (Settings{{"algorithm.microBatches", "2"}, {"algorithm.plan", "balanced"}}));
+}
+
+TEST_F(RunComparison, SummaryCsvHeaderAndCells) {
+  FakeRun a, b;
+  a.config_json = config("even", 4);
+  b.config_json = config("balanced", 4);
+  a.accuracy = scripted;
+  b.accuracy = scripted;
+  b.seconds_per_iteration = 0.05;
+  b.extra_events = {{2.0, 20, "dev0", "fault_applied", "injected freeze 1 s"}};
+  auto c = compareRunDirs({write("even", a), write("balanced", b)}, 0.8);
+  ASSERT_TRUE(c.isOk());
+  const std::string csv_path = path("summary.csv");
+  ASSERT_TRUE(writeSummaryCsv(*c, csv_path).isOk());
+  auto rows = parseCsv(slurp(csv_path));
+  ASSERT_TRUE(rows.isOk());
+  ASSERT_EQ(rows->size(), 3u);
+  const std::vector<std::string> header{"run",
+                                        "status",
+                                        "algorithm.plan",
+                                        "final_test_accuracy",
+                                        "best_test_accuracy",
+                                        "wall_time_s",
+                                        "target_accuracy",
+                                        "time_to_target_s",
+                                        "iterations_to_target",
+                                        "iterations",
+                                        "samples_per_s",
+                                        "bytes_total",
+                                        "bytes_sent_activation",
+                                        "bytes_sent_gradient",
+                                        "faults",
+                                        "replans",
+                                        "recoveries",
+                                        "lost_devices",
+                                        "events_device_joined",
+                                        "events_fault_applied",
+                                        "events_plan_changed",
+                                        "events_run_finished",
+                                        "events_run_started",
+                                        "events_training_started"};
+  EXPECT_EQ(rows->at(0), header);
+  // balanced: 0.05 s per iteration, so 1280 samples/s; target 0.8 reached after 60 iterations,
+  // at 1 + 3 s; its last report at 6.0 s counted (6 - 1) / 0.05 = 100 iterations of bytes:
+  // activations 1e5 x 100 x (1 + 2), gradients half of that.
+  const std::vector<std::string> balanced{
+      "balanced", "finished", "balanced", "0.85",     "0.85",     "6.500",    "0.8", "4.000",
+      "60",       "100",      "1280.00",  "45000000", "30000000", "15000000", "1",   "0",
+      "0",        "0",        "2",        "1",        "1",        "1",        "1",   "1"};
+  EXPECT_EQ(rows->at(2), balanced);
+  EXPECT_EQ(rows->at(1)[7], "7.000");  // even: after 60 iterations of 0.1 s
+  EXPECT_EQ(rows->at(1)[19], "0");     // no fault_applied there
+}
+
+TEST_F(RunComparison, TerminalTableGivesRatiosToTheFirstRun) {
+  FakeRun a, b;
+  b.seconds_per_iteration = 0.025;  // 4x the samples/s of a
+  auto c = compareRunDirs({write("base", a), write("quick", b)}, std::nullopt);
+  ASSERT_TRUE(c.isOk());
+  const std::string table = summaryTable(*c);
+  EXPECT_NE(table.find("samples/s (run average)"), std::string::npos) << table;
+  EXPECT_NE(table.find("640.0"), std::string::npos) << table;
+  EXPECT_NE(table.find("2560.0 (4.00x)"), std::string::npos) << table;
+  EXPECT_NE(table.find("to the first run, base"), std::string::npos) << table;
+}
+
+TEST_F(RunComparison, AComparisonFolderStandsForItsRunsInItsOrder) {
+  FakeRun f;
+  f.iterations = 10;
+  for (const char* name : {"a", "b", "c"}) write(std::string("cmp/") + name, f);
+  spit(path("cmp/summary.csv"), "run,status\nc,finished\na,finished\n");  // b: not in it
+  auto dirs = expandRunFolders({path("cmp"), path("cmp/b")});
+  ASSERT_TRUE(dirs.isOk()) << dirs.status().message();
+  EXPECT_EQ(*dirs, (std::vector<std::string>{path("cmp") + "/c", path("cmp") + "/a",
+                                             path("cmp") + "/b", path("cmp/b")}));
+  EXPECT_FALSE(expandRunFolders({path("nothing")}).isOk());
+  std::filesystem::create_directories(path("empty"));
+  auto empty = expandRunFolders({path("empty")});
+  ASSERT_FALSE(empty.isOk());
+  EXPECT_NE(empty.status().message().find("nor a comparison folder"), std::string::npos);
+}
+
+TEST_F(RunComparison, UniqueNamesAndUnreadableFolders) {
+  EXPECT_EQ(uniqueRunNames({"a/run", "b/run", "c/other/", "d/run"}),
+            (std::vector<std::string>{"run", "run-2", "other", "run-3"}));
+  auto c = compareRunDirs({path("missing")}, std::nullopt);
+  ASSERT_FALSE(c.isOk());
+  EXPECT_NE(c.status().message().find(path("missing")), std::string::npos);
+}
+
+}  // namespace
+}  // namespace edgerig
