@@ -1,7 +1,6 @@
 #include "device_bridge/memory_budget.h"
 
 #include <algorithm>
-#include <vector>
 
 namespace edgerig::bridge {
 
@@ -41,7 +40,23 @@ uint64_t MemoryBudget::reserveWhenFree(size_t bytes, std::function<void()> grant
     return id;
   }
   waiters_.push_back({id, bytes, std::move(granted)});
+  std::vector<std::function<void()>> reclaim;
+  for (const auto& r : reclaimers_) reclaim.push_back(r.second);
+  lock.unlock();
+  for (auto& r : reclaim) r();
   return id;
+}
+
+uint64_t MemoryBudget::addReclaimer(std::function<void()> reclaim) {
+  std::lock_guard lock(mu_);
+  const uint64_t id = next_id_++;
+  reclaimers_.emplace_back(id, std::move(reclaim));
+  return id;
+}
+
+void MemoryBudget::removeReclaimer(uint64_t id) {
+  std::lock_guard lock(mu_);
+  std::erase_if(reclaimers_, [id](const auto& r) { return r.first == id; });
 }
 
 bool MemoryBudget::cancel(uint64_t id) {

@@ -11,6 +11,8 @@
 #include <mutex>
 #include <string>
 #include <unordered_set>
+#include <utility>
+#include <vector>
 
 namespace edgerig::bridge {
 
@@ -35,6 +37,12 @@ class MemoryBudget {
   bool cancel(uint64_t id);
   void release(size_t bytes);
 
+  // Holders of memory they could give back (a session's buffers kept for reuse) register a
+  // callback; whenever a frame has to wait, every callback runs (on the waiting thread), so
+  // an idle connection's spare buffers never keep a frame waiting forever.
+  uint64_t addReclaimer(std::function<void()> reclaim);
+  void removeReclaimer(uint64_t id);
+
  private:
   struct Waiter {
     uint64_t id;
@@ -46,6 +54,7 @@ class MemoryBudget {
   size_t used_ = 0, peak_ = 0;
   uint64_t next_id_ = 1;
   std::deque<Waiter> waiters_;
+  std::vector<std::pair<uint64_t, std::function<void()>>> reclaimers_;
 };
 
 // Which peer addresses were already refused, so that a port scanner or a misconfigured script

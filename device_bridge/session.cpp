@@ -183,9 +183,7 @@ void Session::reserveFrame(uint32_t length) {
   // Buffers kept for reuse count against the connection's budget: let them go first if this
   // frame would not fit beside them.
   if (kept_reserved_ + length > options_.limits.connection_budget_bytes) {
-    body_.reset();
-    body_capacity_ = 0;
-    spare_bulk_ = std::string();
+    dropKeptBuffers();
     settleKeptBuffers();
   }
   const size_t need = length;
@@ -195,9 +193,7 @@ void Session::reserveFrame(uint32_t length) {
   }
   // The agent is at its budget: free what we keep, and wait our turn. Reading stops, so the
   // sender's TCP window closes instead of our memory growing.
-  body_.reset();
-  body_capacity_ = 0;
-  spare_bulk_ = std::string();
+  dropKeptBuffers();
   settleKeptBuffers();
   auto budget = options_.memory_budget;
   std::weak_ptr<Session> weak = shared_from_this();
@@ -214,7 +210,7 @@ void Session::reserveFrame(uint32_t length) {
       self->readFrameBody();
     });
   });
-  // Granted at once (a release raced us): the posted handler will clear budget_wait_.
+  // Granted at once (a release raced us): the posted handler clears budget_wait_.
 }
 
 void Session::readFrameBody() {
@@ -232,9 +228,15 @@ void Session::readFrameBody() {
   readBody();
 }
 
+size_t Session::keptBytes() const {
+  // A string's own small buffer is no allocation; recycleBulk keeps only large ones.
+  const size_t spare = spare_bulk_.capacity() >= kBulkThresholdBytes ? spare_bulk_.capacity() : 0;
+  return body_capacity_ + spare;
+}
+
 void Session::settleKeptBuffers() {
-  if (!options_.memory_budget) return;
-  const size_t kept = body_capacity_ + spare_bulk_.capacity();
+  if (!options_.memory_budget || handshaking()) return;
+  const size_t kept = keptBytes();
   if (kept < kept_reserved_) {
     options_.memory_budget->release(kept_reserved_ - kept);
     kept_reserved_ = kept;
@@ -244,17 +246,36 @@ void Session::settleKeptBuffers() {
       kept_reserved_ = kept;
     } else {
       // No room to keep them: give them back rather than hold memory nobody reserved.
-      body_.reset();
-      body_capacity_ = 0;
-      spare_bulk_ = std::string();
+      dropKeptBuffers();
       options_.memory_budget->release(kept_reserved_);
       kept_reserved_ = 0;
     }
   }
+  if (kept_reserved_ > 0 && reclaimer_ == 0) {
+    std::weak_ptr<Session> weak = shared_from_this();
+    const auto executor = socket_.get_executor();
+    reclaimer_ = options_.memory_budget->addReclaimer([weak, executor] {
+      asio::post(executor, [weak] {
+        auto self = weak.lock();
+        // Only between frames: during one, its buffers are the frame's.
+        if (!self || self->closing_ || self->frame_reserved_ > 0 || self->budget_wait_ != 0) return;
+        self->dropKeptBuffers();
+        self->settleKeptBuffers();
+      });
+    });
+  }
+}
+
+void Session::dropKeptBuffers() {
+  body_.reset();
+  body_capacity_ = 0;
+  spare_bulk_ = std::string();
 }
 
 void Session::releaseBudget() {
   if (!options_.memory_budget) return;
+  if (reclaimer_ != 0) options_.memory_budget->removeReclaimer(reclaimer_);
+  reclaimer_ = 0;
   if (budget_wait_ != 0 && options_.memory_budget->cancel(budget_wait_)) budget_wait_ = 0;
   options_.memory_budget->release(frame_reserved_ + kept_reserved_);
   frame_reserved_ = kept_reserved_ = 0;

@@ -100,7 +100,7 @@ class Session : public std::enable_shared_from_this<Session> {
   const std::string& peerName() const { return peer_name_; }
   wire::PeerRole peerRole() const { return peer_role_; }
   int peerCores() const { return peer_cores_; }  // from the agent's Welcome; 0 if unknown
-  wire::Protection protection() const { return protection_; }  // negotiated in the handshake
+  wire::Protection protection() const { return protection_; }    // negotiated in the handshake
   std::string remoteAddress() const { return remote_address_; }  // "host:port"
   TrafficCounters counters() const;                              // thread-safe snapshot
   std::optional<double> rttMs() const;                           // smoothed heartbeat RTT
@@ -165,6 +165,8 @@ class Session : public std::enable_shared_from_this<Session> {
   void reserveFrame(uint32_t length);  // then readFrameBody()
   void readFrameBody();
   void settleKeptBuffers();
+  void dropKeptBuffers();
+  size_t keptBytes() const;
   void releaseBudget();
   void dispatch(wire::Envelope&& env);    // after handshake
   void recycleBulk(wire::Envelope& env);  // keeps tensor bytes the handler left behind
@@ -223,7 +225,7 @@ class Session : public std::enable_shared_from_this<Session> {
   // Memory: bytes of the frame being read reserved from options_.memory_budget, bytes of kept
   // buffers reserved likewise, and a pending wait for the budget.
   size_t frame_reserved_ = 0, kept_reserved_ = 0;
-  uint64_t budget_wait_ = 0;
+  uint64_t budget_wait_ = 0, reclaimer_ = 0;
   uint32_t pending_length_ = 0;
   std::unique_ptr<char[]> body_;
   size_t body_capacity_ = 0, body_size_ = 0, body_got_ = 0;

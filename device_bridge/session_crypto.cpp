@@ -14,7 +14,8 @@ namespace {
 
 void appendLengthPrefixed(std::string& out, std::string_view field) {
   const auto n = static_cast<uint32_t>(field.size());
-  for (int shift = 24; shift >= 0; shift -= 8) out.push_back(static_cast<char>((n >> shift) & 0xff));
+  for (int shift = 24; shift >= 0; shift -= 8)
+    out.push_back(static_cast<char>((n >> shift) & 0xff));
   out.append(field);
 }
 

@@ -15,6 +15,15 @@ constexpr char kPskIdentity[] = "edgerig/2";
 // TLS_AES_128_GCM_SHA256: AES-NI fast, and SHA-256 is the PSK's hash.
 constexpr unsigned char kTls13Aes128GcmSha256[] = {0x13, 0x01};
 
+// Our slot in the SSL object (asio keeps its own verify callback in the "app data" slot and
+// deletes whatever is there).
+int tlsSlot() {
+  static const int slot = SSL_get_ex_new_index(0, nullptr, nullptr, nullptr, nullptr);
+  return slot;
+}
+
+SessionTls* tlsOf(SSL* ssl) { return static_cast<SessionTls*>(SSL_get_ex_data(ssl, tlsSlot())); }
+
 SSL_SESSION* pskSession(SSL* ssl, SessionTls* tls) {
   if (tls->psk_session == nullptr) {
     const SSL_CIPHER* cipher = SSL_CIPHER_find(ssl, kTls13Aes128GcmSha256);
@@ -35,7 +44,7 @@ SSL_SESSION* pskSession(SSL* ssl, SessionTls* tls) {
 
 int usePsk(SSL* ssl, const EVP_MD* md, const unsigned char** id, size_t* id_len,
            SSL_SESSION** session) {
-  auto* tls = static_cast<SessionTls*>(SSL_get_app_data(ssl));
+  SessionTls* tls = tlsOf(ssl);
   SSL_SESSION* s = pskSession(ssl, tls);
   if (s == nullptr) return 0;
   if (md != nullptr && md != SSL_CIPHER_get_handshake_digest(SSL_SESSION_get0_cipher(s))) {
@@ -52,7 +61,7 @@ int usePsk(SSL* ssl, const EVP_MD* md, const unsigned char** id, size_t* id_len,
 }
 
 int findPsk(SSL* ssl, const unsigned char* id, size_t id_len, SSL_SESSION** session) {
-  auto* tls = static_cast<SessionTls*>(SSL_get_app_data(ssl));
+  SessionTls* tls = tlsOf(ssl);
   if (std::string_view(reinterpret_cast<const char*>(id), id_len) != kPskIdentity) {
     *session = nullptr;  // unknown identity: the handshake fails
     return 1;
@@ -82,7 +91,7 @@ void Session::startTls(bool server, const std::string& psk) {
   tls_ = std::make_unique<SessionTls>(psk);
   tls_->stream.emplace(socket_, tls_->context);
   SSL* ssl = tls_->stream->native_handle();
-  SSL_set_app_data(ssl, tls_.get());
+  SSL_set_ex_data(ssl, tlsSlot(), tls_.get());
   if (server) {
     SSL_set_psk_find_session_callback(ssl, findPsk);
   } else {

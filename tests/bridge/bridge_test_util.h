@@ -65,12 +65,14 @@ class RawClient {
     asio::write(socket_, asio::buffer(bytes), ec);
     return !ec;
   }
-  // A whole frame (header and body), with its MAC once the handshake chose MACs.
-  bool writeFrame(const std::string& frame) {
-    if (!tx_) return write(frame);
+  // A whole frame (header and body) as it goes on the wire: with its MAC once the handshake
+  // chose MACs (advances the MAC's sequence; write the result exactly once, in order).
+  std::string protect(const std::string& frame) {
+    if (!tx_) return frame;
     const FrameMac::Tag tag = tx_->next({frame});
-    return write(frame + std::string(tag.data(), tag.size()));
+    return frame + std::string(tag.data(), tag.size());
   }
+  bool writeFrame(const std::string& frame) { return write(protect(frame)); }
   bool send(const wire::Envelope& env) { return writeFrame(encodeFrame(env)); }
 
   // Reads one frame (and checks its MAC once there are MACs). Errors: kTimeout, kUnavailable
