@@ -224,6 +224,10 @@ void Session::readFrameBody() {
     body_.reset(new char[read_limit_]);
     body_capacity_ = read_limit_;
   }
+  if (rx_mac_) {
+    rx_mac_->begin();
+    rx_mac_->add(std::string_view(reinterpret_cast<const char*>(header_), sizeof header_));
+  }
   if (length == 0) return bodyDone();
   readBody();
 }
@@ -314,13 +318,15 @@ void Session::readBody() {
   char* const into = read_mode_ == ReadMode::kBulk ? bulk_.data() + (body_got_ - bulk_offset_)
                                                    : body_.get() + body_got_;
   readSomeInto(asio::buffer(into, read_limit_ - body_got_),
-               [self = shared_from_this()](std::error_code ec, size_t n) {
+               [self = shared_from_this(), into](std::error_code ec, size_t n) {
                  self->reading_ = false;
                  if (self->closing_) return self->drain();
                  if (ec) return self->readFailed(ec, "reading a frame body");
                  // Progress counts as life: a big frame on a slow link may take longer than
                  // loss_timeout.
                  self->last_received_ = Clock::now();
+                 // MAC'd as it lands, while the bytes are still in cache.
+                 if (self->rx_mac_) self->rx_mac_->add(std::string_view(into, n));
                  self->body_got_ += n;
                  if (self->body_got_ < self->read_limit_) return self->readBody();
                  if (self->read_mode_ == ReadMode::kProbe) return self->onProbe();
@@ -347,13 +353,7 @@ void Session::bodyDone() {
 }
 
 bool Session::macVerified() {
-  const std::string_view head(reinterpret_cast<const char*>(header_), sizeof header_);
-  FrameMac::Tag expected;
-  if (read_mode_ == ReadMode::kBulk) {
-    expected = rx_mac_->next({head, std::string_view(body_.get(), bulk_offset_), bulk_});
-  } else {
-    expected = rx_mac_->next({head, std::string_view(body_.get(), body_size_)});
-  }
+  const FrameMac::Tag expected = rx_mac_->finish();
   return constantTimeEqual(std::string_view(expected.data(), expected.size()),
                            std::string_view(tag_in_.data(), tag_in_.size()));
 }

@@ -130,28 +130,40 @@ FrameMac::FrameMac(std::string_view key) : ctx_(std::make_unique<Ctx>()) {
 FrameMac::~FrameMac() = default;
 
 FrameMac::Tag FrameMac::next(std::initializer_list<std::string_view> parts) {
+  begin();
+  for (std::string_view part : parts) add(part);
+  return finish();
+}
+
+void FrameMac::begin() {
   // 96-bit IV: four zero bytes, then the frame's sequence number, big-endian.
   unsigned char iv[12] = {};
   for (int i = 0; i < 8; ++i) iv[4 + i] = static_cast<unsigned char>((seq_ >> (56 - 8 * i)) & 0xff);
   ++seq_;
-  Tag tag{};
-  EVP_CIPHER_CTX* c = ctx_->cipher;
+  ok_ = EVP_EncryptInit_ex(ctx_->cipher, nullptr, nullptr, nullptr, iv) == 1;
+}
+
+void FrameMac::add(std::string_view part) {
+  // The whole frame is additional data: authenticated, not encrypted. Chunked, since OpenSSL
+  // takes an int length.
   int n = 0;
-  bool ok = EVP_EncryptInit_ex(c, nullptr, nullptr, nullptr, iv) == 1;
-  for (std::string_view part : parts) {
-    // The whole frame is additional data: authenticated, not encrypted. Chunked, since
-    // OpenSSL takes an int length.
-    while (ok && !part.empty()) {
-      const size_t chunk = std::min(part.size(), size_t{1} << 30);
-      ok = EVP_EncryptUpdate(c, nullptr, &n, reinterpret_cast<const unsigned char*>(part.data()),
-                             static_cast<int>(chunk)) == 1;
-      part.remove_prefix(chunk);
-    }
+  while (ok_ && !part.empty()) {
+    const size_t chunk = std::min(part.size(), size_t{1} << 30);
+    ok_ = EVP_EncryptUpdate(ctx_->cipher, nullptr, &n,
+                            reinterpret_cast<const unsigned char*>(part.data()),
+                            static_cast<int>(chunk)) == 1;
+    part.remove_prefix(chunk);
   }
+}
+
+FrameMac::Tag FrameMac::finish() {
+  Tag tag{};
   unsigned char unused[16];
-  ok = ok && EVP_EncryptFinal_ex(c, unused, &n) == 1 &&
-       EVP_CIPHER_CTX_ctrl(c, EVP_CTRL_GCM_GET_TAG, static_cast<int>(tag.size()), tag.data()) == 1;
-  if (!ok) throw std::runtime_error("AES-256-GCM MAC failed in OpenSSL");
+  int n = 0;
+  ok_ = ok_ && EVP_EncryptFinal_ex(ctx_->cipher, unused, &n) == 1 &&
+        EVP_CIPHER_CTX_ctrl(ctx_->cipher, EVP_CTRL_GCM_GET_TAG, static_cast<int>(tag.size()),
+                            tag.data()) == 1;
+  if (!ok_) throw std::runtime_error("AES-256-GCM MAC failed in OpenSSL");
   return tag;
 }
 

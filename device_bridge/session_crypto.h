@@ -62,12 +62,18 @@ class FrameMac {
   using Tag = std::array<char, kFrameMacBytes>;
   // The tag of the next frame, made of `parts` in order; advances the sequence number.
   Tag next(std::initializer_list<std::string_view> parts);
+  // The same, fed piece by piece as the frame arrives (while its bytes are still in cache):
+  // begin(), add() in order, finish().
+  void begin();
+  void add(std::string_view part);
+  Tag finish();
   uint64_t sequence() const { return seq_; }
 
  private:
   struct Ctx;
   std::unique_ptr<Ctx> ctx_;
   uint64_t seq_ = 0;
+  bool ok_ = true;
 };
 
 }  // namespace edgerig::bridge
