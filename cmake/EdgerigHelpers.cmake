@@ -23,8 +23,14 @@ endfunction()
 function(edgerig_warnings target)
   target_compile_options(${target} PRIVATE -Wall -Wextra -Wno-unused-parameter)
   if(EDGERIG_ENABLE_ASAN)
-    target_compile_options(${target} PRIVATE -fsanitize=address,undefined -fno-omit-frame-pointer)
-    target_link_options(${target} PRIVATE -fsanitize=address,undefined)
+    target_compile_options(${target} PRIVATE -fsanitize=address -fno-omit-frame-pointer)
+    target_link_options(${target} PRIVATE -fsanitize=address)
+  endif()
+  if(EDGERIG_ENABLE_UBSAN)
+    # No recovery: a finding fails the test that made it, not just a line in its log.
+    target_compile_options(${target} PRIVATE -fsanitize=undefined -fno-sanitize-recover=undefined
+      -fno-omit-frame-pointer)
+    target_link_options(${target} PRIVATE -fsanitize=undefined -fno-sanitize-recover=undefined)
   endif()
 endfunction()
 
