@@ -32,8 +32,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     }
     auto assembled = assembleBulk(body.substr(0, layout->data_offset), *layout,
                                   std::string(body.substr(layout->data_offset)));
-    if (plain && assembled &&
-        plain->SerializeAsString() != assembled->SerializeAsString()) {
+    if (plain && assembled && plain->SerializeAsString() != assembled->SerializeAsString()) {
       std::abort();  // the split reader delivered another message than the plain one
     }
     if (!plain && assembled) std::abort();  // the split reader took a frame the plain refuses

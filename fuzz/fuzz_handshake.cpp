@@ -186,8 +186,7 @@ void runSteps(World& w, Peer& peer, Input& in, bool dialer) {
           env.mutable_welcome()->set_proof(welcomeProof(kToken, peer.t, env.welcome()));
         }
         peer.sendEnvelope(env);
-        if (negotiate(peer.t.dialer_protection, peer.t.agent_protection) ==
-            wire::PROTECTION_MAC) {
+        if (negotiate(peer.t.dialer_protection, peer.t.agent_protection) == wire::PROTECTION_MAC) {
           keys(peer, dialer);
         }
         break;

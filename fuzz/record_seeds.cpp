@@ -53,11 +53,11 @@ int main(int argc, char** argv) {
   o.protection = wire::PROTECTION_NONE;
   o.heartbeat_interval = std::chrono::milliseconds(50);
   std::vector<std::shared_ptr<Session>> accepted;
-  auto listener = Listener::create(io.context(), {"127.0.0.1", 0}, token, o,
-                                   [&](std::shared_ptr<Session> s) {
-                                     s->start([](wire::Envelope&&) {}, [](const Status&) {});
-                                     accepted.push_back(s);
-                                   });
+  auto listener =
+      Listener::create(io.context(), {"127.0.0.1", 0}, token, o, [&](std::shared_ptr<Session> s) {
+        s->start([](wire::Envelope&&) {}, [](const Status&) {});
+        accepted.push_back(s);
+      });
   if (!listener) return 1;
   testing::Relay relay(listener.value()->port());
   o.local_name = "controller";
@@ -129,14 +129,15 @@ int main(int argc, char** argv) {
   for (const auto& body : all) {
     if (body.size() < 200 && body.find("\xc2\x01") == std::string::npos) small_step = body;
   }
-  save(out / "handshake", "dial-good", std::string(1, '\0') + step(2, "raw") + step(3, "") +
-                                            step(5, small_step) + step(7, ""));
-  save(out / "handshake", "dial-tls", std::string(1, '\0') + step(2, "\x01tls") + step(3, "") +
-                                          step(7, ""));
+  save(out / "handshake", "dial-good",
+       std::string(1, '\0') + step(2, "raw") + step(3, "") + step(5, small_step) + step(7, ""));
+  save(out / "handshake", "dial-tls",
+       std::string(1, '\0') + step(2, "\x01tls") + step(3, "") + step(7, ""));
   save(out / "handshake", "dial-bad-proof",
        std::string(1, '\0') + step(2, "raw") + step(4, std::string(32, 'x')));
-  save(out / "handshake", "agent-good", std::string(1, '\1') + step(7, "") + step(2, "dev0") +
-                                             step(7, "") + step(3, "") + step(5, small_step));
+  save(out / "handshake", "agent-good",
+       std::string(1, '\1') + step(7, "") + step(2, "dev0") + step(7, "") + step(3, "") +
+           step(5, small_step));
   save(out / "handshake", "agent-bad-proof",
        std::string(1, '\1') + step(7, "") + step(4, std::string(32, 'y')));
   for (size_t i = 0; i < all.size() && i < 4; ++i) {

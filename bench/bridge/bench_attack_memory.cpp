@@ -48,7 +48,7 @@ Agent spawnAgent(const std::string& binary, const std::vector<std::string>& extr
   const std::string line = kToken + "\n";
   if (write(tok[1], line.data(), line.size()) != static_cast<ssize_t>(line.size())) std::exit(1);
   close(tok[1]);
-  std::vector<std::string> args = {binary, "--listen", "127.0.0.1:0", "--name", "victim",
+  std::vector<std::string> args = {binary,       "--listen", "127.0.0.1:0", "--name", "victim",
                                    "--token-fd", "3"};
   args.insert(args.end(), extra.begin(), extra.end());
   const pid_t pid = fork();
@@ -145,7 +145,7 @@ void insider(asio::ip::tcp::socket& s, uint32_t declared) {
   };
   std::string blob_fields;
   blob_fields += '\x08' + varint(declared / 4) + '\x10' + varint(1);  // shape, dtype
-  std::string prefix = std::string("\x08") + varint(200);              // protocol_version
+  std::string prefix = std::string("\x08") + varint(200);             // protocol_version
   // Solve for the data length so that the whole body is `declared` bytes.
   for (uint64_t data = declared - 64; data < declared; ++data) {
     const std::string blob = blob_fields + '\x1a' + varint(data);
@@ -169,8 +169,8 @@ struct AttackResult {
   size_t idle_kib, peak_kib, connected;
 };
 
-AttackResult attack(const std::string& binary, const std::vector<std::string>& flags, bool with_token,
-              uint32_t declared) {
+AttackResult attack(const std::string& binary, const std::vector<std::string>& flags,
+                    bool with_token, uint32_t declared) {
   Agent agent = spawnAgent(binary, flags);
   std::this_thread::sleep_for(std::chrono::milliseconds(500));
   const size_t idle = statusKiB(agent.pid, "VmRSS:");

@@ -17,8 +17,12 @@ using namespace testing;
 // records what the dialer sends next.
 class FakeAgent {
  public:
-  explicit FakeAgent(std::string its_token)
+  // What it answers an Auth with: nothing, a Welcome as an agent would, or one whose fields
+  // were changed after its proof was made (an on-path host raising `cores`).
+  enum class Welcome { kNone, kHonest, kTampered };
+  explicit FakeAgent(std::string its_token, Welcome welcome = Welcome::kNone)
       : token_(std::move(its_token)),
+        welcome_(welcome),
         acceptor_(io_, asio::ip::tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0)) {
     thread_ = std::thread([this] { serve(); });
   }
@@ -65,10 +69,23 @@ class FakeAgent {
     challenge.mutable_challenge()->set_proof(agentProof(token_, t));
     const std::string frame = encodeFrame(challenge);
     asio::write(socket_, asio::buffer(frame), ec);
-    after_.set_value(readEnvelope());
+    auto after = readEnvelope();
+    const bool authed = after.has_value() && after->has_auth();
+    after_.set_value(std::move(after));
+    if (!authed || welcome_ == Welcome::kNone) return;
+    wire::Envelope welcome;
+    welcome.mutable_welcome()->set_agent_name(t.agent_name);
+    welcome.mutable_welcome()->set_cores(2);
+    welcome.mutable_welcome()->set_proof(welcomeProof(token_, t, welcome.welcome()));
+    if (welcome_ == Welcome::kTampered) welcome.mutable_welcome()->set_cores(64);
+    const std::string w = encodeFrame(welcome);
+    asio::write(socket_, asio::buffer(w), ec);
+    char c;
+    socket_.read_some(asio::buffer(&c, 1), ec);  // until the dialer closes
   }
 
   std::string token_;
+  Welcome welcome_;
   asio::io_context io_;
   asio::ip::tcp::acceptor acceptor_;
   asio::ip::tcp::socket socket_{io_};
@@ -110,6 +127,23 @@ TEST(MutualAuth, FakeAgentWithTheTokenIsAccepted) {
   ASSERT_TRUE(got.has_value());
   EXPECT_TRUE(got->has_auth());
   EXPECT_FALSE(dialed);  // no Welcome ever comes
+}
+
+TEST(MutualAuth, AWelcomeAlteredOnTheWayIsRefused) {
+  IoThread io;
+  {
+    FakeAgent honest(kToken, FakeAgent::Welcome::kHonest);
+    auto dialed = connect(io.context(), honest.address(), kToken, testOptions("controller"));
+    ASSERT_TRUE(dialed) << dialed.status().message();
+    EXPECT_EQ((*dialed)->peerCores(), 2);
+    (*dialed)->close();
+  }
+  FakeAgent tampered(kToken, FakeAgent::Welcome::kTampered);
+  auto dialed = connect(io.context(), tampered.address(), kToken, testOptions("controller"));
+  ASSERT_FALSE(dialed);
+  EXPECT_EQ(dialed.status().code(), StatusCode::kUnauthenticated);
+  EXPECT_NE(dialed.status().message().find("Welcome"), std::string::npos)
+      << dialed.status().message();
 }
 
 TEST(MutualAuth, TheAgentProvesTheToken) {

@@ -19,7 +19,7 @@
 #include "device_bridge/auth.h"
 #include "device_bridge/io_thread.h"
 #include "device_bridge/session.h"
-#include "scratch_dir.h"
+#include "tests/support/scratch_dir.h"
 
 namespace edgerig {
 namespace {
@@ -157,8 +157,8 @@ TEST(TokenHygiene, SigkilledControllerLeavesNoTokenBehind) {
   EXPECT_TRUE(waitFor(
       [&] {
         for (pid_t p : children) {
-          if (kill(p, 0) == 0 && slurp("/proc/" + std::to_string(p) + "/stat").find(" Z ") ==
-                                     std::string::npos) {
+          if (kill(p, 0) == 0 &&
+              slurp("/proc/" + std::to_string(p) + "/stat").find(" Z ") == std::string::npos) {
             return false;
           }
         }
