@@ -170,6 +170,10 @@ int main(int argc, char** argv) {
   int sig = 0;
   sigwait(&signals, &sig);
   log->info("signal {} received; shutting down", sig);
+  // A clean stop must not hang: a trainer waiting on a peer that died with the controller
+  // (PR_SET_PDEATHSIG) would keep this process, and the run's memory, alive. SIGALRM is not
+  // blocked, so it ends the process if the shutdown takes longer.
+  alarm(5);
   agent->reset();
   return 0;
 }

@@ -19,19 +19,29 @@
 namespace edgerig {
 namespace fs = std::filesystem;
 
+namespace {
+constexpr std::chrono::hours kStaleTokenFileAge{24};
+}  // namespace
+
 int removeStaleTokenFiles(const std::string& dir) {
-  // Releases before protocol 2 wrote the token to /tmp/edgerig-token-XXXXXX and removed it only
-  // on a clean exit. This release never writes one, so every such file of ours is a leftover.
+  // Releases before protocol 2 wrote the token to /tmp/edgerig-token-XXXXXX (mkstemp) and
+  // removed it only on a clean exit; this release never writes one. Such a file of ours that
+  // nobody touched for a day is a leftover of a killed controller. A younger one may belong to
+  // an older release's controller still running (it needs the file to restart an agent).
+  const std::string prefix = "edgerig-token-";
+  const auto now = std::chrono::system_clock::now();
   int removed = 0;
   std::error_code ec;
   for (const auto& entry : fs::directory_iterator(dir, ec)) {
     const std::string name = entry.path().filename().string();
-    if (name.rfind("edgerig-token-", 0) != 0) continue;
+    if (name.rfind(prefix, 0) != 0 || name.size() != prefix.size() + 6) continue;
     struct stat st {};
     if (::lstat(entry.path().c_str(), &st) != 0 || !S_ISREG(st.st_mode) ||
         st.st_uid != ::geteuid()) {
       continue;
     }
+    const auto modified = std::chrono::system_clock::from_time_t(st.st_mtime);
+    if (now - modified < kStaleTokenFileAge) continue;
     if (::unlink(entry.path().c_str()) == 0) ++removed;
   }
   return removed;

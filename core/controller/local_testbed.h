@@ -23,8 +23,9 @@ struct LocalAgentSpec {
   bool tls = false;             // --tls: the agent asks for TLS on every connection
 };
 
-// Token files of earlier releases' local testbeds (/tmp/edgerig-token-*) that a killed
-// controller left behind; spawn() removes this user's. Returns how many were removed.
+// Token files of earlier releases' local testbeds (/tmp/edgerig-token-XXXXXX) that a killed
+// controller left behind: spawn() removes this user's that are older than a day (a younger one
+// may belong to an older release's controller still running). Returns how many were removed.
 int removeStaleTokenFiles(const std::string& dir = "/tmp");
 
 class LocalTestbed {
