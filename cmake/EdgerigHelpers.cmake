@@ -26,8 +26,14 @@ function(edgerig_warnings target)
   target_compile_options(${target} PRIVATE -Wall -Wextra -Wno-unused-parameter
     -Wno-missing-field-initializers)
   if(EDGERIG_ENABLE_ASAN)
-    target_compile_options(${target} PRIVATE -fsanitize=address,undefined -fno-omit-frame-pointer)
-    target_link_options(${target} PRIVATE -fsanitize=address,undefined)
+    target_compile_options(${target} PRIVATE -fsanitize=address -fno-omit-frame-pointer)
+    target_link_options(${target} PRIVATE -fsanitize=address)
+  endif()
+  if(EDGERIG_ENABLE_UBSAN)
+    # No recovery: a finding fails the test that made it, not just a line in its log.
+    target_compile_options(${target} PRIVATE -fsanitize=undefined -fno-sanitize-recover=undefined
+      -fno-omit-frame-pointer)
+    target_link_options(${target} PRIVATE -fsanitize=undefined -fno-sanitize-recover=undefined)
   endif()
 endfunction()
 
@@ -64,7 +70,10 @@ function(edgerig_add_test)
   set(env "QT_QPA_PLATFORM=offscreen;EDGERIG_SOURCE_DIR=${PROJECT_SOURCE_DIR}")
   if(TARGET edgerig-agent)
     list(APPEND env "EDGERIG_AGENT=$<TARGET_FILE:edgerig-agent>")
-    add_dependencies(${T_NAME} edgerig-agent)
+    # Bridge tests need no agent (nor torch): scripts/sanitize.sh builds them alone.
+    if(NOT "bridge" IN_LIST T_LABELS)
+      add_dependencies(${T_NAME} edgerig-agent)
+    endif()
   endif()
   if(TARGET edgerig-run)
     list(APPEND env "EDGERIG_RUN=$<TARGET_FILE:edgerig-run>")

@@ -1,7 +1,11 @@
-// Listener: accepts connections and runs the server side of the handshake on each.
+// Listener: accepts connections and runs the server side of the handshake on each, holding at
+// most limits.max_unauthenticated strangers at once (the oldest is dropped for a newcomer).
 #include <asio/ip/tcp.hpp>
 #include <asio/post.hpp>
 #include <asio/steady_timer.hpp>
+
+#include <algorithm>
+#include <deque>
 
 #include "device_bridge/log.h"
 #include "device_bridge/session.h"
@@ -39,6 +43,7 @@ struct Listener::State : std::enable_shared_from_this<Listener::State> {
             return;
           }
           auto session = detail::SessionAccess::make(std::move(socket), self->options, self->token);
+          self->admit(session);
           // Failures were already answered and logged by the session; only successes go on.
           std::weak_ptr<State> weak = self;
           detail::SessionAccess::serverHandshake(
@@ -54,8 +59,29 @@ struct Listener::State : std::enable_shared_from_this<Listener::State> {
         });
   }
 
+  // Keeps the strangers (handshakes in progress) to the cap: the oldest goes first, so that a
+  // crowd of slow or silent connections cannot keep the controller out.
+  void admit(const std::shared_ptr<Session>& session) {
+    std::erase_if(strangers, [](const std::weak_ptr<Session>& w) {
+      auto s = w.lock();
+      return !s || !detail::SessionAccess::handshaking(s);
+    });
+    const size_t cap = std::max<size_t>(1, options.limits.max_unauthenticated);
+    while (strangers.size() >= cap) {
+      if (auto oldest = strangers.front().lock()) {
+        detail::SessionAccess::refuse(
+            oldest, wire::ERROR_CODE_BUSY,
+            "dropped: " + std::to_string(cap) +
+                " connections were already waiting to authenticate and a newer one came");
+      }
+      strangers.pop_front();
+    }
+    strangers.push_back(session);
+  }
+
   asio::ip::tcp::acceptor acceptor;
   asio::steady_timer retry;
+  std::deque<std::weak_ptr<Session>> strangers;
   std::string token;
   SessionOptions options;
   std::function<void(std::shared_ptr<Session>)> on_session;
@@ -83,6 +109,12 @@ Result<std::unique_ptr<Listener>> Listener::create(
                          ")");
     }
     endpoint = results.begin()->endpoint();
+  }
+  // Every listener bounds what strangers can cost: refusals are logged once per address, and
+  // frames wait on an agent-wide budget (the caller's, shared with its dialed sessions).
+  options.refusals = std::make_shared<RefusalLog>();
+  if (!options.memory_budget) {
+    options.memory_budget = std::make_shared<MemoryBudget>(options.limits.memory_budget_bytes);
   }
   auto state =
       std::make_shared<State>(io, std::move(token), std::move(options), std::move(on_session));

@@ -1,13 +1,16 @@
 // Protocol constants shared by every peer: the version stamped into each Envelope and the
-// largest frame a peer accepts before it allocates anything.
+// largest frames a peer accepts (before and after authentication) before it allocates anything.
 #pragma once
 
 #include <cstdint>
 
 namespace edgerig::bridge {
 
-inline constexpr uint32_t kProtocolMajor = 1, kProtocolMinor = 0;
+// Major 2: mutual authentication, session keys, a MAC per frame or TLS (issue 13).
+inline constexpr uint32_t kProtocolMajor = 2, kProtocolMinor = 0;
 inline constexpr uint32_t kProtocolVersion = kProtocolMajor * 100 + kProtocolMinor;
 inline constexpr uint32_t kDefaultMaxFrameBytes = 256u << 20;
+// Before authentication: a Hello or an Auth is a few hundred bytes.
+inline constexpr uint32_t kDefaultPreauthMaxFrameBytes = 64u << 10;
 
 }  // namespace edgerig::bridge

@@ -9,9 +9,11 @@
 #include <array>
 #include <cstring>
 
+#include "device_bridge/auth.h"
 #include "device_bridge/bulk_frame.h"
 #include "device_bridge/frame.h"
 #include "device_bridge/log.h"
+#include "device_bridge/session_tls.h"
 #include "device_bridge/wire_error.h"
 
 namespace edgerig::bridge {
@@ -80,7 +82,7 @@ void Session::start(MessageHandler on_message, CloseHandler on_close) {
 }
 
 void Session::send(wire::Envelope env) {
-  const MessageKind kind = kindOf(env);
+  const TrafficKind kind = kindOf(env);
   // Serialize on the caller's thread: the io thread only moves bytes.
   SplitFrame frame = encodeSplitFrame(std::move(env));
   queued_bytes_ += frame.size();
@@ -127,14 +129,15 @@ std::optional<double> Session::rttMs() const {
 // Reading: header, then the body in as few reads as the kernel allows.
 
 void Session::readHeader() {
-  if (closing_ || reading_) return;
+  if (closing_ || reading_ || budget_wait_ != 0) return;
+  if (phase_ == Phase::kTlsHandshake) return;  // TLS reads the socket until it is up
   if (paused_ && phase_ == Phase::kRunning) {
     read_parked_ = true;
     return;
   }
   reading_ = true;
-  asio::async_read(socket_, asio::buffer(header_),
-                   [self = shared_from_this()](std::error_code ec, size_t) { self->onHeader(ec); });
+  readExactly(asio::buffer(header_),
+              [self = shared_from_this()](std::error_code ec, size_t) { self->onHeader(ec); });
 }
 
 void Session::onHeader(std::error_code ec) {
@@ -143,12 +146,75 @@ void Session::onHeader(std::error_code ec) {
   if (ec) return readFailed(ec, "reading a frame header");
   last_received_ = Clock::now();
   const uint32_t length = decodeLength(header_);
-  if (length > options_.max_frame_bytes) {
-    // Checked before anything is allocated: a hostile length must not cost memory.
+  // Checked before anything is allocated: a hostile length must not cost memory. A stranger
+  // gets the small pre-authentication limit.
+  if (handshaking()) {
+    if (length > options_.limits.preauth_max_frame_bytes) {
+      return protocolError(wire::ERROR_CODE_FRAME_TOO_LARGE,
+                           "frame of " + std::to_string(length) +
+                               " bytes before authentication exceeds the limit of " +
+                               std::to_string(options_.limits.preauth_max_frame_bytes) +
+                               " bytes (the handshake's messages are tiny)");
+    }
+  } else if (length > options_.max_frame_bytes) {
     return protocolError(wire::ERROR_CODE_FRAME_TOO_LARGE,
                          "frame of " + std::to_string(length) + " bytes exceeds the limit of " +
                              std::to_string(options_.max_frame_bytes) + " bytes");
+  } else if (length > options_.limits.connection_budget_bytes) {
+    return protocolError(wire::ERROR_CODE_FRAME_TOO_LARGE,
+                         "frame of " + std::to_string(length) +
+                             " bytes exceeds this connection's budget of " +
+                             std::to_string(options_.limits.connection_budget_bytes) + " bytes");
+  } else if (options_.memory_budget && length > options_.memory_budget->limit()) {
+    return protocolError(wire::ERROR_CODE_FRAME_TOO_LARGE,
+                         "frame of " + std::to_string(length) +
+                             " bytes exceeds the agent's whole memory budget of " +
+                             std::to_string(options_.memory_budget->limit()) + " bytes");
   }
+  if (handshaking() || !options_.memory_budget) {
+    pending_length_ = length;
+    return readFrameBody();
+  }
+  reserveFrame(length);
+}
+
+void Session::reserveFrame(uint32_t length) {
+  pending_length_ = length;
+  // Buffers kept for reuse count against the connection's budget: let them go first if this
+  // frame would not fit beside them.
+  if (kept_reserved_ + length > options_.limits.connection_budget_bytes) {
+    dropKeptBuffers();
+    settleKeptBuffers();
+  }
+  const size_t need = length;
+  if (need == 0 || options_.memory_budget->tryReserve(need)) {
+    frame_reserved_ = need;
+    return readFrameBody();
+  }
+  // The agent is at its budget: free what we keep, and wait our turn. Reading stops, so the
+  // sender's TCP window closes instead of our memory growing.
+  dropKeptBuffers();
+  settleKeptBuffers();
+  auto budget = options_.memory_budget;
+  std::weak_ptr<Session> weak = shared_from_this();
+  const auto executor = socket_.get_executor();
+  budget_wait_ = budget->reserveWhenFree(need, [weak, budget, need, executor] {
+    asio::post(executor, [weak, budget, need] {
+      auto self = weak.lock();
+      if (!self || self->closing_) {
+        budget->release(need);
+        return;
+      }
+      self->budget_wait_ = 0;
+      self->frame_reserved_ = need;
+      self->readFrameBody();
+    });
+  });
+  // Granted at once (a release raced us): the posted handler clears budget_wait_.
+}
+
+void Session::readFrameBody() {
+  const uint32_t length = pending_length_;
   body_size_ = length;
   body_got_ = 0;
   // A large frame is probed first: if it is a tensor frame, its bytes go straight to bulk_.
@@ -158,8 +224,65 @@ void Session::onHeader(std::error_code ec) {
     body_.reset(new char[read_limit_]);
     body_capacity_ = read_limit_;
   }
-  if (length == 0) return onFrame();
+  if (rx_mac_) {
+    rx_mac_->begin();
+    rx_mac_->add(std::string_view(reinterpret_cast<const char*>(header_), sizeof header_));
+  }
+  if (length == 0) return bodyDone();
   readBody();
+}
+
+size_t Session::keptBytes() const {
+  // A string's own small buffer is no allocation; recycleBulk keeps only large ones.
+  const size_t spare = spare_bulk_.capacity() >= kBulkThresholdBytes ? spare_bulk_.capacity() : 0;
+  return body_capacity_ + spare;
+}
+
+void Session::settleKeptBuffers() {
+  if (!options_.memory_budget || handshaking()) return;
+  const size_t kept = keptBytes();
+  if (kept < kept_reserved_) {
+    options_.memory_budget->release(kept_reserved_ - kept);
+    kept_reserved_ = kept;
+  } else if (kept > kept_reserved_) {
+    if (kept <= options_.limits.connection_budget_bytes &&
+        options_.memory_budget->tryReserve(kept - kept_reserved_)) {
+      kept_reserved_ = kept;
+    } else {
+      // No room to keep them: give them back rather than hold memory nobody reserved.
+      dropKeptBuffers();
+      options_.memory_budget->release(kept_reserved_);
+      kept_reserved_ = 0;
+    }
+  }
+  if (kept_reserved_ > 0 && reclaimer_ == 0) {
+    std::weak_ptr<Session> weak = shared_from_this();
+    const auto executor = socket_.get_executor();
+    reclaimer_ = options_.memory_budget->addReclaimer([weak, executor] {
+      asio::post(executor, [weak] {
+        auto self = weak.lock();
+        // Only between frames: during one, its buffers are the frame's.
+        if (!self || self->closing_ || self->frame_reserved_ > 0 || self->budget_wait_ != 0) return;
+        self->dropKeptBuffers();
+        self->settleKeptBuffers();
+      });
+    });
+  }
+}
+
+void Session::dropKeptBuffers() {
+  body_.reset();
+  body_capacity_ = 0;
+  spare_bulk_ = std::string();
+}
+
+void Session::releaseBudget() {
+  if (!options_.memory_budget) return;
+  if (reclaimer_ != 0) options_.memory_budget->removeReclaimer(reclaimer_);
+  reclaimer_ = 0;
+  if (budget_wait_ != 0 && options_.memory_budget->cancel(budget_wait_)) budget_wait_ = 0;
+  options_.memory_budget->release(frame_reserved_ + kept_reserved_);
+  frame_reserved_ = kept_reserved_ = 0;
 }
 
 void Session::onProbe() {
@@ -186,7 +309,7 @@ void Session::onProbe() {
   std::memcpy(bulk_.data(), body_.get() + bulk_offset_, body_got_ - bulk_offset_);
   read_mode_ = ReadMode::kBulk;
   read_limit_ = body_size_;
-  if (body_got_ == body_size_) return onFrame();
+  if (body_got_ == body_size_) return bodyDone();
   readBody();
 }
 
@@ -194,19 +317,45 @@ void Session::readBody() {
   reading_ = true;
   char* const into = read_mode_ == ReadMode::kBulk ? bulk_.data() + (body_got_ - bulk_offset_)
                                                    : body_.get() + body_got_;
-  socket_.async_read_some(asio::buffer(into, read_limit_ - body_got_),
-                          [self = shared_from_this()](std::error_code ec, size_t n) {
-                            self->reading_ = false;
-                            if (self->closing_) return self->drain();
-                            if (ec) return self->readFailed(ec, "reading a frame body");
-                            // Progress counts as life: a big frame on a slow link may take longer
-                            // than loss_timeout.
-                            self->last_received_ = Clock::now();
-                            self->body_got_ += n;
-                            if (self->body_got_ < self->read_limit_) return self->readBody();
-                            if (self->read_mode_ == ReadMode::kProbe) return self->onProbe();
-                            self->onFrame();
-                          });
+  readSomeInto(asio::buffer(into, read_limit_ - body_got_),
+               [self = shared_from_this(), into](std::error_code ec, size_t n) {
+                 self->reading_ = false;
+                 if (self->closing_) return self->drain();
+                 if (ec) return self->readFailed(ec, "reading a frame body");
+                 // Progress counts as life: a big frame on a slow link may take longer than
+                 // loss_timeout.
+                 self->last_received_ = Clock::now();
+                 // MAC'd as it lands, while the bytes are still in cache.
+                 if (self->rx_mac_) self->rx_mac_->add(std::string_view(into, n));
+                 self->body_got_ += n;
+                 if (self->body_got_ < self->read_limit_) return self->readBody();
+                 if (self->read_mode_ == ReadMode::kProbe) return self->onProbe();
+                 self->bodyDone();
+               });
+}
+
+void Session::bodyDone() {
+  if (!rx_mac_) return onFrame();
+  reading_ = true;
+  readExactly(asio::buffer(tag_in_), [self = shared_from_this()](std::error_code ec, size_t) {
+    self->reading_ = false;
+    if (self->closing_) return self->drain();
+    if (ec) return self->readFailed(ec, "reading a frame's MAC");
+    if (!self->macVerified()) {
+      return self->protocolError(
+          wire::ERROR_CODE_BAD_MAC,
+          "frame " + std::to_string(self->rx_mac_->sequence() - 1) +
+              " failed its integrity check (altered, replayed or reordered on the way); "
+              "closing the connection");
+    }
+    self->onFrame();
+  });
+}
+
+bool Session::macVerified() {
+  const FrameMac::Tag expected = rx_mac_->finish();
+  return constantTimeEqual(std::string_view(expected.data(), expected.size()),
+                           std::string_view(tag_in_.data(), tag_in_.size()));
 }
 
 void Session::onFrame() {
@@ -221,7 +370,7 @@ void Session::onFrame() {
   } else {
     decoded = decodeBody(std::string_view(body_.get(), body_size_));
   }
-  const size_t frame_bytes = kFrameHeaderBytes + body_size_;
+  const size_t frame_bytes = kFrameHeaderBytes + body_size_ + (rx_mac_ ? kFrameMacBytes : 0);
   if (body_capacity_ > kKeepBodyBufferBytes) {
     body_.reset();
     body_capacity_ = 0;
@@ -229,7 +378,7 @@ void Session::onFrame() {
   if (!decoded) {
     {
       std::lock_guard lock(mutex_);
-      counters_.received[static_cast<size_t>(MessageKind::kControl)] += frame_bytes;
+      counters_.received[static_cast<size_t>(TrafficKind::kControl)] += frame_bytes;
     }
     return protocolError(wire::ERROR_CODE_BAD_FRAME, decoded.status().message());
   }
@@ -256,11 +405,21 @@ void Session::onFrame() {
   } else if (paused_) {
     parked_ = std::move(env);
     read_parked_ = true;
+    finishFrameMemory();
     return;
   } else {
     dispatch(std::move(env));
   }
+  finishFrameMemory();
   if (phase_ != Phase::kReady) readHeader();
+}
+
+void Session::finishFrameMemory() {
+  if (!options_.memory_budget || closing_) return;
+  // The message is delivered (or parked): its bytes are the handler's now.
+  options_.memory_budget->release(frame_reserved_);
+  frame_reserved_ = 0;
+  settleKeptBuffers();
 }
 
 void Session::dispatch(wire::Envelope&& env) {
@@ -305,7 +464,7 @@ void Session::readFailed(std::error_code ec, const char* what) {
 // ---------------------------------------------------------------------------------------------
 // Writing: one write in flight; the shaper decides when each queued frame may go.
 
-void Session::enqueue(std::string frame, MessageKind kind, bool urgent, bool counted,
+void Session::enqueue(std::string frame, TrafficKind kind, bool urgent, bool counted,
                       std::string bulk) {
   const size_t size = frame.size() + bulk.size();
   // send() counts its bytes at once, so queuedBytes() is right before the post runs.
@@ -323,6 +482,7 @@ void Session::enqueue(std::string frame, MessageKind kind, bool urgent, bool cou
                                 "); split the message or raise the limit on both sides"));
   }
   Outgoing out{std::move(frame), std::move(bulk), kind, now};
+  out.protect = tx_protect_;
   if (urgent) {
     // A heartbeat sees the link's latency but not the queue of bulk data ahead of it.
     std::lock_guard lock(mutex_);
@@ -346,7 +506,11 @@ void Session::pumpWrites() {
   if (writing_ || phase_ == Phase::kClosed || !socket_.is_open()) return;
   if (paused_ && !closing_) return;
   if (urgent_.empty() && data_.empty()) {
-    if (closing_) finishSocket();
+    if (closing_) return finishSocket();
+    if (auto then = std::move(after_flush_)) {
+      after_flush_ = nullptr;
+      then();
+    }
     return;
   }
   const Clock::time_point now = Clock::now();
@@ -371,6 +535,11 @@ void Session::pumpWrites() {
   }
   current_ = std::move(from->front());
   from->pop_front();
+  if (current_.protect && tx_mac_) {
+    // Tagged in write order, which is the order the peer verifies in.
+    current_.tag = tx_mac_->next({current_.frame, current_.bulk});
+    current_.tag_bytes = kFrameMacBytes;
+  }
   writing_ = true;
   written_ = 0;
   write_progress_ = now;
@@ -379,15 +548,16 @@ void Session::pumpWrites() {
 
 void Session::writeSome() {
   // async_write would cut the frame into 64 KiB writes; handing the kernel the whole remainder
-  // (head and tensor bytes in one gather write) lets it take all the socket buffer holds.
-  std::array<asio::const_buffer, 2> rest{asio::buffer(current_.frame), asio::buffer(current_.bulk)};
+  // (head, tensor bytes and MAC in one gather write) lets it take all the socket buffer holds.
+  std::array<asio::const_buffer, 3> rest{asio::buffer(current_.frame), asio::buffer(current_.bulk),
+                                         asio::buffer(current_.tag.data(), current_.tag_bytes)};
   size_t skip = written_;
   for (auto& b : rest) {
     const size_t n = std::min(skip, b.size());
     b += n;
     skip -= n;
   }
-  socket_.async_write_some(rest, [self = shared_from_this()](std::error_code ec, size_t n) {
+  writeSomeFrom(rest, [self = shared_from_this()](std::error_code ec, size_t n) {
     if (self->phase_ == Phase::kClosed) return;
     if (ec) {
       self->queued_bytes_ -= self->current_.size();
@@ -397,13 +567,12 @@ void Session::writeSome() {
     }
     self->written_ += n;
     self->write_progress_ = Clock::now();
-    if (self->written_ < self->current_.size()) return self->writeSome();
-    const size_t bytes = self->current_.size();
+    if (self->written_ < self->current_.wireSize()) return self->writeSome();
     {
       std::lock_guard lock(self->mutex_);
-      self->counters_.sent[static_cast<size_t>(self->current_.kind)] += bytes;
+      self->counters_.sent[static_cast<size_t>(self->current_.kind)] += self->current_.wireSize();
     }
-    self->queued_bytes_ -= bytes;
+    self->queued_bytes_ -= self->current_.size();
     self->current_ = Outgoing{};
     self->writing_ = false;
     self->pumpWrites();
@@ -442,7 +611,13 @@ void Session::beginClose(Status status, bool flush, wire::ErrorCode send_code) {
   parked_.reset();
 
   auto log = logger("edgerig.bridge");
-  if (status.code() == StatusCode::kAborted) {
+  if (options_.refusals && handshaking()) {
+    // A stranger refused (a scanner, a script in a loop, a wrong token): once per address.
+    const std::string host = remote_address_.substr(0, remote_address_.rfind(':'));
+    const bool first = options_.refusals->firstFor(host);
+    log->log(first ? spdlog::level::warn : spdlog::level::debug, "refused {}: {}{}", who(),
+             status.message(), first ? " (further refusals of this address are not logged)" : "");
+  } else if (status.code() == StatusCode::kAborted) {
     log->debug("session with {}: {}", who(), status.message());
   } else if (status.code() == StatusCode::kUnavailable) {
     log->info("session with {}: {}", who(), status.message());
@@ -458,7 +633,7 @@ void Session::beginClose(Status status, bool flush, wire::ErrorCode send_code) {
   }
   if (send_code != wire::ERROR_CODE_UNSPECIFIED) {
     wire::Envelope err = makeError(send_code, status.message());
-    enqueue(encodeFrame(err), MessageKind::kControl, /*urgent=*/true);
+    enqueue(encodeFrame(err), TrafficKind::kControl, /*urgent=*/true);
   }
   linger_timer_.expires_after(kCloseLinger);
   linger_timer_.async_wait([self = shared_from_this()](std::error_code ec) {
@@ -531,6 +706,9 @@ void Session::forceClose() {
   body_.reset();
   body_capacity_ = 0;
   spare_bulk_ = std::string();
+  bulk_ = std::string();
+  releaseBudget();
+  after_flush_ = nullptr;
 }
 
 }  // namespace edgerig::bridge

@@ -19,6 +19,14 @@ struct SessionAccess {
   static void clientHandshake(const std::shared_ptr<Session>& s, HandshakeDone done) {
     s->beginClientHandshake(std::move(done));
   }
+  // io thread only.
+  static bool handshaking(const std::shared_ptr<Session>& s) {
+    return !s->closing_ && s->handshaking();
+  }
+  static void refuse(const std::shared_ptr<Session>& s, wire::ErrorCode code,
+                     const std::string& detail) {
+    s->refuseStranger(code, detail);
+  }
 };
 
 }  // namespace edgerig::bridge::detail

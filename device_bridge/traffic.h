@@ -15,9 +15,6 @@ namespace edgerig::bridge {
 // heartbeat, model state as weights, everything else as control.
 TrafficKind kindOf(const wire::Envelope& env);
 
-// The session code's older name for the same enum (renamed once the bridge hardening lands).
-using MessageKind = TrafficKind;
-
 struct TrafficCounters {
   // Bytes including the 4-byte frame header, indexed by TrafficKind.
   std::array<uint64_t, kTrafficKindCount> sent{}, received{};

@@ -22,6 +22,10 @@ const char* errorCodeName(wire::ErrorCode code) {
       return "INTERNAL";
     case wire::ERROR_CODE_TIMEOUT:
       return "TIMEOUT";
+    case wire::ERROR_CODE_BUSY:
+      return "BUSY";
+    case wire::ERROR_CODE_BAD_MAC:
+      return "BAD_MAC";
     default:
       return "UNSPECIFIED";
   }
@@ -32,7 +36,10 @@ StatusCode statusCodeFor(wire::ErrorCode code) {
     case wire::ERROR_CODE_VERSION_MISMATCH:
       return StatusCode::kVersionMismatch;
     case wire::ERROR_CODE_AUTH_FAILED:
+    case wire::ERROR_CODE_BAD_MAC:
       return StatusCode::kUnauthenticated;
+    case wire::ERROR_CODE_BUSY:
+      return StatusCode::kUnavailable;
     case wire::ERROR_CODE_OUT_OF_ORDER:
       return StatusCode::kOutOfOrder;
     case wire::ERROR_CODE_TIMEOUT:

@@ -12,6 +12,7 @@ packages=(
   dataset-fashion-mnist
   xvfb xauth
   clang-format clang-tidy
+  clang-14 libclang-rt-14-dev
 )
 missing=()
 for p in "${packages[@]}"; do

@@ -1,6 +1,12 @@
 // Tensor throughput of a Session (algorithm messages with bulk data) against a raw Asio TCP socket
-// sending the same bytes with a length prefix, both over loopback in the same run.
-// Prints a table and `RATIO bridge_throughput_<size> <session/raw>` lines (target >= 0.8).
+// sending the same bytes with a length prefix, all over loopback in the same run, for each
+// protection a session can have: none (both sides ask for none), a MAC per frame (the
+// default), TLS 1.3. Prints a table and RATIO lines:
+//   bridge_throughput_<n>MiB          default session (MAC) / raw    (target >= 0.8)
+//   bridge_unprotected_<n>MiB         session without MAC / raw
+//   bridge_mac_vs_unprotected_<n>MiB  what the MAC costs
+//   bridge_tls_vs_unprotected_<n>MiB  what TLS costs
+//   bridge_tls_vs_mac_<n>MiB
 #include <malloc.h>
 #include <asio/ip/tcp.hpp>
 
@@ -94,7 +100,7 @@ double rawSeconds(const std::vector<std::string>& tensors) {
   return std::chrono::duration<double>(done - t0).count();
 }
 
-double sessionSeconds(const std::vector<std::string>& data) {
+double sessionSeconds(const std::vector<std::string>& data, wire::Protection protection) {
   const size_t bytes = data.front().size(), count = data.size();
   IoThread server_io, client_io;  // two io threads, as two processes would have
   std::mutex mutex;
@@ -104,6 +110,7 @@ double sessionSeconds(const std::vector<std::string>& data) {
   std::vector<std::shared_ptr<Session>> accepted;
   SessionOptions options;
   options.local_name = "bench-agent";
+  options.protection = protection;
   auto listener = Listener::create(server_io.context(), {"127.0.0.1", 0}, kToken, options,
                                    [&](std::shared_ptr<Session> s) {
                                      accepted.push_back(s);
@@ -135,6 +142,10 @@ double sessionSeconds(const std::vector<std::string>& data) {
     std::exit(1);
   }
   auto session = client.value();
+  if (session->protection() != protection) {
+    std::fprintf(stderr, "protection %d asked, %d used\n", protection, session->protection());
+    std::exit(1);
+  }
   session->start([](wire::Envelope&&) {}, [](const Status&) {});
   // The tensor is turned into an algorithm message before timing: that copy happens in any
   // protocol.
@@ -184,9 +195,13 @@ int main(int argc, char** argv) {
                                             "M_MMAP_THRESHOLD 32 MiB)"
                                           : "glibc defaults");
   if (sizes.empty()) sizes = {1, 4, 16};
+  enum { kRaw, kNone, kMac, kTls, kMethods };
+  const wire::Protection protections[] = {wire::PROTECTION_NONE, wire::PROTECTION_NONE,
+                                          wire::PROTECTION_MAC, wire::PROTECTION_TLS};
   struct Row {
     size_t mib;
-    double raw_mbps, session_mbps, ratio;
+    double mbps[kMethods];
+    double mac_raw, none_raw, mac_none, tls_none, tls_mac;  // medians of paired ratios
   };
   const auto median = [](std::vector<double> v) {
     std::sort(v.begin(), v.end());
@@ -196,22 +211,44 @@ int main(int argc, char** argv) {
   for (size_t mib : sizes) {
     const size_t bytes = mib << 20;
     const size_t count = kBytesPerRun / bytes;
-    // Runs alternate, and each ratio compares two neighbouring runs: on a shared machine the
-    // load changes by the second, and the median of paired ratios is what stays put.
+    // Runs alternate, and each ratio compares neighbouring runs: on a shared machine the load
+    // changes by the second, and the median of paired ratios is what stays put.
     const std::vector<std::string> data = tensors(bytes, count);
-    std::vector<double> raw_s, session_s, ratios;
+    std::vector<double> seconds[kMethods], mac_raw, none_raw, mac_none, tls_none, tls_mac;
     for (int rep = 0; rep < kRepetitions; ++rep) {
-      raw_s.push_back(rawSeconds(data));
-      session_s.push_back(sessionSeconds(data));
-      ratios.push_back(raw_s.back() / session_s.back());
+      double t[kMethods];
+      t[kRaw] = rawSeconds(data);
+      for (int m = kNone; m < kMethods; ++m) t[m] = sessionSeconds(data, protections[m]);
+      for (int m = 0; m < kMethods; ++m) seconds[m].push_back(t[m]);
+      mac_raw.push_back(t[kRaw] / t[kMac]);
+      none_raw.push_back(t[kRaw] / t[kNone]);
+      mac_none.push_back(t[kNone] / t[kMac]);
+      tls_none.push_back(t[kNone] / t[kTls]);
+      tls_mac.push_back(t[kMac] / t[kTls]);
     }
     const double total_mb = static_cast<double>(bytes * count) / 1e6;
-    rows.push_back({mib, total_mb / median(raw_s), total_mb / median(session_s), median(ratios)});
+    Row row{mib,
+            {},
+            median(mac_raw),
+            median(none_raw),
+            median(mac_none),
+            median(tls_none),
+            median(tls_mac)};
+    for (int m = 0; m < kMethods; ++m) row.mbps[m] = total_mb / median(seconds[m]);
+    rows.push_back(row);
   }
-  std::printf("%-10s %14s %14s %14s\n", "tensor", "raw MB/s", "session MB/s", "median ratio");
+  std::printf("%-10s %10s %12s %12s %12s\n", "tensor", "raw MB/s", "no MAC MB/s", "MAC MB/s",
+              "TLS MB/s");
   for (const Row& r : rows) {
-    std::printf("%4zu MiB   %14.1f %14.1f %14.3f\n", r.mib, r.raw_mbps, r.session_mbps, r.ratio);
+    std::printf("%4zu MiB   %10.1f %12.1f %12.1f %12.1f\n", r.mib, r.mbps[kRaw], r.mbps[kNone],
+                r.mbps[kMac], r.mbps[kTls]);
   }
-  for (const Row& r : rows) std::printf("RATIO bridge_throughput_%zuMiB %.3f\n", r.mib, r.ratio);
+  for (const Row& r : rows) {
+    std::printf("RATIO bridge_throughput_%zuMiB %.3f\n", r.mib, r.mac_raw);
+    std::printf("RATIO bridge_unprotected_%zuMiB %.3f\n", r.mib, r.none_raw);
+    std::printf("RATIO bridge_mac_vs_unprotected_%zuMiB %.3f\n", r.mib, r.mac_none);
+    std::printf("RATIO bridge_tls_vs_unprotected_%zuMiB %.3f\n", r.mib, r.tls_none);
+    std::printf("RATIO bridge_tls_vs_mac_%zuMiB %.3f\n", r.mib, r.tls_mac);
+  }
   return 0;
 }

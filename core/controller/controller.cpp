@@ -156,6 +156,7 @@ Status Controller::Run::bringUpDevices() {
                    ? cfg_.profiles[i].name
                    : "dev" + std::to_string(i);
       s.threads = cfg_.threads_per_agent;
+      s.tls = cfg_.tls;
       specs.push_back(s);
     }
     const std::string binary =
@@ -172,6 +173,7 @@ Status Controller::Run::bringUpDevices() {
   so.local_name = "controller";
   so.heartbeat_interval = owner_.options_.heartbeat_interval;
   so.loss_timeout = owner_.options_.loss_timeout;
+  so.protection = cfg_.tls ? wire::PROTECTION_TLS : wire::PROTECTION_MAC;
   pool_ = std::make_unique<DevicePool>(*io_, token, so);
   metrics_.resize(static_cast<int>(endpoints.size()));
   if (auto st = pool_->connectAll(endpoints); !st) return st;

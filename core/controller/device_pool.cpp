@@ -35,10 +35,13 @@ Status DevicePool::connectAll(const std::vector<DeviceEndpoint>& endpoints) {
     auto r = pending[i].get();
     if (!r) {
       if (first_error.isOk()) {
+        // The cause's code is kept: a device that cannot prove the token is kUnauthenticated.
         first_error =
-            unavailable("cannot connect to device " +
-                        (devices_[i].name.empty() ? std::to_string(i) : devices_[i].name) + " at " +
-                        devices_[i].address + ": " + r.status().message());
+            Status(r.status().code() == StatusCode::kUnauthenticated ? StatusCode::kUnauthenticated
+                                                                     : StatusCode::kUnavailable,
+                   "cannot connect to device " +
+                       (devices_[i].name.empty() ? std::to_string(i) : devices_[i].name) + " at " +
+                       devices_[i].address + ": " + r.status().message());
       }
       continue;
     }

@@ -19,6 +19,34 @@
 namespace edgerig {
 namespace fs = std::filesystem;
 
+namespace {
+constexpr std::chrono::hours kStaleTokenFileAge{24};
+}  // namespace
+
+int removeStaleTokenFiles(const std::string& dir) {
+  // Releases before protocol 2 wrote the token to /tmp/edgerig-token-XXXXXX (mkstemp) and
+  // removed it only on a clean exit; this release never writes one. Such a file of ours that
+  // nobody touched for a day is a leftover of a killed controller. A younger one may belong to
+  // an older release's controller still running (it needs the file to restart an agent).
+  const std::string prefix = "edgerig-token-";
+  const auto now = std::chrono::system_clock::now();
+  int removed = 0;
+  std::error_code ec;
+  for (const auto& entry : fs::directory_iterator(dir, ec)) {
+    const std::string name = entry.path().filename().string();
+    if (name.rfind(prefix, 0) != 0 || name.size() != prefix.size() + 6) continue;
+    struct stat st {};
+    if (::lstat(entry.path().c_str(), &st) != 0 || !S_ISREG(st.st_mode) ||
+        st.st_uid != ::geteuid()) {
+      continue;
+    }
+    const auto modified = std::chrono::system_clock::from_time_t(st.st_mtime);
+    if (now - modified < kStaleTokenFileAge) continue;
+    if (::unlink(entry.path().c_str()) == 0) ++removed;
+  }
+  return removed;
+}
+
 std::string findAgentBinary() {
   std::error_code ec;
   auto self = fs::read_symlink("/proc/self/exe", ec);
@@ -43,15 +71,8 @@ Result<std::unique_ptr<LocalTestbed>> LocalTestbed::spawn(const std::string& age
   std::unique_ptr<LocalTestbed> tb(new LocalTestbed());
   tb->agent_binary_ = agent_binary;
   tb->log_dir_ = log_dir;
-  char path[] = "/tmp/edgerig-seam-token-XXXXXX";  // TODO(merge): the bridge hardening passes the
-                                                   // token by pipe
-  int fd = mkstemp(path);
-  if (fd < 0)
-    return internalError(std::string("cannot create a token file in /tmp: ") +
-                         std::strerror(errno));
-  close(fd);
-  tb->token_file_ = path;
-  if (auto st = bridge::writeTokenFile(tb->token_file_, token); !st) return st;
+  tb->token_ = token;
+  removeStaleTokenFiles();
   if (!log_dir.empty()) {
     std::error_code ec;
     fs::create_directories(log_dir, ec);
@@ -115,9 +136,27 @@ Status LocalTestbed::start(Agent& a) {
   int out[2];
   if (pipe2(out, O_CLOEXEC) != 0)
     return internalError(std::string("pipe: ") + std::strerror(errno));
+  // The token goes through a pipe the agent inherits as fd 3: written in full before the fork
+  // (it fits the pipe's buffer), so the agent reads it and then end of file.
+  int tok[2];
+  if (pipe2(tok, O_CLOEXEC) != 0) {
+    close(out[0]);
+    close(out[1]);
+    return internalError(std::string("pipe: ") + std::strerror(errno));
+  }
+  const std::string line = token_ + "\n";
+  const bool wrote = write(tok[1], line.data(), line.size()) == static_cast<ssize_t>(line.size());
+  close(tok[1]);
+  if (!wrote) {
+    close(tok[0]);
+    close(out[0]);
+    close(out[1]);
+    return internalError("cannot hand the token to local agent '" + a.spec.name + "'");
+  }
   std::vector<std::string> args = {agent_binary_, "--listen",  "127.0.0.1:0",
-                                   "--name",      a.spec.name, "--token-file",
-                                   token_file_,   "--threads", std::to_string(a.spec.threads)};
+                                   "--name",      a.spec.name, "--token-fd",
+                                   "3",           "--threads", std::to_string(a.spec.threads)};
+  if (a.spec.tls) args.push_back("--tls");
   if (!a.spec.data_dir.empty()) {
     args.push_back("--data-dir");
     args.push_back(a.spec.data_dir);
@@ -134,7 +173,13 @@ Status LocalTestbed::start(Agent& a) {
   const std::string log_path = log_dir_.empty() ? "" : log_dir_ + "/" + a.spec.name + ".log";
   const pid_t parent = getpid();
   pid_t pid = fork();
-  if (pid < 0) return internalError(std::string("fork: ") + std::strerror(errno));
+  if (pid < 0) {
+    const std::string err = std::strerror(errno);
+    close(tok[0]);
+    close(out[0]);
+    close(out[1]);
+    return internalError("fork: " + err);
+  }
   if (pid == 0) {
     // Child: only async-signal-safe calls until exec.
     prctl(PR_SET_PDEATHSIG, SIGTERM);
@@ -144,6 +189,11 @@ Status LocalTestbed::start(Agent& a) {
     // the agents as well it would kill them mid-step and turn a clean stop into a lost device.
     setpgid(0, 0);
     dup2(out[1], STDOUT_FILENO);
+    if (tok[0] == 3) {
+      fcntl(3, F_SETFD, 0);  // dup2 onto itself would keep close-on-exec
+    } else {
+      dup2(tok[0], 3);
+    }
     if (!log_path.empty()) {
       int log_fd = open(log_path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
       if (log_fd >= 0) dup2(log_fd, STDERR_FILENO);
@@ -159,6 +209,7 @@ Status LocalTestbed::start(Agent& a) {
     _exit(127);
   }
   close(out[1]);
+  close(tok[0]);
   a.pid = pid;
   a.stdout_fd = out[0];
   return Status::ok();
@@ -211,7 +262,6 @@ LocalTestbed::~LocalTestbed() {
     if (a.pid > 0) ::kill(a.pid, SIGTERM);
   }
   for (auto& a : agents_) reap(a, false);
-  if (!token_file_.empty()) std::remove(token_file_.c_str());
 }
 
 }  // namespace edgerig

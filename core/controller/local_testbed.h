@@ -1,6 +1,7 @@
 // A local testbed: N edgerig-agent processes on loopback, spawned and reaped by the
-// controller. Each gets the run's fresh token through a private file (never on a command
-// line) and dies with its controller (PR_SET_PDEATHSIG), so nothing is left running.
+// controller. Each gets the run's fresh token through an inherited pipe (--token-fd): never on
+// a command line, in the environment, or on disk, so even a SIGKILLed controller leaves no
+// token behind. Each dies with its controller (PR_SET_PDEATHSIG), so nothing is left running.
 #pragma once
 
 #include <sys/types.h>
@@ -19,7 +20,13 @@ struct LocalAgentSpec {
   int threads = 1;
   std::string data_dir;
   int metrics_interval_ms = 0;  // 0: the agent's default
+  bool tls = false;             // --tls: the agent asks for TLS on every connection
 };
+
+// Token files of earlier releases' local testbeds (/tmp/edgerig-token-XXXXXX) that a killed
+// controller left behind: spawn() removes this user's that are older than a day (a younger one
+// may belong to an older release's controller still running). Returns how many were removed.
+int removeStaleTokenFiles(const std::string& dir = "/tmp");
 
 class LocalTestbed {
  public:
@@ -29,7 +36,7 @@ class LocalTestbed {
       const std::string& agent_binary, const std::vector<LocalAgentSpec>& agents,
       const std::string& token, const std::string& log_dir,
       std::chrono::milliseconds start_timeout = std::chrono::seconds(30));
-  ~LocalTestbed();  // SIGTERM, a short grace period, SIGKILL; reaps all; removes the token file
+  ~LocalTestbed();  // SIGTERM, a short grace period, SIGKILL; reaps all
   LocalTestbed(const LocalTestbed&) = delete;
   LocalTestbed& operator=(const LocalTestbed&) = delete;
 
@@ -57,7 +64,7 @@ class LocalTestbed {
   void reap(Agent& a, bool force);
 
   std::string agent_binary_;
-  std::string token_file_;
+  std::string token_;
   std::string log_dir_;
   std::vector<Agent> agents_;
 };

@@ -43,6 +43,7 @@ ExperimentConfig fromWire(const wire::Experiment& e) {
   c.remote.assign(d.remote().begin(), d.remote().end());
   if (d.has_token_file()) c.token_file = d.token_file();
   if (d.has_threads_per_agent()) c.threads_per_agent = d.threads_per_agent();
+  if (d.has_tls()) c.tls = d.tls();
 
   if (e.model().has_name()) c.model = e.model().name();
 
@@ -105,6 +106,7 @@ wire::Experiment toWire(const ExperimentConfig& c) {
   for (const auto& r : c.remote) d->add_remote(r);
   d->set_token_file(c.token_file);
   d->set_threads_per_agent(c.threads_per_agent);
+  d->set_tls(c.tls);
 
   e.mutable_model()->set_name(c.model);
 

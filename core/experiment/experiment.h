@@ -46,6 +46,7 @@ struct ExperimentConfig {
   std::vector<DeviceProfileConfig> profiles;  // one per local agent; missing ones are native
   std::vector<std::string> remote;            // host:port
   std::string token_file;
+  bool tls = false;  // devices.tls: TLS 1.3 to every agent (PSK from the token), local ones too
   int threads_per_agent = 1;
 
   std::string model = "cnn";

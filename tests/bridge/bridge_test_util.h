@@ -21,6 +21,7 @@
 #include "device_bridge/frame.h"
 #include "device_bridge/io_thread.h"
 #include "device_bridge/session.h"
+#include "device_bridge/session_crypto.h"
 #include "device_bridge/status.h"
 
 namespace edgerig::bridge::testing {
@@ -64,15 +65,32 @@ class RawClient {
     asio::write(socket_, asio::buffer(bytes), ec);
     return !ec;
   }
-  bool send(const wire::Envelope& env) { return write(encodeFrame(env)); }
+  // A whole frame (header and body) as it goes on the wire: with its MAC once the handshake
+  // chose MACs (advances the MAC's sequence; write the result exactly once, in order).
+  std::string protect(const std::string& frame) {
+    if (!tx_) return frame;
+    const FrameMac::Tag tag = tx_->next({frame});
+    return frame + std::string(tag.data(), tag.size());
+  }
+  bool writeFrame(const std::string& frame) { return write(protect(frame)); }
+  bool send(const wire::Envelope& env) { return writeFrame(encodeFrame(env)); }
 
-  // Reads one frame. Errors: kTimeout, kUnavailable (closed), or the decode error.
+  // Reads one frame (and checks its MAC once there are MACs). Errors: kTimeout, kUnavailable
+  // (closed), kUnauthenticated (bad MAC), or the decode error.
   Result<wire::Envelope> readFrame(std::chrono::milliseconds timeout = 2s) {
     auto header = readExact(4, timeout);
     if (!header) return header.status();
     const uint32_t len = decodeLength(reinterpret_cast<const uint8_t*>(header->data()));
     auto body = readExact(len, timeout);
     if (!body) return body.status();
+    if (rx_) {
+      auto tag = readExact(kFrameMacBytes, timeout);
+      if (!tag) return tag.status();
+      const FrameMac::Tag expected = rx_->next({*header, *body});
+      if (std::string(expected.data(), expected.size()) != *tag) {
+        return Status(StatusCode::kUnauthenticated, "bad MAC from the agent");
+      }
+    }
     return decodeBody(*body);
   }
 
@@ -88,20 +106,43 @@ class RawClient {
     return false;
   }
 
-  // Runs the client side of the handshake by hand; returns the Welcome (or what went wrong).
-  Result<wire::Envelope> handshake(const std::string& token, const std::string& name = "raw") {
+  // Runs the dialer's side of the handshake by hand, as the protocol says (an independent
+  // implementation of it); returns the Welcome, or the agent's Error, or what went wrong. After
+  // a Welcome, send() and readFrame() use the session's MACs.
+  Result<wire::Envelope> handshake(const std::string& token, const std::string& name = "raw",
+                                   wire::Protection protection = wire::PROTECTION_MAC) {
+    transcript_ = {};
+    transcript_.dialer_nonce = randomBytes(kNonceBytes);
+    transcript_.dialer_role = wire::PEER_ROLE_TOOL;
+    transcript_.dialer_name = name;
+    transcript_.dialer_protection = protection;
     wire::Envelope hello;
     hello.mutable_hello()->set_name(name);
     hello.mutable_hello()->set_role(wire::PEER_ROLE_TOOL);
+    hello.mutable_hello()->set_nonce(transcript_.dialer_nonce);
+    hello.mutable_hello()->set_protection(protection);
     if (!send(hello)) return unavailable("write hello");
     auto challenge = readFrame();
     if (!challenge) return challenge.status();
-    if (!challenge->has_challenge()) return invalidArgument("expected challenge");
+    if (!challenge->has_challenge()) return *challenge;  // an Error, most likely
+    transcript_.agent_nonce = challenge->challenge().nonce();
+    transcript_.agent_name = challenge->challenge().agent_name();
+    transcript_.agent_protection = challenge->challenge().protection();
+    agent_proof_ok_ = challenge->challenge().proof() == agentProof(token, transcript_);
     wire::Envelope auth;
-    auth.mutable_auth()->set_mac(hmacSha256(token, challenge->challenge().nonce()));
+    auth.mutable_auth()->set_proof(dialerProof(token, transcript_));
     if (!send(auth)) return unavailable("write auth");
-    return readFrame();
+    auto welcome = readFrame();
+    if (welcome && welcome->has_welcome() &&
+        negotiate(protection, transcript_.agent_protection) == wire::PROTECTION_MAC) {
+      const SessionKeys keys = deriveSessionKeys(token, transcript_);
+      tx_ = std::make_unique<FrameMac>(keys.dialer_to_agent);
+      rx_ = std::make_unique<FrameMac>(keys.agent_to_dialer);
+    }
+    return welcome;
   }
+  bool agentProofOk() const { return agent_proof_ok_; }
+  const HandshakeTranscript& transcript() const { return transcript_; }
 
   asio::ip::tcp::socket& socket() { return socket_; }
 
@@ -131,6 +172,9 @@ class RawClient {
   asio::io_context io_;
   asio::ip::tcp::socket socket_;
   std::error_code connect_ec_;
+  HandshakeTranscript transcript_;
+  bool agent_proof_ok_ = false;
+  std::unique_ptr<FrameMac> tx_, rx_;
 };
 
 // A listener on 127.0.0.1:0 whose sessions are started at once and record what they see.

@@ -56,6 +56,7 @@ wire::Envelope withVersion(wire::Envelope env, uint32_t version) {
 wire::Envelope hello() {
   wire::Envelope env;
   env.mutable_hello()->set_name("intruder");
+  env.mutable_hello()->set_nonce(std::string(kNonceBytes, 'n'));
   return env;
 }
 
@@ -68,7 +69,7 @@ struct BadInput {
 
 std::vector<BadInput> badInputs() {
   wire::Envelope auth;
-  auth.mutable_auth()->set_mac(std::string(32, 'x'));
+  auth.mutable_auth()->set_proof(std::string(32, 'x'));
   return {
       {"garbage body", rawFrame(std::string(24, '\xff')), wire::ERROR_CODE_BAD_FRAME,
        StatusCode::kInvalidArgument},
@@ -76,7 +77,9 @@ std::vector<BadInput> badInputs() {
        StatusCode::kInvalidArgument},
       {"length above max", header(0xffffffffu), wire::ERROR_CODE_FRAME_TOO_LARGE,
        StatusCode::kInvalidArgument},
-      {"other major version", encodeFrame(withVersion(hello(), 205)),
+      {"other major version", encodeFrame(withVersion(hello(), 305)),
+       wire::ERROR_CODE_VERSION_MISMATCH, StatusCode::kVersionMismatch},
+      {"release before mutual auth", encodeFrame(withVersion(hello(), 100)),
        wire::ERROR_CODE_VERSION_MISMATCH, StatusCode::kVersionMismatch},
       {"empty body", encodeFrame(wire::Envelope{}), wire::ERROR_CODE_UNKNOWN_MESSAGE,
        StatusCode::kInvalidArgument},
@@ -89,7 +92,7 @@ std::vector<BadInput> badInputs() {
 void expectRejected(RawClient& client, const std::string& bytes, wire::ErrorCode code,
                     const char* name) {
   ASSERT_TRUE(client.connected()) << name;
-  ASSERT_TRUE(client.write(bytes)) << name;
+  ASSERT_TRUE(client.writeFrame(bytes)) << name;
   auto reply = client.readFrame();
   ASSERT_TRUE(reply) << name << ": " << reply.status().message();
   ASSERT_TRUE(reply->has_error()) << name;

@@ -266,7 +266,8 @@ TEST(Session, CountersPerKindMatchTheBytesSent) {
                                       step(2)};
   TrafficCounters expected;
   for (const auto& env : sent) {
-    expected.sent[static_cast<size_t>(kindOf(env))] += encodeFrame(env).size();
+    // What crosses the link: the frame and its MAC.
+    expected.sent[static_cast<size_t>(kindOf(env))] += encodeFrame(env).size() + kFrameMacBytes;
     controller.session->send(env);
   }
   ASSERT_TRUE(waitFor([&] { return agent.messages(0).size() == sent.size(); }));
