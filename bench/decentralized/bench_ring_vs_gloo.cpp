@@ -1,14 +1,15 @@
 // edgerig's ring all-reduce over bridge Sessions against c10d's Gloo all-reduce
-// (ProcessGroupGloo), both in the same P worker processes on loopback, for P in {2, 4} and 1, 4
-// and 16 MiB of float32. Prints a table and `RATIO ring_vs_gloo_<P>p_<size>mib <ring/gloo>`
-// lines (algorithm bandwidth; target >= 0.9), and `..._buckets<B>mib` lines for the ring cut into
-// the allreduce worker's default buckets where that differs from one bucket.
+// (ProcessGroupGloo), in the same P worker processes on loopback, for P in {2, 4} and 1, 4 and
+// 16 MiB of float32 (SUM). Prints a table, the CPU each costs, and `RATIO
+// ring_vs_gloo_<P>p_<size>mib <ring/gloo>` lines (algorithm bandwidth; target >= 0.9), plus
+// `..._buckets<B>mib` lines for the tensor cut into the allreduce worker's default buckets.
 //
 // The parent runs this binary again once per rank (`worker`); each worker joins a Gloo process
-// group (FileStore rendezvous in a temp dir) and a bridge ring (its listener's port is published
-// through the same store). Methods alternate round by round; a round times blocks of kBlock
-// back-to-back all-reduces, each block after a Gloo barrier and followed by an exact check of
-// the sums, so a broken reduction stops the bench instead of being timed.
+// group (FileStore rendezvous in a temp dir) and a bridge ring (BridgeRing: chunks sent and
+// received exactly as AllreduceWorker does; its listener's port goes through the same store).
+// The methods alternate block by block; a block is up to 16 back-to-back all-reduces of the same
+// tensor, timed from a Gloo barrier and followed by an exact check of the sums, so a broken
+// reduction stops the bench instead of being timed.
 #include <malloc.h>
 #include <stdlib.h>
 #include <sys/resource.h>
@@ -53,7 +54,7 @@ constexpr const char* kMethodNames[] = {"gloo", "ring", "ring-buckets"};
 struct Options {
   std::vector<int> procs{2, 4};
   std::vector<int> sizes_mib{1, 4, 16};
-  double seconds = 2.0;  // timed, per method and case
+  double seconds = 3.0;  // timed, per method and case
   double bucket_mib = kDefaultBucketMiB;
   std::vector<std::string> methods{"gloo", "ring", "ring-buckets"};
   // Worker only.
@@ -99,7 +100,8 @@ class Worker {
          std::unique_ptr<bench::BridgeRing> ring)
       : o_(o), pg_(std::move(pg)), ring_(std::move(ring)) {}
 
-  void runSize(int mib) {
+  // Times every method on a tensor of `mib` MiB and prints RESULT and BREAKDOWN lines.
+  Status runSize(int mib) {
     const int64_t numel = (int64_t{mib} << 20) / 4;
     // Rank r holds r + 1 + (i mod 5): every element's sum is known without the others' data.
     i_mod_ = torch::arange(numel, torch::kInt64).remainder(5).to(torch::kFloat32);
@@ -111,15 +113,21 @@ class Worker {
     if (wanted("ring")) methods.push_back(Method::kRing);
     if (wanted("ring-buckets") && bucket_elems_ < numel) methods.push_back(Method::kRingBuckets);
 
-    if (methods.empty()) return;
+    if (methods.empty()) return Status::ok();
     // Warm-up (connections, buffers, page faults), then rank 0 sizes the blocks and the rounds
     // from the first method's (Gloo's) fastest single all-reduce; everyone uses its numbers.
     setBlock(1);
     for (int k = 0; k < 2; ++k) {
-      for (Method m : methods) timeBlock(m);
+      for (Method m : methods) {
+        if (auto t = timeBlock(m); !t) return t.status();
+      }
     }
-    double one = timeBlock(methods.front());
-    for (int k = 0; k < 2; ++k) one = std::min(one, timeBlock(methods.front()));
+    double one = 1e9;
+    for (int k = 0; k < 3; ++k) {
+      auto t = timeBlock(methods.front());
+      if (!t) return t.status();
+      one = std::min(one, *t);
+    }
     const int64_t block = std::clamp<int64_t>(std::lround(kBlockSeconds / one), 1, kMaxBlock);
     const int64_t rounds = std::clamp<int64_t>(
         std::lround(o_.seconds / (static_cast<double>(block) * one)), kMinRounds, 10000);
@@ -134,7 +142,9 @@ class Worker {
       // Rotate the order so that no method always runs first after a check or last.
       for (size_t k = 0; k < methods.size(); ++k) {
         const Method m = methods[(k + static_cast<size_t>(round)) % methods.size()];
-        const double seconds = timeBlock(m);
+        auto timed = timeBlock(m);
+        if (!timed) return timed.status();
+        const double seconds = *timed;
         std::printf("RESULT %d %s %lld %.6f %d %.6f\n", mib, kMethodNames[static_cast<int>(m)],
                     static_cast<long long>(round), seconds, block_, last_cpu_s_);
         auto& [total, parts] = spent[m];
@@ -156,6 +166,7 @@ class Worker {
                   b.build_s, b.send_s, static_cast<long long>(b.chunks_sent));
     }
     std::fflush(stdout);
+    return Status::ok();
   }
 
   void barrier() { pg_->barrier()->wait(); }
@@ -173,7 +184,7 @@ class Worker {
   }
 
   // block_ all-reduces of input_, timed from a barrier; the sums are checked afterwards.
-  double timeBlock(Method m) {
+  Result<double> timeBlock(Method m) {
     work_.copy_(input_);
     std::vector<torch::Tensor> buckets;
     if (m == Method::kRing) buckets = {work_};
@@ -186,14 +197,14 @@ class Worker {
         std::vector<at::Tensor> v{work_};
         pg_->allreduce(v)->wait();
       } else if (auto st = ring_->allreduce(buckets); !st) {
-        throw std::runtime_error(st.message());
+        return st;
       }
     }
     const double seconds = std::chrono::duration<double>(Clock::now() - t0).count();
     last_cpu_s_ = processCpuSeconds() - cpu0;
     if (!torch::allclose(work_, expected_, /*rtol=*/1e-6, /*atol=*/0)) {
       const int64_t bad = (work_ != expected_).nonzero()[0][0].item<int64_t>();
-      throw std::runtime_error(
+      return internalError(
           std::string(kMethodNames[static_cast<int>(m)]) + " all-reduce on rank " +
           std::to_string(o_.rank) + " gave " + std::to_string(work_[bad].item<float>()) +
           " at element " + std::to_string(bad) + ", expected " +
@@ -211,7 +222,8 @@ class Worker {
   double last_cpu_s_ = 0;  // of the last block
 };
 
-int workerMain(const Options& o) {
+// One rank. c10d reports its failures by exceptions; main() catches them.
+Status workerMain(const Options& o) {
   // As edgerig-agent: one torch thread, and a heap that keeps multi-MiB tensor buffers.
   torch::set_num_threads(1);
   mallopt(M_MMAP_THRESHOLD, 32 << 20);
@@ -222,21 +234,21 @@ int workerMain(const Options& o) {
   auto pg = c10::make_intrusive<c10d::ProcessGroupGloo>(store, o.rank, o.size, options);
 
   auto ring = bench::BridgeRing::listen(o.rank, o.size);
-  if (!ring) throw std::runtime_error("ring listener: " + ring.status().message());
+  if (!ring) return ring.status();
   const std::string port = std::to_string(ring.value()->port());
   store->set("ring-port-" + std::to_string(o.rank), std::vector<uint8_t>(port.begin(), port.end()));
   const auto right = store->get("ring-port-" + std::to_string((o.rank + 1) % o.size));
   const auto right_port = static_cast<uint16_t>(std::stoi(std::string(right.begin(), right.end())));
-  if (auto st = ring.value()->join(right_port, std::chrono::seconds(30)); !st) {
-    throw std::runtime_error(st.message());
-  }
+  if (auto st = ring.value()->join(right_port, std::chrono::seconds(30)); !st) return st;
 
   Worker w(o, pg, std::move(ring).value());
   w.barrier();
-  for (int mib : o.sizes_mib) w.runSize(mib);
+  for (int mib : o.sizes_mib) {
+    if (auto st = w.runSize(mib); !st) return st;
+  }
   w.barrier();  // every rank is past its last all-reduce before any session closes
   w.ring().close();
-  return 0;
+  return Status::ok();
 }
 
 // ------------------------------------------------------------------------------------------
@@ -321,6 +333,7 @@ Status runWorkers(const Options& o, std::map<Key, Timing>& timings, std::map<Key
 }
 
 int parentMain(const Options& o) {
+  setenv("EDGERIG_LOG", "warn", /*overwrite=*/0);  // the workers' sessions log at info
   std::map<Key, Timing> timings;
   std::map<Key, Parts> parts;
   if (auto st = runWorkers(o, timings, parts); !st) {
@@ -459,10 +472,14 @@ int main(int argc, char** argv) {
   CLI11_PARSE(cli, argc, argv);
   if (!*worker) return parentMain(o);
   o.size = o.procs.front();
+  Status st;
   try {
-    return workerMain(o);
+    st = workerMain(o);
   } catch (const std::exception& e) {
-    std::fprintf(stderr, "bench_ring_vs_gloo worker %d of %d: %s\n", o.rank, o.size, e.what());
-    return 1;
+    st = internalError(e.what());
   }
+  if (st) return 0;
+  std::fprintf(stderr, "bench_ring_vs_gloo worker %d of %d: %s\n", o.rank, o.size,
+               st.message().c_str());
+  return 1;
 }

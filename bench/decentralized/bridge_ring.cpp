@@ -41,30 +41,33 @@ BridgeRing::~BridgeRing() {
 Result<std::unique_ptr<BridgeRing>> BridgeRing::listen(int rank, int size) {
   std::unique_ptr<BridgeRing> r(new BridgeRing(rank, size));
   BridgeRing* self = r.get();
-  auto listener =
-      bridge::Listener::create(r->io_.context(), {"127.0.0.1", 0}, kToken, sessionOptions(rank),
-                               [self](std::shared_ptr<bridge::Session> s) {
-                                 // As AgentRuntime::onPeerMessage: the message moves to the trainer
-                                 // thread whole.
-                                 s->start(
-                                     [self](wire::Envelope&& env) {
-                                       if (!env.has_algo()) return;
-                                       std::lock_guard lock(self->mu_);
-                                       self->inbox_.push_back(std::move(*env.mutable_algo()));
-                                       self->cv_.notify_one();
-                                     },
-                                     [self](const Status& st) {
-                                       std::lock_guard lock(self->mu_);
-                                       if (!self->closing_ && !self->lost_) self->lost_ = st;
-                                       self->cv_.notify_one();
-                                     });
-                                 std::lock_guard lock(self->mu_);
-                                 self->left_ = std::move(s);
-                                 self->cv_.notify_one();
-                               });
+  auto listener = bridge::Listener::create(
+      r->io_.context(), {"127.0.0.1", 0}, kToken, sessionOptions(rank),
+      [self](std::shared_ptr<bridge::Session> s) { self->onLeftSession(std::move(s)); });
   if (!listener) return listener.status();
   r->listener_ = std::move(listener).value();
   return r;
+}
+
+void BridgeRing::onLeftSession(std::shared_ptr<bridge::Session> s) {
+  // As AgentRuntime::onPeerMessage: the message moves whole to the trainer thread's queue.
+  s->start(
+      [this](wire::Envelope&& env) {
+        if (!env.has_algo()) return;
+        std::lock_guard lock(mu_);
+        inbox_.push_back(std::move(*env.mutable_algo()));
+        cv_.notify_one();
+      },
+      [this](const Status& st) { onSessionClosed(st); });
+  std::lock_guard lock(mu_);
+  left_ = std::move(s);
+  cv_.notify_one();
+}
+
+void BridgeRing::onSessionClosed(const Status& st) {
+  std::lock_guard lock(mu_);
+  if (!closing_ && !lost_) lost_ = st;
+  cv_.notify_one();
 }
 
 Status BridgeRing::join(uint16_t right_port, std::chrono::milliseconds timeout) {
@@ -76,12 +79,7 @@ Status BridgeRing::join(uint16_t right_port, std::chrono::milliseconds timeout) 
                        std::to_string(right_port) + ": " + right.status().message());
   }
   right_ = std::move(right).value();
-  right_->start([](wire::Envelope&&) {},
-                [this](const Status& st) {
-                  std::lock_guard lock(mu_);
-                  if (!closing_ && !lost_) lost_ = st;
-                  cv_.notify_one();
-                });
+  right_->start([](wire::Envelope&&) {}, [this](const Status& st) { onSessionClosed(st); });
   std::unique_lock lock(mu_);
   if (!cv_.wait_for(lock, timeout, [&] { return left_ != nullptr; })) {
     return unavailable("ring rank " + std::to_string(rank_) +

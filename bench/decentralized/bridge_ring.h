@@ -57,6 +57,8 @@ class BridgeRing {
 
  private:
   BridgeRing(int rank, int size);
+  void onLeftSession(std::shared_ptr<bridge::Session> s);  // io thread
+  void onSessionClosed(const Status& st);                  // io thread
   RingAllreduce& ringFor(int64_t iteration);
   void sendChunk(int64_t iteration, int bucket, int step, const torch::Tensor& values);
   Result<wire::AlgoMessage> nextMessage();
