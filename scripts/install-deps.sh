@@ -5,7 +5,7 @@ packages=(
   build-essential cmake ccache pkg-config git
   qt6-base-dev libqcustomplot-dev libgl-dev
   libasio-dev libprotobuf-dev protobuf-compiler
-  libtorch-dev libopenblas0-openmp
+  libtorch-dev libopenblas0-openmp libgloo-dev
   libssl-dev zlib1g-dev
   libspdlog-dev libcli11-dev nlohmann-json3-dev
   libgtest-dev
