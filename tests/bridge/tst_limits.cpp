@@ -6,8 +6,8 @@
 #include <sstream>
 
 #include "bridge_test_util.h"
-#include "device_bridge/traffic_kind.h"
 #include "device_bridge/log.h"
+#include "device_bridge/traffic_kind.h"
 
 namespace edgerig::bridge {
 namespace {
