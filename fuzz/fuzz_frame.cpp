@@ -26,8 +26,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     const auto layout = findBulkLayout(prefix, size);
     if (!layout) continue;
     // What the session relies on before it copies: the layout lies inside the probe.
-    if (layout->data_offset > prefix.size() || layout->envelope_end > layout->data_offset ||
-        layout->blob_end > layout->data_offset || layout->parent_end > layout->data_offset) {
+    if (layout->data_offset > prefix.size() || layout->envelope_end > layout->message_begin ||
+        layout->message_begin > layout->message_end || layout->message_end > layout->data_offset) {
       std::abort();
     }
     auto assembled = assembleBulk(body.substr(0, layout->data_offset), *layout,
