@@ -9,6 +9,7 @@
 
 #include <QApplication>
 #include <QCommandLineParser>
+#include <QDockWidget>
 #include <QMessageBox>
 #include <QSocketNotifier>
 #include <QTimer>
@@ -79,7 +80,11 @@ int main(int argc, char** argv) {
       "After SECONDS, switch the run to ALGORITHM (its default parameters), as the Algorithm "
       "tab's Apply does; repeatable. For scripted demos and screenshots.",
       "SECONDS:ALGORITHM");
-  cli.addOptions({demo, compare, wall_time, runs, shot, after, switch_at});
+  QCommandLineOption show_panel("show",
+                                "Bring the panel titled PANEL (e.g. \"Data shards\") to the front "
+                                "of its tab group; repeatable.",
+                                "PANEL");
+  cli.addOptions({demo, compare, wall_time, runs, shot, after, switch_at, show_panel});
   cli.process(app);
 
   edgerig::ui::MainWindow window;
@@ -106,6 +111,21 @@ int main(int argc, char** argv) {
   }
   window.show();
   closeOnSignals(window);
+  for (const QString& title : cli.values(show_panel)) {
+    QDockWidget* found = nullptr;
+    QStringList titles;
+    for (auto* dock : window.findChildren<QDockWidget*>()) {
+      titles << dock->windowTitle();
+      if (dock->windowTitle() == title) found = dock;
+    }
+    if (found == nullptr) {
+      std::fprintf(stderr, "edgerig: --show: no panel titled '%s' (panels: %s)\n",
+                   qPrintable(title), qPrintable(titles.join(", ")));
+      return 2;
+    }
+    found->show();
+    found->raise();
+  }
 
   if (cli.isSet(demo)) {
     QTimer::singleShot(0, &window, [&window] {

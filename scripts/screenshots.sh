@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Renders the control room mid-run under Xvfb into docs/screenshots/ (builds nothing):
 # main.png on the quickstart, faults.png on resources/experiments/fault-demo.json,
-# allreduce.png on resources/experiments/allreduce.json switched to gpipe and back, and
+# allreduce.png on resources/experiments/allreduce.json switched to gpipe and back,
+# allreduce-shards.png on the same with the Data shards panel in front, and
 # compare.png on the seed comparison runs/seeds/balanced-vs-even when it exists (made by
 # scripts/reproduce.sh balanced-vs-even).
 # Usage: scripts/screenshots.sh [BUILD_DIR] [SECONDS]   (defaults: build, 25; the fault demo
@@ -36,6 +37,12 @@ xvfb-run -a -s "-screen 0 1600x1000x24" \
   --switch "$((after * 3 / 5)):gpipe" --switch "$((after * 6 / 5)):allreduce" \
   --screenshot docs/screenshots/allreduce.png --after "$((after * 2))"
 echo "wrote docs/screenshots/allreduce.png"
+rm -rf "$XDG_CONFIG_HOME"
+# The same experiment with the Data shards panel in front: how skewed each device's shard is.
+xvfb-run -a -s "-screen 0 1600x1000x24" \
+  "$gui" resources/experiments/allreduce.json --demo --runs "$runs" --show "Data shards" \
+  --screenshot docs/screenshots/allreduce-shards.png --after "$after"
+echo "wrote docs/screenshots/allreduce-shards.png"
 if [ -d runs/seeds/balanced-vs-even ]; then
   rm -rf "$XDG_CONFIG_HOME"
   xvfb-run -a -s "-screen 0 1600x1000x24" \

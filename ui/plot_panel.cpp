@@ -43,7 +43,7 @@ QString runSeriesName(const std::string& metric) {
   if (metric == "train_accuracy") return QStringLiteral("train (batch)");
   if (metric == "train_loss") return QStringLiteral("train");
   if (metric == "test_loss") return QStringLiteral("test");
-  if (metric == "samples_per_s") return QStringLiteral("pipeline");
+  if (metric == "samples_per_s") return QStringLiteral("whole run");
   for (const auto& kind : kMessageKinds) {
     if (metric == kindRateMetric(kind)) return QString::fromStdString(kind);
   }

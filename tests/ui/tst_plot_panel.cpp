@@ -336,7 +336,7 @@ class TstPlotPanel : public QObject {
     for (int i = 0; i < legend->itemCount(); ++i) {
       names << qobject_cast<QCPPlottableLegendItem*>(legend->item(i))->plottable()->name();
     }
-    QCOMPARE(names, QStringList({"dev0", "dev1", "dev2", "pipeline"}));
+    QCOMPARE(names, QStringList({"dev0", "dev1", "dev2", "whole run"}));
 
     // Message kinds in their fixed order, whichever was sent first.
     p.addMetrics(counters(0.5, 2, "dev0", 0.1, 0.1, 0, 0));
