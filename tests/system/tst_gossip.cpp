@@ -2,8 +2,9 @@
 // allreduce (every device averages everyone's step at once), loss for loss; on sparse graphs
 // four agents reach a sane accuracy with the devices' models close together, graph.csv holds
 // every round's graph as the issue describes it (SGP's one-peer graph rotating through its
-// reference code's peers), the gossip bytes on the wire are one model per out-neighbour per
-// round, and a device killed during sgp leaves a run that finishes over the survivors.
+// reference code's peers; a re-drawn graph at its period only), the gossip bytes on the wire
+// are one model per out-neighbour per round, and a device killed during sgp leaves a run that
+// finishes over the survivors.
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 
@@ -206,6 +207,33 @@ TEST(Gossip, FourAgentsReachASaneAccuracy) {
     }
     EXPECT_EQ(lastByDevice(r.data, "bytes_sent_gossip").size(), 4u);
   }
+}
+
+TEST(Gossip, ARedrawnGraphIsWrittenWhenItChanges) {
+  torch::set_num_threads(1);
+  ExperimentConfig c = gossipRun("dpsgd", "ring", 4, 12);
+  c.algorithm.params.set("redrawEvery", int64_t{4});
+  c.eval_every = 0;
+  const RunResult r = runIt(c, "redraw");
+  ASSERT_TRUE(r.summary.ok) << r.summary.error;
+  const auto rounds = graphRounds(r.data);
+  std::vector<int64_t> written;
+  std::set<std::map<std::string, double>> distinct;
+  for (const auto& [round, edges] : rounds) {
+    written.push_back(round);
+    distinct.insert(edges);
+    // Each draw is a ring of the four devices: every device has two neighbours, weights 1/3.
+    std::map<std::string, int> degree;
+    for (const auto& [edge, w] : edges) {
+      EXPECT_NEAR(w, 1.0 / 3, 1e-12) << edge;
+      ++degree[edge.substr(0, edge.find('>'))];
+    }
+    EXPECT_EQ(degree.size(), 4u);
+    for (const auto& [device, d] : degree) EXPECT_EQ(d, 2) << device << " in round " << round;
+  }
+  EXPECT_EQ(written, (std::vector<int64_t>{0, 4, 8})) << "written when it changes, and only then";
+  EXPECT_GE(distinct.size(), 2u) << "the seed draws other rings";
+  EXPECT_EQ(countEvents(r.data, events::kGraphChanged), 1) << "re-draws were announced";
 }
 
 TEST(Gossip, ADeviceKilledDuringSgpLeavesARunThatFinishes) {
