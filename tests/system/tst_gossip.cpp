@@ -297,5 +297,33 @@ TEST(Gossip, ADeviceKilledDuringSgpLeavesARunThatFinishes) {
   EXPECT_GT(r.summary.test_accuracy, 0.5) << "training went on";
 }
 
+// dpsgd drops a lost device too: the ring of four becomes the ring (a triangle) of the three
+// survivors, each weight 1/3, and the run goes on.
+TEST(Gossip, ADeviceKilledDuringDpsgdLeavesARunThatFinishes) {
+  torch::set_num_threads(1);
+  ExperimentConfig c = gossipRun("dpsgd", "ring", 4, 30);
+  FaultConfig crash;
+  crash.device = 2;
+  crash.kind = "crash";
+  crash.at_iteration = 8;
+  c.faults.push_back(crash);
+  ControllerOptions opts;
+  opts.heartbeat_interval = std::chrono::milliseconds(200);
+  opts.loss_timeout = std::chrono::milliseconds(1000);
+  const RunResult r = runIt(c, "dpsgd-kill", opts);
+  ASSERT_TRUE(r.summary.ok) << r.summary.error;
+  EXPECT_EQ(r.summary.iterations, 30);
+  EXPECT_EQ(countEvents(r.data, events::kRecovered), 1);
+  const auto rounds = graphRounds(r.data);
+  ASSERT_EQ(rounds.size(), 2u) << "the ring of four, then the survivors'";
+  const std::map<std::string, double> triangle = {{"dev0>dev1", 1.0 / 3}, {"dev0>dev3", 1.0 / 3},
+                                                  {"dev1>dev0", 1.0 / 3}, {"dev1>dev3", 1.0 / 3},
+                                                  {"dev3>dev0", 1.0 / 3}, {"dev3>dev1", 1.0 / 3}};
+  const auto& last = rounds.rbegin()->second;
+  ASSERT_EQ(last.size(), triangle.size());
+  for (const auto& [edge, w] : last) EXPECT_NEAR(w, triangle.at(edge), 1e-12) << edge;
+  EXPECT_GT(r.summary.test_accuracy, 0.5) << "training went on";
+}
+
 }  // namespace
 }  // namespace edgerig
