@@ -44,6 +44,10 @@ struct GraphLayout {
   std::string kind;  // "ring", "exponential", ...
   int64_t round = 0;
   std::vector<GraphEdge> edges;
+  // A round of a time-varying graph whose schedule was announced (a rotation, a scheduled
+  // re-draw): graph.csv and the views follow it, but it is no graph_changed event, so that a
+  // graph that rotates every round does not count as a re-plan every round.
+  bool scheduled = false;
 };
 
 // Structured event fields ({"to", <the new algorithm>}, {"fault", "crash"}): what the GUI reads

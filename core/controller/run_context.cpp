@@ -293,8 +293,10 @@ void Controller::Run::graphChanged(const GraphLayout& graph, const std::string& 
   for (const auto& e : graph.edges) {
     text += (text.empty() ? "" : ", ") + pool_->name(e.from) + "->" + pool_->name(e.to);
   }
-  event(std::string(events::kGraphChanged), why + ": " + graph.kind + " " + text, -1,
-        {{"algorithm", cfg_.algorithm.name}, {"graph", graph.kind}});
+  if (!graph.scheduled) {
+    event(std::string(events::kGraphChanged), why + ": " + graph.kind + " " + text, -1,
+          {{"algorithm", cfg_.algorithm.name}, {"graph", graph.kind}});
+  }
   if (owner_.observer_.on_graph) owner_.observer_.on_graph(info);
   publishDevices(true);
 }

@@ -1,9 +1,15 @@
 #include "core/algorithms/decentralized/decentralized_family.h"
 
 #include "core/algorithms/decentralized/allreduce/allreduce.h"
+#include "core/algorithms/decentralized/dpsgd/dpsgd.h"
+#include "core/algorithms/decentralized/sgp/sgp.h"
 
 namespace edgerig {
 
-void registerDecentralizedFamily(AlgorithmRegistry& registry) { registry.add(allreduceEntry()); }
+void registerDecentralizedFamily(AlgorithmRegistry& registry) {
+  registry.add(allreduceEntry());
+  registry.add(dpsgdEntry());
+  registry.add(sgpEntry());
+}
 
 }  // namespace edgerig

@@ -1,5 +1,7 @@
 #include "core/algorithms/decentralized/common/replica_set.h"
 
+#include <cmath>
+#include <map>
 #include <set>
 
 #include "core/algorithms/algo_message.h"
@@ -12,14 +14,14 @@ constexpr auto kGatherTimeout = std::chrono::seconds(120);
 constexpr auto kEvalTimeout = std::chrono::seconds(600);
 }  // namespace
 
-Result<wire::StateReply> gatherAverage(RunContext& ctx, const std::vector<int>& devices,
-                                       bool optimizer) {
+Result<GatheredModels> gatherModels(RunContext& ctx, const std::vector<int>& devices,
+                                    bool optimizer) {
   for (int d : devices) {
     wire::Envelope env;
     env.mutable_fetch_state()->set_optimizer(optimizer);
     ctx.sendControl(d, std::move(env));
   }
-  std::vector<ModelState> weights, momenta;
+  std::map<int, ModelState> weights, momenta;
   std::set<int> waiting(devices.begin(), devices.end());
   while (!waiting.empty()) {
     auto msg = ctx.await(
@@ -31,23 +33,55 @@ Result<wire::StateReply> gatherAverage(RunContext& ctx, const std::vector<int>& 
     waiting.erase(msg->device);
     auto w = fromBlob(msg->env.state_reply().state());
     if (!w) return w.status();
-    weights.push_back(std::move(w).value());
+    weights[msg->device] = std::move(w).value();
     if (optimizer) {
       auto m = fromBlob(msg->env.state_reply().optimizer());
       if (!m) return m.status();
-      momenta.push_back(std::move(m).value());
+      momenta[msg->device] = std::move(m).value();
     }
   }
+  GatheredModels out;
+  for (int d : devices) {
+    out.weights.push_back(std::move(weights[d]));
+    if (optimizer) out.momenta.push_back(std::move(momenta[d]));
+  }
+  return out;
+}
+
+Result<wire::StateReply> gatherAverage(RunContext& ctx, const std::vector<int>& devices,
+                                       bool optimizer) {
+  auto models = gatherModels(ctx, devices, optimizer);
+  if (!models) return models.status();
   wire::StateReply out;
-  auto mean = averageStates(weights);
+  auto mean = averageStates(models->weights);
   if (!mean) return mean.status();
   *out.mutable_state() = toBlob(*mean);
   // Momentum is averaged only when every device has it (none has before its first step).
-  if (optimizer && !momenta.empty() && !momenta.front().empty()) {
-    auto m = averageStates(momenta);
+  bool every = optimizer && !models->momenta.empty();
+  for (const auto& m : models->momenta) every = every && !m.empty();
+  if (every) {
+    auto m = averageStates(models->momenta);
     if (m) *out.mutable_optimizer() = toBlob(*m);
   }
   return out;
+}
+
+Result<double> consensusDistance(const std::vector<ModelState>& models) {
+  if (models.empty()) return invalidArgument("no models to measure the consensus distance of");
+  auto mean = averageStates(models);
+  if (!mean) return mean.status();
+  double sum = 0;
+  torch::NoGradGuard no_grad;
+  for (const auto& m : models) {
+    for (size_t t = 0; t < m.size(); ++t) {
+      if (!m[t].second.is_floating_point()) continue;
+      sum += (m[t].second.to(torch::kFloat64) - (*mean)[t].second.to(torch::kFloat64))
+                 .pow(2)
+                 .sum()
+                 .item<double>();
+    }
+  }
+  return std::sqrt(sum / static_cast<double>(models.size()));
 }
 
 Result<EvalResult> evaluateEach(RunContext& ctx, const std::vector<int>& devices, int64_t samples,

@@ -1,12 +1,28 @@
 // The controller side of what every decentralized algorithm does with its devices' models:
-// gather them and average (an algorithm switch, a rejoin), and evaluate each one on its own.
+// gather them and average (an algorithm switch, a rejoin), measure how far apart they are, and
+// evaluate each one on its own.
 #pragma once
 
 #include <vector>
 
 #include "core/algorithms/coordinator.h"
+#include "core/model/model_state.h"
 
 namespace edgerig {
+
+// The models of `devices` (FetchState), in the order of `devices`; with `optimizer`, their
+// momentum too (empty states for a device that has none yet). A device lost meanwhile fails it
+// (kUnavailable).
+struct GatheredModels {
+  std::vector<ModelState> weights;
+  std::vector<ModelState> momenta;
+};
+Result<GatheredModels> gatherModels(RunContext& ctx, const std::vector<int>& devices,
+                                    bool optimizer);
+
+// The consensus distance of a decentralized family's models (Kong et al., ICML 2021):
+// sqrt((1/n) Σ_i ||x_i − x̄||²) over every floating-point tensor, x̄ their mean. 0 when they agree.
+Result<double> consensusDistance(const std::vector<ModelState>& models);
 
 // FetchState from each of `devices`, then the element-wise mean of their weights (and, with
 // `optimizer`, of their momentum). A device lost meanwhile fails it (kUnavailable).

@@ -1,0 +1,266 @@
+#include "core/algorithms/decentralized/common/gossip_coordinator.h"
+
+#include <algorithm>
+#include <cstdio>
+#include <optional>
+#include <set>
+
+#include "core/algorithms/algo_message.h"
+#include "core/algorithms/decentralized/common/replica_set.h"
+#include "core/data/random_stream.h"
+#include "core/runlog/event_kinds.h"
+
+namespace edgerig {
+namespace {
+
+constexpr auto kSetupTimeout = std::chrono::seconds(120);
+constexpr auto kStepTimeout = std::chrono::seconds(300);
+// Lost devices may interrupt a round, a re-draw or an evaluation this many times in a row.
+constexpr int kMaxAttempts = 8;
+// The graph's random stream, apart from the data's (shards, batches) drawn from the same seed.
+constexpr uint64_t kGraphStream = 0x6772617068ULL;  // "graph"
+
+std::string names(RunContext& ctx, const std::vector<int>& devices) {
+  std::string out;
+  for (int d : devices) out += (out.empty() ? "" : ", ") + ctx.deviceName(d);
+  return out;
+}
+
+}  // namespace
+
+GossipCoordinator::GossipCoordinator(RunContext& ctx, GossipRules rules)
+    : ctx_(ctx), rules_(std::move(rules)) {}
+
+GraphSpec GossipCoordinator::declaredGraph(const ExperimentConfig& config) {
+  const AlgorithmParams& p = config.algorithm.params;
+  GraphSpec spec;
+  spec.kind = p.getString("graph");
+  spec.degree = static_cast<int>(p.getInt("degree"));
+  spec.redraw_every = p.getInt("redrawEvery");
+  spec.seed = mixSeed(config.seed, kGraphStream);
+  return spec;
+}
+
+std::vector<int> GossipCoordinator::members() const {
+  return {setup_.members().begin(), setup_.members().end()};
+}
+
+int64_t GossipCoordinator::iterationsPerEpoch() const {
+  const int64_t global = static_cast<int64_t>(setup_.members_size()) * ctx_.config().batch_size;
+  return global > 0 ? std::max<int64_t>(1, train_size_ / global) : 1;
+}
+
+Status GossipCoordinator::setup() {
+  for (int attempt = 0; attempt < kMaxAttempts; ++attempt) {
+    ctx_.takeLost();  // whoever is lost already is simply not in the graph
+    const std::vector<int> devices = ctx_.aliveDevices();
+    if (devices.empty()) return unavailable(rules_.algorithm + " has no device left to run on");
+    auto st = start(devices);
+    if (st || st.code() != StatusCode::kUnavailable) return st;  // lost while starting: again
+  }
+  return unavailable(rules_.algorithm + " could not start: devices kept being lost");
+}
+
+Status GossipCoordinator::start(const std::vector<int>& devices) {
+  const GraphSpec spec = declaredGraph(ctx_.config());
+  if (auto st = checkGraph(spec, static_cast<int>(devices.size())); !st) return st;
+  setup_.Clear();
+  for (int d : devices) setup_.add_members(d);
+  setup_.set_graph_epoch(1);
+  setup_.set_graph(spec.kind);
+  setup_.set_degree(spec.degree);
+  setup_.set_redraw_every(spec.redraw_every);
+  setup_.set_graph_seed(spec.seed);
+  std::vector<WorkerLaunch> launches;
+  for (int d : devices) {
+    WorkerLaunch l;
+    l.device = d;
+    l.setup.PackFrom(setup_);
+    l.initial_state = initial_state_;
+    launches.push_back(std::move(l));
+  }
+  auto readies = ctx_.startWorkers(std::move(launches), kSetupTimeout);
+  if (!readies) return readies.status();
+  train_size_ = readies->front().train_size();
+  test_size_ = readies->front().test_size();
+  announce_ = true;
+  return Status::ok();
+}
+
+void GossipCoordinator::publishGraph(int64_t round, bool scheduled, const std::string& why) {
+  auto g = graphAt(graphSpecOf(setup_), members(), round);
+  if (!g) return;  // checked when the members were set
+  const MixingWeights w = rules_.weights(*g);
+  GraphLayout layout;
+  layout.kind = setup_.graph();
+  layout.round = round;
+  layout.scheduled = scheduled;
+  for (const auto& [from, tos] : g->out) {
+    for (int to : tos) layout.edges.push_back(GraphEdge{from, to, w.at(to, from)});
+  }
+  ctx_.graphChanged(layout, why);
+}
+
+Status GossipCoordinator::regraphIfLost(const std::string& why) {
+  bool lost_member = false;
+  for (int d : ctx_.takeLost()) {
+    for (int m : setup_.members()) lost_member = lost_member || m == d;
+  }
+  bool dead_member = false;
+  for (int m : setup_.members()) dead_member = dead_member || !ctx_.alive(m);
+  return lost_member || dead_member ? regraph(why) : Status::ok();
+}
+
+Status GossipCoordinator::regraph(const std::string& why) {
+  for (;;) {
+    ctx_.takeLost();  // every loss so far is handled here
+    std::vector<int> survivors;
+    for (int d : setup_.members()) {
+      if (ctx_.alive(d)) survivors.push_back(d);
+    }
+    const size_t lost = static_cast<size_t>(setup_.members_size()) - survivors.size();
+    if (survivors.empty())
+      return unavailable("every device of the " + rules_.algorithm + " graph is lost");
+    const auto t0 = std::chrono::steady_clock::now();
+    setup_.clear_members();
+    for (int d : survivors) setup_.add_members(d);
+    setup_.set_graph_epoch(setup_.graph_epoch() + 1);
+    if (auto st = checkGraph(graphSpecOf(setup_), static_cast<int>(survivors.size())); !st) {
+      // Fewer devices than the declared degree needs: the largest degree that still exists.
+      setup_.set_degree(regularDegree(setup_.degree(), static_cast<int>(survivors.size())));
+    }
+    for (int d : survivors) ctx_.send(d, algoMessage(bridge::TrafficKind::kControl, setup_));
+    std::set<int> waiting(survivors.begin(), survivors.end());
+    const uint32_t epoch = setup_.graph_epoch();
+    Status st;
+    while (!waiting.empty()) {
+      auto msg = ctx_.await(
+          [&](const DeviceMessage& m) {
+            if (!m.env.has_algo() || !waiting.count(m.device)) return false;
+            auto r = bodyAs<decentralized::GossipReady>(m.env.algo());
+            return r && r->graph_epoch() == epoch;
+          },
+          kSetupTimeout, "the " + rules_.algorithm + " graph to re-form");
+      if (!msg) {
+        st = msg.status();
+        break;
+      }
+      waiting.erase(msg->device);
+    }
+    if (!st && st.code() == StatusCode::kUnavailable) continue;  // another loss: again
+    if (!st) return st;
+    char buf[64];
+    std::snprintf(buf, sizeof buf, "%.2f",
+                  std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
+    ctx_.event(std::string(events::kRecovered),
+               rules_.algorithm + " graph re-drawn over " + names(ctx_, survivors) + " (" + why +
+                   "; " + std::to_string(lost) + " lost) in " + buf + " s",
+               -1,
+               {{std::string(events::fields::kDevices), names(ctx_, survivors)},
+                {std::string(events::fields::kSeconds), buf}});
+    announce_ = true;
+    return Status::ok();
+  }
+}
+
+Result<StepResult> GossipCoordinator::trainStep(int64_t iteration) {
+  const std::string round = "iteration " + std::to_string(iteration);
+  if (auto st = regraphIfLost("before " + round); !st) return st;
+  const int n = setup_.members_size();
+  if (announce_) {
+    publishGraph(iteration, /*scheduled=*/false, describeGraph(graphSpecOf(setup_), n));
+    announce_ = false;
+  } else if (graphChangesAt(graphSpecOf(setup_), n, iteration)) {
+    publishGraph(iteration, /*scheduled=*/true, "round " + std::to_string(iteration));
+  }
+  decentralized::GossipStep step;
+  step.set_iteration(iteration);
+  step.set_graph_epoch(setup_.graph_epoch());
+  for (int d : members()) ctx_.send(d, algoMessage(bridge::TrafficKind::kControl, step));
+
+  StepResult result;
+  std::set<int> waiting(setup_.members().begin(), setup_.members().end());
+  double loss_sum = 0;
+  int64_t correct = 0;
+  for (int interruptions = 0; !waiting.empty();) {
+    std::optional<decentralized::GossipDone> done;
+    auto msg = ctx_.await(
+        [&](const DeviceMessage& m) {
+          if (!m.env.has_algo() || !waiting.count(m.device)) return false;
+          auto d = bodyAs<decentralized::GossipDone>(m.env.algo());
+          if (!d || d->iteration() != iteration) return false;
+          done = *d;
+          return true;
+        },
+        kStepTimeout, round);
+    if (!msg) {
+      if (msg.status().code() != StatusCode::kUnavailable || ++interruptions > kMaxAttempts) {
+        return msg.status();
+      }
+      // A device was lost mid-round: the survivors end this round with what they received and
+      // go on over the graph drawn again without it.
+      if (auto st = regraph(round + " interrupted"); !st) return st;
+      std::set<int> still;
+      for (int d : waiting) {
+        if (ctx_.alive(d)) still.insert(d);
+      }
+      waiting = std::move(still);
+      continue;
+    }
+    waiting.erase(msg->device);
+    DeviceStep ds;
+    ds.device = msg->device;
+    ds.compute_s = done->compute_s();
+    ds.samples = done->samples();
+    ds.loss = done->samples() > 0 ? done->loss_sum() / done->samples() : 0;
+    ds.accuracy = done->samples() > 0 ? static_cast<double>(done->correct()) / done->samples() : 0;
+    result.devices.push_back(ds);
+    loss_sum += done->loss_sum();
+    correct += done->correct();
+    result.samples += done->samples();
+    if (rules_.push_sum) ctx_.metric("push_weight", done->weight(), msg->device);
+  }
+  std::sort(result.devices.begin(), result.devices.end(),
+            [](const DeviceStep& a, const DeviceStep& b) { return a.device < b.device; });
+  if (result.samples > 0) {
+    result.loss = loss_sum / static_cast<double>(result.samples);
+    result.accuracy = static_cast<double>(correct) / static_cast<double>(result.samples);
+  }
+  return result;
+}
+
+Result<EvalResult> GossipCoordinator::evaluate(int64_t samples) {
+  for (int attempt = 0; attempt < kMaxAttempts; ++attempt) {
+    if (auto st = regraphIfLost("before an evaluation"); !st) return st;
+    // How far apart the devices' models are: the figure gossip drives down.
+    auto models = gatherModels(ctx_, members(), /*optimizer=*/false);
+    if (!models) {
+      if (models.status().code() == StatusCode::kUnavailable) continue;
+      return models.status();
+    }
+    auto distance = consensusDistance(models->weights);
+    if (!distance) return distance.status();
+    ctx_.metric("consensus_distance", *distance);
+    auto r = evaluateEach(ctx_, members(), samples, test_size_, ++eval_counter_);
+    if (r || r.status().code() != StatusCode::kUnavailable) return r;
+  }
+  return unavailable("evaluation interrupted by lost devices too many times");
+}
+
+Result<wire::ModelStateBlob> GossipCoordinator::gatherState() {
+  for (int attempt = 0; attempt < kMaxAttempts; ++attempt) {
+    if (auto st = regraphIfLost("while gathering the model"); !st) return st;
+    auto r = gatherAverage(ctx_, members(), /*optimizer=*/false);
+    if (r) return std::move(*r->mutable_state());
+    if (r.status().code() != StatusCode::kUnavailable) return r.status();
+  }
+  return unavailable("gathering the model was interrupted by lost devices too many times");
+}
+
+std::string GossipCoordinator::layoutDescription() const {
+  std::string s = describeGraph(graphSpecOf(setup_), setup_.members_size()) + ":";
+  for (int d : setup_.members()) s.append(" ").append(ctx_.deviceName(d));
+  return s;
+}
+
+}  // namespace edgerig

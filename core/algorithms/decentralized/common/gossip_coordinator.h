@@ -1,0 +1,50 @@
+// The controller side of a gossip algorithm (dpsgd, sgp): starts one GossipWorker per device
+// with the graph's declaration (each round's graph follows from it, the seed and the round),
+// runs rounds, publishes every round's graph when it changes (graph.csv, the views), measures
+// the consensus distance at each evaluation, and survives lost devices: the graph is drawn
+// again over the survivors (its weights re-normalised) and the round in progress ends with what
+// each device had received.
+#pragma once
+
+#include "core/algorithms/coordinator.h"
+#include "core/algorithms/decentralized/common/gossip_worker.h"
+#include "decentralized.pb.h"
+
+namespace edgerig {
+
+class GossipCoordinator : public Coordinator {
+ public:
+  GossipCoordinator(RunContext& ctx, GossipRules rules);
+
+  Status setup() override;
+  int64_t iterationsPerEpoch() const override;
+  int64_t trainSize() const override { return train_size_; }
+  Result<StepResult> trainStep(int64_t iteration) override;
+  Result<EvalResult> evaluate(int64_t samples) override;
+  std::string layoutDescription() const override;
+  Result<wire::ModelStateBlob> gatherState() override;
+  void startFrom(wire::ModelStateBlob state) override { initial_state_ = std::move(state); }
+
+  // The graph declared by an experiment's `algorithm.graph`, `degree`, `redrawEvery` and seed.
+  static GraphSpec declaredGraph(const ExperimentConfig& config);
+
+ private:
+  Status start(const std::vector<int>& devices);
+  // Drops lost devices from the graph: a new epoch, GossipSetup to the survivors, each answers
+  // GossipReady (a round they were in is cut short first). Fails if nobody is left.
+  Status regraph(const std::string& why);
+  Status regraphIfLost(const std::string& why);
+  void publishGraph(int64_t round, bool scheduled, const std::string& why);
+  std::vector<int> members() const;
+
+  RunContext& ctx_;
+  GossipRules rules_;
+  decentralized::GossipSetup setup_;
+  int64_t train_size_ = 0;
+  int64_t test_size_ = 0;
+  int64_t eval_counter_ = 0;
+  bool announce_ = true;  // the next round's graph is published as a change, not a rotation
+  wire::ModelStateBlob initial_state_;
+};
+
+}  // namespace edgerig
