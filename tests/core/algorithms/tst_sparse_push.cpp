@@ -105,6 +105,27 @@ TEST(SparsePush, TopKKeepsTheLargestEntriesOfEachTensor) {
   EXPECT_EQ(c.keptPerMessage(), 5);
 }
 
+// A large tensor takes the sampled-threshold path; its choice is checked against a full topk,
+// also where the strided sample (every 40th entry here) sees only the large entries and sets the
+// threshold too high (then it falls back to the full topk).
+TEST(SparsePush, TopKOfALargeTensorIsExact) {
+  torch::manual_seed(4);
+  const int64_t n = 200000;
+  std::vector<torch::Tensor> cases = {torch::randn({n}), torch::randn({n}).pow(3)};
+  torch::Tensor hidden = torch::randn({n}) * 1e-3;
+  hidden.slice(0, 0, n, 40).add_(torch::randn({n / 40}));
+  cases.push_back(hidden);
+  for (const auto& v : cases) {
+    SparseCompressor c({n}, 0.01, Compression::kTopK);
+    const SparseDelta d = c.compress(v, 0);
+    ASSERT_EQ(d.indices.numel(), 2000);
+    const torch::Tensor want =
+        std::get<0>(std::get<1>(torch::topk(v.abs(), 2000)).sort()).to(torch::kInt32);
+    EXPECT_TRUE(torch::equal(d.indices, want));
+    EXPECT_TRUE(torch::equal(d.values, v.index_select(0, want.to(torch::kLong))));
+  }
+}
+
 TEST(SparsePush, AMessageIsEightBytesAKeptEntryPlusFraming) {
   // 100 000 parameters at k = 1 %: 1000 int32 indices and 1000 float32 values.
   std::vector<torch::Tensor> z = {torch::randn({1000, 90}), torch::randn({10000})};
