@@ -109,7 +109,6 @@ int run(int rounds) {
         decentralized::SparseShare body;
         body.set_iteration(r);
         body.set_weight(messages[0].weight);
-        body.set_mixing(messages[0].mixing);
         wire::AlgoMessage m = algoMessage(bridge::TrafficKind::kGossip, body);
         appendTensor(m, messages[0].delta.indices);
         appendTensor(m, messages[0].delta.values);
@@ -128,9 +127,7 @@ int run(int rounds) {
 
         t0 = Clock::now();
         receiver.numeratorsOf(z_receiver);
-        if (auto st = receiver.absorb(0, {(*tensors)[0], (*tensors)[1]}, messages[0].weight,
-                                      messages[0].mixing);
-            !st) {
+        if (auto st = receiver.absorb(0, {(*tensors)[0], (*tensors)[1]}, messages[0].weight); !st) {
           std::fprintf(stderr, "%s\n", st.message().c_str());
           return 1;
         }

@@ -44,7 +44,6 @@ wire::AlgoMessage encode(const SparsePushNode::Message& m) {
   body.set_iteration(7);
   body.set_graph_epoch(1);
   body.set_weight(m.weight);
-  body.set_mixing(m.mixing);
   wire::AlgoMessage out = algoMessage(bridge::TrafficKind::kGossip, body);
   appendTensor(out, m.delta.indices);
   appendTensor(out, m.delta.values);
@@ -66,10 +65,9 @@ TEST(SparsePush, ErrorFeedbackLosesNothing) {
     o.compression = kind;
     std::vector<torch::Tensor> z = startingModel(0);
     SparsePushNode node(o, z);
-    // Everything fed in, in double: the starting model (the copies start at zero), then each
-    // round's change. Mixing weight 0: the consensus step moves nothing, so x is what we fed.
-    torch::Tensor fed =
-        torch::cat({z[0].reshape(-1), z[1].reshape(-1), z[2].reshape(-1)}).to(torch::kFloat64);
+    // Every change fed in, summed in double (the copies start at the starting model). Mixing
+    // weight 0: the consensus step moves nothing, so x moves by what we feed.
+    torch::Tensor fed = torch::zeros({21}, torch::kFloat64);
     torch::Tensor sent = torch::zeros_like(fed);
     constexpr int kRounds = 40;
     for (int t = 0; t < kRounds; ++t) {
@@ -143,7 +141,9 @@ struct Devices {
   std::vector<std::vector<torch::Tensor>> z;
 };
 
-Devices startingDevices(const SparsePushNode::Options& o) {
+// Devices that start apart (to average them): their copies start at zero, as in CHOCO's code.
+Devices startingDevices(SparsePushNode::Options o) {
+  o.copies_start_at_model = false;
   Devices d;
   torch::manual_seed(3);
   for (int i = 0; i < kDevices; ++i) {
@@ -171,7 +171,7 @@ void mixRound(Devices& d, int64_t t, const Digraph& g,
   }
   for (int i = 0; i < kDevices; ++i) {
     for (const auto& s : inbox[i]) {
-      ASSERT_TRUE(d.nodes[i].absorb(s.from, decode(encode(s.m)), s.m.weight, s.m.mixing).isOk());
+      ASSERT_TRUE(d.nodes[i].absorb(s.from, decode(encode(s.m)), s.m.weight).isOk());
     }
     d.nodes[i].endRound();
     d.nodes[i].debias(d.z[i]);

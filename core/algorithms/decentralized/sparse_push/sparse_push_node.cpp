@@ -139,6 +139,7 @@ SparsePushNode::SparsePushNode(Options options, const std::vector<torch::Tensor>
           options.k, options.compression) {
   for (const auto& t : z) sizes_.push_back(t.numel());
   x_ = flatten(z);
+  start_ = options_.copies_start_at_model ? x_.clone() : torch::zeros_like(x_);
   h_ = torch::zeros_like(x_);
 }
 
@@ -165,12 +166,11 @@ std::vector<SparsePushNode::Message> SparsePushNode::share(
   if (options_.skew != 0) z_start_ = z;
   for (const auto& [to, w] : out) {
     auto [it, fresh] = sent_.try_emplace(to);
-    if (fresh) it->second = torch::zeros_like(x_);  // CHOCO starts its copies at zero
+    if (fresh) it->second = start_.clone();
     torch::Tensor& copy = it->second;
     Message m;
     m.to = to;
     m.weight = w * u;
-    m.mixing = w;
     m.delta = compressor_.compress(
         z - copy,
         mixSeed(options_.seed ^ mixSeed(static_cast<uint64_t>(round)), static_cast<uint64_t>(to)));
@@ -186,10 +186,9 @@ std::vector<SparsePushNode::Message> SparsePushNode::share(
   return messages;
 }
 
-Status SparsePushNode::absorb(int from, const SparseDelta& delta, double weight, double mixing) {
-  (void)mixing;  // weight = w·u of the sender: the copy's numerator scale
+Status SparsePushNode::absorb(int from, const SparseDelta& delta, double weight) {
   auto [it, fresh] = received_.try_emplace(from);
-  if (fresh) it->second = torch::zeros_like(x_);
+  if (fresh) it->second = start_.clone();
   if (auto st = scatterAdd(it->second, delta); !st) return st;
   torch::NoGradGuard no_grad;
   x_.add_(it->second, options_.gamma * weight);
@@ -223,7 +222,7 @@ void SparsePushNode::debias(const std::vector<torch::Tensor>& z) const {
 
 torch::Tensor SparsePushNode::residual(int to) const {
   auto it = sent_.find(to);
-  return it == sent_.end() ? x_.div(u_) : x_.div(u_) - it->second;
+  return x_.div(u_) - (it == sent_.end() ? start_ : it->second);
 }
 
 }  // namespace edgerig

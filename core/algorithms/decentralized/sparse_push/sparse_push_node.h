@@ -2,15 +2,15 @@
 // al., ICML 2019; epfml/ChocoSGD parallel_choco.py) over directed, time-varying graphs. The
 // device keeps push-sum numerators x and weight u (z = x / u is its model) and, per directed
 // edge it has used, a public copy of what crossed that edge: ẑ(i→j), held identically by both
-// ends, of the model z_i. A round sends q = C(z_i − ẑ(i→j)) (top-k or random-k per tensor) and
-// w·u_i; both ends add q to their copy; then the consensus step on the numerators
-// x_i += γ(Σ_in w_ij u_j ẑ(j→i) − Σ_out w_ji u_i ẑ(i→j)), u_i += γ(Σ_in w_ij u_j − Σ_out w_ji u_i),
-// each term computed from the same numbers at both ends. Column-stochastic weights keep Σx and
-// Σu exactly; what C leaves out stays in z − ẑ (error feedback) and is sent later. The copies
-// track z, not x: at consensus z stops moving while x = u·z keeps following u around a
-// non-regular graph, so copies of x would never catch up. Per-edge copies, not CHOCO's one x̂_i
-// per node, because on a time-varying graph a new neighbour never saw x̂_i.
-// With k = 100 % and γ = 1 a round is exactly sgp's. Skew compensation (our design, see
+// ends, of the model z_i, starting at the model every device starts from. A round sends q = C(z_i −
+// ẑ(i→j)) (top-k or random-k per tensor) and w·u_i; both ends add q to their copy; then the
+// consensus step on the numerators x_i += γ(Σ_in w_ij u_j ẑ(j→i) − Σ_out w_ji u_i ẑ(i→j)), u_i +=
+// γ(Σ_in w_ij u_j − Σ_out w_ji u_i), each term computed from the same numbers at both ends.
+// Column-stochastic weights keep Σx and Σu exactly; what C leaves out stays in z − ẑ (error
+// feedback) and is sent later. The copies track z, not x: at consensus z stops moving while x = u·z
+// keeps following u around a non-regular graph, so copies of x would never catch up. Per-edge
+// copies, not CHOCO's one x̂_i per node, because on a time-varying graph a new neighbour never saw
+// x̂_i. With k = 100 % and γ = 1 a round is exactly sgp's. Skew compensation (our design, see
 // docs/design.md): x += s·h after the local step, h an average of past consensus changes.
 #pragma once
 
@@ -62,15 +62,17 @@ class SparsePushNode {
     double skew = 0;           // skew compensation strength s (0: off)
     double skew_memory = 0.9;  // β of h = β·h + (1 − β)·Δ
     uint64_t seed = 0;         // random-k's stream for this device
+    // Every copy starts at the model this node starts from, which must then be every device's
+    // (the run's devices all start from one model). Off: at zero, as CHOCO's code does.
+    bool copies_start_at_model = true;
   };
   struct Message {
     int to = 0;
     SparseDelta delta;
-    double weight = 0;  // w·u: the push-sum weight's share
-    double mixing = 0;  // w (informational: `weight` = w·u scales the receiver's copy)
+    double weight = 0;  // w·u: the push-sum weight's share, and the receiver's scale
   };
 
-  // `sizes`: the model's parameter tensors' element counts, in order; x from `z`, u = 1.
+  // Starts from the model `z` (its parameter tensors, in order): x = z, u = 1, no copies yet.
   SparsePushNode(Options options, const std::vector<torch::Tensor>& z);
 
   double weight() const { return u_; }
@@ -79,7 +81,7 @@ class SparsePushNode {
   // This round's messages, one per (to, w) of `out`, and the sender's half of the consensus step.
   std::vector<Message> share(int64_t round, const std::vector<std::pair<int, double>>& out);
   // The receiver's half: a message from `from` (of this round, or late).
-  Status absorb(int from, const SparseDelta& delta, double weight, double mixing);
+  Status absorb(int from, const SparseDelta& delta, double weight);
   // The round is mixed: its consensus change of z enters h.
   void endRound();
   // z = x / u, written into the model's tensors in place.
@@ -87,7 +89,7 @@ class SparsePushNode {
 
   const torch::Tensor& numerators() const { return x_; }
   const torch::Tensor& skewEstimate() const { return h_; }
-  // What has not yet crossed the edge to `to`: z − ẑ(me→to) (z itself before the first use).
+  // What has not yet crossed the edge to `to`: z − ẑ(me→to).
   torch::Tensor residual(int to) const;
   const SparseCompressor& compressor() const { return compressor_; }
 
@@ -95,7 +97,8 @@ class SparsePushNode {
   Options options_;
   SparseCompressor compressor_;
   std::vector<int64_t> sizes_;
-  torch::Tensor x_;  // flat numerators
+  torch::Tensor x_;
+  torch::Tensor start_;  // the model every device starts from: every copy's first value
   double u_ = 1.0;
   std::map<int, torch::Tensor> sent_;      // ẑ(me→j)
   std::map<int, torch::Tensor> received_;  // ẑ(j→me)

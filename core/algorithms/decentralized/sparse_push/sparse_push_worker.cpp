@@ -103,7 +103,6 @@ Status SparsePushWorker::onStep(const decentralized::GossipStep& step) {
     body.set_iteration(step.iteration());
     body.set_graph_epoch(setup_.graph_epoch());
     body.set_weight(share.weight);
-    body.set_mixing(share.mixing);
     wire::AlgoMessage m = algoMessage(bridge::TrafficKind::kGossip, body);
     appendTensor(m, share.delta.indices);
     appendTensor(m, share.delta.values);
@@ -132,7 +131,6 @@ Result<SparsePushWorker::PendingShare> SparsePushWorker::decode(
   p.delta.indices = (*tensors)[0];
   p.delta.values = (*tensors)[1];
   p.weight = share.weight();
-  p.mixing = share.mixing();
   return p;
 }
 
@@ -144,7 +142,7 @@ Status SparsePushWorker::onShare(const wire::AlgoMessage& m,
   if (share.graph_epoch() < setup_.graph_epoch()) {
     // Sent over a graph that has changed since (a lost device): push-sum keeps its mass, and the
     // edge's copy must take its q at both ends.
-    if (auto st = node_->absorb(m.from(), p->delta, p->weight, p->mixing); !st) return st;
+    if (auto st = node_->absorb(m.from(), p->delta, p->weight); !st) return st;
     if (!round_.active) node_->debias(replica_->parameters());
     return Status::ok();
   }
@@ -162,7 +160,7 @@ Status SparsePushWorker::finishRound(bool cut_short) {
   for (auto it = pending_.lower_bound({round_.iteration, INT32_MIN});
        it != pending_.end() && it->first.first == round_.iteration;) {
     const auto& s = it->second;
-    if (auto st = node_->absorb(it->first.second, s.delta, s.weight, s.mixing); !st) return st;
+    if (auto st = node_->absorb(it->first.second, s.delta, s.weight); !st) return st;
     it = pending_.erase(it);
   }
   node_->endRound();
@@ -193,7 +191,7 @@ Status SparsePushWorker::onSetup(const decentralized::GossipSetup& setup, bool r
   if (auto st = finishRound(/*cut_short=*/true); !st) return st;
   // Shares of the old graph for later rounds: their mass and their q are kept.
   for (auto& [key, share] : pending_) {
-    if (auto st = node_->absorb(key.second, share.delta, share.weight, share.mixing); !st) {
+    if (auto st = node_->absorb(key.second, share.delta, share.weight); !st) {
       return st;
     }
   }

@@ -38,7 +38,6 @@ class SparsePushWorker : public Worker {
   struct PendingShare {
     SparseDelta delta;
     double weight = 0;
-    double mixing = 0;
   };
   static Result<PendingShare> decode(const wire::AlgoMessage& m,
                                      const decentralized::SparseShare& share);
