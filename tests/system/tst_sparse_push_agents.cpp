@@ -151,6 +151,28 @@ TEST(SparsePushAgents, FourAgentsLearnAndTheWireCarriesTheSparseEncoding) {
   }
 }
 
+// random-k keeps as many entries as top-k (the same bytes) and, with error feedback, learns too.
+TEST(SparsePushAgents, RandomKLearnsWithTheSameBytes) {
+  torch::set_num_threads(1);
+  constexpr int kSteps = 60;
+  ExperimentConfig c = sparseRun("sparse-push", 4, kSteps);
+  c.algorithm.params.set("compression", std::string("random-k"));
+  const RunResult r = runIt(c, "sparse-random-k");
+  ASSERT_TRUE(r.summary.ok) << r.summary.error;
+  EXPECT_GT(r.summary.test_accuracy, 0.6);
+  std::printf("measured: sparse-push random-k k = 0.05, test accuracy %.3f\n",
+              r.summary.test_accuracy);
+  int64_t kept = 0;
+  for (int64_t n : parameterSizes("mlp", 5)) {
+    kept += std::max<int64_t>(1, static_cast<int64_t>(std::ceil(0.05 * static_cast<double>(n))));
+  }
+  const double payload = static_cast<double>(kSteps) * kept * 8;
+  for (const auto& [device, bytes] : lastByDevice(r.data, "bytes_sent_gossip")) {
+    EXPECT_GE(bytes, payload) << device;
+    EXPECT_LT(bytes, payload + kSteps * 160.0) << device;
+  }
+}
+
 TEST(SparsePushAgents, ADeviceKilledDuringSparsePushLeavesARunThatFinishes) {
   torch::set_num_threads(1);
   ExperimentConfig c = sparseRun("sparse-push", 4, 40);
