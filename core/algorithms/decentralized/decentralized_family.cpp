@@ -3,6 +3,7 @@
 #include "core/algorithms/decentralized/allreduce/allreduce.h"
 #include "core/algorithms/decentralized/dpsgd/dpsgd.h"
 #include "core/algorithms/decentralized/sgp/sgp.h"
+#include "core/algorithms/decentralized/sparse_push/sparse_push.h"
 
 namespace edgerig {
 
@@ -10,6 +11,7 @@ void registerDecentralizedFamily(AlgorithmRegistry& registry) {
   registry.add(allreduceEntry());
   registry.add(dpsgdEntry());
   registry.add(sgpEntry());
+  registry.add(sparsePushEntry());
 }
 
 }  // namespace edgerig

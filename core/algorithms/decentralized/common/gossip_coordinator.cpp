@@ -219,6 +219,12 @@ Result<StepResult> GossipCoordinator::trainStep(int64_t iteration) {
     correct += done->correct();
     result.samples += done->samples();
     if (rules_.push_sum) ctx_.metric("push_weight", done->weight(), msg->device);
+    if (done->sent_bytes() > 0) {  // a compressing algorithm: dense bytes / bytes sent
+      ctx_.metric(
+          "compression_ratio",
+          static_cast<double>(done->dense_bytes()) / static_cast<double>(done->sent_bytes()),
+          msg->device);
+    }
   }
   std::sort(result.devices.begin(), result.devices.end(),
             [](const DeviceStep& a, const DeviceStep& b) { return a.device < b.device; });
