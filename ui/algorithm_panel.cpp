@@ -19,6 +19,26 @@
 namespace edgerig::ui {
 namespace {
 
+// Enough decimals that the declared range and default survive the spin box's rounding (a
+// fraction with a minimum of 1e-6 must not become 0): at least 4, at most 10.
+int decimalsFor(const ParamSpec& p) {
+  int decimals = 4;
+  const double def =
+      std::holds_alternative<double>(p.default_value) ? std::get<double>(p.default_value) : 0.0;
+  for (const double v : {p.min, p.max, def}) {
+    if (std::isinf(v) || v == 0) continue;
+    for (int d = decimals; d <= 10; ++d) {
+      const double scale = std::pow(10.0, d);
+      if (std::abs(std::round(v * scale) / scale - v) <= std::abs(v) * 1e-9) {
+        decimals = d;
+        break;
+      }
+      decimals = d;
+    }
+  }
+  return decimals;
+}
+
 QString widgetName(const ParamSpec& p) {
   return QStringLiteral("param_") + QString::fromStdString(p.name);
 }
@@ -148,8 +168,9 @@ void AlgorithmPanel::buildForm() {
       }
       case ParamSpec::Kind::kDouble: {
         auto* s = new QDoubleSpinBox(form_host_);
-        s->setDecimals(4);
+        s->setDecimals(decimalsFor(p));
         s->setRange(std::isinf(p.min) ? -1e12 : p.min, std::isinf(p.max) ? 1e12 : p.max);
+        if (!std::isinf(p.min) && !std::isinf(p.max) && p.max - p.min <= 1) s->setSingleStep(0.01);
         connect(s, &QDoubleSpinBox::valueChanged, this, &AlgorithmPanel::onEdited);
         w = s;
         break;
