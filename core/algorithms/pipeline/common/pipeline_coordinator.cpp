@@ -157,7 +157,7 @@ PlanInputs PipelineCoordinator::planInputs(const std::vector<double>& capacity) 
 }
 
 Status PipelineCoordinator::startStages() {
-  const int k = ctx_.numDevices();
+  const int k = numStages();
   std::vector<WorkerLaunch> launches;
   for (int s = 0; s < k; ++s) {
     pipeline::StageSetup setup;
@@ -170,7 +170,10 @@ Status PipelineCoordinator::startStages() {
     WorkerLaunch launch;
     launch.device = deviceOf(s);
     launch.setup.PackFrom(setup);
-    if (initial_state_.tensors_size() > 0) launch.initial_state = stageSlice(s);
+    if (initial_state_.tensors_size() > 0) launch.initial_state = stageSlice(initial_state_, s);
+    if (initial_optimizer_.tensors_size() > 0) {
+      launch.initial_optimizer = stageSlice(initial_optimizer_, s);
+    }
     launches.push_back(std::move(launch));
   }
   auto readies = ctx_.startWorkers(std::move(launches), kSetupTimeout);
@@ -189,13 +192,17 @@ Status PipelineCoordinator::startStages() {
 }
 
 Result<StepResult> PipelineCoordinator::trainStep(int64_t iteration) {
-  const auto& cfg = ctx_.config();
-  const int k = ctx_.numDevices();
   if (auto lost = ctx_.takeLost(); !lost.empty()) {
     return lostDevice(unavailable("device " + ctx_.deviceName(lost.front()) + " was lost"));
   }
+  return runIteration(iteration, iteration);
+}
+
+Result<StepResult> PipelineCoordinator::runIteration(int64_t iteration, int64_t data_iteration) {
+  const auto& cfg = ctx_.config();
+  const int k = numStages();
   const std::vector<int64_t> indices =
-      EpochSampler(train_size_, cfg.batch_size, cfg.seed).batch(iteration);
+      EpochSampler(train_size_, cfg.batch_size, cfg.seed).batch(data_iteration);
   pipeline::Step step;
   step.set_iteration(iteration);
   step.set_mode(wire::STEP_MODE_TRAIN);
@@ -234,7 +241,7 @@ Result<StepResult> PipelineCoordinator::trainStep(int64_t iteration) {
 }
 
 Result<EvalResult> PipelineCoordinator::evaluate(int64_t samples) {
-  const int k = ctx_.numDevices();
+  const int k = numStages();
   const int64_t n = samples > 0 ? std::min(samples, test_size_) : test_size_;
   auto batches = evalBatches(n, kEvalBatch);
   EvalResult result;
@@ -282,10 +289,11 @@ Result<EvalResult> PipelineCoordinator::evaluate(int64_t samples) {
   return result;
 }
 
-wire::ModelStateBlob PipelineCoordinator::stageSlice(int stage) const {
+wire::ModelStateBlob PipelineCoordinator::stageSlice(const wire::ModelStateBlob& whole,
+                                                     int stage) const {
   // Tensors are named "<layer>.<parameter>"; a stage gets the tensors of its own layers.
   wire::ModelStateBlob slice;
-  for (const auto& t : initial_state_.tensors()) {
+  for (const auto& t : whole.tensors()) {
     const auto dot = t.name().find('.');
     const std::string layer = t.name().substr(0, dot);
     for (int l = plan_->first(stage); l < plan_->last(stage); ++l) {
@@ -299,11 +307,11 @@ wire::ModelStateBlob PipelineCoordinator::stageSlice(int stage) const {
 }
 
 Result<wire::ModelStateBlob> PipelineCoordinator::gatherState() {
-  const int k = ctx_.numDevices();
-  for (int d = 0; d < k; ++d) {
+  const int k = numStages();
+  for (int s = 0; s < k; ++s) {
     wire::Envelope env;
     env.mutable_fetch_state();
-    ctx_.sendControl(d, std::move(env));
+    ctx_.sendControl(deviceOf(s), std::move(env));
   }
   std::vector<wire::ModelStateBlob> parts(k);
   for (int got = 0; got < k; ++got) {

@@ -36,7 +36,11 @@ class PipelineCoordinator : public Coordinator {
   // times, activation sizes per mini-batch, `capacity` per stage, and the bandwidth the run
   // context reports for each link between neighbouring stages (measured once the probe exists).
   PlanInputs planInputs(const std::vector<double>& capacity) const;
-  wire::ModelStateBlob stageSlice(int stage) const;
+  // One iteration: the mini-batch of `data_iteration` (a recovery replays older batches), run
+  // under the id `iteration`, and every stage's flush.
+  Result<StepResult> runIteration(int64_t iteration, int64_t data_iteration);
+  // The tensors of `whole` (named <layer>.<param>...) that belong to stage `stage`'s layers.
+  wire::ModelStateBlob stageSlice(const wire::ModelStateBlob& whole, int stage) const;
   // What a lost stage means: the run stops with this error (the algorithm has no recovery).
   virtual Status lostDevice(const Status& lost);
   int deviceOf(int stage) const { return device_of_stage_[static_cast<size_t>(stage)]; }
@@ -55,7 +59,8 @@ class PipelineCoordinator : public Coordinator {
   int64_t train_size_ = 0;
   int64_t test_size_ = 0;
   int64_t eval_counter_ = 0;
-  wire::ModelStateBlob initial_state_;  // empty: the seed's initial weights
+  wire::ModelStateBlob initial_state_;      // empty: the seed's initial weights
+  wire::ModelStateBlob initial_optimizer_;  // empty: fresh momentum
 };
 
 }  // namespace edgerig
