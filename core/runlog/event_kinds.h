@@ -57,6 +57,10 @@ inline constexpr std::string_view kCapacities = "capacities";  // per stage, as 
 inline constexpr std::string_view kCuts = "cuts";              // the new plan's cut points
 inline constexpr std::string_view kIteration = "iteration";    // the boundary it happened at
 inline constexpr std::string_view kLayersMoved = "layers_moved";
+// recovered (a pipeline's): how long the loss took to show, each layer's source, the replay.
+inline constexpr std::string_view kDetectionSeconds = "detection_s";
+inline constexpr std::string_view kSources = "sources";
+inline constexpr std::string_view kIterationsRetrained = "iterations_retrained";
 }  // namespace fields
 
 }  // namespace edgerig::events

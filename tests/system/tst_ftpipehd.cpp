@@ -2,7 +2,9 @@
 // stage's compute times, the plan moves layers off it (a replanned event with its reasons, a
 // migrated event with its time, the new plan in partitions.csv), and the migration keeps the
 // model: the losses equal those of the same run without re-planning, at momentum 0 and at 0.9
-// (the momentum of the moved layers travels with them).
+// (the momentum of the moved layers travels with them). Stages replicate their weights (traffic
+// kind replica) and a killed stage is recovered: the run finishes, each lost layer restored from
+// the right source, at most R_n iterations retrained.
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -55,14 +57,14 @@ ExperimentConfig ftpipehdRun(double momentum, bool replan) {
   return c;
 }
 
-struct Run {
+struct RunResult {
   RunSummary summary;
   RunData data;
   std::vector<double> losses;
 };
 
-Run runIt(const ExperimentConfig& c, const std::string& name) {
-  Run r;
+RunResult runIt(const ExperimentConfig& c, const std::string& name) {
+  RunResult r;
   ControllerOptions opts;
   opts.run_dir = testsupport::runDir(name);
   Controller controller(c, opts);
@@ -76,7 +78,7 @@ Run runIt(const ExperimentConfig& c, const std::string& name) {
   return r;
 }
 
-std::vector<RunEvent> eventsOf(const Run& r, std::string_view kind) {
+std::vector<RunEvent> eventsOf(const RunResult& r, std::string_view kind) {
   std::vector<RunEvent> out;
   for (const auto& e : r.data.events) {
     if (e.kind == kind) out.push_back(e);
@@ -87,8 +89,8 @@ std::vector<RunEvent> eventsOf(const Run& r, std::string_view kind) {
 // Runs the same training with and without re-planning and compares the losses step by step.
 // Returns the largest relative difference.
 double migratedAgainstUnmigrated(double momentum, const std::string& name) {
-  const Run fixed = runIt(ftpipehdRun(momentum, false), name + "-fixed");
-  const Run moving = runIt(ftpipehdRun(momentum, true), name + "-moving");
+  const RunResult fixed = runIt(ftpipehdRun(momentum, false), name + "-fixed");
+  const RunResult moving = runIt(ftpipehdRun(momentum, true), name + "-moving");
   EXPECT_TRUE(fixed.summary.ok) << fixed.summary.error;
   EXPECT_TRUE(moving.summary.ok) << moving.summary.error;
   EXPECT_TRUE(eventsOf(fixed, events::kMigrated).empty());
@@ -145,6 +147,95 @@ TEST(Ftpipehd, MigrationCarriesMomentum) {
   // A moved layer that restarted its momentum would take a different step right after the
   // migration and the losses would part from the unmigrated run's.
   EXPECT_LT(migratedAgainstUnmigrated(0.9, "m09"), 1e-6);
+}
+
+// cnn on 4 devices, even plan [conv1 pool1 | conv2 pool2 | fc1 | fc2], neighbour replicas every
+// 3 iterations, global every 6; `kill` devices crash at the boundary before iteration 8.
+ExperimentConfig recoveryRun(const std::vector<int>& kill) {
+  ExperimentConfig c;
+  c.name = "ftpipehd-recovery";
+  c.seed = 9;
+  c.local_count = 4;
+  c.model = "cnn";
+  c.dataset = "fashion-mnist";
+  c.train_limit = 2048;
+  c.test_limit = 200;
+  c.batch_size = 32;
+  c.learning_rate = 0.05;
+  c.momentum = 0.9;
+  c.max_iterations = 20;
+  c.eval_every = 0;
+  c.algorithm.name = "ftpipehd";
+  c.algorithm.params.set("microBatches", int64_t{4});
+  c.algorithm.params.set("plan", std::string("even"));
+  c.algorithm.params.set("replanEvery", int64_t{0});
+  c.algorithm.params.set("replicateNeighbourEvery", int64_t{3});
+  c.algorithm.params.set("replicateGlobalEvery", int64_t{6});
+  for (int d : kill) {
+    FaultConfig crash;
+    crash.device = d;
+    crash.kind = "crash";
+    crash.at_iteration = 8;
+    c.faults.push_back(crash);
+  }
+  return c;
+}
+
+double lastMetric(const RunResult& r, const std::string& device, const std::string& metric) {
+  double v = 0;
+  for (const auto& m : r.data.metrics) {
+    if (m.device == device && m.metric == metric) v = m.value;
+  }
+  return v;
+}
+
+// The recovered event of a run with the layers' sources; checks what every recovery must show.
+RunEvent recoveredEvent(const RunResult& r, const std::string& survivors) {
+  EXPECT_TRUE(r.summary.ok) << r.summary.error;
+  EXPECT_EQ(r.losses.size(), 20u) << "every iteration of the run trained";
+  const auto recovered = eventsOf(r, events::kRecovered);
+  EXPECT_EQ(recovered.size(), 1u);
+  if (recovered.empty()) return {};
+  const RunEvent& e = recovered.front();
+  EXPECT_EQ(e.field(events::fields::kDevices), survivors) << e.detail;
+  // The crash comes before iteration 8; replicas are taken after 3 and 6 mini-batches.
+  const int retrained = std::stoi(e.field(events::fields::kIterationsRetrained));
+  EXPECT_GE(retrained, 0) << e.detail;
+  EXPECT_LE(retrained, 3) << "at most R_n iterations retrained: " << e.detail;
+  EXPECT_LT(std::stod(e.field(events::fields::kSeconds)), 10.0) << e.detail;
+  // The last plan in partitions.csv runs on the survivors only, one stage each.
+  double last_plan = 0;
+  for (const auto& p : r.data.partitions) last_plan = std::max(last_plan, p.time_s);
+  std::string devices;
+  for (const auto& p : r.data.partitions) {
+    if (p.time_s == last_plan) devices += (devices.empty() ? "" : " ") + p.device;
+  }
+  EXPECT_EQ(devices, survivors);
+  if (!r.losses.empty()) EXPECT_LT(r.losses.back(), r.losses.front());
+  std::printf("[ measured ] recovered: %s | detection %s s, recovery %s s\n", e.detail.c_str(),
+              e.field(events::fields::kDetectionSeconds).c_str(),
+              e.field(events::fields::kSeconds).c_str());
+  return e;
+}
+
+TEST(Ftpipehd, AKilledMiddleStageIsRestoredFromItsNeighbourReplica) {
+  const RunResult r = runIt(recoveryRun({2}), "kill-middle");
+  const RunEvent e = recoveredEvent(r, "dev0 dev1 dev3");
+  // dev2 ran fc1; dev3 (the next stage) holds its neighbour replica; the others are owners.
+  EXPECT_EQ(e.field(events::fields::kSources), "fc1:neighbour") << e.detail;
+  // Replicas travelled as their own traffic kind, counted by the agents themselves.
+  EXPECT_GT(lastMetric(r, "dev1", "bytes_sent_replica"), 0.0);
+  EXPECT_GT(lastMetric(r, "dev3", "bytes_sent_replica"), 0.0);
+}
+
+TEST(Ftpipehd, TwoNeighboursKilledAtOnceComeBackFromTheControllersReplica) {
+  const RunResult r = runIt(recoveryRun({1, 2}), "kill-two");
+  const RunEvent e = recoveredEvent(r, "dev0 dev3");
+  // dev1's successor dev2 is lost too: its layers come from the global replica; dev2's from
+  // dev3's neighbour replica.
+  EXPECT_EQ(e.field(events::fields::kSources),
+            "conv2:controller (global) pool2:controller (global) fc1:neighbour")
+      << e.detail;
 }
 
 }  // namespace

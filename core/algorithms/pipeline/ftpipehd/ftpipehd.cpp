@@ -12,10 +12,8 @@ AlgorithmEntry ftpipehdEntry() {
   info.family = "pipeline";
   info.summary =
       "pipeline re-planned to live device capacities (dynamic program), layers migrated in two "
-      "phases";
-  // Replication and three-phase recovery are the next slice of issue 11; until then a lost
-  // stage ends the run, as in gpipe.
-  info.fault_tolerant = false;
+      "phases; weights replicated, a lost stage recovered in three phases";
+  info.fault_tolerant = true;
   info.params = pipelineParams("balanced");
   info.params.push_back({"replanEvery",
                          "re-plan every",
@@ -34,6 +32,24 @@ AlgorithmEntry ftpipehdEntry() {
                          1.2,
                          1.0,
                          100.0,
+                         {}});
+  info.params.push_back({"replicateNeighbourEvery",
+                         "neighbour replica every",
+                         ParamSpec::Kind::kInt,
+                         "iterations between copies of each stage's weights to the next stage "
+                         "(the last stage's to the controller); 0: never",
+                         int64_t{100},
+                         0,
+                         1000000,
+                         {}});
+  info.params.push_back({"replicateGlobalEvery",
+                         "global replica every",
+                         ParamSpec::Kind::kInt,
+                         "iterations between copies of every stage's weights to the controller; "
+                         "0: never",
+                         int64_t{200},
+                         0,
+                         1000000,
                          {}});
   info.params.push_back({"deadlineMs",
                          "iteration deadline (ms)",

@@ -69,7 +69,86 @@ Status FtpipehdStageWorker::onOtherMessage(const wire::AlgoMessage& m) {
     if (prepared_ && prepared_->migration == a->migration()) prepared_.reset();
     return Status::ok();
   }
+  if (bodyIs<pipeline::Replicate>(m)) {
+    auto r = bodyAs<pipeline::Replicate>(m);
+    if (!r) return r.status();
+    return onReplicate(*r);
+  }
+  if (bodyIs<pipeline::Replica>(m)) {
+    auto r = bodyAs<pipeline::Replica>(m);
+    if (!r) return r.status();
+    return onReplica(m, *r);
+  }
+  if (bodyIs<pipeline::FetchReplica>(m)) {
+    auto f = bodyAs<pipeline::FetchReplica>(m);
+    if (!f) return f.status();
+    return onFetchReplica(*f);
+  }
   return PipelineStageWorker::onOtherMessage(m);
+}
+
+namespace {
+
+wire::AlgoMessage replicaMessage(pipeline::Replica body, const ModelState& state) {
+  for (const auto& [name, t] : state) body.add_names(name);
+  wire::AlgoMessage msg = algoMessage(bridge::TrafficKind::kReplica, body);
+  for (const auto& [name, t] : state) appendTensor(msg, t);
+  return msg;
+}
+
+}  // namespace
+
+Status FtpipehdStageWorker::onReplicate(const pipeline::Replicate& r) {
+  pipeline::Replica body;
+  body.set_iteration(r.iteration());
+  body.set_stage(stageSetup().stage());
+  body.set_held(true);
+  for (int l = module()->first(); l < module()->last(); ++l) {
+    body.add_layers(chain().infos()[static_cast<size_t>(l)].name);
+  }
+  const ModelState state = stateOf(*module());
+  if (r.neighbour() && !isLast()) {
+    ctx().send(deviceOfStage(stageSetup().stage() + 1), replicaMessage(body, state));
+  }
+  if (r.global() || (r.neighbour() && isLast())) {
+    ctx().sendToController(replicaMessage(body, state));
+  }
+  return Status::ok();
+}
+
+Status FtpipehdStageWorker::onReplica(const wire::AlgoMessage& m, const pipeline::Replica& r) {
+  auto tensors = tensorsOf(m);
+  if (!tensors) return tensors.status();
+  if (static_cast<int>(tensors->size()) != r.names_size()) {
+    return invalidArgument("a replica from device " + std::to_string(m.from()) + " names " +
+                           std::to_string(r.names_size()) + " tensors and carries " +
+                           std::to_string(tensors->size()));
+  }
+  ModelState state;
+  for (int i = 0; i < r.names_size(); ++i) state.emplace_back(r.names(i), (*tensors)[i]);
+  neighbour_.put(r.iteration(), {r.layers().begin(), r.layers().end()}, state);
+  return Status::ok();
+}
+
+Status FtpipehdStageWorker::onFetchReplica(const pipeline::FetchReplica& f) {
+  const std::vector<std::string> layers(f.layers().begin(), f.layers().end());
+  pipeline::Replica body;
+  body.set_stage(stageSetup().stage());
+  *body.mutable_layers() = f.layers();
+  auto state = neighbour_.take(layers);
+  if (!state) {
+    ctx().sendToController(algoMessage(bridge::TrafficKind::kReplica, body));  // held = false
+    return Status::ok();
+  }
+  int64_t oldest = -1;
+  for (const auto& l : layers) {
+    const int64_t it = neighbour_.iterationOf(l);
+    oldest = oldest < 0 ? it : std::min(oldest, it);
+  }
+  body.set_iteration(oldest);
+  body.set_held(true);
+  ctx().sendToController(replicaMessage(body, *state));
+  return Status::ok();
 }
 
 Status FtpipehdStageWorker::onPrepare(const pipeline::MigratePrepare& p) {

@@ -1,13 +1,16 @@
 // The agent side of `ftpipehd`: a pipeline stage (common/PipelineStageWorker) that can move to
 // another slice of layers at an iteration boundary. Prepare: pull the weights and momentum of
 // the layers it gains from their current owners and build the new slice beside the one it
-// trains. Commit: switch to it. Abort: drop it, keep training the old one.
+// trains. Commit: switch to it. Abort: drop it, keep training the old one. Replication: on the
+// controller's word, the stage's weights go to the next stage (the neighbour replica) and/or the
+// controller (the global one).
 #pragma once
 
 #include <memory>
 #include <optional>
 
 #include "core/algorithms/pipeline/common/pipeline_stage_worker.h"
+#include "core/algorithms/pipeline/common/replica_store.h"
 #include "core/model/model_state.h"
 #include "core/partition/stage_plan.h"
 
@@ -25,6 +28,11 @@ class FtpipehdStageWorker : public PipelineStageWorker {
   Status onFetch(const wire::AlgoMessage& m, const pipeline::FetchLayers& f);
   Status onLayerState(const wire::AlgoMessage& m, const pipeline::LayerState& s);
   Status onCommit(const pipeline::MigrateCommit& c);
+  // Replication: send this stage's weights to the next stage and/or the controller; keep the
+  // previous stage's; give them back to the controller for a recovery.
+  Status onReplicate(const pipeline::Replicate& r);
+  Status onReplica(const wire::AlgoMessage& m, const pipeline::Replica& r);
+  Status onFetchReplica(const pipeline::FetchReplica& f);
   // Builds the new slice once every fetched layer is in, and tells the controller.
   void finishPrepare();
   void answerPrepared(bool ok, const std::string& error);
@@ -43,6 +51,7 @@ class FtpipehdStageWorker : public PipelineStageWorker {
     std::unique_ptr<torch::optim::SGD> optimizer;
   };
   std::optional<Prepared> prepared_;
+  ReplicaStore neighbour_;  // the previous stage's layers, as it last sent them
 };
 
 }  // namespace edgerig
