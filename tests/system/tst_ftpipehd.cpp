@@ -238,5 +238,25 @@ TEST(Ftpipehd, TwoNeighboursKilledAtOnceComeBackFromTheControllersReplica) {
       << e.detail;
 }
 
+TEST(Ftpipehd, AFrozenStageIsCaughtByTheBackwardDeadlineBeforeTheHeartbeatTimeout) {
+  // dev2 freezes for 2.5 s, less than the 3.5 s of heartbeat silence that makes a device lost:
+  // only the 800 ms backward deadline can catch it.
+  ExperimentConfig c = recoveryRun({});
+  c.algorithm.params.set("deadlineMs", int64_t{800});
+  FaultConfig freeze;
+  freeze.device = 2;
+  freeze.kind = "freeze";
+  freeze.freeze_s = 2.5;
+  freeze.at_iteration = 8;
+  c.faults.push_back(freeze);
+  const RunResult r = runIt(c, "freeze");
+  const RunEvent e = recoveredEvent(r, "dev0 dev1 dev3");
+  EXPECT_EQ(e.field(events::fields::kSources), "fc1:neighbour") << e.detail;
+  const double detection = std::stod(e.field(events::fields::kDetectionSeconds));
+  EXPECT_GE(detection, 0.75) << "not before the deadline";
+  EXPECT_LT(detection, 2.0) << "well before the heartbeat timeout";
+  EXPECT_TRUE(eventsOf(r, events::kDeviceLost).empty()) << "the heartbeat never gave up on dev2";
+}
+
 }  // namespace
 }  // namespace edgerig

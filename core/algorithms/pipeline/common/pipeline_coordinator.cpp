@@ -211,20 +211,28 @@ Result<StepResult> PipelineCoordinator::runIteration(int64_t iteration, int64_t 
   ctx_.send(deviceOf(0), algoMessage(bridge::TrafficKind::kControl, step));
   StepResult result;
   for (int s = 0; s < k; ++s) result.devices.push_back(DeviceStep{deviceOf(s)});
+  // The whole iteration, every stage's flush included, has step_timeout_.
+  const auto deadline = std::chrono::steady_clock::now() + step_timeout_;
+  unfinished_stages_.clear();
+  for (int s = 0; s < k; ++s) unfinished_stages_.push_back(s);
   for (int got = 0; got < k; ++got) {
     std::optional<pipeline::StepDone> done;
+    const auto left = std::max(std::chrono::milliseconds(0),
+                               std::chrono::duration_cast<std::chrono::milliseconds>(
+                                   deadline - std::chrono::steady_clock::now()));
     auto msg = ctx_.await(
         [iteration, &done](const DeviceMessage& m) {
           done = stepDoneIn(m);
           return done && done->iteration() == iteration && done->mode() == wire::STEP_MODE_TRAIN;
         },
-        step_timeout_, "iteration " + std::to_string(iteration));
+        left, "iteration " + std::to_string(iteration));
     if (!msg) {
       return msg.status().code() == StatusCode::kUnavailable ? lostDevice(msg.status())
                                                              : msg.status();
     }
     const int s = stageOf(msg->device);
     if (s < 0) continue;
+    std::erase(unfinished_stages_, s);
     DeviceStep& ds = result.devices[static_cast<size_t>(s)];
     ds.compute_s = done->compute_s();
     ds.samples = done->samples();

@@ -56,6 +56,8 @@ class PipelineCoordinator : public Coordinator {
   int micro_batches_ = 1;
   // How long an iteration may take before the run fails (ftpipehd: its backward deadline).
   std::chrono::milliseconds step_timeout_ = std::chrono::seconds(300);
+  // After an iteration that failed: the stages whose flush had not come back.
+  std::vector<int> unfinished_stages_;
   int64_t train_size_ = 0;
   int64_t test_size_ = 0;
   int64_t eval_counter_ = 0;

@@ -16,6 +16,7 @@ namespace {
 
 constexpr auto kMigrationTimeout = std::chrono::seconds(60);
 constexpr auto kReplicaWait = std::chrono::milliseconds(30000);
+constexpr auto kProbeWait = std::chrono::milliseconds(200);
 
 template <typename T>
 std::optional<T> bodyIn(const DeviceMessage& m) {
@@ -107,10 +108,17 @@ Result<StepResult> FtpipehdCoordinator::trainStep(int64_t iteration) {
       next_iteration_ = iteration + 1;
       return result;
     }
-    if (result.status().code() != StatusCode::kUnavailable || attempt >= kMaxRecoveries) {
+    std::vector<int> lost;
+    if (result.status().code() == StatusCode::kTimeout && ctx_.params().getInt("deadlineMs") > 0 &&
+        attempt < kMaxRecoveries) {
+      // The backward deadline passed. Every stage waits for its neighbours then, so the one that
+      // stopped is found by asking: the stages that do not answer a probe are dropped as lost.
+      lost = unresponsiveStages();
+      if (lost.empty()) return result.status();  // all answer: slow, not stopped
+    } else if (result.status().code() != StatusCode::kUnavailable || attempt >= kMaxRecoveries) {
       return result.status();
     }
-    auto lost = ctx_.takeLost();
+    for (int d : ctx_.takeLost()) lost.push_back(d);
     if (auto rec = recover(lost, iteration, started); !rec) return rec;
   }
 }
@@ -281,6 +289,32 @@ Status FtpipehdCoordinator::collectReplicas(std::chrono::milliseconds timeout) {
   return Status::ok();
 }
 
+std::vector<int> FtpipehdCoordinator::unresponsiveStages() {
+  const int64_t id = ++probe_id_;
+  pipeline::Probe probe;
+  probe.set_id(id);
+  std::vector<int> silent;
+  for (int s = 0; s < numStages(); ++s) {
+    ctx_.send(deviceOf(s), algoMessage(bridge::TrafficKind::kControl, probe));
+    silent.push_back(deviceOf(s));
+  }
+  const auto wait = std::max(kProbeWait, step_timeout_ / 2);
+  const auto deadline = Clock::now() + wait;
+  while (!silent.empty() && Clock::now() < deadline) {
+    auto msg = ctx_.await(
+        [id](const DeviceMessage& m) {
+          auto r = bodyIn<pipeline::ProbeReply>(m);
+          return r && r->id() == id;
+        },
+        std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now()),
+        "the stages' probe replies");
+    if (!msg) break;
+    std::erase(silent, msg->device);
+  }
+  for (int d : silent) dropped_.insert(d);
+  return silent;
+}
+
 Status FtpipehdCoordinator::recover(std::vector<int> lost, int64_t iteration,
                                     Clock::time_point interrupted) {
   // Another device lost while recovering (two killed at once are seen one after the other)
@@ -304,10 +338,11 @@ Status FtpipehdCoordinator::recoverOnce(const std::vector<int>& lost, int64_t it
   std::vector<int> survivors;
   std::string lost_names;
   for (int d : old_devices) {
-    if (ctx_.alive(d)) {
+    if (usable(d)) {
       survivors.push_back(d);
     } else {
-      lost_names += (lost_names.empty() ? "" : ", ") + ctx_.deviceName(d);
+      lost_names += (lost_names.empty() ? "" : ", ") + ctx_.deviceName(d) +
+                    (ctx_.alive(d) ? " (missed the backward deadline)" : "");
     }
   }
   for (int d : lost) {
@@ -357,12 +392,12 @@ Status FtpipehdCoordinator::recoverOnce(const std::vector<int>& lost, int64_t it
   int64_t resume = data_now;
   std::string sources;
   for (int s = 0; s < old_k; ++s) {
-    if (ctx_.alive(old_devices[static_cast<size_t>(s)])) continue;
+    if (usable(old_devices[static_cast<size_t>(s)])) continue;
     std::vector<std::string> names;
     for (int l = old_plan.first(s); l < old_plan.last(s); ++l) names.push_back(layers_[l].name);
     std::string source;
     const int next = s + 1 < old_k ? old_devices[static_cast<size_t>(s) + 1] : -1;
-    if (next >= 0 && ctx_.alive(next)) {
+    if (next >= 0 && usable(next)) {
       pipeline::FetchReplica fetch;
       for (const auto& n : names) fetch.add_layers(n);
       ctx_.send(next, algoMessage(bridge::TrafficKind::kControl, fetch));

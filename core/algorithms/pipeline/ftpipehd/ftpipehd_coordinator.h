@@ -7,6 +7,7 @@
 #pragma once
 
 #include <chrono>
+#include <set>
 
 #include "core/algorithms/pipeline/common/pipeline_coordinator.h"
 #include "core/algorithms/pipeline/common/replica_store.h"
@@ -45,7 +46,11 @@ class FtpipehdCoordinator : public PipelineCoordinator {
   Status recover(std::vector<int> lost, int64_t iteration, Clock::time_point interrupted);
   Status recoverOnce(const std::vector<int>& lost, int64_t iteration,
                      Clock::time_point interrupted);
+  // After a missed deadline: the stages' devices that do not answer a probe (now dropped).
+  std::vector<int> unresponsiveStages();
   int64_t dataIteration(int64_t iteration) const { return iteration - replay_offset_; }
+  // Not lost and not dropped for a missed deadline.
+  bool usable(int device) const { return ctx_.alive(device) && !dropped_.count(device); }
 
   int64_t replan_every_ = 0;
   double replan_gain_ = 1;
@@ -60,6 +65,8 @@ class FtpipehdCoordinator : public PipelineCoordinator {
   int64_t replay_offset_ = 0;          // iterations replayed after recoveries
   int64_t next_iteration_ = 0;         // the iteration trainStep runs next
   std::vector<double> last_capacity_;  // per device, as last measured (the profile's until then)
+  std::set<int> dropped_;              // devices that missed the backward deadline
+  int64_t probe_id_ = 0;
 };
 
 }  // namespace edgerig

@@ -84,6 +84,15 @@ Status FtpipehdStageWorker::onOtherMessage(const wire::AlgoMessage& m) {
     if (!f) return f.status();
     return onFetchReplica(*f);
   }
+  if (bodyIs<pipeline::Probe>(m)) {
+    auto p = bodyAs<pipeline::Probe>(m);
+    if (!p) return p.status();
+    pipeline::ProbeReply reply;
+    reply.set_id(p->id());
+    reply.set_stage(stageSetup().stage());
+    ctx().sendToController(algoMessage(bridge::TrafficKind::kControl, reply));
+    return Status::ok();
+  }
   return PipelineStageWorker::onOtherMessage(m);
 }
 
