@@ -57,6 +57,17 @@ TEST(LivePlan, CapacityMakesTheCostModelPredictTheMeasuredStageTime) {
   EXPECT_DOUBLE_EQ(capacitiesFromStageTimes(ref, plan, {0.0, 2.0})[0], 1.0);
 }
 
+TEST(LivePlan, AStageOfCheapLayersKeepsItsDevicesPreviousCapacity) {
+  // Reference work 10, 10, 0.5 (a pool) over three stages; the pool's stage took 0.2 s, mostly
+  // overhead: its capacity 2.5 would be a guess. Below 10 % of an even share (6.83) it keeps 0.2.
+  const std::vector<double> ref = {10, 10, 0.5};
+  const StagePlan plan = *StagePlan::fromCuts(3, {1, 2});
+  const auto c = trustedCapacities(ref, plan, {10.0, 5.0, 0.2}, {1.0, 1.0, 0.2}, 0.1);
+  EXPECT_EQ(c, (std::vector<double>{1.0, 2.0, 0.2}));
+  // With no threshold every stage is measured.
+  EXPECT_DOUBLE_EQ(trustedCapacities(ref, plan, {10.0, 5.0, 0.2}, {1.0, 1.0, 0.2}, 0.0)[2], 2.5);
+}
+
 TEST(LivePlan, StageTimeWindowAveragesSinceTheLastReset) {
   StageTimeWindow w;
   w.reset(2);

@@ -17,6 +17,9 @@ namespace {
 constexpr auto kMigrationTimeout = std::chrono::seconds(60);
 constexpr auto kReplicaWait = std::chrono::milliseconds(30000);
 constexpr auto kProbeWait = std::chrono::milliseconds(200);
+// A stage with less than this share of an even stage's reference work is not timed for its
+// device's capacity (trustedCapacities).
+constexpr double kTrustedShare = 0.1;
 
 template <typename T>
 std::optional<T> bodyIn(const DeviceMessage& m) {
@@ -64,21 +67,19 @@ Status FtpipehdCoordinator::setup() {
   }
   // The starting model is the first global replica (iteration 0): a stage lost before any
   // replication restarts from it. It costs nothing on the wire: the seed makes it here too.
+  auto chain = LayerChain::build(ctx_.config().model, ctx_.config().seed);
+  if (!chain) return chain.status();
+  std::vector<std::string> names;
+  for (const auto& info : chain->infos()) names.push_back(info.name);
+  ModelState start;
   if (initial_state_.tensors_size() > 0) {
     auto state = fromBlob(initial_state_);
     if (!state) return state.status();
-    std::vector<std::string> names;
-    auto chain = LayerChain::build(ctx_.config().model, ctx_.config().seed);
-    if (!chain) return chain.status();
-    for (const auto& info : chain->infos()) names.push_back(info.name);
-    controller_replicas_.put(0, names, *state);
+    start = std::move(state).value();
   } else {
-    auto chain = LayerChain::build(ctx_.config().model, ctx_.config().seed);
-    if (!chain) return chain.status();
-    std::vector<std::string> names;
-    for (const auto& info : chain->infos()) names.push_back(info.name);
-    controller_replicas_.put(0, names, stateOf(*StageModule(*chain, 0, chain->numLayers())));
+    start = stateOf(*StageModule(*chain, 0, chain->numLayers()));
   }
+  controller_replicas_.put(0, names, start);
   if (auto st = PipelineCoordinator::setup(); !st) return st;
   last_capacity_ = capacity_;
   window_.reset(numStages());
@@ -138,8 +139,10 @@ Status FtpipehdCoordinator::maybeReplan(int64_t iteration) {
   const std::vector<double> measured = window_.mean();
   const int measured_over = window_.iterations();
   window_.reset(numStages());
+  std::vector<double> previous;
+  for (int s = 0; s < numStages(); ++s) previous.push_back(last_capacity_[deviceOf(s)]);
   const std::vector<double> capacity =
-      capacitiesFromStageTimes(reference_time_s_, *plan_, measured);
+      trustedCapacities(reference_time_s_, *plan_, measured, previous, kTrustedShare);
   const double fastest = *std::max_element(capacity.begin(), capacity.end());
   for (int s = 0; s < numStages(); ++s) {
     ctx_.setCapacity(deviceOf(s), capacity[s] / fastest);

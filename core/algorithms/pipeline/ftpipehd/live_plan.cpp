@@ -39,6 +39,25 @@ std::vector<double> capacitiesFromStageTimes(const std::vector<double>& referenc
   return capacity;
 }
 
+std::vector<double> trustedCapacities(const std::vector<double>& reference_layer_time_s,
+                                      const StagePlan& plan,
+                                      const std::vector<double>& stage_time_s,
+                                      const std::vector<double>& previous, double min_share) {
+  std::vector<double> capacity =
+      capacitiesFromStageTimes(reference_layer_time_s, plan, stage_time_s);
+  double total = 0;
+  for (double t : reference_layer_time_s) total += t;
+  const double even_share = plan.numStages() > 0 ? total / plan.numStages() : 0;
+  for (int s = 0; s < plan.numStages(); ++s) {
+    double reference = 0;
+    for (int l = plan.first(s); l < plan.last(s); ++l) reference += reference_layer_time_s.at(l);
+    if (reference < min_share * even_share && static_cast<size_t>(s) < previous.size()) {
+      capacity[static_cast<size_t>(s)] = previous[static_cast<size_t>(s)];
+    }
+  }
+  return capacity;
+}
+
 double slowestStep(const PlanInputs& in, const StagePlan& p) {
   double worst = 0;
   for (int s = 0; s < p.numStages(); ++s) {

@@ -31,6 +31,15 @@ std::vector<double> capacitiesFromStageTimes(const std::vector<double>& referenc
                                              const StagePlan& plan,
                                              const std::vector<double>& stage_time_s);
 
+// The same, trusting only stages that hold at least `min_share` of an even stage's reference
+// work (total / stages): a stage of a few cheap layers (a pool) is timed mostly in per-iteration
+// overhead, which makes a slow device look fast and the plan hand it heavy layers back, then
+// take them away again. Such a stage keeps `previous[s]`.
+std::vector<double> trustedCapacities(const std::vector<double>& reference_layer_time_s,
+                                      const StagePlan& plan,
+                                      const std::vector<double>& stage_time_s,
+                                      const std::vector<double>& previous, double min_share);
+
 struct ReplanDecision {
   bool replan = false;
   StagePlan proposed;     // the balanced plan for the measured capacities
