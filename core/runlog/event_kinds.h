@@ -34,6 +34,11 @@ inline constexpr std::string_view kSwitchSkipped = "switch_skipped";
 inline constexpr std::string_view kAlgorithmSwitched = "algorithm_switched";
 inline constexpr std::string_view kRecovered =
     "recovered";  // an algorithm went on without a device
+// A pipeline re-partitioned to measured capacities: the decision (why, predicted gain), then the
+// migration of the layers that moved (its time), or its abort (the old plan stays).
+inline constexpr std::string_view kReplanned = "replanned";
+inline constexpr std::string_view kMigrated = "migrated";
+inline constexpr std::string_view kMigrationAborted = "migration_aborted";
 
 // Structured fields an event may carry (RunEvent::fields), so readers never parse the prose.
 namespace fields {
@@ -44,6 +49,18 @@ inline constexpr std::string_view kFault = "fault";          // fault_applied: i
 inline constexpr std::string_view kAddress = "address";      // device_joined, device_restarted
 inline constexpr std::string_view kDevices = "devices";      // recovered: who is left
 inline constexpr std::string_view kSeconds = "seconds";      // how long something took
+
+// replanned, migrated, migration_aborted:
+inline constexpr std::string_view kReason = "reason";          // why it re-planned or aborted
+inline constexpr std::string_view kGain = "predicted_gain";    // old / new slowest step
+inline constexpr std::string_view kCapacities = "capacities";  // per stage, as measured
+inline constexpr std::string_view kCuts = "cuts";              // the new plan's cut points
+inline constexpr std::string_view kIteration = "iteration";    // the boundary it happened at
+inline constexpr std::string_view kLayersMoved = "layers_moved";
+// recovered (a pipeline's): how long the loss took to show, each layer's source, the replay.
+inline constexpr std::string_view kDetectionSeconds = "detection_s";
+inline constexpr std::string_view kSources = "sources";
+inline constexpr std::string_view kIterationsRetrained = "iterations_retrained";
 }  // namespace fields
 
 }  // namespace edgerig::events

@@ -1,9 +1,13 @@
 #include "core/algorithms/pipeline/pipeline_family.h"
 
+#include "core/algorithms/pipeline/ftpipehd/ftpipehd.h"
 #include "core/algorithms/pipeline/gpipe/gpipe.h"
 
 namespace edgerig {
 
-void registerPipelineFamily(AlgorithmRegistry& registry) { registry.add(gpipeEntry()); }
+void registerPipelineFamily(AlgorithmRegistry& registry) {
+  registry.add(gpipeEntry());
+  registry.add(ftpipehdEntry());
+}
 
 }  // namespace edgerig

@@ -1,50 +1,10 @@
 #include "core/algorithms/pipeline/gpipe/gpipe.h"
 
-#include "core/algorithms/pipeline/gpipe/gpipe_coordinator.h"
-#include "core/algorithms/pipeline/gpipe/gpipe_worker.h"
-#include "core/model/layer_info.h"
-
-#include <limits>
+#include "core/algorithms/pipeline/common/pipeline_coordinator.h"
+#include "core/algorithms/pipeline/common/pipeline_params.h"
+#include "core/algorithms/pipeline/common/pipeline_stage_worker.h"
 
 namespace edgerig {
-namespace {
-
-// What needs more than one field: micro-batches against the batch, cuts against the devices and
-// the model.
-Status checkGpipe(const ExperimentConfig& c) {
-  const auto& p = c.algorithm.params;
-  const int64_t micro = p.getInt("microBatches");
-  if (micro > c.batch_size) {
-    return invalidArgument("field algorithm.microBatches: must be at most training.batchSize (" +
-                           std::to_string(c.batch_size) + "), got " + std::to_string(micro));
-  }
-  const IntList cuts = p.getIntList("cuts");
-  for (size_t i = 1; i < cuts.size(); ++i) {
-    if (cuts[i] <= cuts[i - 1]) {
-      return invalidArgument("field algorithm.cuts." + std::to_string(i) +
-                             ": cut points must be strictly increasing, got " +
-                             std::to_string(cuts[i]) + " after " + std::to_string(cuts[i - 1]));
-    }
-  }
-  if (!cuts.empty() && static_cast<int>(cuts.size()) + 1 != c.numDevices()) {
-    return invalidArgument("field algorithm.cuts: " + std::to_string(cuts.size()) +
-                           " cut points make " + std::to_string(cuts.size() + 1) +
-                           " stages but the run has " + std::to_string(c.numDevices()) +
-                           " devices; give one cut fewer than devices");
-  }
-  if (!cuts.empty()) {
-    if (auto layers = describeModel(c.model);
-        layers && cuts.back() >= static_cast<int64_t>(layers->size())) {
-      return invalidArgument("field algorithm.cuts: cut " + std::to_string(cuts.back()) +
-                             " is past the last layer of '" + c.model + "' (" +
-                             std::to_string(layers->size()) + " layers: cuts go from 1 to " +
-                             std::to_string(layers->size() - 1) + ")");
-    }
-  }
-  return Status::ok();
-}
-
-}  // namespace
 
 AlgorithmEntry gpipeEntry() {
   AlgorithmInfo info;
@@ -52,35 +12,11 @@ AlgorithmEntry gpipeEntry() {
   info.family = "pipeline";
   info.summary = "synchronous micro-batched pipeline, even or balanced plan, stops on a lost stage";
   info.fault_tolerant = false;
-  info.params = {
-      {"microBatches",
-       "micro-batches",
-       ParamSpec::Kind::kInt,
-       "micro-batches per mini-batch (the batch size must be at least this)",
-       int64_t{4},
-       1,
-       1024,
-       {}},
-      {"plan",
-       "plan",
-       ParamSpec::Kind::kChoice,
-       "even: layers split by count; balanced: by measured capacity (FTPipeHD's DP)",
-       std::string("even"),
-       0,
-       0,
-       {"even", "balanced"}},
-      {"cuts",
-       "cuts",
-       ParamSpec::Kind::kIntList,
-       "explicit cut points, one fewer than devices (empty: use the plan)",
-       IntList{},
-       1,
-       std::numeric_limits<double>::infinity(),
-       {}},
-  };
-  info.check = checkGpipe;
-  return {std::move(info), [](RunContext& ctx) { return std::make_unique<GpipeCoordinator>(ctx); },
-          &GpipeStageWorker::create};
+  info.params = pipelineParams("even");
+  info.check = checkPipelineParams;
+  return {std::move(info),
+          [](RunContext& ctx) { return std::make_unique<PipelineCoordinator>(ctx); },
+          &PipelineStageWorker::create};
 }
 
 }  // namespace edgerig

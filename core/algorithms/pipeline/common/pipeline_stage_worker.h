@@ -1,7 +1,8 @@
-// The agent side of `gpipe`: one pipeline stage. Forward micro-batches flow to the next
-// stage with their labels; the last stage computes the loss scaled by 1/B and starts the
-// backward pass; each stage accumulates gradients over the M micro-batches and takes one
-// optimizer step when the last one is back (the flush). Runs on the trainer thread only.
+// The agent side of a synchronous pipeline (gpipe; ftpipehd extends it): one pipeline stage.
+// Forward micro-batches flow to the next stage with their labels; the last stage computes the loss
+// scaled by 1/B and starts the backward pass; each stage accumulates gradients over the M
+// micro-batches and takes one optimizer step when the last one is back (the flush). Runs on the
+// trainer thread only.
 #pragma once
 
 #include <torch/torch.h>
@@ -17,7 +18,7 @@
 
 namespace edgerig {
 
-class GpipeStageWorker : public Worker {
+class PipelineStageWorker : public Worker {
  public:
   // Builds the stage from the StageSetup in start.setup(); the first stage loads the data.
   static Result<std::unique_ptr<Worker>> create(WorkerContext& ctx, const wire::WorkerStart& start);
@@ -26,13 +27,35 @@ class GpipeStageWorker : public Worker {
   Status onMessage(const wire::AlgoMessage& message) override;
   Result<wire::StateReply> state(bool optimizer) override;
 
- private:
-  explicit GpipeStageWorker(WorkerContext& ctx) : ctx_(ctx) {}
+ protected:
+  explicit PipelineStageWorker(WorkerContext& ctx) : ctx_(ctx) {}
+  // Builds the stage from the StageSetup in start.setup() (create() is new + init()).
+  Status init(const wire::WorkerStart& start);
+  // A message the stage itself does not take: an error here; a subclass adds its own messages.
+  virtual Status onOtherMessage(const wire::AlgoMessage& message);
+
+  // Layers [first, last) of the chain as a new module, and an optimizer for it with the run's
+  // settings. The module shares its blocks with the chain, so layers the stage already holds
+  // keep their current weights; a migration loads the layers it gains into it.
+  Result<StageModule> makeModule(int first, int last);
+  std::unique_ptr<torch::optim::SGD> makeOptimizer(StageModule& module) const;
+  // Switches the stage to another slice of layers (a migration's commit). Only between
+  // iterations: nothing may be in flight.
+  void reassign(StageModule module, std::unique_ptr<torch::optim::SGD> optimizer);
+  // No iteration or evaluation is in flight on this stage.
+  bool idle() const { return iterations_.empty(); }
+
+  WorkerContext& ctx() { return ctx_; }
+  const LayerChain& chain() const { return *chain_; }
+  const pipeline::StageSetup& stageSetup() const { return setup_; }
+  StageModule& module() { return module_; }
+  torch::optim::SGD& optimizer() { return *optimizer_; }
 
   bool isFirst() const { return setup_.stage() == 0; }
   bool isLast() const { return setup_.stage() == setup_.num_stages() - 1; }
   int deviceOfStage(int stage) const { return setup_.device_of_stage(stage); }
 
+ private:
   struct MicroBatch {
     torch::Tensor input;   // requires grad on stages after the first
     torch::Tensor output;  // kept for the backward pass
@@ -66,6 +89,7 @@ class GpipeStageWorker : public Worker {
   std::optional<LayerChain> chain_;
   StageModule module_{nullptr};
   std::unique_ptr<torch::optim::SGD> optimizer_;
+  wire::RunSettings run_;
   std::map<int64_t, Iteration> iterations_;
 };
 

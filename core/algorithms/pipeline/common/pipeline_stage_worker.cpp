@@ -1,4 +1,4 @@
-#include "core/algorithms/pipeline/gpipe/gpipe_worker.h"
+#include "core/algorithms/pipeline/common/pipeline_stage_worker.h"
 
 #include <chrono>
 
@@ -24,62 +24,92 @@ Status torchError(const char* what, const std::exception& e) {
 
 }  // namespace
 
-Result<std::unique_ptr<Worker>> GpipeStageWorker::create(WorkerContext& ctx,
-                                                         const wire::WorkerStart& start) {
-  std::unique_ptr<GpipeStageWorker> w(new GpipeStageWorker(ctx));
-  if (!start.setup().UnpackTo(&w->setup_)) {
-    return invalidArgument("gpipe worker start without a StageSetup (got " +
+Result<std::unique_ptr<Worker>> PipelineStageWorker::create(WorkerContext& ctx,
+                                                            const wire::WorkerStart& start) {
+  std::unique_ptr<PipelineStageWorker> w(new PipelineStageWorker(ctx));
+  if (auto st = w->init(start); !st) return st;
+  return std::unique_ptr<Worker>(std::move(w));
+}
+
+Status PipelineStageWorker::init(const wire::WorkerStart& start) {
+  if (!start.setup().UnpackTo(&setup_)) {
+    return invalidArgument("pipeline worker start without a StageSetup (got " +
                            start.setup().type_url() + ")");
   }
-  const auto& s = w->setup_;
+  const auto& s = setup_;
   if (s.num_stages() < 1 || s.stage() < 0 || s.stage() >= s.num_stages() ||
       s.device_of_stage_size() != s.num_stages()) {
     return invalidArgument("stage assignment: stage " + std::to_string(s.stage()) + " of " +
                            std::to_string(s.num_stages()) + " is out of range");
   }
   for (int d : s.device_of_stage()) {
-    if (d < 0 || d >= ctx.numDevices()) {
+    if (d < 0 || d >= ctx_.numDevices()) {
       return invalidArgument("stage assignment names device " + std::to_string(d) + " of " +
-                             std::to_string(ctx.numDevices()));
+                             std::to_string(ctx_.numDevices()));
     }
   }
-  const auto& run = start.run();
-  auto chain = LayerChain::build(run.model(), run.seed());
+  run_ = start.run();
+  auto chain = LayerChain::build(run_.model(), run_.seed());
   if (!chain) return chain.status();
-  if (s.first_layer() < 0 || s.last_layer() > chain->numLayers() ||
-      s.first_layer() >= s.last_layer()) {
-    return invalidArgument("stage assignment: layers [" + std::to_string(s.first_layer()) + ", " +
-                           std::to_string(s.last_layer()) + ") do not fit model '" + run.model() +
-                           "' with " + std::to_string(chain->numLayers()) + " layers");
-  }
-  w->chain_ = std::move(chain).value();
+  chain_ = std::move(chain).value();
+  auto module = makeModule(s.first_layer(), s.last_layer());
+  if (!module) return module.status();
   try {
-    w->module_ = StageModule(*w->chain_, s.first_layer(), s.last_layer());
+    module_ = *module;
     if (start.initial_state().tensors_size() > 0) {
       auto state = fromBlob(start.initial_state());
       if (!state) return state.status();
-      if (auto st = loadState(*w->module_, *state); !st) return st;
+      if (auto st = loadState(*module_, *state); !st) return st;
     }
-    w->optimizer_ = std::make_unique<torch::optim::SGD>(
-        w->module_->parameters(), torch::optim::SGDOptions(run.learning_rate())
-                                      .momentum(run.momentum())
-                                      .weight_decay(run.weight_decay()));
+    optimizer_ = makeOptimizer(module_);
     if (start.initial_optimizer().tensors_size() > 0) {
       auto momentum = fromBlob(start.initial_optimizer());
       if (!momentum) return momentum.status();
-      if (auto st = loadMomentum(*w->optimizer_, *w->module_, *momentum); !st) return st;
+      if (auto st = loadMomentum(*optimizer_, *module_, *momentum); !st) return st;
     }
   } catch (const std::exception& e) {
     return torchError("building the stage", e);
   }
-  if (w->isFirst()) {  // only the first stage holds the images
-    if (auto train = ctx.trainSet(); !train) return train.status();
-    if (auto test = ctx.testSet(); !test) return test.status();
+  if (isFirst()) {  // only the first stage holds the images
+    if (auto train = ctx_.trainSet(); !train) return train.status();
+    if (auto test = ctx_.testSet(); !test) return test.status();
   }
-  return std::unique_ptr<Worker>(std::move(w));
+  return Status::ok();
 }
 
-void GpipeStageWorker::describe(wire::WorkerReady& ready) const {
+Result<StageModule> PipelineStageWorker::makeModule(int first, int last) {
+  if (first < 0 || last > chain_->numLayers() || first >= last) {
+    return invalidArgument("stage assignment: layers [" + std::to_string(first) + ", " +
+                           std::to_string(last) + ") do not fit model '" + run_.model() +
+                           "' with " + std::to_string(chain_->numLayers()) + " layers");
+  }
+  try {
+    return StageModule(*chain_, first, last);
+  } catch (const std::exception& e) {
+    return torchError("building the stage", e);
+  }
+}
+
+std::unique_ptr<torch::optim::SGD> PipelineStageWorker::makeOptimizer(StageModule& module) const {
+  return std::make_unique<torch::optim::SGD>(module->parameters(),
+                                             torch::optim::SGDOptions(run_.learning_rate())
+                                                 .momentum(run_.momentum())
+                                                 .weight_decay(run_.weight_decay()));
+}
+
+void PipelineStageWorker::reassign(StageModule module,
+                                   std::unique_ptr<torch::optim::SGD> optimizer) {
+  setup_.set_first_layer(module->first());
+  setup_.set_last_layer(module->last());
+  module_ = std::move(module);
+  optimizer_ = std::move(optimizer);
+}
+
+Status PipelineStageWorker::onOtherMessage(const wire::AlgoMessage& m) {
+  return invalidArgument("pipeline stage got a " + bodyName(m) + " message it does not take");
+}
+
+void PipelineStageWorker::describe(wire::WorkerReady& ready) const {
   int64_t n = 0;
   for (const auto& p : module_->parameters()) n += p.numel();
   ready.set_parameters(n);
@@ -89,7 +119,7 @@ void GpipeStageWorker::describe(wire::WorkerReady& ready) const {
   }
 }
 
-Status GpipeStageWorker::onMessage(const wire::AlgoMessage& m) {
+Status PipelineStageWorker::onMessage(const wire::AlgoMessage& m) {
   if (bodyIs<pipeline::Activations>(m)) {
     auto act = bodyAs<pipeline::Activations>(m);
     if (!act) return act.status();
@@ -105,19 +135,20 @@ Status GpipeStageWorker::onMessage(const wire::AlgoMessage& m) {
     if (!step) return step.status();
     return onStep(*step);
   }
-  return invalidArgument("gpipe stage got a " + bodyName(m) + " message it does not take");
+  return onOtherMessage(m);
 }
 
-Result<wire::StateReply> GpipeStageWorker::state(bool optimizer) {
+Result<wire::StateReply> PipelineStageWorker::state(bool optimizer) {
   wire::StateReply reply;
   *reply.mutable_state() = toBlob(stateOf(*module_));
   if (optimizer) *reply.mutable_optimizer() = toBlob(momentumOf(*optimizer_, *module_));
   return reply;
 }
 
-GpipeStageWorker::Iteration& GpipeStageWorker::iterationState(int64_t iteration,
-                                                              wire::StepMode mode,
-                                                              int micro_batches, int batch_size) {
+PipelineStageWorker::Iteration& PipelineStageWorker::iterationState(int64_t iteration,
+                                                                    wire::StepMode mode,
+                                                                    int micro_batches,
+                                                                    int batch_size) {
   auto [it, inserted] = iterations_.try_emplace(iteration);
   if (inserted) {
     it->second.mode = mode;
@@ -127,7 +158,7 @@ GpipeStageWorker::Iteration& GpipeStageWorker::iterationState(int64_t iteration,
   return it->second;
 }
 
-Status GpipeStageWorker::onStep(const pipeline::Step& step) {
+Status PipelineStageWorker::onStep(const pipeline::Step& step) {
   if (!isFirst()) {
     return invalidArgument("step command sent to stage " + std::to_string(setup_.stage()));
   }
@@ -156,8 +187,8 @@ Status GpipeStageWorker::onStep(const pipeline::Step& step) {
   return Status::ok();
 }
 
-Status GpipeStageWorker::onActivations(const wire::AlgoMessage& m,
-                                       const pipeline::Activations& act) {
+Status PipelineStageWorker::onActivations(const wire::AlgoMessage& m,
+                                          const pipeline::Activations& act) {
   if (isFirst()) return invalidArgument("activations sent to the first stage");
   auto tensors = tensorsOf(m);
   if (!tensors) return tensors.status();
@@ -170,7 +201,8 @@ Status GpipeStageWorker::onActivations(const wire::AlgoMessage& m,
                            act.batch_size(), (*tensors)[0], (*tensors)[1]);
 }
 
-Status GpipeStageWorker::onGradients(const wire::AlgoMessage& m, const pipeline::Gradients& grad) {
+Status PipelineStageWorker::onGradients(const wire::AlgoMessage& m,
+                                        const pipeline::Gradients& grad) {
   if (isLast()) return invalidArgument("gradients sent to the last stage");
   auto tensors = tensorsOf(m);
   if (!tensors) return tensors.status();
@@ -181,9 +213,9 @@ Status GpipeStageWorker::onGradients(const wire::AlgoMessage& m, const pipeline:
   return backwardMicroBatch(grad.iteration(), grad.micro_batch(), (*tensors)[0]);
 }
 
-Status GpipeStageWorker::forwardMicroBatch(int64_t iteration, int m, wire::StepMode mode,
-                                           int micro_batches, int batch_size, torch::Tensor input,
-                                           const torch::Tensor& labels) {
+Status PipelineStageWorker::forwardMicroBatch(int64_t iteration, int m, wire::StepMode mode,
+                                              int micro_batches, int batch_size,
+                                              torch::Tensor input, const torch::Tensor& labels) {
   Iteration& st = iterationState(iteration, mode, micro_batches, batch_size);
   const bool train = mode == wire::STEP_MODE_TRAIN;
   ComputeMeter& meter = ctx_.meter();
@@ -233,8 +265,8 @@ Status GpipeStageWorker::forwardMicroBatch(int64_t iteration, int m, wire::StepM
   return Status::ok();
 }
 
-Status GpipeStageWorker::backwardMicroBatch(int64_t iteration, int m,
-                                            const torch::Tensor& grad_output) {
+Status PipelineStageWorker::backwardMicroBatch(int64_t iteration, int m,
+                                               const torch::Tensor& grad_output) {
   auto it = iterations_.find(iteration);
   if (it == iterations_.end() || !it->second.pending.count(m)) {
     return invalidArgument("gradients for iteration " + std::to_string(iteration) +
@@ -258,7 +290,7 @@ Status GpipeStageWorker::backwardMicroBatch(int64_t iteration, int m,
   return Status::ok();
 }
 
-void GpipeStageWorker::sendInputGradient(int64_t iteration, int m, const torch::Tensor& input) {
+void PipelineStageWorker::sendInputGradient(int64_t iteration, int m, const torch::Tensor& input) {
   if (isFirst()) return;  // the data needs no gradient
   pipeline::Gradients g;
   g.set_iteration(iteration);
@@ -268,7 +300,7 @@ void GpipeStageWorker::sendInputGradient(int64_t iteration, int m, const torch::
   ctx_.send(deviceOfStage(setup_.stage() - 1), std::move(msg));
 }
 
-void GpipeStageWorker::finishIfDone(int64_t iteration) {
+void PipelineStageWorker::finishIfDone(int64_t iteration) {
   auto it = iterations_.find(iteration);
   if (it == iterations_.end()) return;
   Iteration& st = it->second;

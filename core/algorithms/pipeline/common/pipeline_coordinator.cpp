@@ -1,4 +1,4 @@
-#include "core/algorithms/pipeline/gpipe/gpipe_coordinator.h"
+#include "core/algorithms/pipeline/common/pipeline_coordinator.h"
 
 #include <algorithm>
 #include <numeric>
@@ -13,7 +13,6 @@ namespace {
 
 constexpr int kProfileRepetitions = 2;
 constexpr auto kSetupTimeout = std::chrono::seconds(120);
-constexpr auto kStepTimeout = std::chrono::seconds(300);
 constexpr int64_t kEvalBatch = 500;
 constexpr int kEvalInFlight = 2;  // bounds the activations queued between stages
 // Evaluation steps get ids far from training iterations so that the two never collide.
@@ -29,9 +28,9 @@ std::optional<pipeline::StepDone> stepDoneIn(const DeviceMessage& m) {
 
 }  // namespace
 
-void GpipeCoordinator::capacitiesFromProfiles(const std::vector<std::vector<double>>& layer_times,
-                                              std::vector<double>& reference,
-                                              std::vector<double>& capacity) {
+void PipelineCoordinator::capacitiesFromProfiles(
+    const std::vector<std::vector<double>>& layer_times, std::vector<double>& reference,
+    std::vector<double>& capacity) {
   std::vector<double> totals;
   for (const auto& t : layer_times) totals.push_back(std::accumulate(t.begin(), t.end(), 0.0));
   const size_t fastest = std::min_element(totals.begin(), totals.end()) - totals.begin();
@@ -40,28 +39,29 @@ void GpipeCoordinator::capacitiesFromProfiles(const std::vector<std::vector<doub
   for (double t : totals) capacity.push_back(t > 0 ? totals[fastest] / t : 1.0);
 }
 
-int64_t GpipeCoordinator::iterationsPerEpoch() const {
+int64_t PipelineCoordinator::iterationsPerEpoch() const {
   return EpochSampler(train_size_, ctx_.config().batch_size, ctx_.config().seed).batchesPerEpoch();
 }
 
-Status GpipeCoordinator::noFaultTolerance(const Status& lost) {
+Status PipelineCoordinator::lostDevice(const Status& lost) {
   ctx_.takeLost();
-  return Status(lost.code(), lost.message() + "; gpipe has no fault tolerance, so the run stops");
+  return Status(lost.code(), lost.message() + "; " + ctx_.config().algorithm.name +
+                                 " has no fault tolerance, so the run stops");
 }
 
-int GpipeCoordinator::stageOf(int device) const {
+int PipelineCoordinator::stageOf(int device) const {
   for (size_t s = 0; s < device_of_stage_.size(); ++s) {
     if (device_of_stage_[s] == device) return static_cast<int>(s);
   }
   return -1;
 }
 
-Status GpipeCoordinator::setup() {
+Status PipelineCoordinator::setup() {
   const auto& cfg = ctx_.config();
   micro_batches_ = static_cast<int>(ctx_.params().getInt("microBatches"));
   if (auto lost = ctx_.takeLost(); !lost.empty()) {
-    return unavailable("device " + ctx_.deviceName(lost.front()) +
-                       " is lost; gpipe needs every device, so the run stops");
+    return unavailable("device " + ctx_.deviceName(lost.front()) + " is lost; " +
+                       ctx_.config().algorithm.name + " needs every device, so the run stops");
   }
   auto chain = LayerChain::build(cfg.model, cfg.seed);
   if (!chain) return chain.status();
@@ -79,7 +79,7 @@ Status GpipeCoordinator::setup() {
   return startStages();
 }
 
-Status GpipeCoordinator::profileDevices() {
+Status PipelineCoordinator::profileDevices() {
   const auto& cfg = ctx_.config();
   const int k = ctx_.numDevices();
   // Stages compute one micro-batch at a time, so that is what is timed; times are scaled
@@ -113,8 +113,7 @@ Status GpipeCoordinator::profileDevices() {
   return Status::ok();
 }
 
-Status GpipeCoordinator::choosePlan() {
-  const auto& cfg = ctx_.config();
+Status PipelineCoordinator::choosePlan() {
   const int k = ctx_.numDevices();
   const int l = static_cast<int>(layers_.size());
   const IntList cut_list = ctx_.params().getIntList("cuts");
@@ -130,14 +129,9 @@ Status GpipeCoordinator::choosePlan() {
     plan_ = *p;
     why = "explicit cuts";
   } else if (plan_kind == "balanced") {
-    PlanInputs in;
-    in.layer_time_s = reference_time_s_;
-    for (const auto& info : layers_)
-      in.activation_bytes.push_back(info.activation_bytes * cfg.batch_size);
-    in.capacity = capacity_;
-    for (int s = 0; s + 1 < k; ++s)
-      in.bandwidth_bytes_per_s.push_back(ctx_.linkBandwidth(deviceOf(s), deviceOf(s + 1)));
-    auto p = balancedPlan(in);
+    std::vector<double> stage_capacity;
+    for (int d : device_of_stage_) stage_capacity.push_back(capacity_[static_cast<size_t>(d)]);
+    auto p = balancedPlan(planInputs(stage_capacity));
     if (!p) return p.status();
     plan_ = *p;
     why = "balanced plan from measured capacities";
@@ -151,8 +145,19 @@ Status GpipeCoordinator::choosePlan() {
   return Status::ok();
 }
 
-Status GpipeCoordinator::startStages() {
-  const int k = ctx_.numDevices();
+PlanInputs PipelineCoordinator::planInputs(const std::vector<double>& capacity) const {
+  PlanInputs in;
+  in.layer_time_s = reference_time_s_;
+  for (const auto& info : layers_)
+    in.activation_bytes.push_back(info.activation_bytes * ctx_.config().batch_size);
+  in.capacity = capacity;
+  for (int s = 0; s + 1 < numStages(); ++s)
+    in.bandwidth_bytes_per_s.push_back(ctx_.linkBandwidth(deviceOf(s), deviceOf(s + 1)));
+  return in;
+}
+
+Status PipelineCoordinator::startStages() {
+  const int k = numStages();
   std::vector<WorkerLaunch> launches;
   for (int s = 0; s < k; ++s) {
     pipeline::StageSetup setup;
@@ -165,12 +170,15 @@ Status GpipeCoordinator::startStages() {
     WorkerLaunch launch;
     launch.device = deviceOf(s);
     launch.setup.PackFrom(setup);
-    if (initial_state_.tensors_size() > 0) launch.initial_state = stageSlice(s);
+    if (initial_state_.tensors_size() > 0) launch.initial_state = stageSlice(initial_state_, s);
+    if (initial_optimizer_.tensors_size() > 0) {
+      launch.initial_optimizer = stageSlice(initial_optimizer_, s);
+    }
     launches.push_back(std::move(launch));
   }
   auto readies = ctx_.startWorkers(std::move(launches), kSetupTimeout);
   if (!readies) {
-    return readies.status().code() == StatusCode::kUnavailable ? noFaultTolerance(readies.status())
+    return readies.status().code() == StatusCode::kUnavailable ? lostDevice(readies.status())
                                                                : readies.status();
   }
   train_size_ = readies->front().train_size();  // stage 0 holds the data
@@ -183,14 +191,18 @@ Status GpipeCoordinator::startStages() {
   return Status::ok();
 }
 
-Result<StepResult> GpipeCoordinator::trainStep(int64_t iteration) {
-  const auto& cfg = ctx_.config();
-  const int k = ctx_.numDevices();
+Result<StepResult> PipelineCoordinator::trainStep(int64_t iteration) {
   if (auto lost = ctx_.takeLost(); !lost.empty()) {
-    return noFaultTolerance(unavailable("device " + ctx_.deviceName(lost.front()) + " was lost"));
+    return lostDevice(unavailable("device " + ctx_.deviceName(lost.front()) + " was lost"));
   }
+  return runIteration(iteration, iteration);
+}
+
+Result<StepResult> PipelineCoordinator::runIteration(int64_t iteration, int64_t data_iteration) {
+  const auto& cfg = ctx_.config();
+  const int k = numStages();
   const std::vector<int64_t> indices =
-      EpochSampler(train_size_, cfg.batch_size, cfg.seed).batch(iteration);
+      EpochSampler(train_size_, cfg.batch_size, cfg.seed).batch(data_iteration);
   pipeline::Step step;
   step.set_iteration(iteration);
   step.set_mode(wire::STEP_MODE_TRAIN);
@@ -199,20 +211,28 @@ Result<StepResult> GpipeCoordinator::trainStep(int64_t iteration) {
   ctx_.send(deviceOf(0), algoMessage(bridge::TrafficKind::kControl, step));
   StepResult result;
   for (int s = 0; s < k; ++s) result.devices.push_back(DeviceStep{deviceOf(s)});
+  // The whole iteration, every stage's flush included, has step_timeout_.
+  const auto deadline = std::chrono::steady_clock::now() + step_timeout_;
+  unfinished_stages_.clear();
+  for (int s = 0; s < k; ++s) unfinished_stages_.push_back(s);
   for (int got = 0; got < k; ++got) {
     std::optional<pipeline::StepDone> done;
+    const auto left = std::max(std::chrono::milliseconds(0),
+                               std::chrono::duration_cast<std::chrono::milliseconds>(
+                                   deadline - std::chrono::steady_clock::now()));
     auto msg = ctx_.await(
         [iteration, &done](const DeviceMessage& m) {
           done = stepDoneIn(m);
           return done && done->iteration() == iteration && done->mode() == wire::STEP_MODE_TRAIN;
         },
-        kStepTimeout, "iteration " + std::to_string(iteration));
+        left, "iteration " + std::to_string(iteration));
     if (!msg) {
-      return msg.status().code() == StatusCode::kUnavailable ? noFaultTolerance(msg.status())
+      return msg.status().code() == StatusCode::kUnavailable ? lostDevice(msg.status())
                                                              : msg.status();
     }
     const int s = stageOf(msg->device);
     if (s < 0) continue;
+    std::erase(unfinished_stages_, s);
     DeviceStep& ds = result.devices[static_cast<size_t>(s)];
     ds.compute_s = done->compute_s();
     ds.samples = done->samples();
@@ -228,8 +248,8 @@ Result<StepResult> GpipeCoordinator::trainStep(int64_t iteration) {
   return result;
 }
 
-Result<EvalResult> GpipeCoordinator::evaluate(int64_t samples) {
-  const int k = ctx_.numDevices();
+Result<EvalResult> PipelineCoordinator::evaluate(int64_t samples) {
+  const int k = numStages();
   const int64_t n = samples > 0 ? std::min(samples, test_size_) : test_size_;
   auto batches = evalBatches(n, kEvalBatch);
   EvalResult result;
@@ -257,9 +277,9 @@ Result<EvalResult> GpipeCoordinator::evaluate(int64_t samples) {
           done = stepDoneIn(m);
           return done && done->iteration() >= first_id && done->mode() == wire::STEP_MODE_EVAL;
         },
-        kStepTimeout, "evaluation");
+        step_timeout_, "evaluation");
     if (!msg) {
-      return msg.status().code() == StatusCode::kUnavailable ? noFaultTolerance(msg.status())
+      return msg.status().code() == StatusCode::kUnavailable ? lostDevice(msg.status())
                                                              : msg.status();
     }
     --outstanding_done;
@@ -277,10 +297,11 @@ Result<EvalResult> GpipeCoordinator::evaluate(int64_t samples) {
   return result;
 }
 
-wire::ModelStateBlob GpipeCoordinator::stageSlice(int stage) const {
+wire::ModelStateBlob PipelineCoordinator::stageSlice(const wire::ModelStateBlob& whole,
+                                                     int stage) const {
   // Tensors are named "<layer>.<parameter>"; a stage gets the tensors of its own layers.
   wire::ModelStateBlob slice;
-  for (const auto& t : initial_state_.tensors()) {
+  for (const auto& t : whole.tensors()) {
     const auto dot = t.name().find('.');
     const std::string layer = t.name().substr(0, dot);
     for (int l = plan_->first(stage); l < plan_->last(stage); ++l) {
@@ -293,19 +314,19 @@ wire::ModelStateBlob GpipeCoordinator::stageSlice(int stage) const {
   return slice;
 }
 
-Result<wire::ModelStateBlob> GpipeCoordinator::gatherState() {
-  const int k = ctx_.numDevices();
-  for (int d = 0; d < k; ++d) {
+Result<wire::ModelStateBlob> PipelineCoordinator::gatherState() {
+  const int k = numStages();
+  for (int s = 0; s < k; ++s) {
     wire::Envelope env;
     env.mutable_fetch_state();
-    ctx_.sendControl(d, std::move(env));
+    ctx_.sendControl(deviceOf(s), std::move(env));
   }
   std::vector<wire::ModelStateBlob> parts(k);
   for (int got = 0; got < k; ++got) {
     auto msg = ctx_.await([](const DeviceMessage& m) { return m.env.has_state_reply(); },
                           kSetupTimeout, "the stages' weights");
     if (!msg) {
-      return msg.status().code() == StatusCode::kUnavailable ? noFaultTolerance(msg.status())
+      return msg.status().code() == StatusCode::kUnavailable ? lostDevice(msg.status())
                                                              : msg.status();
     }
     const int s = stageOf(msg->device);
@@ -319,7 +340,7 @@ Result<wire::ModelStateBlob> GpipeCoordinator::gatherState() {
   return whole;
 }
 
-std::string GpipeCoordinator::layoutDescription() const {
+std::string PipelineCoordinator::layoutDescription() const {
   return plan_ ? plan_->describe(layers_) : std::string("(no plan)");
 }
 

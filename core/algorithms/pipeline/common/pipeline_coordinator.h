@@ -1,0 +1,68 @@
+// The controller side of a synchronous pipeline (gpipe, and the base of ftpipehd): profile every
+// device, cut the chain (explicit cuts, even, or the balanced dynamic program), start stage k on
+// device k, then drive one micro-batched mini-batch per iteration and wait for every stage's
+// flush. A lost stage ends the run with an error that says so, unless a subclass recovers.
+#pragma once
+
+#include <chrono>
+#include <optional>
+
+#include "core/algorithms/coordinator.h"
+
+namespace edgerig {
+
+class PipelineCoordinator : public Coordinator {
+ public:
+  explicit PipelineCoordinator(RunContext& ctx) : ctx_(ctx) {}
+
+  Status setup() override;
+  int64_t iterationsPerEpoch() const override;
+  int64_t trainSize() const override { return train_size_; }
+  Result<StepResult> trainStep(int64_t iteration) override;
+  Result<EvalResult> evaluate(int64_t samples) override;
+  std::string layoutDescription() const override;
+  Result<wire::ModelStateBlob> gatherState() override;
+  void startFrom(wire::ModelStateBlob state) override { initial_state_ = std::move(state); }
+
+  // Layer times of the fastest device and each device's capacity (fastest = 1).
+  static void capacitiesFromProfiles(const std::vector<std::vector<double>>& layer_times,
+                                     std::vector<double>& reference, std::vector<double>& capacity);
+
+ protected:
+  Status profileDevices();
+  Status choosePlan();
+  Status startStages();
+  // The dynamic program's inputs for the current stage order: the profiled reference layer
+  // times, activation sizes per mini-batch, `capacity` per stage, and the bandwidth the run
+  // context reports for each link between neighbouring stages (measured once the probe exists).
+  PlanInputs planInputs(const std::vector<double>& capacity) const;
+  // One iteration: the mini-batch of `data_iteration` (a recovery replays older batches), run
+  // under the id `iteration`, and every stage's flush.
+  Result<StepResult> runIteration(int64_t iteration, int64_t data_iteration);
+  // The tensors of `whole` (named <layer>.<param>...) that belong to stage `stage`'s layers.
+  wire::ModelStateBlob stageSlice(const wire::ModelStateBlob& whole, int stage) const;
+  // What a lost stage means: the run stops with this error (the algorithm has no recovery).
+  virtual Status lostDevice(const Status& lost);
+  int deviceOf(int stage) const { return device_of_stage_[static_cast<size_t>(stage)]; }
+  int stageOf(int device) const;
+  int numStages() const { return static_cast<int>(device_of_stage_.size()); }
+
+  RunContext& ctx_;
+  std::vector<LayerInfo> layers_;
+  std::vector<double> reference_time_s_;  // per layer, per mini-batch, fastest device
+  std::vector<double> capacity_;          // per device, from the profile (fastest = 1)
+  std::optional<StagePlan> plan_;
+  std::vector<int> device_of_stage_;
+  int micro_batches_ = 1;
+  // How long an iteration may take before the run fails (ftpipehd: its backward deadline).
+  std::chrono::milliseconds step_timeout_ = std::chrono::seconds(300);
+  // After an iteration that failed: the stages whose flush had not come back.
+  std::vector<int> unfinished_stages_;
+  int64_t train_size_ = 0;
+  int64_t test_size_ = 0;
+  int64_t eval_counter_ = 0;
+  wire::ModelStateBlob initial_state_;      // empty: the seed's initial weights
+  wire::ModelStateBlob initial_optimizer_;  // empty: fresh momentum
+};
+
+}  // namespace edgerig

@@ -1,0 +1,468 @@
+#include "core/algorithms/pipeline/ftpipehd/ftpipehd_coordinator.h"
+
+#include <algorithm>
+#include <cstdio>
+#include <optional>
+
+#include "core/algorithms/algo_message.h"
+#include "core/model/layer_chain.h"
+#include "core/model/stage.h"
+#include "core/model/tensor_codec.h"
+#include "core/runlog/event_kinds.h"
+#include "pipeline.pb.h"
+
+namespace edgerig {
+namespace {
+
+constexpr auto kMigrationTimeout = std::chrono::seconds(60);
+constexpr auto kReplicaWait = std::chrono::milliseconds(30000);
+constexpr auto kProbeWait = std::chrono::milliseconds(200);
+// A stage with less than this share of an even stage's reference work is not timed for its
+// device's capacity (trustedCapacities).
+constexpr double kTrustedShare = 0.1;
+
+template <typename T>
+std::optional<T> bodyIn(const DeviceMessage& m) {
+  if (!m.env.has_algo() || !bodyIs<T>(m.env.algo())) return std::nullopt;
+  auto body = bodyAs<T>(m.env.algo());
+  if (!body) return std::nullopt;
+  return *body;
+}
+
+std::string joined(const std::vector<double>& v) {
+  std::string out;
+  char buf[32];
+  for (double x : v) {
+    std::snprintf(buf, sizeof buf, "%.4g", x);
+    out += (out.empty() ? "" : " ") + std::string(buf);
+  }
+  return out;
+}
+
+std::string joined(const std::vector<int>& v) {
+  std::string out;
+  for (int x : v) out += (out.empty() ? "" : " ") + std::to_string(x);
+  return out;
+}
+
+std::string seconds(double s) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.3f", s);
+  return buf;
+}
+
+double since(std::chrono::steady_clock::time_point t) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t).count();
+}
+
+}  // namespace
+
+Status FtpipehdCoordinator::setup() {
+  replan_every_ = ctx_.params().getInt("replanEvery");
+  replan_gain_ = ctx_.params().getDouble("replanGain");
+  replicate_neighbour_every_ = ctx_.params().getInt("replicateNeighbourEvery");
+  replicate_global_every_ = ctx_.params().getInt("replicateGlobalEvery");
+  if (const int64_t deadline = ctx_.params().getInt("deadlineMs"); deadline > 0) {
+    step_timeout_ = std::chrono::milliseconds(deadline);
+  }
+  // The starting model is the first global replica (iteration 0): a stage lost before any
+  // replication restarts from it. It costs nothing on the wire: the seed makes it here too.
+  auto chain = LayerChain::build(ctx_.config().model, ctx_.config().seed);
+  if (!chain) return chain.status();
+  std::vector<std::string> names;
+  for (const auto& info : chain->infos()) names.push_back(info.name);
+  ModelState start;
+  if (initial_state_.tensors_size() > 0) {
+    auto state = fromBlob(initial_state_);
+    if (!state) return state.status();
+    start = std::move(state).value();
+  } else {
+    start = stateOf(*StageModule(*chain, 0, chain->numLayers()));
+  }
+  controller_replicas_.put(0, names, start);
+  if (auto st = PipelineCoordinator::setup(); !st) return st;
+  last_capacity_ = capacity_;
+  window_.reset(numStages());
+  return Status::ok();
+}
+
+Result<StepResult> FtpipehdCoordinator::trainStep(int64_t iteration) {
+  constexpr int kMaxRecoveries = 8;  // per iteration: every device can fail only once
+  for (int attempt = 0;; ++attempt) {
+    const auto started = Clock::now();
+    Status st = Status::ok();
+    if (auto lost = ctx_.takeLost(); !lost.empty()) {
+      st = recover(lost, iteration, started);
+      if (!st) return st;
+    }
+    if (replicas_expected_ > 0) st = collectReplicas(kReplicaWait);
+    if (st && replan_every_ > 0 && window_.iterations() >= replan_every_) {
+      st = maybeReplan(iteration);
+    }
+    Result<StepResult> result = st;
+    if (st) result = runIteration(iteration, dataIteration(iteration));
+    if (result) {
+      std::vector<double> stage_s;
+      for (const DeviceStep& d : result->devices) stage_s.push_back(d.compute_s);  // stage order
+      window_.add(stage_s);
+      replicateIfDue(dataIteration(iteration) + 1);
+      next_iteration_ = iteration + 1;
+      return result;
+    }
+    std::vector<int> lost;
+    if (result.status().code() == StatusCode::kTimeout && ctx_.params().getInt("deadlineMs") > 0 &&
+        attempt < kMaxRecoveries) {
+      // The backward deadline passed. Every stage waits for its neighbours then, so the one that
+      // stopped is found by asking: the stages that do not answer a probe are dropped as lost.
+      lost = unresponsiveStages();
+      if (lost.empty()) return result.status();  // all answer: slow, not stopped
+    } else if (result.status().code() != StatusCode::kUnavailable || attempt >= kMaxRecoveries) {
+      return result.status();
+    }
+    for (int d : ctx_.takeLost()) lost.push_back(d);
+    if (auto rec = recover(lost, iteration, started); !rec) return rec;
+  }
+}
+
+Result<EvalResult> FtpipehdCoordinator::evaluate(int64_t samples) {
+  for (int attempt = 0;; ++attempt) {
+    const auto started = Clock::now();
+    auto result = PipelineCoordinator::evaluate(samples);
+    if (result || result.status().code() != StatusCode::kUnavailable || attempt >= 8) {
+      return result;
+    }
+    if (auto rec = recover(ctx_.takeLost(), next_iteration_, started); !rec) return rec;
+  }
+}
+
+Status FtpipehdCoordinator::maybeReplan(int64_t iteration) {
+  const std::vector<double> measured = window_.mean();
+  const int measured_over = window_.iterations();
+  window_.reset(numStages());
+  std::vector<double> previous;
+  for (int s = 0; s < numStages(); ++s) previous.push_back(last_capacity_[deviceOf(s)]);
+  const std::vector<double> capacity =
+      trustedCapacities(reference_time_s_, *plan_, measured, previous, kTrustedShare);
+  const double fastest = *std::max_element(capacity.begin(), capacity.end());
+  for (int s = 0; s < numStages(); ++s) {
+    ctx_.setCapacity(deviceOf(s), capacity[s] / fastest);
+    last_capacity_[static_cast<size_t>(deviceOf(s))] = capacity[s];
+  }
+  auto decision = decideReplan(planInputs(capacity), *plan_, replan_gain_);
+  if (!decision) return decision.status();
+  ctx_.metric("predicted_gain", decision->gain);
+  if (!decision->replan) return Status::ok();
+  namespace f = events::fields;
+  ctx_.event(std::string(events::kReplanned),
+             decision->reason + " (stage times over " + std::to_string(measured_over) +
+                 " iterations: " + joined(measured) + " s); moving to " +
+                 decision->proposed.describe(layers_),
+             -1,
+             {{std::string(f::kReason), "capacities"},
+              {std::string(f::kGain), seconds(decision->gain)},
+              {std::string(f::kCapacities), joined(capacity)},
+              {std::string(f::kCuts), joined(decision->proposed.cuts())},
+              {std::string(f::kIteration), std::to_string(iteration)}});
+  return migrate(decision->proposed, iteration, decision->reason);
+}
+
+Status FtpipehdCoordinator::migrate(const StagePlan& to, int64_t iteration,
+                                    const std::string& why) {
+  const auto started = std::chrono::steady_clock::now();
+  const int64_t id = ++migration_id_;
+  const int k = numStages();
+  pipeline::MigratePrepare prepare;
+  prepare.set_migration(id);
+  *prepare.mutable_old_boundaries() = {plan_->boundaries.begin(), plan_->boundaries.end()};
+  *prepare.mutable_new_boundaries() = {to.boundaries.begin(), to.boundaries.end()};
+  for (int s = 0; s < k; ++s) {
+    ctx_.send(deviceOf(s), algoMessage(bridge::TrafficKind::kControl, prepare));
+  }
+  // Phase 1: every stage has pulled what it gains and built its new slice.
+  int layers_moved = 0;
+  int64_t bytes_moved = 0;
+  for (int got = 0; got < k; ++got) {
+    auto msg = ctx_.await(
+        [id](const DeviceMessage& m) {
+          auto p = bodyIn<pipeline::MigratePrepared>(m);
+          return p && p->migration() == id;
+        },
+        kMigrationTimeout, "migration " + std::to_string(id) + " (prepare)");
+    if (!msg) {
+      abortMigration(id, iteration, msg.status().message(), started);
+      return msg.status().code() == StatusCode::kUnavailable ? lostDevice(msg.status())
+                                                             : Status::ok();
+    }
+    const auto prepared = bodyIn<pipeline::MigratePrepared>(*msg);
+    if (!prepared->ok()) {
+      abortMigration(id, iteration,
+                     "stage " + std::to_string(prepared->stage()) + ": " + prepared->error(),
+                     started);
+      return Status::ok();
+    }
+    layers_moved += prepared->layers_gained();
+    bytes_moved += prepared->bytes_received();
+  }
+  // Phase 2: the decision is made; every stage switches before the next iteration starts.
+  pipeline::MigrateCommit commit;
+  commit.set_migration(id);
+  for (int s = 0; s < k; ++s) {
+    ctx_.send(deviceOf(s), algoMessage(bridge::TrafficKind::kControl, commit));
+  }
+  for (int got = 0; got < k; ++got) {
+    auto msg = ctx_.await(
+        [id](const DeviceMessage& m) {
+          auto c = bodyIn<pipeline::MigrateCommitted>(m);
+          return c && c->migration() == id;
+        },
+        kMigrationTimeout, "migration " + std::to_string(id) + " (commit)");
+    if (!msg) {
+      return msg.status().code() == StatusCode::kUnavailable ? lostDevice(msg.status())
+                                                             : msg.status();
+    }
+  }
+  plan_ = to;
+  const double took = since(started);
+  ctx_.planChanged(*plan_, device_of_stage_, layers_, reference_time_s_, why);
+  namespace f = events::fields;
+  ctx_.event(std::string(events::kMigrated),
+             std::to_string(layers_moved) + " layers (" + std::to_string(bytes_moved) +
+                 " bytes of weights and momentum) moved in " + seconds(took) + " s",
+             -1,
+             {{std::string(f::kSeconds), seconds(took)},
+              {std::string(f::kLayersMoved), std::to_string(layers_moved)},
+              {std::string(f::kCuts), joined(plan_->cuts())},
+              {std::string(f::kIteration), std::to_string(iteration)}});
+  ctx_.metric("migration_s", took);
+  return Status::ok();
+}
+
+void FtpipehdCoordinator::abortMigration(int64_t migration, int64_t iteration,
+                                         const std::string& reason,
+                                         std::chrono::steady_clock::time_point started) {
+  pipeline::MigrateAbort abort;
+  abort.set_migration(migration);
+  for (int s = 0; s < numStages(); ++s) {
+    if (ctx_.alive(deviceOf(s))) {
+      ctx_.send(deviceOf(s), algoMessage(bridge::TrafficKind::kControl, abort));
+    }
+  }
+  namespace f = events::fields;
+  ctx_.event(std::string(events::kMigrationAborted),
+             "migration " + std::to_string(migration) + " aborted, the plan stays " +
+                 plan_->describe(layers_) + ": " + reason,
+             -1,
+             {{std::string(f::kReason), reason},
+              {std::string(f::kSeconds), seconds(since(started))},
+              {std::string(f::kIteration), std::to_string(iteration)}});
+}
+
+void FtpipehdCoordinator::replicateIfDue(int64_t data_done) {
+  const bool neighbour =
+      replicate_neighbour_every_ > 0 && data_done % replicate_neighbour_every_ == 0;
+  const bool global = replicate_global_every_ > 0 && data_done % replicate_global_every_ == 0;
+  if (!neighbour && !global) return;
+  pipeline::Replicate r;
+  r.set_iteration(data_done);
+  r.set_neighbour(neighbour);
+  r.set_global(global);
+  for (int s = 0; s < numStages(); ++s) {
+    ctx_.send(deviceOf(s), algoMessage(bridge::TrafficKind::kControl, r));
+  }
+  replicas_expected_ += global ? numStages() : 1;  // the last stage sends one for both
+}
+
+Status FtpipehdCoordinator::collectReplicas(std::chrono::milliseconds timeout) {
+  while (replicas_expected_ > 0) {
+    auto msg = ctx_.await(
+        [](const DeviceMessage& m) {
+          auto r = bodyIn<pipeline::Replica>(m);
+          return r && r->held() && m.device >= 0;
+        },
+        timeout, "the stages' replicas");
+    if (!msg) return msg.status();
+    --replicas_expected_;
+    const auto r = bodyIn<pipeline::Replica>(*msg);
+    auto tensors = tensorsOf(msg->env.algo());
+    if (!tensors || static_cast<int>(tensors->size()) != r->names_size()) continue;
+    ModelState state;
+    for (int i = 0; i < r->names_size(); ++i) state.emplace_back(r->names(i), (*tensors)[i]);
+    controller_replicas_.put(r->iteration(), {r->layers().begin(), r->layers().end()}, state);
+  }
+  return Status::ok();
+}
+
+std::vector<int> FtpipehdCoordinator::unresponsiveStages() {
+  const int64_t id = ++probe_id_;
+  pipeline::Probe probe;
+  probe.set_id(id);
+  std::vector<int> silent;
+  for (int s = 0; s < numStages(); ++s) {
+    ctx_.send(deviceOf(s), algoMessage(bridge::TrafficKind::kControl, probe));
+    silent.push_back(deviceOf(s));
+  }
+  const auto wait = std::max(kProbeWait, step_timeout_ / 2);
+  const auto deadline = Clock::now() + wait;
+  while (!silent.empty() && Clock::now() < deadline) {
+    auto msg = ctx_.await(
+        [id](const DeviceMessage& m) {
+          auto r = bodyIn<pipeline::ProbeReply>(m);
+          return r && r->id() == id;
+        },
+        std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now()),
+        "the stages' probe replies");
+    if (!msg) break;
+    std::erase(silent, msg->device);
+  }
+  for (int d : silent) dropped_.insert(d);
+  return silent;
+}
+
+Status FtpipehdCoordinator::recover(std::vector<int> lost, int64_t iteration,
+                                    Clock::time_point interrupted) {
+  // Another device lost while recovering (two killed at once are seen one after the other)
+  // starts the recovery again over the devices left.
+  for (int attempt = 0;; ++attempt) {
+    Status st = recoverOnce(lost, iteration, interrupted);
+    if (st || st.code() != StatusCode::kUnavailable || attempt >= ctx_.numDevices()) return st;
+    lost = ctx_.takeLost();
+  }
+}
+
+Status FtpipehdCoordinator::recoverOnce(const std::vector<int>& lost, int64_t iteration,
+                                        Clock::time_point interrupted) {
+  const auto detected = Clock::now();
+  const double waited = std::chrono::duration<double>(detected - interrupted).count();
+  // The lost stages' replicas never come; the survivors' are dropped with their generation.
+  replicas_expected_ = 0;
+  const StagePlan old_plan = *plan_;
+  const std::vector<int> old_devices = device_of_stage_;
+  const int old_k = static_cast<int>(old_devices.size());
+  std::vector<int> survivors;
+  std::string lost_names;
+  for (int d : old_devices) {
+    if (usable(d)) {
+      survivors.push_back(d);
+    } else {
+      lost_names += (lost_names.empty() ? "" : ", ") + ctx_.deviceName(d) +
+                    (ctx_.alive(d) ? " (missed the backward deadline)" : "");
+    }
+  }
+  for (int d : lost) {
+    if (std::find(old_devices.begin(), old_devices.end(), d) == old_devices.end()) {
+      lost_names += (lost_names.empty() ? "" : ", ") + ctx_.deviceName(d);
+    }
+  }
+  if (survivors.empty()) return unavailable("every stage is lost (" + lost_names + ")");
+  if (survivors.size() == old_devices.size()) return Status::ok();  // nobody of ours is lost
+
+  // Phase 1: drop the lost stages and re-plan over the survivors. Nothing changes here until the
+  // commit, so a device lost during the recovery only starts it again.
+  device_of_stage_ = survivors;
+  std::vector<double> capacity;
+  for (int d : survivors) capacity.push_back(last_capacity_[static_cast<size_t>(d)]);
+  auto plan = balancedPlan(planInputs(capacity));
+  device_of_stage_ = old_devices;
+  if (!plan) return plan.status();
+
+  // Phase 2: every layer's weights. The survivors' own (and momentum) from them...
+  ModelState weights, momentum;
+  for (int d : survivors) {
+    wire::Envelope env;
+    env.mutable_fetch_state()->set_optimizer(true);
+    ctx_.sendControl(d, std::move(env));
+  }
+  // One reply per survivor (an interrupted recovery may have left some of its own behind).
+  std::vector<int> pending = survivors;
+  while (!pending.empty()) {
+    auto msg = ctx_.await(
+        [&pending](const DeviceMessage& m) {
+          return m.env.has_state_reply() &&
+                 std::find(pending.begin(), pending.end(), m.device) != pending.end();
+        },
+        kMigrationTimeout, "the surviving stages' weights");
+    if (!msg) return msg.status();
+    pending.erase(std::find(pending.begin(), pending.end(), msg->device));
+    auto w = fromBlob(msg->env.state_reply().state());
+    auto m = fromBlob(msg->env.state_reply().optimizer());
+    if (!w) return w.status();
+    if (!m) return m.status();
+    weights.insert(weights.end(), w->begin(), w->end());
+    momentum.insert(momentum.end(), m->begin(), m->end());
+  }
+  // ... the lost stages' from the next stage's neighbour replica, else the controller's copy.
+  const int64_t data_now = dataIteration(iteration);
+  int64_t resume = data_now;
+  std::string sources;
+  for (int s = 0; s < old_k; ++s) {
+    if (usable(old_devices[static_cast<size_t>(s)])) continue;
+    std::vector<std::string> names;
+    for (int l = old_plan.first(s); l < old_plan.last(s); ++l) names.push_back(layers_[l].name);
+    std::string source;
+    const int next = s + 1 < old_k ? old_devices[static_cast<size_t>(s) + 1] : -1;
+    if (next >= 0 && usable(next)) {
+      pipeline::FetchReplica fetch;
+      for (const auto& n : names) fetch.add_layers(n);
+      ctx_.send(next, algoMessage(bridge::TrafficKind::kControl, fetch));
+      const std::string first = names.front();
+      auto msg = ctx_.await(
+          [next, first](const DeviceMessage& m) {
+            auto r = bodyIn<pipeline::Replica>(m);
+            return r && m.device == next && r->layers_size() > 0 && r->layers(0) == first;
+          },
+          kMigrationTimeout, "the neighbour replica of " + first);
+      if (!msg) return msg.status();
+      const auto r = bodyIn<pipeline::Replica>(*msg);
+      auto tensors = tensorsOf(msg->env.algo());
+      if (r->held() && tensors && static_cast<int>(tensors->size()) == r->names_size()) {
+        for (int i = 0; i < r->names_size(); ++i) weights.emplace_back(r->names(i), (*tensors)[i]);
+        resume = std::min(resume, r->iteration());
+        source = "neighbour";
+      }
+    }
+    if (source.empty()) {
+      auto copy = controller_replicas_.take(names);
+      if (!copy) return copy.status();
+      weights.insert(weights.end(), copy->begin(), copy->end());
+      for (const auto& n : names) resume = std::min(resume, controller_replicas_.iterationOf(n));
+      source = s + 1 == old_k ? "controller (neighbour)" : "controller (global)";
+    }
+    for (const auto& n : names) sources += (sources.empty() ? "" : " ") + n + ":" + source;
+  }
+
+  // Phase 3: commit. The survivors restart on the new plan (a new generation: whatever the old
+  // one still sends is dropped) and the mini-batches since the oldest replica used run again.
+  plan_ = *plan;
+  device_of_stage_ = survivors;
+  initial_state_ = toBlob(weights);
+  initial_optimizer_ = toBlob(momentum);
+  Status started = startStages();
+  initial_state_.Clear();
+  initial_optimizer_.Clear();
+  if (!started) return started;
+  const int64_t retrained = data_now - resume;
+  replay_offset_ += retrained;
+  window_.reset(numStages());
+  const double took = std::chrono::duration<double>(Clock::now() - detected).count();
+  ctx_.planChanged(*plan_, device_of_stage_, layers_, reference_time_s_,
+                   "recovered without " + lost_names);
+  std::string left;
+  for (int d : survivors) left += (left.empty() ? "" : " ") + ctx_.deviceName(d);
+  namespace f = events::fields;
+  ctx_.event(std::string(events::kRecovered),
+             "went on without " + lost_names + " in " + seconds(took) + " s (" + sources + "); " +
+                 std::to_string(retrained) + " iterations retrained",
+             -1,
+             {{std::string(f::kDevices), left},
+              {std::string(f::kDetectionSeconds), seconds(waited)},
+              {std::string(f::kSeconds), seconds(took)},
+              {std::string(f::kSources), sources},
+              {std::string(f::kIterationsRetrained), std::to_string(retrained)},
+              {std::string(f::kCuts), joined(plan_->cuts())},
+              {std::string(f::kIteration), std::to_string(iteration)}});
+  ctx_.metric("recovery_s", took);
+  ctx_.metric("iterations_retrained", static_cast<double>(retrained));
+  return Status::ok();
+}
+
+}  // namespace edgerig

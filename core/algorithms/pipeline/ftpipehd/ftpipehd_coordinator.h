@@ -1,0 +1,72 @@
+// The controller side of `ftpipehd`: gpipe's synchronous pipeline (common/PipelineCoordinator)
+// that re-measures each stage's capacity from its real compute times every `replanEvery`
+// iterations, re-plans with the dynamic program when the predicted gain reaches `replanGain`,
+// and migrates the layers that move in two phases at one iteration boundary. It replicates each
+// stage's weights to the next stage every R_n iterations and to the controller every R_g, and
+// recovers from a lost stage in three phases (ftpipehd_recovery.cpp).
+#pragma once
+
+#include <chrono>
+#include <set>
+
+#include "core/algorithms/pipeline/common/pipeline_coordinator.h"
+#include "core/algorithms/pipeline/common/replica_store.h"
+#include "core/algorithms/pipeline/ftpipehd/live_plan.h"
+
+namespace edgerig {
+
+class FtpipehdCoordinator : public PipelineCoordinator {
+ public:
+  explicit FtpipehdCoordinator(RunContext& ctx) : PipelineCoordinator(ctx) {}
+
+  Status setup() override;
+  Result<StepResult> trainStep(int64_t iteration) override;
+  Result<EvalResult> evaluate(int64_t samples) override;
+
+ private:
+  using Clock = std::chrono::steady_clock;
+  // A lost stage is not the run's end: the error goes back to trainStep, which recovers.
+  Status lostDevice(const Status& lost) override { return lost; }
+  // At an iteration boundary, once `replanEvery` iterations were measured.
+  Status maybeReplan(int64_t iteration);
+  // Prepare on every stage, then commit; a failed prepare aborts and the old plan stays (ok is
+  // returned: training goes on). A lost device is the run's error until recovery exists.
+  Status migrate(const StagePlan& to, int64_t iteration, const std::string& why);
+  void abortMigration(int64_t migration, int64_t iteration, const std::string& reason,
+                      std::chrono::steady_clock::time_point started);
+
+  // After the flush of `data_done` mini-batches: Replicate to every stage when R_n or R_g is due.
+  void replicateIfDue(int64_t data_done);
+  // Stores the replicas sent to the controller since the last call (waits at most `timeout`
+  // for each one still expected).
+  Status collectReplicas(std::chrono::milliseconds timeout);
+  // Three phases: drop the lost stages and re-plan over the survivors; gather every layer from
+  // its living owner, else the next stage's neighbour replica, else the controller's copy; start
+  // the survivors on the new plan and resume from the oldest replica used.
+  Status recover(std::vector<int> lost, int64_t iteration, Clock::time_point interrupted);
+  Status recoverOnce(const std::vector<int>& lost, int64_t iteration,
+                     Clock::time_point interrupted);
+  // After a missed deadline: the stages' devices that do not answer a probe (now dropped).
+  std::vector<int> unresponsiveStages();
+  int64_t dataIteration(int64_t iteration) const { return iteration - replay_offset_; }
+  // Not lost and not dropped for a missed deadline.
+  bool usable(int device) const { return ctx_.alive(device) && !dropped_.count(device); }
+
+  int64_t replan_every_ = 0;
+  double replan_gain_ = 1;
+  StageTimeWindow window_;
+  int64_t migration_id_ = 0;
+  int64_t replicate_neighbour_every_ = 0;
+  int64_t replicate_global_every_ = 0;
+  // The controller's copies: the last stage's neighbour replica, the global replicas, and the
+  // initial model (iteration 0), newest per layer.
+  ReplicaStore controller_replicas_;
+  int replicas_expected_ = 0;
+  int64_t replay_offset_ = 0;          // iterations replayed after recoveries
+  int64_t next_iteration_ = 0;         // the iteration trainStep runs next
+  std::vector<double> last_capacity_;  // per device, as last measured (the profile's until then)
+  std::set<int> dropped_;              // devices that missed the backward deadline
+  int64_t probe_id_ = 0;
+};
+
+}  // namespace edgerig
