@@ -131,7 +131,9 @@ double migratedAgainstUnmigrated(double momentum, const std::string& name) {
     worst = std::max(worst, std::abs(moving.losses[i] - fixed.losses[i]) /
                                 std::max(1.0, std::abs(fixed.losses[i])));
   }
-  if (!fixed.losses.empty()) EXPECT_LT(fixed.losses.back(), fixed.losses.front());
+  if (!fixed.losses.empty()) {
+    EXPECT_LT(fixed.losses.back(), fixed.losses.front());
+  }
   std::printf("[ measured ] momentum %.1f: %zu migrations, worst relative loss difference %.3g\n",
               momentum, migrated.size(), worst);
   return worst;
@@ -212,7 +214,9 @@ RunEvent recoveredEvent(const RunResult& r, const std::string& survivors) {
     if (p.time_s == last_plan) devices += (devices.empty() ? "" : " ") + p.device;
   }
   EXPECT_EQ(devices, survivors);
-  if (!r.losses.empty()) EXPECT_LT(r.losses.back(), r.losses.front());
+  if (!r.losses.empty()) {
+    EXPECT_LT(r.losses.back(), r.losses.front());
+  }
   std::printf("[ measured ] recovered: %s | detection %s s, recovery %s s\n", e.detail.c_str(),
               e.field(events::fields::kDetectionSeconds).c_str(),
               e.field(events::fields::kSeconds).c_str());
