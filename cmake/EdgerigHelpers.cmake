@@ -67,7 +67,10 @@ function(edgerig_add_test)
   if(NOT T_TIMEOUT)
     set(T_TIMEOUT 120)
   endif()
-  set(env "QT_QPA_PLATFORM=offscreen;EDGERIG_SOURCE_DIR=${PROJECT_SOURCE_DIR}")
+  # Every test's temporary files go to one folder of the build tree, which the `leftovers`
+  # fixture (tests/CMakeLists.txt) empties before the suite and checks is empty after it.
+  set(env "QT_QPA_PLATFORM=offscreen;EDGERIG_SOURCE_DIR=${PROJECT_SOURCE_DIR}"
+    "TMPDIR=${EDGERIG_TEST_TMPDIR}" "XDG_RUNTIME_DIR=${EDGERIG_TEST_TMPDIR}-runtime")
   if(TARGET edgerig-agent)
     list(APPEND env "EDGERIG_AGENT=$<TARGET_FILE:edgerig-agent>")
     # Bridge tests need no agent (nor torch): scripts/sanitize.sh builds them alone.
@@ -82,5 +85,5 @@ function(edgerig_add_test)
     list(APPEND env "EDGERIG_GUI=$<TARGET_FILE:edgerig>")
   endif()
   set_tests_properties(${T_NAME} PROPERTIES TIMEOUT ${T_TIMEOUT} LABELS "${T_LABELS}"
-    ENVIRONMENT "${env}")
+    ENVIRONMENT "${env}" FIXTURES_REQUIRED leftovers)
 endfunction()

@@ -62,9 +62,23 @@ class Coordinator {
 
   // The algorithm switch: the running algorithm hands over the whole model (a decentralized one:
   // the average of the devices' models), and the next is given it before setup(), so it starts
-  // from those weights instead of the seed's. Optimizer state does not travel.
+  // from those weights instead of the seed's.
   virtual Result<wire::ModelStateBlob> gatherState() = 0;
   virtual void startFrom(wire::ModelStateBlob state) = 0;
+  // The same with the optimizer's state (momentum buffers, <layer>.<param>.momentum), which the
+  // controller uses for a switch and a restart: an algorithm that can gather and load momentum
+  // overrides both, so that training goes on exactly as it would have. The defaults carry the
+  // weights alone, and the next algorithm starts with fresh momentum.
+  struct Handover {
+    wire::ModelStateBlob weights;
+    wire::ModelStateBlob optimizer;  // empty: fresh momentum
+  };
+  virtual Result<Handover> gatherHandover() {
+    auto weights = gatherState();
+    if (!weights) return weights.status();
+    return Handover{std::move(weights).value(), {}};
+  }
+  virtual void startFrom(Handover handover) { startFrom(std::move(handover.weights)); }
 
   // A local device restarted (a reboot, or a lost one started again). true: the coordinator
   // takes it back itself with deviceRejoined() once it is up; false: the controller gathers the

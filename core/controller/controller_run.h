@@ -76,7 +76,7 @@ class Controller::Run : public RunContext {
   Status switchTo(const AlgorithmConfig& next);
   Status restartDevice(int device);
   Status applyProfile(int device);
-  Result<std::unique_ptr<Coordinator>> startCoordinator(const wire::ModelStateBlob* state);
+  Result<std::unique_ptr<Coordinator>> startCoordinator(const Coordinator::Handover* state);
   void publishDevices(bool force);
   void logStep(const StepResult& step);
   RunSummary finish(const Status& st);

@@ -233,21 +233,26 @@ void LocalTestbed::kill(size_t i) {
   reap(a, true);
 }
 
-void LocalTestbed::reap(Agent& a, bool force) {
+int LocalTestbed::reap(Agent& a, bool force, std::chrono::milliseconds grace, bool* clean) {
+  int status = 0;
+  if (clean != nullptr) *clean = false;
   if (a.pid > 0) {
     if (!force) {
       ::kill(a.pid, SIGTERM);
-      for (int i = 0; i < 100; ++i) {  // up to 2 s for a clean exit
-        if (waitpid(a.pid, nullptr, WNOHANG) == a.pid) {
+      const auto end = std::chrono::steady_clock::now() + grace;
+      for (;;) {
+        if (waitpid(a.pid, &status, WNOHANG) == a.pid) {
           a.pid = -1;
+          if (clean != nullptr) *clean = true;
           break;
         }
+        if (std::chrono::steady_clock::now() >= end) break;
         std::this_thread::sleep_for(std::chrono::milliseconds(20));
       }
     }
     if (a.pid > 0) {
       ::kill(a.pid, SIGKILL);
-      waitpid(a.pid, nullptr, 0);
+      waitpid(a.pid, &status, 0);
       a.pid = -1;
     }
   }
@@ -255,6 +260,19 @@ void LocalTestbed::reap(Agent& a, bool force) {
     close(a.stdout_fd);
     a.stdout_fd = -1;
   }
+  return status;
+}
+
+Result<int> LocalTestbed::terminate(size_t i, std::chrono::milliseconds grace) {
+  Agent& a = agents_.at(i);
+  if (a.pid <= 0) return invalidArgument("agent " + a.spec.name + " is not running");
+  bool clean = false;
+  const int status = reap(a, /*force=*/false, grace, &clean);
+  if (!clean) {
+    return unavailable("agent " + a.spec.name + " did not exit within " +
+                       std::to_string(grace.count()) + " ms of SIGTERM and was killed");
+  }
+  return status;
 }
 
 LocalTestbed::~LocalTestbed() {

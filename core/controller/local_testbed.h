@@ -46,6 +46,9 @@ class LocalTestbed {
   pid_t pid(size_t i) const { return agents_[i].pid; }
   bool alive(size_t i);
   void kill(size_t i);  // SIGKILL now (a crashed device)
+  // Asks agent i to exit (SIGTERM) and reaps it: its wait status (WIFEXITED, WEXITSTATUS...)
+  // if it exited within `grace`, else kUnavailable, once it has been SIGKILLed and reaped.
+  Result<int> terminate(size_t i, std::chrono::milliseconds grace = std::chrono::seconds(2));
   // Kills agent i if it still runs and starts it again (same name, a new port): a device
   // that rebooted. Its address changes; the controller reconnects to address(i).
   Status restart(size_t i, std::chrono::milliseconds start_timeout = std::chrono::seconds(30));
@@ -61,7 +64,9 @@ class LocalTestbed {
   Status start(Agent& a);
   Status awaitListening(Agent& a, std::chrono::steady_clock::time_point deadline,
                         std::chrono::milliseconds start_timeout);
-  void reap(Agent& a, bool force);
+  // SIGTERM and up to `grace` for a clean exit (force: none), then SIGKILL; the wait status.
+  int reap(Agent& a, bool force, std::chrono::milliseconds grace = std::chrono::seconds(2),
+           bool* clean = nullptr);
 
   std::string agent_binary_;
   std::string token_;

@@ -10,7 +10,7 @@
 namespace edgerig {
 
 Result<std::unique_ptr<Coordinator>> Controller::Run::startCoordinator(
-    const wire::ModelStateBlob* state) {
+    const Coordinator::Handover* state) {
   auto coordinator = algorithmRegistry().makeCoordinator(cfg_.algorithm.name, *this);
   if (!coordinator) return coordinator.status();
   if (state) (*coordinator)->startFrom(*state);
@@ -77,9 +77,10 @@ Status Controller::Run::switchTo(const AlgorithmConfig& requested) {
     return Status::ok();
   }
   const auto t0 = Clock::now();
-  auto state = coordinator_->gatherState();
+  auto state = coordinator_->gatherHandover();
   if (!state) return state.status();
-  const size_t tensors = state->tensors_size();
+  const size_t tensors = state->weights.tensors_size();
+  const size_t momenta = state->optimizer.tensors_size();
   cfg_ = candidate;
   auto coordinator = startCoordinator(&*state);
   if (!coordinator) {
@@ -88,9 +89,9 @@ Status Controller::Run::switchTo(const AlgorithmConfig& requested) {
   }
   coordinator_ = std::move(coordinator).value();
   summary_.plan = coordinator_->layoutDescription();
-  char buf[64];
-  std::snprintf(buf, sizeof buf, " (%zu tensors carried over, %.1f s)", tensors,
-                std::chrono::duration<double>(Clock::now() - t0).count());
+  char buf[96];
+  std::snprintf(buf, sizeof buf, " (%zu tensors and %zu momentum buffers carried over, %.1f s)",
+                tensors, momenta, std::chrono::duration<double>(Clock::now() - t0).count());
   event(std::string(events::kAlgorithmSwitched),
         "from " + describeAlgorithm(current, names) + " to " + describeAlgorithm(next, names) + buf,
         -1,
@@ -114,9 +115,9 @@ Status Controller::Run::restartDevice(int device) {
   // A coordinator that takes a device back itself needs nothing gathered; otherwise the model
   // is gathered first, so the reboot loses no training.
   const bool in_place = coordinator_->rejoinsInPlace();
-  std::optional<wire::ModelStateBlob> state;
+  std::optional<Coordinator::Handover> state;
   if (!in_place) {
-    auto gathered = coordinator_->gatherState();
+    auto gathered = coordinator_->gatherHandover();
     if (!gathered) return gathered.status();
     state = std::move(gathered).value();
   }

@@ -7,6 +7,7 @@
 #include <fstream>
 
 #include "device_bridge/auth.h"
+#include "tests/support/scratch_dir.h"
 
 namespace edgerig::bridge {
 namespace {
@@ -23,15 +24,11 @@ std::string hex(const std::string& raw) {
 
 class TempDir {
  public:
-  TempDir() {
-    char tmpl[] = "/tmp/edgerig_auth_XXXXXX";
-    path_ = ::mkdtemp(tmpl);
-  }
-  ~TempDir() { std::filesystem::remove_all(path_); }
-  std::string file(const std::string& name) const { return path_ + "/" + name; }
+  TempDir() : dir_("auth") {}
+  std::string file(const std::string& name) const { return dir_.path(name); }
 
  private:
-  std::string path_;
+  testsupport::ScratchDir dir_;
 };
 
 TEST(Auth, HmacMatchesRfc4231) {

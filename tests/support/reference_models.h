@@ -112,11 +112,12 @@ struct ReferenceRun {
 };
 
 // Plain SGD (momentum, weight decay) over the given batches, one optimizer step each, with the
-// mean cross-entropy of each batch. `batches` are (images, labels).
+// mean cross-entropy of each batch. `batches` are (images, labels). `gradient_scale` != 1 makes
+// every gradient that much off: what an equivalence test's tolerance must be able to see.
 inline ReferenceRun referenceTraining(
     const std::string& model, const std::vector<std::pair<std::string, torch::Tensor>>& initial,
     const std::vector<std::pair<torch::Tensor, torch::Tensor>>& batches, double lr, double momentum,
-    double weight_decay) {
+    double weight_decay, double gradient_scale = 1.0) {
   auto m = referenceModel(model);
   m->load(initial);
   torch::optim::SGD opt(m->parameters(),
@@ -126,6 +127,10 @@ inline ReferenceRun referenceTraining(
     opt.zero_grad();
     auto loss = torch::nn::functional::cross_entropy(m->forward(x), y);
     loss.backward();
+    if (gradient_scale != 1.0) {
+      torch::NoGradGuard no_grad;
+      for (auto& p : m->parameters()) p.mutable_grad().mul_(gradient_scale);
+    }
     opt.step();
     out.losses.push_back(loss.item<double>());
   }

@@ -86,6 +86,12 @@ class TstControlRoom : public QObject {
     QVERIFY2(st.isOk(), st.message().c_str());
     QVERIFY(w.session()->running());
     QTRY_VERIFY_WITH_TIMEOUT(rate.before.size() >= 6, 60000);
+    // The state column, as a person reads it: both devices train while the run runs...
+    const auto stateOf = [&](int row) {
+      return devices.data(devices.index(row, DeviceTableModel::kState)).toString();
+    };
+    QCOMPARE(stateOf(0), QString("training"));
+    QCOMPARE(stateOf(1), QString("training"));
 
     // The fault panel, as clicked: tick dev1, slow down x25, Apply.
     auto* list = child<QListWidget>(w, "faultDevices");
@@ -134,6 +140,12 @@ class TstControlRoom : public QObject {
     w.stopRun();
     QTRY_COMPARE_WITH_TIMEOUT(finished.count(), 1, 30000);
     QVERIFY(!w.session()->running());
+    // ...and once it has stopped, none still claims to train (green, at 0 samples/s).
+    for (int row = 0; row < 2; ++row) {
+      QTRY_VERIFY2_WITH_TIMEOUT(stateOf(row) == "ready" || stateOf(row) == "lost",
+                                qPrintable("dev" + QString::number(row) + " " + stateOf(row)),
+                                5000);
+    }
 
     // Export: long is the run folder's metrics.csv; wide has one column per metric.
     const QString run_dir = w.session()->runDir();

@@ -315,13 +315,23 @@ wire::ModelStateBlob PipelineCoordinator::stageSlice(const wire::ModelStateBlob&
 }
 
 Result<wire::ModelStateBlob> PipelineCoordinator::gatherState() {
+  auto handover = gatherStages(/*optimizer=*/false);
+  if (!handover) return handover.status();
+  return std::move(handover->weights);
+}
+
+Result<Coordinator::Handover> PipelineCoordinator::gatherHandover() {
+  return gatherStages(/*optimizer=*/true);
+}
+
+Result<Coordinator::Handover> PipelineCoordinator::gatherStages(bool optimizer) {
   const int k = numStages();
   for (int s = 0; s < k; ++s) {
     wire::Envelope env;
-    env.mutable_fetch_state();
+    env.mutable_fetch_state()->set_optimizer(optimizer);
     ctx_.sendControl(deviceOf(s), std::move(env));
   }
-  std::vector<wire::ModelStateBlob> parts(k);
+  std::vector<wire::StateReply> parts(k);
   for (int got = 0; got < k; ++got) {
     auto msg = ctx_.await([](const DeviceMessage& m) { return m.env.has_state_reply(); },
                           kSetupTimeout, "the stages' weights");
@@ -331,11 +341,15 @@ Result<wire::ModelStateBlob> PipelineCoordinator::gatherState() {
     }
     const int s = stageOf(msg->device);
     if (s < 0) continue;
-    parts[static_cast<size_t>(s)] = std::move(*msg->env.mutable_state_reply()->mutable_state());
+    parts[static_cast<size_t>(s)] = std::move(*msg->env.mutable_state_reply());
   }
-  wire::ModelStateBlob whole;
+  Handover whole;
   for (auto& p : parts) {
-    for (auto& t : *p.mutable_tensors()) *whole.add_tensors() = std::move(t);
+    for (auto& t : *p.mutable_state()->mutable_tensors())
+      *whole.weights.add_tensors() = std::move(t);
+    for (auto& t : *p.mutable_optimizer()->mutable_tensors()) {
+      *whole.optimizer.add_tensors() = std::move(t);
+    }
   }
   return whole;
 }

@@ -23,6 +23,12 @@ class PipelineCoordinator : public Coordinator {
   std::string layoutDescription() const override;
   Result<wire::ModelStateBlob> gatherState() override;
   void startFrom(wire::ModelStateBlob state) override { initial_state_ = std::move(state); }
+  // Weights and momentum, from every stage.
+  Result<Handover> gatherHandover() override;
+  void startFrom(Handover handover) override {
+    initial_state_ = std::move(handover.weights);
+    initial_optimizer_ = std::move(handover.optimizer);
+  }
 
   // Layer times of the fastest device and each device's capacity (fastest = 1).
   static void capacitiesFromProfiles(const std::vector<std::vector<double>>& layer_times,
@@ -43,6 +49,8 @@ class PipelineCoordinator : public Coordinator {
   wire::ModelStateBlob stageSlice(const wire::ModelStateBlob& whole, int stage) const;
   // What a lost stage means: the run stops with this error (the algorithm has no recovery).
   virtual Status lostDevice(const Status& lost);
+  // Every stage's weights (and with `optimizer` its momentum), in stage order.
+  Result<Handover> gatherStages(bool optimizer);
   int deviceOf(int stage) const { return device_of_stage_[static_cast<size_t>(stage)]; }
   int stageOf(int device) const;
   int numStages() const { return static_cast<int>(device_of_stage_.size()); }
