@@ -42,7 +42,7 @@ Result<std::vector<GossipStrategy::Outgoing>> DenseGossip::share(
     const decentralized::GossipStep& step, int me, const MixingWeights& weights,
     WorkerContext& /*ctx*/, ModelReplica& replica, LocalStep& /*local*/) {
   // Keep w_ii of (x, u), send w_ji of them to each out-neighbour j.
-  if (!push_sum_) node_.setWeight(1.0);
+  if (!push_sum_) node_.setWeight(step.mix_weight() > 0 ? step.mix_weight() : 1.0);
   node_.numeratorsOf(replica.parameters());
   std::vector<Outgoing> out;
   for (auto& share : node_.share(weights.self(me), weights.outOf(me))) {
@@ -122,12 +122,15 @@ Status GossipWorker::onStep(const decentralized::GossipStep& step) {
   auto local = strategy_->localStep(step, ctx_, *replica_);
   if (!local) return local.status();
   const int me = ctx_.device();
-  auto shares = strategy_->share(step, me, rules_.weights(*graph), ctx_, *replica_, *local);
-  if (!shares) return shares.status();
-  for (auto& s : *shares) ctx_.send(s.to, std::move(s.message));
+  round_.exchange = !step.skip_exchange();
+  if (round_.exchange) {
+    auto shares = strategy_->share(step, me, rules_.weights(*graph), ctx_, *replica_, *local);
+    if (!shares) return shares.status();
+    for (auto& s : *shares) ctx_.send(s.to, std::move(s.message));
+  }
   round_.iteration = step.iteration();
   round_.active = true;
-  round_.expected = graph->inOf(me);
+  round_.expected = round_.exchange ? graph->inOf(me) : std::vector<int>{};
   round_.local = *local;
   round_.sent_at = std::chrono::steady_clock::now();
   return finishRound(/*cut_short=*/false);
@@ -161,7 +164,7 @@ Status GossipWorker::finishRound(bool cut_short) {
     if (auto st = strategy_->absorb(it->second, *replica_); !st) return st;
     it = pending_.erase(it);
   }
-  strategy_->endRound(*replica_);
+  if (round_.exchange) strategy_->endRound(*replica_);
   round_.active = false;
   decentralized::GossipDone done;
   done.set_iteration(round_.iteration);

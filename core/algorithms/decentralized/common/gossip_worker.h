@@ -91,7 +91,8 @@ class GossipStrategy {
 };
 
 // dpsgd's and sgp's shares: the whole model (push_sum.h), GossipShare. With push_sum off, u
-// starts each round at 1: plain gossip averaging.
+// starts each round at the step's mix_weight, 1 when unset: plain gossip averaging (dpsgd), or
+// averaging in which each model counts in proportion to its sender's weight (edgegossip).
 class DenseGossip : public GossipStrategy {
  public:
   explicit DenseGossip(bool push_sum) : push_sum_(push_sum) {}
@@ -142,6 +143,7 @@ class GossipWorker : public DecentralizedWorker {
   struct Round {
     int64_t iteration = -1;
     bool active = false;
+    bool exchange = true;  // false: a local step only (GossipStep.skip_exchange)
     std::vector<int> expected;
     LocalStep local;
     std::chrono::steady_clock::time_point sent_at;
