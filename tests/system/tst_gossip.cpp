@@ -18,7 +18,7 @@
 #include "core/model/stage.h"
 #include "core/runlog/event_kinds.h"
 #include "core/runlog/run_reader.h"
-#include "tests/support/scratch_dir.h"
+#include "tests/support/agent_runs.h"
 
 namespace edgerig {
 namespace {
@@ -48,62 +48,17 @@ ExperimentConfig gossipRun(const std::string& algorithm, const std::string& grap
   return c;
 }
 
-struct RunResult {
-  RunSummary summary;
-  RunData data;
-  std::vector<double> losses;  // run-level train_loss per iteration
-};
-
-RunResult runIt(const ExperimentConfig& c, const std::string& name, ControllerOptions opts = {}) {
-  RunResult r;
-  opts.run_dir = testsupport::runDir(name);
-  Controller controller(c, opts);
-  r.summary = controller.run();
-  auto data = readRun(opts.run_dir);
-  EXPECT_TRUE(data.isOk()) << data.status().message();
-  if (data) r.data = std::move(data).value();
-  for (const auto& m : r.data.metrics) {
-    if (m.metric == "train_loss" && m.device.empty()) r.losses.push_back(m.value);
-  }
-  return r;
-}
-
-// The last value of a per-device metric, by device.
-std::map<std::string, double> lastByDevice(const RunData& data, const std::string& metric) {
-  std::map<std::string, double> out;
-  for (const auto& m : data.metrics) {
-    if (m.metric == metric && !m.device.empty()) out[m.device] = m.value;
-  }
-  return out;
-}
-
-std::vector<double> runLevel(const RunData& data, const std::string& metric) {
-  std::vector<double> out;
-  for (const auto& m : data.metrics) {
-    if (m.metric == metric && m.device.empty()) out.push_back(m.value);
-  }
-  return out;
-}
-
-int countEvents(const RunData& data, std::string_view kind) {
-  int n = 0;
-  for (const auto& e : data.events) n += e.kind == kind ? 1 : 0;
-  return n;
-}
+using testsupport::AgentRun;
+using testsupport::countEvents;
+using testsupport::lastByDevice;
+using testsupport::parameterCount;
+using testsupport::runLevel;
 
 // graph.csv's edges by round: "dev0>dev1" → weight.
 std::map<int64_t, std::map<std::string, double>> graphRounds(const RunData& data) {
   std::map<int64_t, std::map<std::string, double>> out;
   for (const auto& g : data.graph) out[g.round][g.from + ">" + g.to] = g.weight;
   return out;
-}
-
-int64_t parameterCount(const std::string& model, uint64_t seed) {
-  auto chain = LayerChain::build(model, seed);
-  EXPECT_TRUE(chain.isOk());
-  int64_t n = 0;
-  for (const auto& p : StageModule(*chain, 0, chain->numLayers())->parameters()) n += p.numel();
-  return n;
 }
 
 TEST(Gossip, OnACompleteGraphWithoutMomentumBothEqualAllreduce) {
@@ -116,13 +71,13 @@ TEST(Gossip, OnACompleteGraphWithoutMomentumBothEqualAllreduce) {
     c.eval_every = 0;
     return c;
   };
-  const RunResult reference = runIt(plain("allreduce"), "complete-allreduce");
+  const AgentRun reference = testsupport::runAgents(plain("allreduce"), "complete-allreduce");
   ASSERT_TRUE(reference.summary.ok) << reference.summary.error;
   ASSERT_EQ(reference.losses.size(), static_cast<size_t>(kSteps));
   EXPECT_LT(reference.losses.back(), reference.losses.front());
   for (const std::string algorithm : {"dpsgd", "sgp"}) {
     SCOPED_TRACE(algorithm);
-    const RunResult r = runIt(plain(algorithm), "complete-" + algorithm);
+    const AgentRun r = testsupport::runAgents(plain(algorithm), "complete-" + algorithm);
     ASSERT_TRUE(r.summary.ok) << r.summary.error;
     ASSERT_EQ(r.losses.size(), static_cast<size_t>(kSteps));
     double worst = 0;
@@ -147,7 +102,8 @@ TEST(Gossip, FourAgentsReachASaneAccuracy) {
   for (const auto& [algorithm, graph] : std::vector<std::pair<std::string, std::string>>{
            {"dpsgd", "ring"}, {"sgp", "onepeer-exponential"}}) {
     SCOPED_TRACE(algorithm);
-    const RunResult r = runIt(gossipRun(algorithm, graph, 4, kSteps), "sane-" + algorithm);
+    const AgentRun r =
+        testsupport::runAgents(gossipRun(algorithm, graph, 4, kSteps), "sane-" + algorithm);
     ASSERT_TRUE(r.summary.ok) << r.summary.error;
     EXPECT_EQ(r.summary.iterations, kSteps);
     // Measured: see the printout; a model that does not learn stays near 0.1.
@@ -214,7 +170,7 @@ TEST(Gossip, ARedrawnGraphIsWrittenWhenItChanges) {
   ExperimentConfig c = gossipRun("dpsgd", "ring", 4, 12);
   c.algorithm.params.set("redrawEvery", int64_t{4});
   c.eval_every = 0;
-  const RunResult r = runIt(c, "redraw");
+  const AgentRun r = testsupport::runAgents(c, "redraw");
   ASSERT_TRUE(r.summary.ok) << r.summary.error;
   const auto rounds = graphRounds(r.data);
   std::vector<int64_t> written;
@@ -247,7 +203,7 @@ TEST(Gossip, ADeviceKilledDuringSgpLeavesARunThatFinishes) {
   ControllerOptions opts;
   opts.heartbeat_interval = std::chrono::milliseconds(200);
   opts.loss_timeout = std::chrono::milliseconds(1000);
-  const RunResult r = runIt(c, "sgp-kill", opts);
+  const AgentRun r = testsupport::runAgents(c, "sgp-kill", opts);
   ASSERT_TRUE(r.summary.ok) << r.summary.error;
   EXPECT_EQ(r.summary.iterations, 40);
   EXPECT_EQ(r.losses.size(), 40u);
@@ -313,7 +269,7 @@ TEST(Gossip, ADeviceKilledDuringDpsgdLeavesARunThatFinishes) {
   ControllerOptions opts;
   opts.heartbeat_interval = std::chrono::milliseconds(200);
   opts.loss_timeout = std::chrono::milliseconds(1000);
-  const RunResult r = runIt(c, "dpsgd-kill", opts);
+  const AgentRun r = testsupport::runAgents(c, "dpsgd-kill", opts);
   ASSERT_TRUE(r.summary.ok) << r.summary.error;
   EXPECT_EQ(r.summary.iterations, 30);
   EXPECT_EQ(countEvents(r.data, events::kRecovered), 1);

@@ -15,7 +15,7 @@
 #include "core/model/stage.h"
 #include "core/runlog/event_kinds.h"
 #include "core/runlog/run_reader.h"
-#include "tests/support/scratch_dir.h"
+#include "tests/support/agent_runs.h"
 
 namespace edgerig {
 namespace {
@@ -50,44 +50,9 @@ ExperimentConfig sparseRun(const std::string& algorithm, int devices, int iterat
   return c;
 }
 
-struct RunResult {
-  RunSummary summary;
-  RunData data;
-  std::vector<double> losses;
-};
-
-RunResult runIt(const ExperimentConfig& c, const std::string& name, ControllerOptions opts = {}) {
-  RunResult r;
-  opts.run_dir = testsupport::runDir(name);
-  Controller controller(c, opts);
-  r.summary = controller.run();
-  auto data = readRun(opts.run_dir);
-  EXPECT_TRUE(data.isOk()) << data.status().message();
-  if (data) r.data = std::move(data).value();
-  for (const auto& m : r.data.metrics) {
-    if (m.metric == "train_loss" && m.device.empty()) r.losses.push_back(m.value);
-  }
-  return r;
-}
-
-std::map<std::string, double> lastByDevice(const RunData& data, const std::string& metric) {
-  std::map<std::string, double> out;
-  for (const auto& m : data.metrics) {
-    if (m.metric == metric && !m.device.empty()) out[m.device] = m.value;
-  }
-  return out;
-}
-
-// The model's parameter tensors' sizes, from the model zoo (not from the algorithm).
-std::vector<int64_t> parameterSizes(const std::string& model, uint64_t seed) {
-  auto chain = LayerChain::build(model, seed);
-  EXPECT_TRUE(chain.isOk());
-  std::vector<int64_t> sizes;
-  for (const auto& p : StageModule(*chain, 0, chain->numLayers())->parameters()) {
-    sizes.push_back(p.numel());
-  }
-  return sizes;
-}
+using testsupport::AgentRun;
+using testsupport::lastByDevice;
+using testsupport::parameterSizes;
 
 TEST(SparsePushAgents, AtFullKAndUnitGammaItEqualsSgp) {
   torch::set_num_threads(1);
@@ -98,8 +63,8 @@ TEST(SparsePushAgents, AtFullKAndUnitGammaItEqualsSgp) {
   full.eval_every = 0;
   full.algorithm.params.set("k", 1.0);
   full.algorithm.params.set("gamma", 1.0);
-  const RunResult reference = runIt(sgp, "full-sgp");
-  const RunResult r = runIt(full, "full-sparse-push");
+  const AgentRun reference = testsupport::runAgents(sgp, "full-sgp");
+  const AgentRun r = testsupport::runAgents(full, "full-sparse-push");
   ASSERT_TRUE(reference.summary.ok) << reference.summary.error;
   ASSERT_TRUE(r.summary.ok) << r.summary.error;
   ASSERT_EQ(reference.losses.size(), static_cast<size_t>(kSteps));
@@ -117,7 +82,7 @@ TEST(SparsePushAgents, FourAgentsLearnAndTheWireCarriesTheSparseEncoding) {
   torch::set_num_threads(1);
   constexpr int kSteps = 60;
   constexpr double kK = 0.05;
-  const RunResult r = runIt(sparseRun("sparse-push", 4, kSteps), "sparse-sane");
+  const AgentRun r = testsupport::runAgents(sparseRun("sparse-push", 4, kSteps), "sparse-sane");
   ASSERT_TRUE(r.summary.ok) << r.summary.error;
   EXPECT_EQ(r.summary.iterations, kSteps);
   EXPECT_GT(r.summary.test_accuracy, 0.6) << "a model that does not learn stays near 0.1";
@@ -157,7 +122,7 @@ TEST(SparsePushAgents, RandomKLearnsWithTheSameBytes) {
   constexpr int kSteps = 60;
   ExperimentConfig c = sparseRun("sparse-push", 4, kSteps);
   c.algorithm.params.set("compression", std::string("random-k"));
-  const RunResult r = runIt(c, "sparse-random-k");
+  const AgentRun r = testsupport::runAgents(c, "sparse-random-k");
   ASSERT_TRUE(r.summary.ok) << r.summary.error;
   EXPECT_GT(r.summary.test_accuracy, 0.6);
   std::printf("measured: sparse-push random-k k = 0.05, test accuracy %.3f\n",
@@ -184,7 +149,7 @@ TEST(SparsePushAgents, ADeviceKilledDuringSparsePushLeavesARunThatFinishes) {
   ControllerOptions opts;
   opts.heartbeat_interval = std::chrono::milliseconds(200);
   opts.loss_timeout = std::chrono::milliseconds(1000);
-  const RunResult r = runIt(c, "sparse-kill", opts);
+  const AgentRun r = testsupport::runAgents(c, "sparse-kill", opts);
   ASSERT_TRUE(r.summary.ok) << r.summary.error;
   EXPECT_EQ(r.summary.iterations, 40);
   EXPECT_EQ(r.losses.size(), 40u);

@@ -2,6 +2,7 @@
 
 #include "core/algorithms/decentralized/allreduce/allreduce.h"
 #include "core/algorithms/decentralized/dpsgd/dpsgd.h"
+#include "core/algorithms/decentralized/edgegossip/edgegossip.h"
 #include "core/algorithms/decentralized/sgp/sgp.h"
 #include "core/algorithms/decentralized/sparse_push/sparse_push.h"
 
@@ -12,6 +13,7 @@ void registerDecentralizedFamily(AlgorithmRegistry& registry) {
   registry.add(dpsgdEntry());
   registry.add(sgpEntry());
   registry.add(sparsePushEntry());
+  registry.add(edgegossipEntry());
 }
 
 }  // namespace edgerig

@@ -15,12 +15,6 @@ constexpr auto kStepTimeout = std::chrono::seconds(300);
 // An iteration interrupted by lost devices is run again on the survivors, this many times.
 constexpr int kMaxStepAttempts = 8;
 
-std::string names(RunContext& ctx, const std::vector<int>& devices) {
-  std::string out;
-  for (int d : devices) out += (out.empty() ? "" : ", ") + ctx.deviceName(d);
-  return out;
-}
-
 }  // namespace
 
 int64_t AllreduceCoordinator::iterationsPerEpoch() const {
@@ -29,14 +23,9 @@ int64_t AllreduceCoordinator::iterationsPerEpoch() const {
 }
 
 Status AllreduceCoordinator::setup() {
-  for (int attempt = 0; attempt < kMaxStepAttempts; ++attempt) {
-    ctx_.takeLost();  // whoever is lost already is simply not in the ring
-    const std::vector<int> devices = ctx_.aliveDevices();
-    if (devices.empty()) return unavailable("allreduce has no device left to run on");
-    auto st = startRing(devices, {});
-    if (st || st.code() != StatusCode::kUnavailable) return st;  // lost while starting: again
-  }
-  return unavailable("allreduce could not start: devices kept being lost");
+  return startOnAliveDevices(
+      ctx_, "allreduce", kMaxStepAttempts,
+      [this](const std::vector<int>& devices) { return startRing(devices, {}); });
 }
 
 Status AllreduceCoordinator::startRing(const std::vector<int>& devices,
@@ -45,19 +34,10 @@ Status AllreduceCoordinator::startRing(const std::vector<int>& devices,
   for (int d : devices) ring_.add_ring(d);
   ring_.set_ring_epoch(ring_.ring_epoch() + 1);
   ring_.set_bucket_bytes(static_cast<int64_t>(ctx_.params().getDouble("bucketMiB") * 1024 * 1024));
-  std::vector<WorkerLaunch> launches;
-  for (int d : devices) {
-    WorkerLaunch l;
-    l.device = d;
-    l.setup.PackFrom(ring_);
-    l.initial_state = initial_state_;
-    l.initial_optimizer = momentum;
-    launches.push_back(std::move(l));
-  }
-  auto readies = ctx_.startWorkers(std::move(launches), kSetupTimeout);
-  if (!readies) return readies.status();
-  train_size_ = readies->front().train_size();
-  test_size_ = readies->front().test_size();
+  auto sizes = startReplicas(ctx_, devices, ring_, initial_state_, momentum, kSetupTimeout);
+  if (!sizes) return sizes.status();
+  train_size_ = sizes->train;
+  test_size_ = sizes->test;
   publishRing("ring over " + std::to_string(devices.size()) + " devices");
   return Status::ok();
 }
@@ -85,34 +65,18 @@ Status AllreduceCoordinator::reformRing(const std::string& why) {
     for (int d : survivors) ring_.add_ring(d);
     ring_.set_ring_epoch(ring_.ring_epoch() + 1);
     for (int d : survivors) ctx_.send(d, algoMessage(bridge::TrafficKind::kControl, ring_));
-    std::set<int> waiting(survivors.begin(), survivors.end());
     const uint32_t epoch = ring_.ring_epoch();
-    Status st;
-    while (!waiting.empty()) {
-      auto msg = ctx_.await(
-          [&](const DeviceMessage& m) {
-            if (!m.env.has_algo() || !waiting.count(m.device)) return false;
-            auto r = bodyAs<decentralized::RingReady>(m.env.algo());
-            return r && r->ring_epoch() == epoch;
-          },
-          kSetupTimeout, "the ring to re-form");
-      if (!msg) {
-        st = msg.status();
-        break;
-      }
-      waiting.erase(msg->device);
-    }
+    auto st = awaitEach(
+        ctx_, survivors,
+        [&](const DeviceMessage& m) {
+          if (!m.env.has_algo()) return false;
+          auto r = bodyAs<decentralized::RingReady>(m.env.algo());
+          return r && r->ring_epoch() == epoch;
+        },
+        kSetupTimeout, "the ring to re-form");
     if (!st && st.code() == StatusCode::kUnavailable) continue;  // another loss: again
     if (!st) return st;
-    char buf[64];
-    std::snprintf(buf, sizeof buf, "%.2f",
-                  std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
-    ctx_.event(std::string(events::kRecovered),
-               "ring re-formed over " + names(ctx_, survivors) + " (" + why + "; " +
-                   std::to_string(lost.size()) + " lost) in " + buf + " s",
-               -1,
-               {{std::string(events::fields::kDevices), names(ctx_, survivors)},
-                {std::string(events::fields::kSeconds), buf}});
+    recoveredEvent(ctx_, "ring re-formed", survivors, lost.size(), why, t0);
     publishRing("re-formed after a lost device");
     return Status::ok();
   }

@@ -8,13 +8,7 @@ namespace edgerig {
 Result<std::unique_ptr<Worker>> AllreduceWorker::create(WorkerContext& ctx,
                                                         const wire::WorkerStart& start) {
   std::unique_ptr<AllreduceWorker> w(new AllreduceWorker(ctx));
-  if (!start.setup().UnpackTo(&w->ring_)) {
-    return invalidArgument("allreduce worker start without a RingSetup (got " +
-                           start.setup().type_url() + ")");
-  }
-  auto replica = ModelReplica::create(ctx, start);
-  if (!replica) return replica.status();
-  w->replica_ = std::move(replica).value();
+  if (auto st = w->begin("allreduce", start, w->ring_); !st) return st;
   w->buckets_ = bucketsOf(w->replica_->parameters(), w->ring_.bucket_bytes());
   if (auto st = w->onRingSetup(w->ring_, /*reply=*/false); !st) return st;
   return std::unique_ptr<Worker>(std::move(w));
@@ -33,12 +27,6 @@ std::vector<std::vector<size_t>> AllreduceWorker::bucketsOf(
     filled += parameters[k].numel() * 4;
   }
   return out;
-}
-
-void AllreduceWorker::describe(wire::WorkerReady& ready) const {
-  ready.set_parameters(replica_->parameterCount());
-  ready.set_train_size((*ctx_.trainSet())->size());
-  ready.set_test_size((*ctx_.testSet())->size());
 }
 
 Status AllreduceWorker::onMessage(const wire::AlgoMessage& m) {
@@ -182,18 +170,6 @@ Status AllreduceWorker::onRingSetup(const decentralized::RingSetup& setup, bool 
   decentralized::RingReady ready;
   ready.set_ring_epoch(ring_.ring_epoch());
   ctx_.sendToController(algoMessage(bridge::TrafficKind::kControl, ready));
-  return Status::ok();
-}
-
-Status AllreduceWorker::onEvaluate(const decentralized::Evaluate& request) {
-  auto counts = replica_->evaluate(request.offset(), request.samples());
-  if (!counts) return counts.status();
-  decentralized::EvalDone done;
-  done.set_eval_id(request.eval_id());
-  done.set_loss_sum(counts->loss_sum);
-  done.set_correct(counts->correct);
-  done.set_samples(counts->samples);
-  ctx_.sendToController(algoMessage(bridge::TrafficKind::kControl, done));
   return Status::ok();
 }
 

@@ -8,18 +8,15 @@
 #include <optional>
 
 #include "core/algorithms/decentralized/allreduce/ring_allreduce.h"
-#include "core/algorithms/decentralized/common/model_replica.h"
-#include "decentralized.pb.h"
+#include "core/algorithms/decentralized/common/decentralized_worker.h"
 
 namespace edgerig {
 
-class AllreduceWorker : public Worker {
+class AllreduceWorker : public DecentralizedWorker {
  public:
   static Result<std::unique_ptr<Worker>> create(WorkerContext& ctx, const wire::WorkerStart& start);
 
-  void describe(wire::WorkerReady& ready) const override;
   Status onMessage(const wire::AlgoMessage& message) override;
-  Result<wire::StateReply> state(bool optimizer) override { return replica_->state(optimizer); }
 
   // Parameters grouped into buckets of about `bucket_bytes`, last layer first (the order the
   // backward pass finishes them, as DDP does): indices into `parameters`.
@@ -27,20 +24,17 @@ class AllreduceWorker : public Worker {
                                                     int64_t bucket_bytes);
 
  private:
-  explicit AllreduceWorker(WorkerContext& ctx) : ctx_(ctx) {}
+  explicit AllreduceWorker(WorkerContext& ctx) : DecentralizedWorker(ctx) {}
 
   Status onStep(const decentralized::Step& step);
   Status onChunk(const wire::AlgoMessage& m, const decentralized::RingChunk& chunk);
   Status onCommit(const decentralized::Commit& commit);
   // A new ring; `reply`: tell the controller it is in force (not at start, where WorkerReady does).
   Status onRingSetup(const decentralized::RingSetup& setup, bool reply);
-  Status onEvaluate(const decentralized::Evaluate& request);
   // The ring of `iteration`, made on its first chunk or its Step.
   RingAllreduce& ringFor(int64_t iteration);
   Status finishIfReduced();
 
-  WorkerContext& ctx_;
-  std::unique_ptr<ModelReplica> replica_;
   decentralized::RingSetup ring_;
   std::vector<std::vector<size_t>> buckets_;
   // The iteration in progress: its ring, its local step, when its backward pass ended.

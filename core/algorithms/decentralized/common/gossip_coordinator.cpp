@@ -1,7 +1,6 @@
 #include "core/algorithms/decentralized/common/gossip_coordinator.h"
 
 #include <algorithm>
-#include <cstdio>
 #include <optional>
 #include <set>
 
@@ -20,13 +19,34 @@ constexpr int kMaxAttempts = 8;
 // The graph's random stream, apart from the data's (shards, batches) drawn from the same seed.
 constexpr uint64_t kGraphStream = 0x6772617068ULL;  // "graph"
 
-std::string names(RunContext& ctx, const std::vector<int>& devices) {
-  std::string out;
-  for (int d : devices) out += (out.empty() ? "" : ", ") + ctx.deviceName(d);
-  return out;
-}
-
 }  // namespace
+
+void addGossipGraph(AlgorithmInfo& info, const std::string& default_kind,
+                    std::vector<std::string> kinds, const std::string& help) {
+  info.params.push_back(
+      {"graph", "graph", ParamSpec::Kind::kChoice, help, default_kind, 0, 0, std::move(kinds)});
+  info.params.push_back({"degree",
+                         "degree",
+                         ParamSpec::Kind::kInt,
+                         "neighbours per device of a random-regular graph (devices × degree even)",
+                         int64_t{3},
+                         1,
+                         256,
+                         {}});
+  info.params.push_back(
+      {"redrawEvery",
+       "re-draw every",
+       ParamSpec::Kind::kInt,
+       "rounds between re-draws of the graph from the seed (a new labelling of the devices; "
+       "random-regular: a new graph); 0: never",
+       int64_t{0},
+       0,
+       1e9,
+       {}});
+  info.check = [](const ExperimentConfig& c) {
+    return checkGraph(GossipCoordinator::declaredGraph(c), c.numDevices());
+  };
+}
 
 GossipCoordinator::GossipCoordinator(RunContext& ctx, GossipRules rules)
     : ctx_(ctx), rules_(std::move(rules)) {}
@@ -51,14 +71,8 @@ int64_t GossipCoordinator::iterationsPerEpoch() const {
 }
 
 Status GossipCoordinator::setup() {
-  for (int attempt = 0; attempt < kMaxAttempts; ++attempt) {
-    ctx_.takeLost();  // whoever is lost already is simply not in the graph
-    const std::vector<int> devices = ctx_.aliveDevices();
-    if (devices.empty()) return unavailable(rules_.algorithm + " has no device left to run on");
-    auto st = start(devices);
-    if (st || st.code() != StatusCode::kUnavailable) return st;  // lost while starting: again
-  }
-  return unavailable(rules_.algorithm + " could not start: devices kept being lost");
+  return startOnAliveDevices(ctx_, rules_.algorithm, kMaxAttempts,
+                             [this](const std::vector<int>& devices) { return start(devices); });
 }
 
 Status GossipCoordinator::start(const std::vector<int>& devices) {
@@ -71,18 +85,10 @@ Status GossipCoordinator::start(const std::vector<int>& devices) {
   setup_.set_degree(spec.degree);
   setup_.set_redraw_every(spec.redraw_every);
   setup_.set_graph_seed(spec.seed);
-  std::vector<WorkerLaunch> launches;
-  for (int d : devices) {
-    WorkerLaunch l;
-    l.device = d;
-    l.setup.PackFrom(setup_);
-    l.initial_state = initial_state_;
-    launches.push_back(std::move(l));
-  }
-  auto readies = ctx_.startWorkers(std::move(launches), kSetupTimeout);
-  if (!readies) return readies.status();
-  train_size_ = readies->front().train_size();
-  test_size_ = readies->front().test_size();
+  auto sizes = startReplicas(ctx_, devices, setup_, initial_state_, {}, kSetupTimeout);
+  if (!sizes) return sizes.status();
+  train_size_ = sizes->train;
+  test_size_ = sizes->test;
   announce_ = true;
   return Status::ok();
 }
@@ -130,34 +136,18 @@ Status GossipCoordinator::regraph(const std::string& why) {
       setup_.set_degree(regularDegree(setup_.degree(), static_cast<int>(survivors.size())));
     }
     for (int d : survivors) ctx_.send(d, algoMessage(bridge::TrafficKind::kControl, setup_));
-    std::set<int> waiting(survivors.begin(), survivors.end());
     const uint32_t epoch = setup_.graph_epoch();
-    Status st;
-    while (!waiting.empty()) {
-      auto msg = ctx_.await(
-          [&](const DeviceMessage& m) {
-            if (!m.env.has_algo() || !waiting.count(m.device)) return false;
-            auto r = bodyAs<decentralized::GossipReady>(m.env.algo());
-            return r && r->graph_epoch() == epoch;
-          },
-          kSetupTimeout, "the " + rules_.algorithm + " graph to re-form");
-      if (!msg) {
-        st = msg.status();
-        break;
-      }
-      waiting.erase(msg->device);
-    }
+    auto st = awaitEach(
+        ctx_, survivors,
+        [&](const DeviceMessage& m) {
+          if (!m.env.has_algo()) return false;
+          auto r = bodyAs<decentralized::GossipReady>(m.env.algo());
+          return r && r->graph_epoch() == epoch;
+        },
+        kSetupTimeout, "the " + rules_.algorithm + " graph to re-form");
     if (!st && st.code() == StatusCode::kUnavailable) continue;  // another loss: again
     if (!st) return st;
-    char buf[64];
-    std::snprintf(buf, sizeof buf, "%.2f",
-                  std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
-    ctx_.event(std::string(events::kRecovered),
-               rules_.algorithm + " graph re-drawn over " + names(ctx_, survivors) + " (" + why +
-                   "; " + std::to_string(lost) + " lost) in " + buf + " s",
-               -1,
-               {{std::string(events::fields::kDevices), names(ctx_, survivors)},
-                {std::string(events::fields::kSeconds), buf}});
+    recoveredEvent(ctx_, rules_.algorithm + " graph re-drawn", survivors, lost, why, t0);
     announce_ = true;
     return Status::ok();
   }
@@ -173,10 +163,14 @@ Result<StepResult> GossipCoordinator::trainStep(int64_t iteration) {
   } else if (graphChangesAt(graphSpecOf(setup_), n, iteration)) {
     publishGraph(iteration, /*scheduled=*/true, "round " + std::to_string(iteration));
   }
-  decentralized::GossipStep step;
-  step.set_iteration(iteration);
-  step.set_graph_epoch(setup_.graph_epoch());
-  for (int d : members()) ctx_.send(d, algoMessage(bridge::TrafficKind::kControl, step));
+  beginRound(iteration);
+  for (int d : members()) {
+    decentralized::GossipStep step;
+    step.set_iteration(iteration);
+    step.set_graph_epoch(setup_.graph_epoch());
+    prepareStep(d, step);
+    ctx_.send(d, algoMessage(bridge::TrafficKind::kControl, step));
+  }
 
   StepResult result;
   std::set<int> waiting(setup_.members().begin(), setup_.members().end());
@@ -232,6 +226,7 @@ Result<StepResult> GossipCoordinator::trainStep(int64_t iteration) {
     result.loss = loss_sum / static_cast<double>(result.samples);
     result.accuracy = static_cast<double>(correct) / static_cast<double>(result.samples);
   }
+  roundDone(iteration, result);
   return result;
 }
 

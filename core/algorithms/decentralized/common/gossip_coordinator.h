@@ -12,6 +12,12 @@
 
 namespace edgerig {
 
+// What every gossip algorithm's entry declares about its graph: `graph` (of `kinds`, `help` for
+// the form, `default_kind` when unset), `degree` and `redrawEvery`; appended to `info.params`,
+// and `info.check` set to check the declared graph against the device count.
+void addGossipGraph(AlgorithmInfo& info, const std::string& default_kind,
+                    std::vector<std::string> kinds, const std::string& help);
+
 class GossipCoordinator : public Coordinator {
  public:
   GossipCoordinator(RunContext& ctx, GossipRules rules);
@@ -28,6 +34,16 @@ class GossipCoordinator : public Coordinator {
   // The graph declared by an experiment's `algorithm.graph`, `degree`, `redrawEvery` and seed.
   static GraphSpec declaredGraph(const ExperimentConfig& config);
 
+ protected:
+  // Hooks for an algorithm that steers its rounds (edgegossip): before a round's steps go out
+  // (the members are this round's), each device's step, and the round's result.
+  virtual void beginRound(int64_t /*iteration*/) {}
+  virtual void prepareStep(int /*device*/, decentralized::GossipStep& /*step*/) {}
+  virtual void roundDone(int64_t /*iteration*/, const StepResult& /*result*/) {}
+  std::vector<int> members() const;
+
+  RunContext& ctx_;
+
  private:
   Status start(const std::vector<int>& devices);
   // Drops lost devices from the graph: a new epoch, GossipSetup to the survivors, each answers
@@ -35,9 +51,7 @@ class GossipCoordinator : public Coordinator {
   Status regraph(const std::string& why);
   Status regraphIfLost(const std::string& why);
   void publishGraph(int64_t round, bool scheduled, const std::string& why);
-  std::vector<int> members() const;
 
-  RunContext& ctx_;
   GossipRules rules_;
   decentralized::GossipSetup setup_;
   int64_t train_size_ = 0;

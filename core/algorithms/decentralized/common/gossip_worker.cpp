@@ -16,32 +16,77 @@ GraphSpec graphSpecOf(const decentralized::GossipSetup& setup) {
   return spec;
 }
 
-Result<std::unique_ptr<Worker>> GossipWorker::create(GossipRules rules, WorkerContext& ctx,
-                                                     const wire::WorkerStart& start) {
-  std::unique_ptr<GossipWorker> w(new GossipWorker(std::move(rules), ctx));
-  decentralized::GossipSetup setup;
-  if (!start.setup().UnpackTo(&setup)) {
-    return invalidArgument(w->rules_.algorithm + " worker start without a GossipSetup (got " +
-                           start.setup().type_url() + ")");
+Result<LocalStep> GossipStrategy::localStep(const decentralized::GossipStep& step,
+                                            WorkerContext& /*ctx*/, ModelReplica& replica) {
+  auto local = replica.computeGradients(step.iteration());
+  if (!local) return local.status();
+  local->compute_s += replica.applyStep();
+  return local;
+}
+
+// --- DenseGossip -------------------------------------------------------------------------------
+
+bool DenseGossip::isShare(const wire::AlgoMessage& m) const {
+  return bodyIs<decentralized::GossipShare>(m);
+}
+
+Result<GossipStrategy::Incoming> DenseGossip::decode(const wire::AlgoMessage& m) const {
+  auto body = bodyAs<decentralized::GossipShare>(m);
+  if (!body) return body.status();
+  auto values = tensorsOf(m);
+  if (!values) return values.status();
+  return incoming(m, *body, std::move(values).value());
+}
+
+Result<std::vector<GossipStrategy::Outgoing>> DenseGossip::share(
+    const decentralized::GossipStep& step, int me, const MixingWeights& weights,
+    WorkerContext& /*ctx*/, ModelReplica& replica, LocalStep& /*local*/) {
+  // Keep w_ii of (x, u), send w_ji of them to each out-neighbour j.
+  if (!push_sum_) node_.setWeight(step.mix_weight() > 0 ? step.mix_weight() : 1.0);
+  node_.numeratorsOf(replica.parameters());
+  std::vector<Outgoing> out;
+  for (auto& share : node_.share(weights.self(me), weights.outOf(me))) {
+    decentralized::GossipShare body;
+    body.set_iteration(step.iteration());
+    body.set_graph_epoch(step.graph_epoch());
+    body.set_weight(share.weight);
+    Outgoing o;
+    o.to = share.to;
+    o.message = algoMessage(bridge::TrafficKind::kGossip, body);
+    for (const auto& t : share.values) appendTensor(o.message, t);
+    out.push_back(std::move(o));
   }
-  auto replica = ModelReplica::create(ctx, start);
-  if (!replica) return replica.status();
-  w->replica_ = std::move(replica).value();
+  return out;
+}
+
+Status DenseGossip::absorb(const Incoming& share, ModelReplica& replica) {
+  // A late share before this device's first round: its numerators are its model.
+  if (node_.numerators().empty()) node_.numeratorsOf(replica.parameters());
+  return node_.absorb(share.tensors, share.weight);
+}
+
+// --- GossipWorker: the round engine --------------------------------------------------------------
+
+Result<std::unique_ptr<Worker>> GossipWorker::create(GossipRules rules,
+                                                     std::unique_ptr<GossipStrategy> strategy,
+                                                     WorkerContext& ctx,
+                                                     const wire::WorkerStart& start) {
+  std::unique_ptr<GossipWorker> w(new GossipWorker(std::move(rules), std::move(strategy), ctx));
+  decentralized::GossipSetup setup;
+  if (auto st = w->begin(w->rules_.algorithm, start, setup); !st) return st;
+  if (auto st = w->strategy_->start(ctx, *w->replica_); !st) return st;
   if (auto st = w->onSetup(setup, /*reply=*/false); !st) return st;
   return std::unique_ptr<Worker>(std::move(w));
 }
 
-void GossipWorker::describe(wire::WorkerReady& ready) const {
-  ready.set_parameters(replica_->parameterCount());
-  ready.set_train_size((*ctx_.trainSet())->size());
-  ready.set_test_size((*ctx_.testSet())->size());
+Result<std::unique_ptr<Worker>> GossipWorker::create(GossipRules rules, WorkerContext& ctx,
+                                                     const wire::WorkerStart& start) {
+  auto strategy = std::make_unique<DenseGossip>(rules.push_sum);
+  return create(std::move(rules), std::move(strategy), ctx, start);
 }
 
 Status GossipWorker::onMessage(const wire::AlgoMessage& m) {
-  if (bodyIs<decentralized::GossipShare>(m)) {
-    auto s = bodyAs<decentralized::GossipShare>(m);
-    return s ? onShare(m, *s) : s.status();
-  }
+  if (strategy_->isShare(m)) return onShare(m);
   if (bodyIs<decentralized::GossipStep>(m)) {
     auto s = bodyAs<decentralized::GossipStep>(m);
     return s ? onStep(*s) : s.status();
@@ -73,47 +118,37 @@ Status GossipWorker::onStep(const decentralized::GossipStep& step) {
   auto graph = graphAt(graphSpecOf(setup_), members, step.iteration());
   if (!graph) return graph.status();
 
-  // The local step, on z (the model's parameters).
-  auto local = replica_->computeGradients(step.iteration());
+  // The local step, on z (the model's parameters), then the exchange.
+  auto local = strategy_->localStep(step, ctx_, *replica_);
   if (!local) return local.status();
-  local->compute_s += replica_->applyStep();
-
-  // Then the exchange: keep w_ii of (x, u), send w_ji of them to each out-neighbour j.
-  const MixingWeights weights = rules_.weights(*graph);
   const int me = ctx_.device();
-  if (!rules_.push_sum) node_.setWeight(1.0);
-  node_.numeratorsOf(replica_->parameters());
-  for (auto& share : node_.share(weights.self(me), weights.outOf(me))) {
-    decentralized::GossipShare body;
-    body.set_iteration(step.iteration());
-    body.set_graph_epoch(setup_.graph_epoch());
-    body.set_weight(share.weight);
-    wire::AlgoMessage m = algoMessage(bridge::TrafficKind::kGossip, body);
-    for (const auto& t : share.values) appendTensor(m, t);
-    ctx_.send(share.to, std::move(m));
+  round_.exchange = !step.skip_exchange();
+  if (round_.exchange) {
+    auto shares = strategy_->share(step, me, rules_.weights(*graph), ctx_, *replica_, *local);
+    if (!shares) return shares.status();
+    for (auto& s : *shares) ctx_.send(s.to, std::move(s.message));
   }
   round_.iteration = step.iteration();
   round_.active = true;
-  round_.expected = graph->inOf(me);
+  round_.expected = round_.exchange ? graph->inOf(me) : std::vector<int>{};
   round_.local = *local;
   round_.sent_at = std::chrono::steady_clock::now();
   return finishRound(/*cut_short=*/false);
 }
 
-Status GossipWorker::onShare(const wire::AlgoMessage& m, const decentralized::GossipShare& share) {
-  if (share.graph_epoch() != setup_.graph_epoch()) {
+Status GossipWorker::onShare(const wire::AlgoMessage& m) {
+  auto share = strategy_->decode(m);
+  if (!share) return share.status();
+  if (share->graph_epoch != setup_.graph_epoch()) {
     // Sent over a graph that has changed since (a lost device): its round is over here.
-    if (!rules_.push_sum || share.graph_epoch() > setup_.graph_epoch()) return Status::ok();
-    auto values = tensorViewsOf(m);
-    if (!values) return values.status();
-    if (node_.numerators().empty()) node_.numeratorsOf(replica_->parameters());
-    if (auto st = node_.absorb(*values, share.weight()); !st) return st;
-    if (!round_.active) node_.debias(replica_->parameters());
+    if (!strategy_->keepsLateShares() || share->graph_epoch > setup_.graph_epoch()) {
+      return Status::ok();
+    }
+    if (auto st = strategy_->absorb(*share, *replica_); !st) return st;
+    if (!round_.active) strategy_->debias(*replica_);
     return Status::ok();
   }
-  auto values = tensorsOf(m);  // owned: it may wait for its round
-  if (!values) return values.status();
-  pending_[{share.iteration(), m.from()}] = PendingShare{std::move(values).value(), share.weight()};
+  pending_[{share->iteration, m.from()}] = std::move(share).value();
   return finishRound(/*cut_short=*/false);
 }
 
@@ -126,10 +161,10 @@ Status GossipWorker::finishRound(bool cut_short) {
   }
   for (auto it = pending_.lower_bound({round_.iteration, INT32_MIN});
        it != pending_.end() && it->first.first == round_.iteration;) {
-    if (auto st = node_.absorb(it->second.values, it->second.weight); !st) return st;
+    if (auto st = strategy_->absorb(it->second, *replica_); !st) return st;
     it = pending_.erase(it);
   }
-  node_.debias(replica_->parameters());
+  if (round_.exchange) strategy_->endRound(*replica_);
   round_.active = false;
   decentralized::GossipDone done;
   done.set_iteration(round_.iteration);
@@ -140,7 +175,7 @@ Status GossipWorker::finishRound(bool cut_short) {
   done.set_comm_s(
       std::chrono::duration<double>(std::chrono::steady_clock::now() - round_.sent_at).count());
   done.set_mixed(!cut_short);
-  done.set_weight(node_.weight());
+  strategy_->report(done);
   ctx_.sendToController(algoMessage(bridge::TrafficKind::kControl, done));
   return Status::ok();
 }
@@ -154,31 +189,18 @@ Status GossipWorker::onSetup(const decentralized::GossipSetup& setup, bool reply
   // A round of the old graph that is still waiting mixes what has arrived.
   if (auto st = finishRound(/*cut_short=*/true); !st) return st;
   // Shares of the old graph for later rounds: push-sum keeps their mass, the others drop them.
-  for (auto& [key, share] : pending_) {
-    if (rules_.push_sum) {
-      if (node_.numerators().empty()) node_.numeratorsOf(replica_->parameters());
-      if (auto st = node_.absorb(share.values, share.weight); !st) return st;
+  if (strategy_->keepsLateShares() && !pending_.empty()) {
+    for (auto& [key, share] : pending_) {
+      if (auto st = strategy_->absorb(share, *replica_); !st) return st;
     }
+    strategy_->debias(*replica_);
   }
-  if (rules_.push_sum && !pending_.empty()) node_.debias(replica_->parameters());
   pending_.clear();
   setup_ = setup;
   if (!reply) return Status::ok();
   decentralized::GossipReady ready;
   ready.set_graph_epoch(setup_.graph_epoch());
   ctx_.sendToController(algoMessage(bridge::TrafficKind::kControl, ready));
-  return Status::ok();
-}
-
-Status GossipWorker::onEvaluate(const decentralized::Evaluate& request) {
-  auto counts = replica_->evaluate(request.offset(), request.samples());
-  if (!counts) return counts.status();
-  decentralized::EvalDone done;
-  done.set_eval_id(request.eval_id());
-  done.set_loss_sum(counts->loss_sum);
-  done.set_correct(counts->correct);
-  done.set_samples(counts->samples);
-  ctx_.sendToController(algoMessage(bridge::TrafficKind::kControl, done));
   return Status::ok();
 }
 

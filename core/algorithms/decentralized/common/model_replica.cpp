@@ -82,7 +82,11 @@ std::vector<int64_t> ModelReplica::localBatch(const std::vector<int64_t>& shard,
 
 Result<LocalStep> ModelReplica::computeGradients(int64_t iteration) {
   const auto& run = ctx_.run();
-  const auto indices = localBatch(*shard_, run.batch_size(), run.seed(), ctx_.device(), iteration);
+  return computeGradientsOn(
+      localBatch(*shard_, run.batch_size(), run.seed(), ctx_.device(), iteration));
+}
+
+Result<LocalStep> ModelReplica::computeGradientsOn(const std::vector<int64_t>& indices) {
   auto batch = gatherBatch(*train_, indices);
   if (!batch) return batch.status();
   auto [images, labels] = std::move(batch).value();

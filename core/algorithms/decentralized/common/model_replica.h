@@ -43,6 +43,8 @@ class ModelReplica {
                                          uint64_t seed, int device, int64_t iteration);
 
   Result<LocalStep> computeGradients(int64_t iteration);
+  // The same on the training samples `indices` (a batch of any size; edgegossip's).
+  Result<LocalStep> computeGradientsOn(const std::vector<int64_t>& indices);
   // Applies the parameters' current .grad (one SGD step) and clears them; returns the seconds.
   double applyStep();
   void zeroGradients();
@@ -53,6 +55,8 @@ class ModelReplica {
   Status load(const wire::ModelStateBlob& weights, const wire::ModelStateBlob& momentum);
 
   int64_t parameterCount() const;
+  // This device's shard: indices into the training set.
+  const std::vector<int64_t>& shard() const { return *shard_; }
   std::vector<torch::Tensor> parameters() const { return module_->parameters(); }
   StageModule& module() { return module_; }
 

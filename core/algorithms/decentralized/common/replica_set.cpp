@@ -1,11 +1,13 @@
 #include "core/algorithms/decentralized/common/replica_set.h"
 
 #include <cmath>
+#include <cstdio>
 #include <map>
 #include <set>
 
 #include "core/algorithms/algo_message.h"
 #include "core/model/tensor_codec.h"
+#include "core/runlog/event_kinds.h"
 #include "decentralized.pb.h"
 
 namespace edgerig {
@@ -136,6 +138,71 @@ Result<EvalResult> evaluateEach(RunContext& ctx, const std::vector<int>& devices
     result.accuracy = accuracy / static_cast<double>(devices.size());
   }
   return result;
+}
+
+std::string deviceNames(RunContext& ctx, const std::vector<int>& devices) {
+  std::string out;
+  for (int d : devices) out += (out.empty() ? "" : ", ") + ctx.deviceName(d);
+  return out;
+}
+
+Status startOnAliveDevices(RunContext& ctx, const std::string& algorithm, int attempts,
+                           const std::function<Status(const std::vector<int>&)>& start) {
+  for (int attempt = 0; attempt < attempts; ++attempt) {
+    ctx.takeLost();  // whoever is lost already is simply not in the layout
+    const std::vector<int> devices = ctx.aliveDevices();
+    if (devices.empty()) return unavailable(algorithm + " has no device left to run on");
+    auto st = start(devices);
+    if (st || st.code() != StatusCode::kUnavailable) return st;  // lost while starting: again
+  }
+  return unavailable(algorithm + " could not start: devices kept being lost");
+}
+
+Result<ReplicaSizes> startReplicas(RunContext& ctx, const std::vector<int>& devices,
+                                   const google::protobuf::Message& setup,
+                                   const wire::ModelStateBlob& initial_state,
+                                   const wire::ModelStateBlob& momentum,
+                                   std::chrono::milliseconds timeout) {
+  std::vector<WorkerLaunch> launches;
+  for (int d : devices) {
+    WorkerLaunch l;
+    l.device = d;
+    l.setup.PackFrom(setup);
+    l.initial_state = initial_state;
+    l.initial_optimizer = momentum;
+    launches.push_back(std::move(l));
+  }
+  auto readies = ctx.startWorkers(std::move(launches), timeout);
+  if (!readies) return readies.status();
+  return ReplicaSizes{readies->front().train_size(), readies->front().test_size()};
+}
+
+Status awaitEach(RunContext& ctx, const std::vector<int>& devices,
+                 const std::function<bool(const DeviceMessage&)>& accept,
+                 std::chrono::milliseconds timeout, const std::string& what) {
+  std::set<int> waiting(devices.begin(), devices.end());
+  while (!waiting.empty()) {
+    auto msg =
+        ctx.await([&](const DeviceMessage& m) { return waiting.count(m.device) > 0 && accept(m); },
+                  timeout, what);
+    if (!msg) return msg.status();
+    waiting.erase(msg->device);
+  }
+  return Status::ok();
+}
+
+void recoveredEvent(RunContext& ctx, const std::string& what, const std::vector<int>& survivors,
+                    size_t lost, const std::string& why,
+                    std::chrono::steady_clock::time_point start) {
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "%.2f",
+                std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
+  ctx.event(std::string(events::kRecovered),
+            what + " over " + deviceNames(ctx, survivors) + " (" + why + "; " +
+                std::to_string(lost) + " lost) in " + buf + " s",
+            -1,
+            {{std::string(events::fields::kDevices), deviceNames(ctx, survivors)},
+             {std::string(events::fields::kSeconds), buf}});
 }
 
 }  // namespace edgerig

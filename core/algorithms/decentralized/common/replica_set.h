@@ -3,6 +3,9 @@
 // evaluate each one on its own.
 #pragma once
 
+#include <chrono>
+#include <functional>
+#include <string>
 #include <vector>
 
 #include "core/algorithms/coordinator.h"
@@ -37,5 +40,39 @@ Result<wire::StateReply> gatherAverage(RunContext& ctx, const std::vector<int>& 
 // sample once.
 Result<EvalResult> evaluateEach(RunContext& ctx, const std::vector<int>& devices, int64_t samples,
                                 int64_t test_size, int64_t eval_id);
+
+// What the family's coordinators do the same way around their devices' replicas.
+
+// "dev0, dev2, dev3": the devices' names, for events.
+std::string deviceNames(RunContext& ctx, const std::vector<int>& devices);
+
+// Starts `algorithm` (`start`) on every device alive now; when a device is lost while it starts
+// (kUnavailable), again on the survivors, up to `attempts` times.
+Status startOnAliveDevices(RunContext& ctx, const std::string& algorithm, int attempts,
+                           const std::function<Status(const std::vector<int>&)>& start);
+
+// Starts a worker on each of `devices` with the same setup message (packed into WorkerStart.setup)
+// and starting model (and momentum); the sizes of the splits they report.
+struct ReplicaSizes {
+  int64_t train = 0;
+  int64_t test = 0;
+};
+Result<ReplicaSizes> startReplicas(RunContext& ctx, const std::vector<int>& devices,
+                                   const google::protobuf::Message& setup,
+                                   const wire::ModelStateBlob& initial_state,
+                                   const wire::ModelStateBlob& momentum,
+                                   std::chrono::milliseconds timeout);
+
+// Waits until each of `devices` has sent a message `accept` takes (a Ready of the new ring or
+// graph); fails as the wait does (kUnavailable: a device was lost meanwhile).
+Status awaitEach(RunContext& ctx, const std::vector<int>& devices,
+                 const std::function<bool(const DeviceMessage&)>& accept,
+                 std::chrono::milliseconds timeout, const std::string& what);
+
+// The `recovered` event of a re-formed layout: "<what> over dev0, dev2 (<why>; 1 lost) in 0.12
+// s", since `start`.
+void recoveredEvent(RunContext& ctx, const std::string& what, const std::vector<int>& survivors,
+                    size_t lost, const std::string& why,
+                    std::chrono::steady_clock::time_point start);
 
 }  // namespace edgerig

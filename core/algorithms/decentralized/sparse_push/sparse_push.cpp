@@ -58,36 +58,17 @@ AlgorithmEntry sparsePushEntry() {
        0.0,
        1.0,
        {}},
-      {"graph", "graph", ParamSpec::Kind::kChoice,
-       "where each device pushes: onepeer-exponential (one peer per round, rotating: SGP's "
-       "default), exponential (i → i+2^k), or an undirected graph",
-       std::string(kOnePeerExponentialGraph), 0, 0, allGraphKinds()},
-      {"degree",
-       "degree",
-       ParamSpec::Kind::kInt,
-       "neighbours per device of a random-regular graph (devices × degree even)",
-       int64_t{3},
-       1,
-       256,
-       {}},
-      {"redrawEvery",
-       "re-draw every",
-       ParamSpec::Kind::kInt,
-       "rounds between re-draws of the graph from the seed (a new labelling of the devices; "
-       "random-regular: a new graph); 0: never",
-       int64_t{0},
-       0,
-       1e9,
-       {}},
   };
-  info.check = [](const ExperimentConfig& c) {
-    return checkGraph(GossipCoordinator::declaredGraph(c), c.numDevices());
-  };
+  addGossipGraph(
+      info, std::string(kOnePeerExponentialGraph), allGraphKinds(),
+      "where each device pushes: onepeer-exponential (one peer per round, rotating: SGP's "
+      "default), exponential (i → i+2^k), or an undirected graph");
   return {
       std::move(info),
       [](RunContext& ctx) { return std::make_unique<GossipCoordinator>(ctx, sparsePushRules()); },
       [](WorkerContext& ctx, const wire::WorkerStart& start) {
-        return SparsePushWorker::create(sparsePushRules(), ctx, start);
+        return GossipWorker::create(sparsePushRules(), std::make_unique<SparsePushGossip>(), ctx,
+                                    start);
       }};
 }
 

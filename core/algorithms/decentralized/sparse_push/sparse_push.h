@@ -3,7 +3,8 @@
 // random-k) entries of what changed since its last share over that edge, keeps the rest as error
 // feedback, and moves towards its neighbours by a consensus step γ; an optional skew
 // compensation (our design) for non-IID shards. The controller side is the family's
-// GossipCoordinator; the agent side is SparsePushWorker (sparse_push_worker.h).
+// GossipCoordinator; the agent side is the family's gossip round engine with the SparsePushGossip
+// strategy (sparse_push_worker.h).
 #pragma once
 
 #include "core/algorithms/decentralized/common/gossip_worker.h"

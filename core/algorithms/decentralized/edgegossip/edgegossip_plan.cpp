@@ -1,0 +1,147 @@
+#include "core/algorithms/decentralized/edgegossip/edgegossip_plan.h"
+
+#include <algorithm>
+#include <cmath>
+#include <map>
+#include <numeric>
+#include <string>
+#include <utility>
+
+namespace edgerig {
+
+Result<std::vector<int64_t>> splitBatch(const std::vector<double>& speeds, int64_t global,
+                                        int64_t cap) {
+  const int64_t n = static_cast<int64_t>(speeds.size());
+  if (n == 0) return invalidArgument("no device to split the global batch over");
+  if (global < n) {
+    return invalidArgument("a global batch of " + std::to_string(global) + " cannot give " +
+                           std::to_string(n) + " devices one sample each");
+  }
+  if (cap > 0 && cap * n < global) {
+    return invalidArgument("a global batch of " + std::to_string(global) + " does not fit " +
+                           std::to_string(n) + " shards of " + std::to_string(cap));
+  }
+  double total = 0;
+  for (double s : speeds) {
+    if (!(s > 0) || !std::isfinite(s)) {
+      return invalidArgument("a measured speed of " + std::to_string(s) + " samples/s");
+    }
+    total += s;
+  }
+  std::vector<int64_t> out(speeds.size());
+  std::vector<double> remainder(speeds.size());
+  int64_t given = 0;
+  for (size_t i = 0; i < speeds.size(); ++i) {
+    const double ideal = static_cast<double>(global) * speeds[i] / total;
+    out[i] = static_cast<int64_t>(std::floor(ideal));
+    remainder[i] = ideal - static_cast<double>(out[i]);
+    given += out[i];
+  }
+  std::vector<size_t> order(speeds.size());
+  std::iota(order.begin(), order.end(), size_t{0});
+  std::stable_sort(order.begin(), order.end(),
+                   [&](size_t a, size_t b) { return remainder[a] > remainder[b]; });
+  for (size_t k = 0; given < global; k = (k + 1) % order.size(), ++given) ++out[order[k]];
+  // Bounds: every device at least 1, at most cap; what moves goes to (or comes from) the device
+  // with the most room relative to its speed.
+  const int64_t hi = cap > 0 ? cap : global;
+  for (;;) {
+    auto low = std::find_if(out.begin(), out.end(), [](int64_t b) { return b < 1; });
+    auto high = std::find_if(out.begin(), out.end(), [&](int64_t b) { return b > hi; });
+    if (low == out.end() && high == out.end()) break;
+    if (low != out.end()) {
+      // Take one from the largest batch.
+      ++*low;
+      --*std::max_element(out.begin(), out.end());
+    } else {
+      --*high;
+      // Give it to the fastest device with room.
+      size_t best = speeds.size();
+      for (size_t i = 0; i < speeds.size(); ++i) {
+        if (out[i] < hi && (best == speeds.size() || speeds[i] > speeds[best])) best = i;
+      }
+      ++out[best];
+    }
+  }
+  return out;
+}
+
+TimeModel fitTime(const std::vector<RoundTime>& rounds) {
+  if (rounds.empty()) return {};
+  // The median time of each batch size seen: one slow round (a busy machine) moves nothing.
+  std::map<double, std::vector<double>> levels;
+  for (const auto& r : rounds) levels[r.batch].push_back(r.seconds);
+  std::vector<std::pair<double, double>> points;  // (batch, median seconds)
+  std::vector<double> per_sample;
+  for (auto& [b, times] : levels) {
+    std::sort(times.begin(), times.end());
+    const double median = times[times.size() / 2];
+    points.emplace_back(b, median);
+    if (b > 0) per_sample.push_back(median / b);
+  }
+  std::sort(per_sample.begin(), per_sample.end());
+  const TimeModel proportional{0, per_sample.empty() ? 1e-9 : per_sample[per_sample.size() / 2]};
+  if (points.size() < 2) return proportional;
+  double mb = 0, mt = 0;
+  for (const auto& [b, t] : points) mb += b, mt += t;
+  mb /= static_cast<double>(points.size());
+  mt /= static_cast<double>(points.size());
+  double cov = 0, var = 0;
+  for (const auto& [b, t] : points) {
+    cov += (b - mb) * (t - mt);
+    var += (b - mb) * (b - mb);
+  }
+  if (var <= 0) return proportional;
+  const double c = cov / var;
+  const double a = mt - c * mb;
+  if (!(c > 0) || a < 0 || !std::isfinite(a)) return proportional;
+  return {a, c};
+}
+
+std::vector<double> equalTimeBatches(const std::vector<TimeModel>& models, int64_t global) {
+  double inv = 0, offset = 0;
+  for (const auto& m : models) {
+    inv += 1.0 / m.c;
+    offset += m.a / m.c;
+  }
+  const double t = (static_cast<double>(global) + offset) / inv;
+  std::vector<double> out;
+  for (const auto& m : models) out.push_back(std::max((t - m.a) / m.c, 1e-3));
+  return out;
+}
+
+bool worthRebalancing(const std::vector<int64_t>& current, const std::vector<int64_t>& next,
+                      double tolerance) {
+  if (current.size() != next.size()) return true;
+  for (size_t i = 0; i < current.size(); ++i) {
+    const double base = static_cast<double>(std::max<int64_t>(current[i], 1));
+    if (std::abs(static_cast<double>(next[i] - current[i])) > tolerance * base) return true;
+  }
+  return false;
+}
+
+ExchangePeriod::ExchangePeriod(int64_t min, int64_t max, double stall)
+    : min_(std::max<int64_t>(min, 1)),
+      max_(std::max(max, std::max<int64_t>(min, 1))),
+      stall_(stall),
+      period_(min_) {}
+
+int64_t ExchangePeriod::update(double accuracy) {
+  if (accuracy > best_ + stall_) {
+    period_ = std::min(max_, period_ * 2);
+  } else {
+    period_ = std::max(min_, period_ / 2);
+  }
+  best_ = std::max(best_, accuracy);
+  return period_;
+}
+
+bool ExchangePeriod::exchangesAt(int64_t iteration) {
+  if (last_exchange_ < 0 || iteration - last_exchange_ >= period_) {
+    last_exchange_ = iteration;
+    return true;
+  }
+  return false;
+}
+
+}  // namespace edgerig

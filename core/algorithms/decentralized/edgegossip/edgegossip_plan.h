@@ -1,0 +1,71 @@
+// edgegossip's decisions, as pure functions of what the coordinator measured (our design,
+// docs/design.md "edgegossip"): each device's local batch from its measured speed, and the
+// accuracy-aware exchange period.
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+#include "device_bridge/status.h"
+
+namespace edgerig {
+
+// Local batches proportional to `speeds` (samples/s, each > 0) that sum exactly to `global`,
+// each at least 1 and at most `cap` (a device's shard; 0: no cap): the ideal shares rounded by
+// largest remainder (ties to the lower index), then moved one sample at a time off the devices
+// over their cap or onto those under 1. Fails when the devices cannot hold `global` (n × cap <
+// global, or global < n).
+Result<std::vector<int64_t>> splitBatch(const std::vector<double>& speeds, int64_t global,
+                                        int64_t cap = 0);
+
+// A device's rounds as measured: its local batch and the charged compute seconds they took.
+struct RoundTime {
+  double batch = 0;
+  double seconds = 0;
+};
+
+// A round's time as a + c·batch: a per-round overhead and a per-sample cost. Each batch size
+// seen counts by its median round time (noise of a busy machine moves nothing); fitted by least
+// squares over those when more than one size was seen; otherwise a = 0 and c = median seconds /
+// batch, time in proportion to the batch. a ≥ 0 and c > 0 always (a fit that says
+// otherwise falls back to the proportional model). Zero model for no rounds.
+struct TimeModel {
+  double a = 0;
+  double c = 0;
+  double at(double batch) const { return a + c * batch; }
+};
+TimeModel fitTime(const std::vector<RoundTime>& rounds);
+
+// Real batches that give every device the same predicted time and sum to `global`: b_i =
+// (T − a_i)/c_i with T = (global + Σ a_i/c_i) / Σ 1/c_i; a device whose overhead alone exceeds
+// T gets a tiny share (splitBatch then gives it 1). With every a = 0 this is the split in
+// proportion to speed 1/c.
+std::vector<double> equalTimeBatches(const std::vector<TimeModel>& models, int64_t global);
+
+// Whether `next` differs enough from `current` to be worth a change: some device's batch moves
+// by more than `tolerance` of its current one.
+bool worthRebalancing(const std::vector<int64_t>& current, const std::vector<int64_t>& next,
+                      double tolerance);
+
+// The accuracy-aware exchange period: 1, 2, 4 … between `min` and `max` (powers of two). After
+// each evaluation: accuracy risen by more than `stall` since the best seen → twice as long (the
+// models drift apart slowly enough); otherwise (a stall) → half as long.
+class ExchangePeriod {
+ public:
+  ExchangePeriod(int64_t min, int64_t max, double stall);
+  int64_t period() const { return period_; }
+  // The new period after an evaluation of `accuracy`.
+  int64_t update(double accuracy);
+  // Whether round `iteration` exchanges: the first round, then every period() rounds since the
+  // last exchange.
+  bool exchangesAt(int64_t iteration);
+
+ private:
+  int64_t min_, max_;
+  double stall_;
+  int64_t period_;
+  double best_ = -1;
+  int64_t last_exchange_ = -1;
+};
+
+}  // namespace edgerig

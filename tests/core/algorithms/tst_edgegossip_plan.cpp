@@ -1,0 +1,135 @@
+// edgegossip's decisions as functions: local batches in proportion to the measured speeds that
+// sum exactly to the global batch (each at least 1, within a cap), equal speeds giving equal
+// batches; the exchange period doubling while accuracy rises and halving when it stalls; and
+// the batches of any size drawn from a shard, which with a constant size are exactly dpsgd's.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <numeric>
+#include <set>
+
+#include "core/algorithms/decentralized/common/model_replica.h"
+#include "core/algorithms/decentralized/edgegossip/edgegossip_plan.h"
+#include "core/algorithms/decentralized/edgegossip/edgegossip_worker.h"
+
+namespace edgerig {
+namespace {
+
+int64_t sum(const std::vector<int64_t>& v) {
+  return std::accumulate(v.begin(), v.end(), int64_t{0});
+}
+
+TEST(EdgeGossipPlan, LocalBatchesAreProportionalToSpeedAndSumToTheGlobalBatch) {
+  // Slowdowns [1, 1, 2, 4]: speeds in proportion 4 : 4 : 2 : 1 of 11; 128 × 4/11 = 46.5…
+  auto b = splitBatch({400, 400, 200, 100}, 128);
+  ASSERT_TRUE(b.isOk()) << b.status().message();
+  EXPECT_EQ(sum(*b), 128);
+  EXPECT_EQ(*b, (std::vector<int64_t>{47, 46, 23, 12}));
+  // Each within one sample of its ideal share, for many speed mixes.
+  for (int64_t global : {7, 64, 100, 1000}) {
+    const std::vector<double> speeds = {3.3, 1.0, 7.1, 0.4, 2.2};
+    auto split = splitBatch(speeds, global);
+    ASSERT_TRUE(split.isOk());
+    EXPECT_EQ(sum(*split), global);
+    for (size_t i = 0; i < speeds.size(); ++i) {
+      const double ideal = static_cast<double>(global) * speeds[i] / 14.0;
+      EXPECT_GE((*split)[i], 1);
+      if (global >= 64) {  // no device below one sample: nothing moved by the bounds
+        EXPECT_LE(std::abs((*split)[i] - ideal), 1.0) << global << " device " << i;
+      }
+    }
+  }
+}
+
+TEST(EdgeGossipPlan, EqualSpeedsGiveEqualBatches) {
+  auto b = splitBatch({250, 250, 250, 250}, 64);
+  ASSERT_TRUE(b.isOk());
+  EXPECT_EQ(*b, (std::vector<int64_t>{16, 16, 16, 16}));
+  EXPECT_FALSE(worthRebalancing({16, 16, 16, 16}, {17, 15, 16, 16}, 0.1));
+  EXPECT_TRUE(worthRebalancing({16, 16, 16, 16}, {20, 12, 16, 16}, 0.1));
+}
+
+TEST(EdgeGossipPlan, BoundsHoldAndBadInputIsNamed) {
+  // A device 1000× slower still gets one sample; the others give it up.
+  auto b = splitBatch({1000, 1000, 1}, 10);
+  ASSERT_TRUE(b.isOk());
+  EXPECT_EQ(sum(*b), 10);
+  EXPECT_EQ((*b)[2], 1);
+  // A cap (the shard) moves the excess to the fastest device with room.
+  auto capped = splitBatch({100, 1, 1}, 30, 12);
+  ASSERT_TRUE(capped.isOk());
+  EXPECT_EQ(sum(*capped), 30);
+  for (int64_t x : *capped) EXPECT_LE(x, 12);
+  auto few = splitBatch({1, 1, 1}, 2);
+  ASSERT_FALSE(few.isOk());
+  EXPECT_NE(few.status().message().find("one sample each"), std::string::npos);
+  auto small = splitBatch({1, 1}, 30, 10);
+  ASSERT_FALSE(small.isOk());
+  EXPECT_NE(small.status().message().find("shards of 10"), std::string::npos);
+  auto zero = splitBatch({1, 0}, 30);
+  ASSERT_FALSE(zero.isOk());
+  EXPECT_NE(zero.status().message().find("speed"), std::string::npos);
+}
+
+TEST(EdgeGossipPlan, RoundTimesAreFittedAndEqualised) {
+  // Rounds of 2 ms + 0.5 ms a sample, seen at two batch sizes: the fit finds both.
+  const TimeModel m = fitTime({{10, 0.007}, {10, 0.007}, {30, 0.017}, {30, 0.017}});
+  EXPECT_NEAR(m.a, 0.002, 1e-9);
+  EXPECT_NEAR(m.c, 0.0005, 1e-9);
+  // One batch size seen: time in proportion to it, by the median round (a slow one moves
+  // nothing).
+  const TimeModel p = fitTime({{20, 0.010}, {20, 0.090}, {20, 0.012}});
+  EXPECT_EQ(p.a, 0);
+  EXPECT_NEAR(p.c, 0.012 / 20, 1e-12);
+  // Without overhead the equal-time batches are in proportion to speed 1/c.
+  const auto plain = equalTimeBatches({{0, 1}, {0, 1}, {0, 2}, {0, 4}}, 110);
+  EXPECT_NEAR(plain[0], 40, 1e-9);
+  EXPECT_NEAR(plain[2], 20, 1e-9);
+  EXPECT_NEAR(plain[3], 10, 1e-9);
+  // With overhead they give every device the same predicted time, and sum to the global batch.
+  const std::vector<TimeModel> models = {{0.002, 0.0005}, {0.008, 0.002}, {0.004, 0.001}};
+  const auto b = equalTimeBatches(models, 90);
+  EXPECT_NEAR(b[0] + b[1] + b[2], 90, 1e-9);
+  EXPECT_NEAR(models[0].at(b[0]), models[1].at(b[1]), 1e-12);
+  EXPECT_NEAR(models[0].at(b[0]), models[2].at(b[2]), 1e-12);
+}
+
+TEST(EdgeGossipPlan, ThePeriodDoublesWhileAccuracyRisesAndHalvesOnAStall) {
+  ExchangePeriod p(1, 8, 0.01);
+  EXPECT_EQ(p.period(), 1);
+  EXPECT_EQ(p.update(0.50), 2);
+  EXPECT_EQ(p.update(0.60), 4);
+  EXPECT_EQ(p.update(0.70), 8);
+  EXPECT_EQ(p.update(0.80), 8) << "capped";
+  EXPECT_EQ(p.update(0.805), 4) << "a rise under the threshold is a stall";
+  EXPECT_EQ(p.update(0.70), 2) << "a fall too";
+  EXPECT_EQ(p.update(0.70), 1);
+  EXPECT_EQ(p.update(0.70), 1) << "floored";
+  // Rounds: the first exchanges, then every period() rounds.
+  ExchangePeriod q(4, 4, 0.0);
+  std::vector<int64_t> exchanged;
+  for (int64_t it = 0; it < 10; ++it) {
+    if (q.exchangesAt(it)) exchanged.push_back(it);
+  }
+  EXPECT_EQ(exchanged, (std::vector<int64_t>{0, 4, 8}));
+}
+
+TEST(EdgeGossipPlan, AShardCursorOfConstantSizeGivesDpsgdsBatches) {
+  std::vector<int64_t> shard(103);
+  for (size_t i = 0; i < shard.size(); ++i) shard[i] = static_cast<int64_t>(1000 + 3 * i);
+  ShardCursor cursor(shard, 77, 2);
+  for (int64_t it = 0; it < 30; ++it) {  // three local epochs of 6 batches of 16 (7 dropped)
+    EXPECT_EQ(cursor.next(16), ModelReplica::localBatch(shard, 16, 77, 2, it)) << it;
+  }
+  // Sizes that vary stay inside the shard, without repeats within an epoch.
+  ShardCursor varying(shard, 77, 2);
+  std::set<int64_t> seen;
+  for (int64_t size : {10, 40, 50}) {
+    for (int64_t x : varying.next(size)) EXPECT_TRUE(seen.insert(x).second) << x;
+  }
+  EXPECT_EQ(seen.size(), 100u);
+  EXPECT_EQ(varying.next(500).size(), shard.size()) << "clipped to the shard";
+}
+
+}  // namespace
+}  // namespace edgerig
