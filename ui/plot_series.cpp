@@ -59,7 +59,7 @@ QString chartTitle(Chart c) {
     case Chart::kConsensus:
       return QStringLiteral("Consensus distance");
     case Chart::kCompression:
-      return QStringLiteral("Compression ratio per device (dense / sent)");
+      return QStringLiteral("Compression ratio (dense / sent)");
   }
   return {};
 }

@@ -49,7 +49,8 @@ PlanInfo chainPlan(std::vector<int> device_of_stage) {
   return p;
 }
 
-// SGP's one-peer exponential graph on n devices at `round`: i -> i + 2^(round mod log2 n).
+// A one-peer graph turning through the offsets +2^k (SGP's also takes the −2^k): on n devices at
+// `round`, i -> i + 2^(round mod log2 n).
 GraphInfo onePeer(int n, int round, std::vector<int> members = {}) {
   if (members.empty()) {
     for (int i = 0; i < n; ++i) members.push_back(i);
