@@ -2,7 +2,10 @@
 # Renders the control room mid-run under Xvfb into docs/screenshots/ (builds nothing):
 # main.png on the quickstart, faults.png on resources/experiments/fault-demo.json,
 # allreduce.png on resources/experiments/allreduce.json switched to gpipe and back,
-# allreduce-shards.png on the same with the Data shards panel in front, and
+# allreduce-shards.png on the same with the Data shards panel in front,
+# sparse-push.png and sparse-push-lost.png on resources/experiments/sparse-push-lost.json
+# (8 agents; the union of the one-peer graph's rounds, the round's edges lit, the gossip
+# charts; then dev5 crashed and gone from the graph), and
 # compare.png on the seed comparison runs/seeds/balanced-vs-even when it exists (made by
 # scripts/reproduce.sh balanced-vs-even).
 # Usage: scripts/screenshots.sh [BUILD_DIR] [SECONDS]   (defaults: build, 25; the fault demo
@@ -43,6 +46,14 @@ xvfb-run -a -s "-screen 0 1600x1000x24" \
   "$gui" resources/experiments/allreduce.json --demo --runs "$runs" --show "Data shards" \
   --screenshot docs/screenshots/allreduce-shards.png --after "$after"
 echo "wrote docs/screenshots/allreduce-shards.png"
+# Sparse-Push on 8 agents: before dev5 crashes (iteration 150), then after.
+for shot in sparse-push:25 sparse-push-lost:60; do
+  rm -rf "$XDG_CONFIG_HOME"
+  xvfb-run -a -s "-screen 0 1600x1000x24" \
+    "$gui" resources/experiments/sparse-push-lost.json --demo --runs "$runs" --show Topology \
+    --screenshot "docs/screenshots/${shot%%:*}.png" --after "${shot##*:}"
+  echo "wrote docs/screenshots/${shot%%:*}.png"
+done
 if [ -d runs/seeds/balanced-vs-even ]; then
   rm -rf "$XDG_CONFIG_HOME"
   xvfb-run -a -s "-screen 0 1600x1000x24" \

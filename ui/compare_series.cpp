@@ -16,9 +16,12 @@ std::array<CompareLine, kChartCount> compareLines(const std::vector<MetricSample
   line(Chart::kTraffic).metric = "bytes_out_per_s";
   line(Chart::kTrafficKind).metric = "bytes_sent";
   line(Chart::kBusy).metric = kBusyPercentMetric;
+  line(Chart::kBytesPerIteration).metric = "bytes_sent";
+  line(Chart::kConsensus).metric = "consensus_distance";
+  line(Chart::kCompression).metric = "compression_ratio";
 
   // Devices' cumulative counters, the latest of each: their sums over devices are the run's.
-  std::map<std::string, double> sent, busy, idle;
+  std::map<std::string, double> sent, busy, idle, ratio;
   auto sum = [](const std::map<std::string, double>& m) {
     double s = 0;
     for (const auto& [device, v] : m) s += v;
@@ -41,12 +44,22 @@ std::array<CompareLine, kChartCount> compareLines(const std::vector<MetricSample
       if (m.metric == "test_accuracy") line(Chart::kAccuracy).points.push_back(at);
       if (m.metric == "train_loss") line(Chart::kLoss).points.push_back(at);
       if (m.metric == "samples_per_s") line(Chart::kThroughput).points.push_back(at);
+      if (m.metric == "consensus_distance") line(Chart::kConsensus).points.push_back(at);
       continue;
+    }
+    if (m.metric == "compression_ratio") {
+      // The devices' mean: one line a run.
+      ratio[m.device] = m.value;
+      put(Chart::kCompression,
+          {m.time_s, at.iteration, sum(ratio) / static_cast<double>(ratio.size())});
     }
     if (m.metric == "bytes_sent") {
       sent[m.device] = m.value;
       const double total = sum(sent);
       put(Chart::kTrafficKind, {m.time_s, at.iteration, total});
+      if (m.iteration > 0) {
+        put(Chart::kBytesPerIteration, {m.time_s, at.iteration, total / at.iteration});
+      }
       sent_rate.add(m.time_s, total);
       if (sent_rate.ready()) put(Chart::kTraffic, {m.time_s, at.iteration, sent_rate.rate()});
     } else if (m.metric == "busy_s") {
@@ -79,6 +92,12 @@ QString compareChartTitle(Chart c) {
       return QStringLiteral("Bytes sent so far, all devices (MB)");
     case Chart::kBusy:
       return QStringLiteral("Busy time, all devices (%)");
+    case Chart::kBytesPerIteration:
+      return QStringLiteral("Bytes per iteration so far, all kinds (kB)");
+    case Chart::kConsensus:
+      return QStringLiteral("Consensus distance");
+    case Chart::kCompression:
+      return QStringLiteral("Compression ratio, mean of the devices");
   }
   return {};
 }

@@ -43,6 +43,7 @@ void PlotPanel::showRuns(std::vector<OverlayRun> runs) {
     }
   }
   for (size_t r = 0; r < runs.size(); ++r) addRunEvents(runs[r].events, static_cast<int>(r));
+  layoutCharts(columns_);
   rebuild_ = true;
   showAll();
 }

@@ -33,8 +33,12 @@ QColor runSeriesColor(const std::string& metric) {
                                        QColor(0, 131, 143),  QColor(97, 97, 97)};
   static_assert(std::size(kKindColors) == bridge::kReportedTrafficKinds.size());
   for (size_t k = 0; k < kMessageKinds.size(); ++k) {
-    if (metric == kindRateMetric(kMessageKinds[k])) return kKindColors[k];
+    if (metric == kindRateMetric(kMessageKinds[k]) ||
+        metric == kindPerIterationMetric(kMessageKinds[k])) {
+      return kKindColors[k];
+    }
   }
+  if (metric == "consensus_distance") return QColor(123, 31, 162);
   return QColor(40, 40, 40);
 }
 
@@ -45,8 +49,11 @@ QString runSeriesName(const std::string& metric) {
   if (metric == "test_loss") return QStringLiteral("test");
   if (metric == "samples_per_s") return QStringLiteral("whole run");
   for (const auto& kind : kMessageKinds) {
-    if (metric == kindRateMetric(kind)) return QString::fromStdString(kind);
+    if (metric == kindRateMetric(kind) || metric == kindPerIterationMetric(kind)) {
+      return QString::fromStdString(kind);
+    }
   }
+  if (metric == "consensus_distance") return QStringLiteral("all devices");
   return QString::fromStdString(metric);
 }
 
@@ -92,18 +99,44 @@ PlotPanel::PlotPanel(QWidget* parent) : QWidget(parent) {
 
 PlotPanel::~PlotPanel() = default;
 
+bool PlotPanel::chartShown(Chart c) const {
+  // The gossip charts (bytes per iteration, consensus distance, compression ratio) appear once a
+  // gossip algorithm's consensus distance, compression ratio or gossip bytes arrive: other runs
+  // keep the six charts at their size.
+  if (c != Chart::kBytesPerIteration && c != Chart::kConsensus && c != Chart::kCompression) {
+    return true;
+  }
+  if (gossip_seen_) return true;
+  for (const auto& line : overlay_) {
+    if ((line.chart == Chart::kConsensus || line.chart == Chart::kCompression) &&
+        !line.points.empty()) {
+      return true;
+    }
+  }
+  return false;
+}
+
 void PlotPanel::layoutCharts(int columns) {
-  if (columns == columns_) return;
+  if (columns <= 0) return;
+  std::array<bool, kChartCount> shown{};
+  for (int c = 0; c < kChartCount; ++c)
+    shown[static_cast<size_t>(c)] = chartShown(static_cast<Chart>(c));
+  if (columns == columns_ && shown == shown_) return;
   columns_ = columns;
+  shown_ = shown;
   for (auto* plot : charts_) grid_->removeWidget(plot);
+  int cell = 0;
   for (int c = 0; c < kChartCount; ++c) {
-    grid_->addWidget(charts_[static_cast<size_t>(c)], c / columns, c % columns);
+    QCustomPlot* plot = charts_[static_cast<size_t>(c)];
+    plot->setVisible(shown[static_cast<size_t>(c)]);
+    if (!shown[static_cast<size_t>(c)]) continue;
+    grid_->addWidget(plot, cell / columns, cell % columns);
+    ++cell;
   }
   // Stretch only the rows and columns in use, so a switch leaves no empty band behind.
-  for (int i = 0; i < 3; ++i) {
-    grid_->setColumnStretch(i, i < columns ? 1 : 0);
-    grid_->setRowStretch(i, i < (kChartCount + columns - 1) / columns ? 1 : 0);
-  }
+  const int rows = (cell + columns - 1) / columns;
+  for (int i = 0; i < 3; ++i) grid_->setColumnStretch(i, i < columns ? 1 : 0);
+  for (int i = 0; i <= (kChartCount + 1) / 2; ++i) grid_->setRowStretch(i, i < rows ? 1 : 0);
 }
 
 void PlotPanel::resizeEvent(QResizeEvent* event) {
@@ -217,6 +250,11 @@ void PlotPanel::appendSample(const MetricSample& m) {
       device_index_[m.device] = static_cast<int>(device_index_.size());
     }
   }
+  if (!gossip_seen_ && (s->chart == Chart::kConsensus || s->chart == Chart::kCompression ||
+                        (m.metric == kindPerIterationMetric("gossip") && m.value > 0))) {
+    gossip_seen_ = true;
+    layoutCharts(columns_);
+  }
   s->buffer.append({m.time_s, static_cast<double>(m.iteration), m.value});
 }
 
@@ -231,6 +269,8 @@ void PlotPanel::clear() {
   series_capacity_ = kMaxPointsPerSeries;
   device_index_.clear();
   derived_.clear();
+  gossip_seen_ = false;
+  layoutCharts(columns_);
   setFastDrawing(false);
   timer_.setInterval(kReplotIntervalMs);
   scheduleReplot();

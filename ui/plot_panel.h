@@ -107,6 +107,8 @@ class PlotPanel : public QWidget {
   int replotIntervalMs() const { return timer_.interval(); }
   // Charts per row of the grid: 3 when the panel is wide enough, else 2.
   int columnCount() const { return columns_; }
+  // Whether chart c is laid out: the gossip charts only once gossip data has arrived.
+  bool isChartShown(Chart c) const { return shown_[static_cast<size_t>(c)]; }
   bool replotPending() const { return timer_.isActive() || drawing_ || replot_again_; }
   // Points held for one series: metric name and device ("" for the run as a whole).
   size_t pointCount(const std::string& metric, const std::string& device) const;
@@ -175,6 +177,7 @@ class PlotPanel : public QWidget {
   void showChartMenu(Chart c, const QPoint& pos);
   void appendSample(const MetricSample& m);
   void layoutCharts(int columns);
+  bool chartShown(Chart c) const;
   void addRunEvents(const std::vector<RunEvent>& events, int run);
   // plot_overlay.cpp: the overlay's data for chart c at its current x range; `force` after the
   // x axis changed.
@@ -185,6 +188,8 @@ class PlotPanel : public QWidget {
   std::array<QCustomPlot*, kChartCount> charts_{};
   QGridLayout* grid_ = nullptr;
   int columns_ = 0;
+  std::array<bool, kChartCount> shown_{};  // laid out in the grid
+  bool gossip_seen_ = false;  // a consensus distance, a compression ratio or gossip bytes
   QComboBox* axis_box_ = nullptr;
   QCheckBox* follow_box_ = nullptr;
   std::map<SeriesKey, std::unique_ptr<Series>> series_;

@@ -22,15 +22,23 @@ int chartOf(const MetricSample& m) {
   if (m.metric == "samples_per_s") return static_cast<int>(Chart::kThroughput);
   if (!run && m.metric == "bytes_out_per_s") return static_cast<int>(Chart::kTraffic);
   if (!run && m.metric == kBusyPercentMetric) return static_cast<int>(Chart::kBusy);
+  if (run && m.metric == "consensus_distance") return static_cast<int>(Chart::kConsensus);
+  if (!run && m.metric == "compression_ratio") return static_cast<int>(Chart::kCompression);
   if (run) {
     for (const auto& kind : kMessageKinds) {
       if (m.metric == kindRateMetric(kind)) return static_cast<int>(Chart::kTrafficKind);
+      if (m.metric == kindPerIterationMetric(kind)) {
+        return static_cast<int>(Chart::kBytesPerIteration);
+      }
     }
   }
   return -1;
 }
 
 std::string kindRateMetric(const std::string& kind) { return "bytes_sent_" + kind + "_per_s"; }
+std::string kindPerIterationMetric(const std::string& kind) {
+  return "bytes_sent_" + kind + "_per_iteration";
+}
 
 QString chartTitle(Chart c) {
   switch (c) {
@@ -46,6 +54,12 @@ QString chartTitle(Chart c) {
       return QStringLiteral("Traffic by message kind (MB/s)");
     case Chart::kBusy:
       return QStringLiteral("Busy time per device (%)");
+    case Chart::kBytesPerIteration:
+      return QStringLiteral("Bytes per iteration by kind (kB)");
+    case Chart::kConsensus:
+      return QStringLiteral("Consensus distance");
+    case Chart::kCompression:
+      return QStringLiteral("Compression ratio (dense / sent)");
   }
   return {};
 }
@@ -63,11 +77,20 @@ QString chartUnit(Chart c) {
       return QStringLiteral("MB/s");
     case Chart::kBusy:
       return QStringLiteral("busy %");
+    case Chart::kBytesPerIteration:
+      return QStringLiteral("kB/iteration");
+    case Chart::kConsensus:
+      return QStringLiteral("distance");
+    case Chart::kCompression:
+      return QStringLiteral("ratio");
   }
   return {};
 }
 
-double chartScale(Chart c) { return c == Chart::kTraffic || c == Chart::kTrafficKind ? 1e-6 : 1.0; }
+double chartScale(Chart c) {
+  if (c == Chart::kTraffic || c == Chart::kTrafficKind) return 1e-6;
+  return c == Chart::kBytesPerIteration ? 1e-3 : 1.0;
+}
 
 QString markerLabel(const RunEvent& e) {
   const QString device = QString::fromStdString(e.device);
@@ -116,6 +139,8 @@ void DerivedMetrics::addBytes(const std::string& kind, const MetricSample& m,
   c.time_s = m.time_s;
   c.total = m.value;
   c.window.add(m.time_s, m.value);  // a count that went down starts the window again
+  if (restarted) k.by_iteration.clear();
+  addPerIteration(kind, k, m, out);
   if (first || restarted) return;
   k.rates[m.device] = {m.time_s, c.window.rate()};
   // One summed point per round of reports (every live device has a new rate), or sooner when a
@@ -131,6 +156,29 @@ void DerivedMetrics::addBytes(const std::string& kind, const MetricSample& m,
   if (!all && !again) return;
   k.pending.clear();
   out->push_back(MetricSample{m.time_s, m.iteration, "", kindRateMetric(kind), sum});
+}
+
+void DerivedMetrics::addPerIteration(const std::string& kind, KindState& k, const MetricSample& m,
+                                     std::vector<MetricSample>* out) {
+  double sum = 0;
+  for (const auto& [device, c] : k.counters) sum += c.total;
+  auto& past = k.by_iteration;
+  if (!past.empty() && m.iteration < past.back().first) past.clear();  // a new run's counters
+  if (!past.empty() && m.iteration == past.back().first) {
+    past.back().second = sum;  // more of the same iteration's reports
+    return;
+  }
+  past.emplace_back(m.iteration, sum);
+  while (past.size() > 2 && past[1].first <= m.iteration - kIterationWindow) past.pop_front();
+  // One point per iteration reached; the iteration's bytes may still be arriving (the other
+  // devices' reports), which is why the first entry is the previous iterations' sum.
+  if (past.size() < 2) return;
+  const auto& [from_iteration, from_bytes] = past.front();
+  const auto& [to_iteration, to_bytes] = past[past.size() - 2];
+  if (to_iteration <= from_iteration) return;
+  out->push_back(
+      MetricSample{m.time_s, to_iteration, "", kindPerIterationMetric(kind),
+                   (to_bytes - from_bytes) / static_cast<double>(to_iteration - from_iteration)});
 }
 
 void DerivedMetrics::addBusy(const MetricSample& m, bool busy, std::vector<MetricSample>* out) {

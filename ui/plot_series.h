@@ -9,6 +9,7 @@
 #include <map>
 #include <set>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "core/controller/rate_window.h"
@@ -17,8 +18,21 @@
 
 namespace edgerig::ui {
 
-enum class Chart { kAccuracy, kLoss, kThroughput, kTraffic, kTrafficKind, kBusy };
-inline constexpr int kChartCount = 6;
+// The last three are the gossip algorithms' (empty for the others): bytes each iteration costs per
+// message kind, the consensus distance (how far apart the devices' models are), and sparse-push's
+// achieved compression ratio per device.
+enum class Chart {
+  kAccuracy,
+  kLoss,
+  kThroughput,
+  kTraffic,
+  kTrafficKind,
+  kBusy,
+  kBytesPerIteration,
+  kConsensus,
+  kCompression
+};
+inline constexpr int kChartCount = 9;
 
 // Message kinds the agents count bytes for (metrics bytes_sent_<kind>, cumulative per device),
 // in the order of device_bridge/traffic_kind.h.
@@ -30,6 +44,9 @@ inline const std::vector<std::string> kMessageKinds = [] {
 // Derived series: "bytes_sent_<kind>_per_s" for the run (summed over devices, bytes/s) and
 // "busy_percent" per device (0..100).
 std::string kindRateMetric(const std::string& kind);
+// "bytes_sent_<kind>_per_iteration": the run's bytes of that kind (summed over devices) per
+// iteration, over the last kIterationWindow iterations.
+std::string kindPerIterationMetric(const std::string& kind);
 inline constexpr const char* kBusyPercentMetric = "busy_percent";
 
 // The chart a sample is drawn on, or -1 when no chart shows it.
@@ -51,6 +68,8 @@ class DerivedMetrics {
  public:
   // A device silent for this long (run time) no longer counts in the per-kind sums.
   static constexpr double kStaleS = 3.0;
+  // Bytes per iteration are averaged over this many iterations (fewer at the start).
+  static constexpr int64_t kIterationWindow = 20;
 
   // Appends to `out` what `m` derives (nothing for most metrics, or for a first sample).
   void add(const MetricSample& m, std::vector<MetricSample>* out);
@@ -70,6 +89,8 @@ class DerivedMetrics {
     std::map<std::string, Counter> counters;  // by device
     std::map<std::string, Rate> rates;        // by device, the latest
     std::set<std::string> pending;            // devices with a new rate since the last sum
+    // The sum over devices of the counters at past iterations, oldest first: (iteration, bytes).
+    std::deque<std::pair<int64_t, double>> by_iteration;
   };
   // busy_s and idle_s of one report arrive as two samples with the same time_s: a point is made
   // once both are in. Busy and idle seconds per second over the same window give the fraction.
@@ -81,6 +102,8 @@ class DerivedMetrics {
   };
 
   void addBytes(const std::string& kind, const MetricSample& m, std::vector<MetricSample>* out);
+  void addPerIteration(const std::string& kind, KindState& k, const MetricSample& m,
+                       std::vector<MetricSample>* out);
   void addBusy(const MetricSample& m, bool busy, std::vector<MetricSample>* out);
 
   std::map<std::string, KindState> kinds_;

@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <cmath>
 #include <numbers>
+#include <set>
 
 #include "ui/format.h"
 #include "ui/palette.h"
@@ -97,10 +98,22 @@ void TopologyView::setLinks(const std::vector<LinkTraffic>& links) {
 void TopologyView::setPlan(const PlanInfo& plan) {
   plan_ = plan;
   graph_ = {};
+  union_.clear();
   update();
 }
 
 void TopologyView::setGraph(const GraphInfo& graph) {
+  // A time-varying graph arrives round by round: the picture is the union of the rounds since
+  // the members (a lost device, a re-drawn graph) or the kind (a switch) last changed.
+  std::set<int> members, known;
+  for (const auto& e : graph.edges) members.insert({e.from, e.to});
+  for (const auto& [edge, w] : union_) known.insert({edge.first, edge.second});
+  if (graph.kind != graph_.kind || graph.algorithm != graph_.algorithm || members != known) {
+    union_.clear();
+  }
+  for (const auto& e : graph.edges) {
+    if (e.from != e.to) union_[{e.from, e.to}] = e.weight;
+  }
   graph_ = graph;
   plan_ = {};
   update();
@@ -116,6 +129,7 @@ void TopologyView::clear() {
   links_.clear();
   plan_ = {};
   graph_ = {};
+  union_.clear();
   last_bytes_.clear();
   derived_rate_.clear();
   since_links_.invalidate();
@@ -129,6 +143,12 @@ const DeviceStatus* TopologyView::device(int index) const {
   return nullptr;
 }
 
+bool TopologyView::shown(int index) const {
+  const DeviceStatus* d = device(index);
+  // A lost device leaves a decentralized graph: the survivors' graph is what is drawn.
+  return d && !(graphMode() && d->state == DeviceState::kLost);
+}
+
 int TopologyView::indexOf(const std::string& name) const {
   for (const auto& d : devices_) {
     if (d.name == name) return d.index;
@@ -139,21 +159,22 @@ int TopologyView::indexOf(const std::string& name) const {
 std::vector<int> TopologyView::drawOrder() const {
   std::vector<int> order;
   auto add = [&](int i) {
-    if (device(i) && std::find(order.begin(), order.end(), i) == order.end()) order.push_back(i);
+    if (shown(i) && std::find(order.begin(), order.end(), i) == order.end()) order.push_back(i);
   };
   if (!plan_.device_of_stage.empty()) {
     for (int i : plan_.device_of_stage) add(i);
-  } else if (!graph_.edges.empty()) {
-    // Walk the graph from its lowest device, taking the lowest unvisited neighbour each time:
-    // a ring comes out in ring order.
-    int at = graph_.edges.front().from;
-    for (const auto& e : graph_.edges) at = std::min({at, e.from, e.to});
+  } else if (!union_.empty()) {
+    // Walk the union graph (stable while a time-varying graph turns) from its lowest device,
+    // taking the lowest unvisited neighbour each time: a ring comes out in ring order.
+    int at = union_.begin()->first.first;
+    for (const auto& [e, w] : union_) at = std::min({at, e.first, e.second});
     while (at >= 0) {
       add(at);
       int next = -1;
-      for (const auto& e : graph_.edges) {
-        if (e.from != at || std::find(order.begin(), order.end(), e.to) != order.end()) continue;
-        if (next < 0 || e.to < next) next = e.to;
+      for (const auto& [e, w] : union_) {
+        if (e.first != at || std::find(order.begin(), order.end(), e.second) != order.end())
+          continue;
+        if (next < 0 || e.second < next) next = e.second;
       }
       at = next;
     }
@@ -190,13 +211,21 @@ std::vector<TopologyView::Edge> TopologyView::edges() const {
     Edge& e = edgeFor(x, y);
     e.planned = true;
   }
+  for (const auto& [ft, w] : union_) {
+    const auto [from, to] = ft;
+    if (from == to || !shown(from) || !shown(to)) continue;
+    Edge& e = edgeFor(from, to);
+    e.planned = true;
+    (e.a == from ? e.arrow_ab : e.arrow_ba) = true;
+  }
   for (const auto& g : graph_.edges) {
-    if (g.from == g.to || !device(g.from) || !device(g.to)) continue;
-    edgeFor(g.from, g.to).planned = true;
+    if (g.from == g.to || !shown(g.from) || !shown(g.to)) continue;
+    Edge& e = edgeFor(g.from, g.to);
+    (e.a == g.from ? e.lit_ab : e.lit_ba) = true;
   }
   for (const auto& l : links_) {
     const int x = indexOf(l.from), y = indexOf(l.to);
-    if (x < 0 || y < 0 || x == y) continue;
+    if (x < 0 || y < 0 || x == y || !shown(x) || !shown(y)) continue;
     double rate = l.bytes_per_s;
     if (rate <= 0) {
       auto it = derived_rate_.find(std::make_tuple(l.from, l.to, l.kind));
@@ -241,7 +270,35 @@ double TopologyView::edgeWidth(int from, int to) const {
 
 bool TopologyView::isDrawnLost(int index) const {
   const DeviceStatus* d = device(index);
-  return d && d->state == DeviceState::kLost;
+  return shown(index) && d->state == DeviceState::kLost;
+}
+
+bool TopologyView::isEdgeLit(int from, int to) const {
+  const auto all = edges();
+  const Edge* e = findEdge(all, from, to);
+  return e && (e->a == from ? e->lit_ab : e->lit_ba);
+}
+
+bool TopologyView::hasArrow(int from, int to) const {
+  const auto all = edges();
+  const Edge* e = findEdge(all, from, to);
+  return e && (e->a == from ? e->arrow_ab : e->arrow_ba);
+}
+
+std::vector<QRectF> TopologyView::labelRects() const {
+  const Geometry g = geometry();
+  std::vector<QRectF> out;
+  for (const auto& placed : placeEdges(g, edgeFont(g))) {
+    if (!placed.label.isEmpty()) out.push_back(placed.label);
+  }
+  return out;
+}
+
+int TopologyView::hiddenLabelCount() const {
+  const Geometry g = geometry();
+  int hidden = 0;
+  for (const auto& placed : placeEdges(g, edgeFont(g))) hidden += placed.label.isEmpty() ? 1 : 0;
+  return hidden;
 }
 
 TopologyView::Geometry TopologyView::geometry() const {
@@ -347,58 +404,190 @@ QString TopologyView::nodeToolTip(int index) const {
 QSize TopologyView::sizeHint() const { return QSize(480, 240); }
 QSize TopologyView::minimumSizeHint() const { return QSize(160, 110); }
 
-void TopologyView::drawEdge(QPainter& p, const Edge& e, const Geometry& g) const {
-  const QRectF ra = g.nodes.at(e.a), rb = g.nodes.at(e.b);
-  const QPointF a = centreOf(ra), b = centreOf(rb);
-  bool blocked = false;
-  for (const auto& [index, r] : g.nodes) {
-    if (index != e.a && index != e.b && segmentHits(a, b, r.adjusted(-2, -2, 2, 2))) {
-      blocked = true;
-    }
-  }
-  const QPointF d = b - a;
-  const double len = std::max(1.0, std::hypot(d.x(), d.y()));
-  QPointF normal(d.y() / len, -d.x() / len);  // pointing up for a left-to-right edge
-  if (normal.y() > 0 || (std::abs(normal.y()) < 1e-9 && normal.x() < 0)) normal = -normal;
+QFont TopologyView::edgeFont(const Geometry& g) const {
+  QFont f = font();
+  f.setPointSizeF(std::max(6.5, f.pointSizeF() * std::clamp(g.scale, 0.7, 1.0)));
+  return f;
+}
 
-  QPainterPath path(a);
-  QPointF mid = (a + b) / 2;
-  if (blocked) {
-    // Bow around the nodes in between instead of crossing them.
-    const QPointF ctrl = mid + normal * std::min(len * 0.35, kNodeH * g.scale * 1.4 + 30);
-    path.quadTo(ctrl, b);
-    mid = 0.25 * a + 0.5 * ctrl + 0.25 * b;
-  } else {
-    path.lineTo(b);
+std::vector<TopologyView::PlacedEdge> TopologyView::placeEdges(const Geometry& g,
+                                                               const QFont& font) const {
+  std::vector<PlacedEdge> out;
+  for (const auto& e : edges()) {
+    if (!g.nodes.count(e.a) || !g.nodes.count(e.b)) continue;
+    const QPointF a = centreOf(g.nodes.at(e.a)), b = centreOf(g.nodes.at(e.b));
+    bool blocked = false;
+    for (const auto& [index, r] : g.nodes) {
+      if (index != e.a && index != e.b && segmentHits(a, b, r.adjusted(-2, -2, 2, 2))) {
+        blocked = true;
+      }
+    }
+    const QPointF d = b - a;
+    const double len = std::max(1.0, std::hypot(d.x(), d.y()));
+    QPointF normal(d.y() / len, -d.x() / len);  // pointing up for a left-to-right edge
+    if (normal.y() > 0 || (std::abs(normal.y()) < 1e-9 && normal.x() < 0)) normal = -normal;
+    PlacedEdge placed;
+    placed.edge = e;
+    placed.path = QPainterPath(a);
+    if (blocked) {
+      // Bow around the nodes in between instead of crossing them.
+      const QPointF ctrl = (a + b) / 2 + normal * std::min(len * 0.35, kNodeH * g.scale * 1.4 + 30);
+      placed.path.quadTo(ctrl, b);
+    } else {
+      placed.path.lineTo(b);
+    }
+    const auto [fwd, back] = arrowsFor(a, b);
+    if (graphMode() && (e.arrow_ab != e.arrow_ba)) {
+      // One direction only: one line, for that direction.
+      const bool ab = e.arrow_ab;
+      const double rate = ab ? e.ab : e.ba;
+      const double other = ab ? e.ba : e.ab;
+      placed.text = rate <= 0 && other <= 0
+                        ? QObject::tr("idle")
+                        : QStringLiteral("%1 %2").arg(ab ? fwd : back, formatRate(rate));
+      if (other > 0) {
+        placed.text += QStringLiteral("\n%1 %2").arg(ab ? back : fwd, formatRate(other));
+      }
+    } else {
+      placed.text = rateLabel(e.ab, e.ba, fwd, back, QStringLiteral("\n"));
+    }
+    out.push_back(std::move(placed));
   }
+  // Lit edges choose their labels' places first, then the rest, in drawing order.
+  std::vector<size_t> order(out.size());
+  for (size_t i = 0; i < order.size(); ++i) order[i] = i;
+  std::stable_sort(order.begin(), order.end(), [&](size_t x, size_t y) {
+    auto lit = [&](size_t i) { return out[i].edge.lit_ab || out[i].edge.lit_ba; };
+    return lit(x) && !lit(y);
+  });
+  const QFontMetricsF fm(font);
+  const QRectF bounds = QRectF(rect());
+  std::vector<QRectF> taken;
+  for (const auto& [index, r] : g.nodes) taken.push_back(r.adjusted(-2, -2, 2, 2));
+  const size_t node_count = taken.size();
+  // Points along every edge: a label over fewer of other edges' lines reads as its own edge's.
+  std::vector<std::vector<QPointF>> samples(out.size());
+  for (size_t i = 0; i < out.size(); ++i) {
+    for (int k = 1; k < 32; ++k) samples[i].push_back(out[i].path.pointAtPercent(k / 32.0));
+  }
+  for (size_t i : order) {
+    PlacedEdge& placed = out[i];
+    const QRectF box = fm.boundingRect(QRectF(0, 0, 1000, 1000), Qt::AlignCenter, placed.text)
+                           .adjusted(-3, -1, 3, 1);
+    const double pen = widthFor(placed.edge.ab + placed.edge.ba);
+    // Candidates along the edge, beside it on either side. Covering a node, a label placed
+    // before or the view's edge is what a place must not do (hard); crossing other edges' lines
+    // is allowed but avoided (soft). The first place free of both wins, else the best.
+    QRectF best;
+    double best_hard = -1, best_score = -1;
+    for (double t : {0.5, 0.38, 0.62, 0.28, 0.72, 0.2, 0.8}) {
+      const QPointF at = placed.path.pointAtPercent(t);
+      const QPointF tangent = placed.path.pointAtPercent(std::min(1.0, t + 0.01)) -
+                              placed.path.pointAtPercent(t - 0.01);
+      const double tl = std::max(1e-9, std::hypot(tangent.x(), tangent.y()));
+      QPointF normal(tangent.y() / tl, -tangent.x() / tl);
+      if (normal.y() > 0 || (std::abs(normal.y()) < 1e-9 && normal.x() < 0)) normal = -normal;
+      const double lift = std::abs(normal.x()) * box.width() / 2 +
+                          std::abs(normal.y()) * box.height() / 2 + pen / 2 + 2;
+      for (double side : {1.0, -1.0}) {
+        QRectF where = box;
+        where.moveCenter(at + normal * lift * side);
+        double hard = 0;
+        for (size_t k = 0; k < taken.size(); ++k) {
+          const QRectF both = where.intersected(taken[k]);
+          // Covering a node is worse than covering a label.
+          if (!both.isEmpty()) hard += both.width() * both.height() * (k < node_count ? 4 : 1);
+        }
+        const QRectF inside = where.intersected(bounds);
+        hard += where.width() * where.height() - inside.width() * inside.height();
+        int crossed = 0;
+        for (size_t k = 0; k < samples.size(); ++k) {
+          if (k == i) continue;
+          for (const QPointF& q : samples[k]) crossed += where.contains(q) ? 1 : 0;
+        }
+        const double score = hard * 1000 + crossed;
+        if (best_score < 0 || score < best_score) {
+          best_score = score;
+          best_hard = hard;
+          best = where;
+        }
+        if (score == 0) break;
+      }
+      if (best_score == 0) break;
+    }
+    const bool lit = placed.edge.lit_ab || placed.edge.lit_ba;
+    // In a crowded union graph a faint edge's label that would cover another is left out.
+    if (graphMode() && !lit && best_hard > 0) continue;
+    placed.label = best;
+    taken.push_back(best);
+  }
+  return out;
+}
+
+void TopologyView::drawEdge(QPainter& p, const PlacedEdge& placed, const Geometry& g) const {
+  const Edge& e = placed.edge;
   const DeviceStatus* da = device(e.a);
   const DeviceStatus* db = device(e.b);
   const bool dead =
       (da && da->state == DeviceState::kLost) || (db && db->state == DeviceState::kLost);
   const double total = e.ab + e.ba;
-  QPen pen(dead ? QColor(160, 160, 160) : QColor(70, 70, 80), widthFor(total), Qt::SolidLine,
-           Qt::RoundCap);
-  if (dead || total <= 0) pen.setStyle(Qt::DashLine);
+  const bool graph = graphMode();
+  const bool lit = e.lit_ab || e.lit_ba;
+  QColor ink = dead ? QColor(160, 160, 160) : QColor(70, 70, 80);
+  if (graph && !dead) ink = lit ? QColor(21, 101, 192) : QColor(70, 70, 80, 70);
+  QPen pen(ink, widthFor(total), Qt::SolidLine, Qt::RoundCap);
+  if (dead || (total <= 0 && !(graph && lit))) pen.setStyle(Qt::DashLine);
   p.setPen(pen);
   p.setBrush(Qt::NoBrush);
-  p.drawPath(path);
+  p.drawPath(placed.path);
 
-  const auto [fwd, back] = arrowsFor(a, b);
-  const QString text = rateLabel(e.ab, e.ba, fwd, back, QStringLiteral("\n"));
-  const QFontMetricsF fm(p.font());
-  const QRectF box =
-      fm.boundingRect(QRectF(0, 0, 1000, 1000), Qt::AlignCenter, text).adjusted(-3, -1, 3, 1);
-  const double lift = std::abs(normal.x()) * box.width() / 2 +
-                      std::abs(normal.y()) * box.height() / 2 + pen.widthF() / 2 + 2;
-  QRectF where = box;
-  where.moveCenter(mid + normal * lift);
+  // Arrowheads where the path enters the node it points to, lit or faint as that direction is.
+  auto arrowAt = [&](bool at_b, bool lit_direction) {
+    const QRectF target = g.nodes.at(at_b ? e.b : e.a).adjusted(-2, -2, 2, 2);
+    double t = at_b ? 1.0 : 0.0;
+    const double step = at_b ? -0.01 : 0.01;
+    while (t > 0 && t < 1 && target.contains(placed.path.pointAtPercent(t))) t += step;
+    if (target.contains(placed.path.pointAtPercent(t))) {
+      for (int i = 0; i < 100 && target.contains(placed.path.pointAtPercent(t)); ++i) t += step;
+    }
+    const QPointF tip = placed.path.pointAtPercent(std::clamp(t, 0.0, 1.0));
+    const QPointF from = placed.path.pointAtPercent(std::clamp(t + 3 * step, 0.0, 1.0));
+    const QPointF d = tip - from;
+    const double len = std::max(1e-9, std::hypot(d.x(), d.y()));
+    const QPointF u = d / len, n(-u.y(), u.x());
+    const double size = 7 + pen.widthF() * 1.2;
+    QPolygonF head;
+    head << tip << tip - u * size + n * size * 0.5 << tip - u * size - n * size * 0.5;
+    QColor fill = lit_direction ? QColor(21, 101, 192) : QColor(70, 70, 80, 90);
+    if (dead) fill = QColor(160, 160, 160);
+    p.setPen(Qt::NoPen);
+    p.setBrush(fill);
+    p.drawPolygon(head);
+  };
+  if (graph) {
+    if (e.arrow_ab) arrowAt(true, e.lit_ab);
+    if (e.arrow_ba) arrowAt(false, e.lit_ba);
+  }
+}
+
+void TopologyView::drawLabel(QPainter& p, const PlacedEdge& placed) const {
+  if (placed.label.isEmpty()) return;
+  const Edge& e = placed.edge;
+  const DeviceStatus* da = device(e.a);
+  const DeviceStatus* db = device(e.b);
+  const bool dead =
+      (da && da->state == DeviceState::kLost) || (db && db->state == DeviceState::kLost);
+  const bool graph = graphMode();
+  const bool lit = e.lit_ab || e.lit_ba;
   QColor back_fill = palette().color(QPalette::Window);
   back_fill.setAlpha(220);
   p.setPen(Qt::NoPen);
   p.setBrush(back_fill);
-  p.drawRoundedRect(where, 3, 3);
-  p.setPen(dead ? QColor(130, 130, 130) : palette().color(QPalette::WindowText));
-  p.drawText(where, Qt::AlignCenter, text);
+  p.drawRoundedRect(placed.label, 3, 3);
+  QColor text = dead ? QColor(130, 130, 130) : palette().color(QPalette::WindowText);
+  if (graph && !lit && !dead) text = palette().color(QPalette::PlaceholderText);
+  p.setPen(text);
+  p.drawText(placed.label, Qt::AlignCenter, placed.text);
 }
 
 void TopologyView::drawNode(QPainter& p, const DeviceStatus& d, const QRectF& r,
@@ -468,10 +657,16 @@ void TopologyView::paintEvent(QPaintEvent*) {
     p.drawText(rect(), Qt::AlignCenter | Qt::TextWordWrap, tr("No devices yet"));
     return;
   }
-  QFont f = font();
-  f.setPointSizeF(std::max(6.5, f.pointSizeF() * std::clamp(g.scale, 0.7, 1.0)));
+  const QFont f = edgeFont(g);
   p.setFont(f);
-  for (const auto& e : edges()) drawEdge(p, e, g);
+  const auto placed = placeEdges(g, f);
+  // Faint edges first, so that the lit ones are drawn over them; the labels over every line.
+  for (int pass = 0; pass < 2; ++pass) {
+    for (const auto& e : placed) {
+      if ((e.edge.lit_ab || e.edge.lit_ba) == (pass == 1)) drawEdge(p, e, g);
+    }
+  }
+  for (const auto& e : placed) drawLabel(p, e);
   for (const auto& [index, r] : g.nodes) {
     if (const DeviceStatus* d = device(index)) {
       p.setFont(f);

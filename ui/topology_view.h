@@ -1,8 +1,13 @@
 // The Topology dock: devices as nodes, the links that carry training traffic as edges whose
 // width and label follow the live bytes/s; laid out as a chain (pipelines) or a ring (gossip).
+// A decentralized graph is drawn as the union of the rounds' graphs seen since its members last
+// changed: arrowheads give each edge's direction, the current round's edges are lit and the
+// others faint, labels are placed where they cover no other label or node, and a lost device
+// leaves the picture (its edges with it).
 #pragma once
 
 #include <QElapsedTimer>
+#include <QPainterPath>
 #include <QWidget>
 #include <map>
 #include <string>
@@ -45,6 +50,15 @@ class TopologyView : public QWidget {
   double edgeWidth(int from, int to) const;  // pen width in px, 0 when no edge
   bool isDrawnLost(int device) const;
   QString nodeToolTip(int device) const;
+  // Decentralized graphs. True when from→to is an edge of the current round's graph (lit).
+  bool isEdgeLit(int from, int to) const;
+  // True when from→to is drawn with an arrowhead at `to` (an edge of the union graph).
+  bool hasArrow(int from, int to) const;
+  // Where the edge labels go (widget coordinates), one per labelled edge. In a crowded graph a
+  // faint edge whose label finds no free spot is drawn without one (hiddenLabelCount); the lit
+  // edges' labels are always drawn.
+  std::vector<QRectF> labelRects() const;
+  int hiddenLabelCount() const;
 
   QSize sizeHint() const override;
   QSize minimumSizeHint() const override;
@@ -58,6 +72,14 @@ class TopologyView : public QWidget {
     int a = -1, b = -1;  // a comes first in the drawing order
     double ab = 0, ba = 0;
     bool planned = false;
+    bool arrow_ab = false, arrow_ba = false;  // a→b / b→a is an edge of the union graph
+    bool lit_ab = false, lit_ba = false;      // ... of the current round's graph
+  };
+  struct PlacedEdge {
+    Edge edge;
+    QPainterPath path;
+    QString text;
+    QRectF label;  // empty: hidden
   };
   struct Geometry {
     std::map<int, QRectF> nodes;  // by device index
@@ -73,14 +95,22 @@ class TopologyView : public QWidget {
   const DeviceStatus* device(int index) const;
   int indexOf(const std::string& name) const;
   int nodeAt(const QPoint& pos) const;
-  void drawEdge(QPainter& p, const Edge& e, const Geometry& g) const;
+  // Every edge's path and its label's place, labels kept off each other and off the nodes.
+  std::vector<PlacedEdge> placeEdges(const Geometry& g, const QFont& font) const;
+  QFont edgeFont(const Geometry& g) const;
+  bool graphMode() const { return !union_.empty() && plan_.device_of_stage.empty(); }
+  bool shown(int device) const;
+  void drawEdge(QPainter& p, const PlacedEdge& placed, const Geometry& g) const;
+  void drawLabel(QPainter& p, const PlacedEdge& placed) const;
   void drawNode(QPainter& p, const DeviceStatus& d, const QRectF& r, double scale) const;
 
   Layout layout_ = Layout::kChain;
   std::vector<DeviceStatus> devices_;  // sorted by index
   std::vector<LinkTraffic> links_;
   PlanInfo plan_;
-  GraphInfo graph_;
+  GraphInfo graph_;  // the current round's
+  // The union of the rounds' graphs since the members or the kind last changed: (from, to).
+  std::map<std::pair<int, int>, double> union_;
   // Rates derived from byte counters when the report carries none (bytes_per_s == 0).
   std::map<std::tuple<std::string, std::string, std::string>, uint64_t> last_bytes_;
   std::map<std::tuple<std::string, std::string, std::string>, double> derived_rate_;

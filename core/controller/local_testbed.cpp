@@ -8,6 +8,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
@@ -21,6 +22,17 @@ namespace fs = std::filesystem;
 
 namespace {
 constexpr std::chrono::hours kStaleTokenFileAge{24};
+
+// $EDGERIG_AGENT_START_S, when set to more seconds than `given`: on a machine other jobs keep
+// busy, agents started under `nice` can take longer than the default to load LibTorch.
+std::chrono::milliseconds startTimeout(std::chrono::milliseconds given) {
+  const char* env = std::getenv("EDGERIG_AGENT_START_S");
+  if (env == nullptr || *env == '\0') return given;
+  char* end = nullptr;
+  const double s = std::strtod(env, &end);
+  if (end == env || *end != '\0' || !(s > 0) || s > 3600) return given;
+  return std::max(given, std::chrono::milliseconds(static_cast<int64_t>(s * 1000)));
+}
 }  // namespace
 
 int removeStaleTokenFiles(const std::string& dir) {
@@ -72,6 +84,7 @@ Result<std::unique_ptr<LocalTestbed>> LocalTestbed::spawn(const std::string& age
   tb->agent_binary_ = agent_binary;
   tb->log_dir_ = log_dir;
   tb->token_ = token;
+  start_timeout = startTimeout(start_timeout);
   removeStaleTokenFiles();
   if (!log_dir.empty()) {
     std::error_code ec;
@@ -129,6 +142,7 @@ Status LocalTestbed::restart(size_t i, std::chrono::milliseconds start_timeout) 
   Agent& a = agents_[i];
   reap(a, true);  // a device that reboots does not say goodbye
   if (auto st = start(a); !st) return st;
+  start_timeout = startTimeout(start_timeout);
   return awaitListening(a, std::chrono::steady_clock::now() + start_timeout, start_timeout);
 }
 

@@ -4,7 +4,12 @@
 #include <signal.h>
 #include <sys/wait.h>
 
+#include <sys/stat.h>
 #include <asio.hpp>
+
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
 #include <future>
 #include <mutex>
 
@@ -131,6 +136,41 @@ TEST_F(AgentProcess, ExitsCleanlyOnSigtermAndIsReaped) {
   ASSERT_TRUE(WIFEXITED(*status)) << "the agent ended by signal " << WTERMSIG(*status);
   EXPECT_EQ(WEXITSTATUS(*status), 0);
   EXPECT_NE(::kill(pid, 0), 0) << "agent process still exists";
+}
+
+// An agent that takes 2 s to start (a shell script that waits, then runs the real one) misses
+// a 500 ms start timeout, and makes it when $EDGERIG_AGENT_START_S asks for longer; a value
+// that is not a number of seconds is ignored.
+TEST(AgentStart, EnvironmentLengthensTheStartTimeout) {
+  char dir_template[] = "/tmp/edgerig-slow-agent-XXXXXX";
+  ASSERT_NE(::mkdtemp(dir_template), nullptr);
+  const std::string dir = dir_template;
+  const std::string script = dir + "/slow-agent.sh";
+  {
+    std::ofstream out(script);
+    out << "#!/bin/sh\nsleep 2\nexec '" << findAgentBinary() << "' \"$@\"\n";
+  }
+  ASSERT_EQ(::chmod(script.c_str(), 0755), 0);
+  const std::string token = bridge::randomToken();
+  auto spawn = [&] {
+    return LocalTestbed::spawn(script, {{"slow", 1, ""}}, token, "",
+                               std::chrono::milliseconds(500));
+  };
+  ::unsetenv("EDGERIG_AGENT_START_S");
+  auto missed = spawn();
+  ASSERT_FALSE(missed.isOk());
+  EXPECT_NE(missed.status().message().find("did not report its port"), std::string::npos)
+      << missed.status().message();
+  ::setenv("EDGERIG_AGENT_START_S", "two", 1);
+  EXPECT_FALSE(spawn().isOk());
+  ::setenv("EDGERIG_AGENT_START_S", "30", 1);
+  auto made = spawn();
+  ::unsetenv("EDGERIG_AGENT_START_S");
+  ASSERT_TRUE(made.isOk()) << made.status().message();
+  EXPECT_FALSE((*made)->address(0).empty());
+  (*made).reset();  // SIGTERM, then reap
+  std::error_code ec;
+  std::filesystem::remove_all(dir, ec);
 }
 
 }  // namespace

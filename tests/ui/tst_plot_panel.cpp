@@ -53,6 +53,58 @@ class TstPlotPanel : public QObject {
   Q_OBJECT
 
  private slots:
+  // A gossip run (8 devices' counters, consensus distance, compression ratios) brings the three
+  // gossip charts: bytes per iteration by kind from the devices' cumulative counters, the
+  // consensus distance, and each device's compression ratio.
+  void gossipChartsAppearWithGossipData() {
+    PlotPanel p;
+    p.resize(1600, 1000);
+    p.show();
+    for (int it = 1; it <= 30; ++it) p.addMetrics(iteration(it));
+    QTRY_VERIFY(!p.replotPending());
+    QVERIFY(!p.isChartShown(Chart::kBytesPerIteration));
+    QVERIFY(!p.isChartShown(Chart::kConsensus));
+    QVERIFY(!p.isChartShown(Chart::kCompression));
+    // Each device sends 1500 gossip bytes and 100 control bytes an iteration; two reports an
+    // iteration (the second repeats the counters), devices one after the other.
+    for (int it = 31; it <= 90; ++it) {
+      for (int d = 0; d < 8; ++d) {
+        for (int rep = 0; rep < 2; ++rep) {
+          const double t = 0.1 * it + 0.01 * d + 0.05 * rep;
+          const std::string dev = "dev" + std::to_string(d);
+          p.addMetrics({{t, it, dev, "bytes_sent_gossip", 1500.0 * it},
+                        {t, it, dev, "bytes_sent_control", 100.0 * it},
+                        {t, it, dev, "compression_ratio", 40.0 + d}});
+        }
+      }
+      if (it % 30 == 0) p.addMetrics({{0.1 * it, it, "", "consensus_distance", 3.0 / it}});
+    }
+    QTRY_VERIFY(!p.replotPending());
+    QVERIFY(p.isChartShown(Chart::kBytesPerIteration));
+    QVERIFY(p.isChartShown(Chart::kConsensus));
+    QVERIFY(p.isChartShown(Chart::kCompression));
+    p.replotAllNow();
+    QCPGraph* gossip = graphNamed(p.chart(Chart::kBytesPerIteration), "gossip");
+    QCPGraph* control = graphNamed(p.chart(Chart::kBytesPerIteration), "control");
+    QVERIFY(gossip && control);
+    QVERIFY(gossip->dataCount() >= 50);
+    // 8 devices × 1500 bytes = 12 kB an iteration, drawn in kB; control 0.8 kB.
+    QCOMPARE(gossip->data()->at(gossip->dataCount() - 1)->value, 12.0);
+    QCOMPARE(control->data()->at(control->dataCount() - 1)->value, 0.8);
+    QCOMPARE(p.pointCount("consensus_distance", ""), size_t{2});
+    QCOMPARE(p.chart(Chart::kCompression)->graphCount(), 8);
+    QCPGraph* dev3 = graphNamed(p.chart(Chart::kCompression), "dev3");
+    QVERIFY(dev3);
+    QCOMPARE(dev3->data()->at(dev3->dataCount() - 1)->value, 43.0);
+    for (Chart c : {Chart::kBytesPerIteration, Chart::kConsensus, Chart::kCompression}) {
+      QVERIFY(p.chart(c)->isVisible());
+      QVERIFY(p.chart(c)->height() >= 200);
+    }
+    if (qEnvironmentVariableIsSet("EDGERIG_PLOT_SNAPSHOT")) p.grab().save("/tmp/gossip-plots.png");
+    p.clear();
+    QVERIFY(!p.isChartShown(Chart::kConsensus));
+  }
+
   void routesSamplesToCharts() {
     PlotPanel p;
     for (int it = 1; it <= 50; ++it) p.addMetrics(iteration(it));
@@ -160,7 +212,9 @@ class TstPlotPanel : public QObject {
     p.resize(1600, 1000);
     QTRY_COMPARE(p.columnCount(), 3);
     // Every chart keeps a usable size and its title and axis labels inside its area.
+    QVERIFY(!p.isChartShown(Chart::kConsensus));  // no gossip data: six charts
     for (int c = 0; c < edgerig::ui::kChartCount; ++c) {
+      if (!p.isChartShown(static_cast<Chart>(c))) continue;
       QCustomPlot* plot = p.chart(static_cast<Chart>(c));
       QVERIFY(plot->width() >= 380);
       QVERIFY(plot->height() >= 300);
@@ -271,6 +325,7 @@ class TstPlotPanel : public QObject {
     p.addEvents(events);
     QTRY_VERIFY(!p.replotPending());
     for (int c = 0; c < edgerig::ui::kChartCount; ++c) {
+      if (!p.isChartShown(static_cast<Chart>(c))) continue;
       QCustomPlot* plot = p.chart(static_cast<Chart>(c));
       const QRect area = plot->axisRect()->rect();
       std::vector<QRect> shown;

@@ -49,6 +49,27 @@ PlanInfo chainPlan(std::vector<int> device_of_stage) {
   return p;
 }
 
+// A one-peer graph turning through the offsets +2^k (SGP's also takes the −2^k): on n devices at
+// `round`, i -> i + 2^(round mod log2 n).
+GraphInfo onePeer(int n, int round, std::vector<int> members = {}) {
+  if (members.empty()) {
+    for (int i = 0; i < n; ++i) members.push_back(i);
+  }
+  const int m = static_cast<int>(members.size());
+  int hops = 0;
+  while ((1 << (hops + 1)) < m) ++hops;
+  GraphInfo g;
+  g.algorithm = "sgp";
+  g.kind = "onepeer-exponential";
+  g.round = round;
+  const int hop = 1 << (round % (hops + 1));
+  for (int i = 0; i < m; ++i) {
+    g.edges.push_back(
+        {members[static_cast<size_t>(i)], members[static_cast<size_t>((i + hop) % m)], 0.5});
+  }
+  return g;
+}
+
 bool overlapping(const TopologyView& v, int n) {
   for (int i = 0; i < n; ++i) {
     for (int j = i + 1; j < n; ++j) {
@@ -246,6 +267,99 @@ class TstTopologyView : public QObject {
     QVERIFY2(v.edgeLabel(0, 2).contains("MB/s"), qPrintable(v.edgeLabel(0, 2)));
     v.setPlan(chainPlan({0, 1}));
     QCOMPARE(v.edgeWidth(1, 3), 0.0);
+  }
+
+  // A time-varying graph: each round's edges are lit, the earlier rounds' stay drawn faint, every
+  // edge has its arrowhead, and the nodes do not move as the graph turns.
+  void eachRoundsEdgesAreLit() {
+    TopologyView v;
+    v.resize(900, 600);
+    v.setLayout(TopologyView::Layout::kRing);
+    std::vector<DeviceStatus> devices;
+    for (int i = 0; i < 8; ++i) devices.push_back(dev(i, -1));
+    v.setDevices(devices);
+    v.setGraph(onePeer(8, 0));
+    const QRect three = v.nodeRect(3);
+    QCOMPARE(v.edgeCount(), 8);
+    QVERIFY(v.isEdgeLit(0, 1));
+    QVERIFY(v.hasArrow(0, 1));
+    QVERIFY(!v.hasArrow(1, 0));  // directed: no arrow back
+    QVERIFY(!v.isEdgeLit(1, 0));
+    v.setGraph(onePeer(8, 1));
+    QCOMPARE(v.edgeCount(), 16);
+    QVERIFY(!v.isEdgeLit(0, 1));  // last round's: faint, still drawn
+    QVERIFY(v.hasArrow(0, 1));
+    QVERIFY(v.isEdgeLit(0, 2));
+    QVERIFY(v.isEdgeLit(6, 0));
+    v.setGraph(onePeer(8, 2));
+    QCOMPARE(v.edgeCount(), 20);  // the union: 8 + 8 one-way, 4 pairs both ways
+    QVERIFY(v.isEdgeLit(0, 4) && v.isEdgeLit(4, 0));
+    QVERIFY(v.hasArrow(0, 4) && v.hasArrow(4, 0));
+    QVERIFY(!v.isEdgeLit(0, 2) && !v.isEdgeLit(0, 1));
+    QCOMPARE(v.nodeRect(3), three);
+    v.setGraph(onePeer(8, 3));  // round 3 is round 0's graph again
+    QVERIFY(v.isEdgeLit(0, 1) && !v.isEdgeLit(0, 4));
+    QCOMPARE(v.edgeCount(), 20);
+    QVERIFY(!v.grab().isNull());
+  }
+
+  // The union graph with traffic on every edge: every label drawn, none over another or a node.
+  void unionGraphLabelsDoNotOverlap() {
+    TopologyView v;
+    v.resize(900, 600);
+    v.setLayout(TopologyView::Layout::kRing);
+    std::vector<DeviceStatus> devices;
+    for (int i = 0; i < 8; ++i) devices.push_back(dev(i, -1));
+    v.setDevices(devices);
+    std::vector<LinkTraffic> links;
+    for (int round = 0; round < 3; ++round) {
+      const GraphInfo g = onePeer(8, round);
+      v.setGraph(g);
+      for (const auto& e : g.edges)
+        links.push_back(link(e.from, e.to, "gossip", 1.5e5 + e.to * 1e4));
+    }
+    v.setLinks(links);
+    const auto labels = v.labelRects();
+    QCOMPARE(v.hiddenLabelCount(), 0);
+    QCOMPARE(static_cast<int>(labels.size()), 20);
+    for (size_t i = 0; i < labels.size(); ++i) {
+      QVERIFY2(QRectF(v.rect()).contains(labels[i]), "a label leaves the view");
+      for (size_t j = i + 1; j < labels.size(); ++j) {
+        QVERIFY2(!labels[i].intersects(labels[j]),
+                 qPrintable(QStringLiteral("labels %1 and %2 overlap").arg(i).arg(j)));
+      }
+      for (int d = 0; d < 8; ++d) {
+        QVERIFY2(!labels[i].intersects(QRectF(v.nodeRect(d))),
+                 qPrintable(QStringLiteral("label %1 covers device %2").arg(i).arg(d)));
+      }
+    }
+    QVERIFY(v.edgeLabel(0, 4).contains("kB/s"));
+    QVERIFY(!v.grab().isNull());
+  }
+
+  // A lost device leaves the graph view at once, with its edges; the graph re-drawn over the
+  // survivors replaces the union.
+  void aLostDeviceLeavesTheGraph() {
+    TopologyView v;
+    v.resize(900, 600);
+    v.setLayout(TopologyView::Layout::kRing);
+    std::vector<DeviceStatus> devices;
+    for (int i = 0; i < 8; ++i) devices.push_back(dev(i, -1));
+    v.setDevices(devices);
+    for (int round = 0; round < 3; ++round) v.setGraph(onePeer(8, round));
+    QVERIFY(!v.nodeRect(5).isEmpty());
+    QVERIFY(v.hasArrow(4, 5));
+    v.setDevices({dev(5, -1, DeviceState::kLost)});
+    QVERIFY(v.nodeRect(5).isEmpty());
+    QVERIFY(!v.isDrawnLost(5));
+    QVERIFY(v.edgeLabel(4, 5).isEmpty());
+    QVERIFY(!v.hasArrow(4, 5) && !v.isEdgeLit(5, 6));
+    QCOMPARE(v.edgeCount(), 20 - 5);  // 5's pairs: with 4, 6, 3, 7 and 1 (1 <-> 5 both ways)
+    v.setGraph(onePeer(8, 3, {0, 1, 2, 3, 4, 6, 7}));
+    QCOMPARE(v.edgeCount(), 7);  // the survivors' first round
+    QVERIFY(v.isEdgeLit(4, 6));
+    QVERIFY(v.nodeRect(5).isEmpty());
+    QVERIFY(!v.grab().isNull());
   }
 };
 
