@@ -86,7 +86,8 @@ void TerminalReport::onEvent(const RunEvent& e) {
       events::kGraphChanged, events::kFaultApplied,   events::kFaultCleared,
       events::kDeviceLost,   events::kDeviceRejoined, events::kRecovered,
       events::kError,        events::kRunFailed,      events::kRunStopped,
-      events::kEvaluation,   events::kStopRule,       events::kAlgorithmSwitched};
+      events::kEvaluation,   events::kStopRule,       events::kAlgorithmSwitched,
+      events::kTakeover};
   if (quiet_ && e.kind != events::kRunFailed) return;
   if (std::none_of(std::begin(kShown), std::end(kShown),
                    [&](std::string_view k) { return e.kind == k; }))

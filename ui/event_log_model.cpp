@@ -39,7 +39,7 @@ QString EventLogModel::groupOf(const QString& kind) {
       k == events::kAlgorithmSwitched || kind.startsWith("switch")) {
     return QStringLiteral("plan");
   }
-  if (k == events::kRecovered) return QStringLiteral("device");
+  if (k == events::kRecovered || k == events::kTakeover) return QStringLiteral("device");
   if (kind.startsWith("device")) return QStringLiteral("device");
   if (kind == "error" || kind == "run_failed") return QStringLiteral("error");
   if (kind.startsWith("run") || kind.startsWith("training") || kind == "evaluation" ||

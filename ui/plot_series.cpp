@@ -108,6 +108,7 @@ QString markerLabel(const RunEvent& e) {
   if (e.kind == events::kDeviceRestarted) return prefix + QStringLiteral("back");
   if (e.kind == events::kPlanChanged) return QStringLiteral("plan");
   if (e.kind == events::kRecovered) return QStringLiteral("recovered");
+  if (e.kind == events::kTakeover) return prefix + QStringLiteral("took over");
   if (e.kind == events::kAlgorithmSwitched) {
     const std::string to = e.field(events::fields::kTo);
     return QStringLiteral("→ ") + (to.empty() ? detail : QString::fromStdString(to));

@@ -70,6 +70,16 @@ Result<std::unique_ptr<AgentRuntime>> AgentRuntime::start(AgentOptions options) 
   host.peers_changed = [self](std::vector<std::string> peers) { self->links_->setPeers(peers); };
   host.iteration = [self](int64_t it) { self->iteration_.store(it); };
   host.post = [self](std::function<void()> task) { self->tasks_.post(std::move(task)); };
+  host.after = [self](std::chrono::milliseconds delay, std::function<void()> task) {
+    // The timer lives on the I/O thread (its handler keeps it alive); the task runs on the
+    // trainer thread like every other.
+    asio::post(self->io_.context(), [self, delay, task = std::move(task)]() mutable {
+      auto timer = std::make_shared<asio::steady_timer>(self->io_.context(), delay);
+      timer->async_wait([self, timer, task = std::move(task)](const asio::error_code& ec) mutable {
+        if (!ec) self->tasks_.post(std::move(task));
+      });
+    });
+  };
   self->host_ = std::make_unique<WorkerHost>(algorithmRegistry(), self->meter_,
                                              self->options_.data_dir, std::move(host));
 

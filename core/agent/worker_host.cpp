@@ -44,6 +44,7 @@ void WorkerHost::reportError(const Status& st) {
 
 void WorkerHost::start(wire::WorkerStart s) {
   worker_.reset();
+  ++worker_epoch_;
   generation_ = s.generation();
   start_ = std::move(s);
   links_.peers_changed({start_.peers().begin(), start_.peers().end()});
@@ -112,8 +113,23 @@ void WorkerHost::updatePeers(const std::vector<std::string>& peers) {
   links_.peers_changed(peers);
 }
 
+TimerHandle WorkerHost::schedule(std::chrono::milliseconds delay, std::function<void()> callback) {
+  auto cancelled = std::make_shared<std::atomic<bool>>(false);
+  if (!links_.after) {
+    agentLog()->error("a timer was scheduled but this host has no timers; it will never fire");
+    return TimerHandle(cancelled);
+  }
+  links_.after(delay, [this, epoch = worker_epoch_, cancelled, cb = std::move(callback)] {
+    if (cancelled->load() || epoch != worker_epoch_ || !worker_) return;
+    cancelled->store(true);  // fired: a later cancel() is a no-op
+    cb();
+  });
+  return TimerHandle(cancelled);
+}
+
 void WorkerHost::reset() {
   worker_.reset();
+  ++worker_epoch_;
   held_.clear();
   held_bytes_ = 0;
   // The run is over: its data goes too (the next run may use another set, or none on this

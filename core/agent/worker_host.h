@@ -3,6 +3,7 @@
 // here runs on the trainer thread, except the constructor.
 #pragma once
 
+#include <chrono>
 #include <deque>
 #include <functional>
 #include <memory>
@@ -21,6 +22,9 @@ struct WorkerHostLinks {
   std::function<void(std::vector<std::string>)> peers_changed;  // the run's addresses
   std::function<void(int64_t)> iteration;                       // for metrics reports
   std::function<void(std::function<void()>)> post;              // onto the trainer thread, last
+  // Runs the task on the trainer thread once the delay has passed (an I/O-thread timer that
+  // posts it): what WorkerContext::schedule() stands on.
+  std::function<void(std::chrono::milliseconds, std::function<void()>)> after;
 };
 
 class WorkerHost : public WorkerContext {
@@ -56,6 +60,7 @@ class WorkerHost : public WorkerContext {
   void send(int device, wire::AlgoMessage message) override;
   void sendToController(wire::AlgoMessage message) override;
   void setIteration(int64_t iteration) override { links_.iteration(iteration); }
+  TimerHandle schedule(std::chrono::milliseconds delay, std::function<void()> callback) override;
 
  private:
   void reportError(const Status& st);
@@ -75,6 +80,8 @@ class WorkerHost : public WorkerContext {
   AlgorithmParams params_;
   uint32_t generation_ = 0;
   std::unique_ptr<Worker> worker_;
+  // Counts workers started and runs reset: a timer fires only into the worker that set it.
+  uint64_t worker_epoch_ = 0;
   std::deque<wire::AlgoMessage> held_;  // for a generation whose start has not arrived
   size_t held_bytes_ = 0;
   CachedSet train_, test_;

@@ -7,6 +7,8 @@
 
 #include <spdlog/logger.h>
 
+#include <atomic>
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -20,6 +22,23 @@
 #include "edgerig.pb.h"
 
 namespace edgerig {
+
+// A timer scheduled with WorkerContext::schedule(). Copies share the timer; cancel() from the
+// trainer thread (any handler) guarantees the callback will not run, even if its delay is over
+// and it is already queued. An empty handle (default) cancels nothing.
+class TimerHandle {
+ public:
+  TimerHandle() = default;
+  explicit TimerHandle(std::shared_ptr<std::atomic<bool>> cancelled)
+      : cancelled_(std::move(cancelled)) {}
+  void cancel() {
+    if (cancelled_) cancelled_->store(true);
+  }
+  bool cancelled() const { return cancelled_ && cancelled_->load(); }
+
+ private:
+  std::shared_ptr<std::atomic<bool>> cancelled_;
+};
 
 // What a worker may use. Implemented by the agent runtime; every call is made on the trainer
 // thread (send() only queues, so it never blocks on the network).
@@ -52,6 +71,13 @@ class WorkerContext {
 
   // The iteration this device is working on, for its metrics reports.
   virtual void setIteration(int64_t iteration) = 0;
+
+  // Runs `callback` on the trainer thread once `delay` has passed, between two handlers (never
+  // inside one), unless the handle is cancelled first. The way to wait without blocking (a
+  // deadline on a peer's answer). A timer never fires into another worker: one still pending when
+  // this worker is replaced or the run ends is dropped. On a frozen device a timer fires on time,
+  // but compute waits for the thaw as always.
+  virtual TimerHandle schedule(std::chrono::milliseconds delay, std::function<void()> callback) = 0;
 };
 
 class Worker {

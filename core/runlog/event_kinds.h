@@ -39,6 +39,10 @@ inline constexpr std::string_view kRecovered =
 inline constexpr std::string_view kReplanned = "replanned";
 inline constexpr std::string_view kMigrated = "migrated";
 inline constexpr std::string_view kMigrationAborted = "migration_aborted";
+// respipe: a stage took its successor's layers over for good (the plan shrank), and results that
+// came too late (their replacement, run on a replica, had been used) were discarded.
+inline constexpr std::string_view kTakeover = "takeover";
+inline constexpr std::string_view kLateDiscarded = "late_discarded";
 
 // Structured fields an event may carry (RunEvent::fields), so readers never parse the prose.
 namespace fields {
@@ -61,6 +65,12 @@ inline constexpr std::string_view kLayersMoved = "layers_moved";
 inline constexpr std::string_view kDetectionSeconds = "detection_s";
 inline constexpr std::string_view kSources = "sources";
 inline constexpr std::string_view kIterationsRetrained = "iterations_retrained";
+// takeover: the device that took over, the one it replaced, after how many missed deadlines;
+// late_discarded: how many results.
+inline constexpr std::string_view kDevice = "device";
+inline constexpr std::string_view kReplaced = "replaced";
+inline constexpr std::string_view kMisses = "misses";
+inline constexpr std::string_view kCount = "count";
 }  // namespace fields
 
 }  // namespace edgerig::events

@@ -65,6 +65,7 @@ TEST(Registry, AnUnknownNameListsTheKnownOnes) {
     void send(int, wire::AlgoMessage) override {}
     void sendToController(wire::AlgoMessage) override {}
     void setIteration(int64_t) override {}
+    TimerHandle schedule(std::chrono::milliseconds, std::function<void()>) override { return {}; }
 
    private:
     wire::RunSettings run_;

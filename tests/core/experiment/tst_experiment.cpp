@@ -240,7 +240,8 @@ TEST(ParseExperiment, BadValuesAreNamed) {
       {R"({"dataset": {"name": "cifar"}})",
        "field dataset.name: unknown dataset \"cifar\"; known: fashion-mnist, synthetic"},
       {R"({"algorithm": {"name": "gossip"}})",
-       "field algorithm.name: unknown algorithm \"gossip\"; known: gpipe, ftpipehd, allreduce, "
+       "field algorithm.name: unknown algorithm \"gossip\"; known: gpipe, ftpipehd, respipe, "
+       "allreduce, "
        "dpsgd, sgp"},
       {R"({"algorithm": {"plan": "random"}})",
        "field algorithm.plan: unknown choice \"random\"; one of even, balanced"},

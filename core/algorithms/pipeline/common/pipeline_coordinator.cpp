@@ -166,6 +166,7 @@ Status PipelineCoordinator::startStages() {
     setup.set_first_layer(plan_->first(s));
     setup.set_last_layer(plan_->last(s));
     for (int d : device_of_stage_) setup.add_device_of_stage(d);
+    for (int b : plan_->boundaries) setup.add_boundaries(b);
     setup.set_micro_batches(micro_batches_);
     WorkerLaunch launch;
     launch.device = deviceOf(s);

@@ -1,0 +1,59 @@
+#include "core/algorithms/pipeline/respipe/respipe.h"
+
+#include "core/algorithms/pipeline/common/pipeline_params.h"
+#include "core/algorithms/pipeline/respipe/respipe_coordinator.h"
+#include "core/algorithms/pipeline/respipe/respipe_worker.h"
+
+namespace edgerig {
+
+AlgorithmEntry respipeEntry() {
+  AlgorithmInfo info;
+  info.name = "respipe";
+  info.family = "pipeline";
+  info.summary =
+      "pipeline whose stages keep replicas of their successors and route around a late one "
+      "(deadline per micro-batch); takes a failed stage over (our design after ResPipe)";
+  info.fault_tolerant = true;
+  info.params = pipelineParams("even");
+  info.params.push_back({"redundancy",
+                         "r: redundancy",
+                         ParamSpec::Kind::kInt,
+                         "stage k keeps replicas of stages k+1 .. k+r (0: none, no routing)",
+                         int64_t{1},
+                         0,
+                         8,
+                         {}});
+  info.params.push_back({"refreshEvery",
+                         "T: refresh every",
+                         ParamSpec::Kind::kInt,
+                         "iterations between copies of each stage's weights and momentum to the "
+                         "r stages before it (traffic kind replica)",
+                         int64_t{10},
+                         1,
+                         1000000,
+                         {}});
+  info.params.push_back({"deadlineMs",
+                         "τ: deadline (ms)",
+                         ParamSpec::Kind::kInt,
+                         "a micro-batch the next stage has not acknowledged by then is run on the "
+                         "replica and forwarded past it (0: never route)",
+                         int64_t{500},
+                         0,
+                         600000,
+                         {}});
+  info.params.push_back({"takeoverMisses",
+                         "F: misses before take-over",
+                         ParamSpec::Kind::kInt,
+                         "consecutive missed deadlines after which a stage takes its successor's "
+                         "layers over for good (0: never)",
+                         int64_t{8},
+                         0,
+                         1000000,
+                         {}});
+  info.check = checkPipelineParams;
+  return {std::move(info),
+          [](RunContext& ctx) { return std::make_unique<RespipeCoordinator>(ctx); },
+          &RespipeStageWorker::create};
+}
+
+}  // namespace edgerig

@@ -1,0 +1,123 @@
+// The agent side of `respipe` (our design, docs/design.md): a pipeline stage that keeps replicas
+// of its successors and routes around a late one. Every micro-batch carries its route (the device
+// that ran each stage) and gradients go back along it. When stage k+1 has not acknowledged a
+// micro-batch within the deadline τ, stage k runs k+1's layers on its replica and forwards the
+// result to k+2; the gradients of k+1's parameters from that micro-batch go to k+1's owner, whose
+// step therefore still has every micro-batch's share. A late result whose replacement was used
+// is discarded and counted. After F consecutive misses stage k takes k+1's layers over for good,
+// at the next iteration boundary, and tells the controller. Event-driven: deadlines are timers.
+#pragma once
+
+#include <deque>
+#include <map>
+#include <memory>
+#include <optional>
+#include <set>
+#include <vector>
+
+#include "core/algorithms/pipeline/common/pipeline_stage_worker.h"
+#include "core/algorithms/pipeline/common/replica_store.h"
+#include "core/model/model_state.h"
+
+namespace edgerig {
+
+class RespipeStageWorker : public PipelineStageWorker {
+ public:
+  static Result<std::unique_ptr<Worker>> create(WorkerContext& ctx, const wire::WorkerStart& start);
+
+  Status onMessage(const wire::AlgoMessage& message) override;
+
+ private:
+  explicit RespipeStageWorker(WorkerContext& ctx) : PipelineStageWorker(ctx) {}
+  Status initRespipe();
+
+  // A micro-batch this stage ran (its own layers), and what it ran on its replica of the next
+  // stage when it routed the micro-batch around it.
+  struct MicroBatch {
+    torch::Tensor input;  // requires grad on stages after the first
+    torch::Tensor output;
+    torch::Tensor labels;
+    std::vector<int> route;  // route[s]: the device that ran stage s, up to this stage's last
+    TimerHandle deadline;
+    bool acked = false;
+    bool routed = false;
+    torch::Tensor replica_input;  // when routed (train): its backward runs on the replica
+    torch::Tensor replica_output;
+    bool own_backward_done = false;
+  };
+  struct Iteration {
+    wire::StepMode mode = wire::STEP_MODE_TRAIN;
+    int micro_batches = 0;
+    int batch_size = 0;
+    int forwards = 0;
+    int backwards = 0;
+    double loss_sum = 0;
+    int64_t correct = 0;
+    int64_t samples = 0;
+    double compute_s = 0;
+    std::set<int> seen;  // micro-batches whose input arrived (a second one is a late duplicate)
+    std::map<int, MicroBatch> pending;
+    int routed = 0;
+    int replica_backwards = 0;
+    ModelState replica_grad_sum;  // of the next stage's parameters, over routed micro-batches
+  };
+
+  Status onStep(const pipeline::Step& step);
+  Status onActivations(const wire::AlgoMessage& m, const pipeline::Activations& act);
+  Status onGradients(const wire::AlgoMessage& m, const pipeline::Gradients& g);
+  Status onAck(const pipeline::ForwardAck& a);
+  Status onReplicaGradients(const wire::AlgoMessage& m, const pipeline::ReplicaGradients& rg);
+  Status onReplica(const wire::AlgoMessage& m, const pipeline::Replica& r);
+  Status onFetchReplica(const pipeline::FetchReplica& f);
+
+  Status forward(int64_t iteration, int m, wire::StepMode mode, int micro_batches, int batch_size,
+                 torch::Tensor input, const torch::Tensor& labels, std::vector<int> route);
+  Status ownBackward(int64_t iteration, int m, const torch::Tensor& grad_output);
+  Status replicaBackward(int64_t iteration, int m, const torch::Tensor& grad_output);
+  // The deadline of micro-batch m passed without an acknowledgement: run the next stage's layers
+  // on the replica and forward the result past it.
+  void routeAround(int64_t iteration, int m);
+  void finishIfDone(int64_t iteration);
+  // After a training flush: replicas to the r stages before this one every T mini-batches, the
+  // replica stepped when every micro-batch went through it, a take-over when due, held messages.
+  void afterFlush(int64_t iteration, Iteration& st);
+  void sendReplicas(int64_t mini_batches);
+  void takeOver();
+  // The replica of the next stage, loaded from the store (newest copy, when nothing routed is in
+  // flight); false when the store does not hold its layers.
+  bool ensureReplica();
+  std::vector<std::string> layerNames(int first, int last) const;
+  // Activations and steps of a later training iteration wait while an earlier one is unfinished
+  // here: its step must come before their forward.
+  bool mustHold(int64_t iteration, wire::StepMode mode) const;
+  void replayHeld();
+
+  int stage() const { return stageSetup().stage(); }
+  int numStages() const { return stageSetup().num_stages(); }
+  int firstLayerOf(int s) const { return stageSetup().boundaries(s); }
+  int lastLayerOf(int s) const { return stageSetup().boundaries(s + 1); }
+  bool endsPipeline() const { return span_end_ == numStages() - 1; }
+
+  int redundancy_ = 1;
+  int64_t refresh_every_ = 10;
+  std::chrono::milliseconds deadline_{0};
+  int takeover_misses_ = 8;
+
+  int span_end_ = 0;  // the last stage whose layers this device runs (its own, or taken over)
+  std::map<int64_t, Iteration> iterations_;
+  std::set<int64_t> finished_;  // recent iterations (a result arriving after is late)
+  std::deque<wire::AlgoMessage> held_;
+  bool replaying_ = false;
+
+  ReplicaStore store_;  // the layers of stages after this one, as their owners last sent them
+  StageModule replica_{nullptr};
+  std::unique_ptr<torch::optim::SGD> replica_optimizer_;
+  int replica_stage_ = -1;
+  int64_t replica_iteration_ = -1;  // mini-batches the loaded replica has seen
+  int routed_in_flight_ = 0;        // routed micro-batches whose replica backward is pending
+  int consecutive_misses_ = 0;
+  bool takeover_due_ = false;
+  int discarded_ = 0;  // late results discarded since the last StepDone
+};
+
+}  // namespace edgerig
