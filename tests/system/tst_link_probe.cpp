@@ -54,6 +54,7 @@ std::vector<std::map<std::pair<std::string, std::string>, double>> probes(const 
 
 TEST(LinkProbe, MeasuresAnEmulatedCapWithinTwentyPercentAndUncappedLinksFarAbove) {
   auto c = smallRun(4, 2);
+  c.algorithm.name = "allreduce";  // any number of devices (mlp has 3 layers: 3 stages at most)
   c.profiles.resize(4);
   c.profiles[2].bandwidth_mbps = 50;  // dev2's outgoing links
   const auto dir = testsupport::runDir("cap");

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <cstdio>
 #include <cstdlib>
 #include <fstream>
 #include <map>
@@ -133,6 +134,7 @@ TEST_F(NetnsProbe, MeasuresAKernelTbfLimitWithinTwentyPercentAndTheOtherLinksFar
   ExperimentConfig c;
   c.name = "netns-probe";
   c.seed = 5;
+  c.local_count = 0;
   c.remote = remote_;
   c.token_file = token_file_;
   c.model = "mlp";
@@ -151,6 +153,9 @@ TEST_F(NetnsProbe, MeasuresAKernelTbfLimitWithinTwentyPercentAndTheOtherLinksFar
   ASSERT_TRUE(summary.ok) << summary.error;
   auto run = readRun(dir);
   ASSERT_TRUE(run.isOk()) << run.status().message();
+  for (const auto& e : run->events) {
+    if (e.kind == "link_probe") std::printf("%s\n", e.detail.c_str());
+  }
   std::map<std::pair<std::string, std::string>, double> m;
   for (const auto& l : run->links) m[{l.from, l.to}] = l.bytes_per_s;
   ASSERT_EQ(m.size(), static_cast<size_t>(kAgents * (kAgents - 1)));
