@@ -2,7 +2,8 @@
 # Renders the control room mid-run under Xvfb into docs/screenshots/ (builds nothing):
 # main.png on the quickstart, faults.png on resources/experiments/fault-demo.json,
 # allreduce.png on resources/experiments/allreduce.json switched to gpipe and back,
-# allreduce-shards.png on the same with the Data shards panel in front, and
+# allreduce-shards.png on the same with the Data shards panel in front, links.png (the Link
+# bandwidth dialog) on resources/experiments/link-probe.json, and
 # compare.png on the seed comparison runs/seeds/balanced-vs-even when it exists (made by
 # scripts/reproduce.sh balanced-vs-even).
 # Usage: scripts/screenshots.sh [BUILD_DIR] [SECONDS]   (defaults: build, 25; the fault demo
@@ -30,6 +31,12 @@ xvfb-run -a -s "-screen 0 1600x1000x24" \
   "$gui" resources/experiments/fault-demo.json --demo --runs "$runs" \
   --screenshot docs/screenshots/faults.png --after "$((after * 2))"
 echo "wrote docs/screenshots/faults.png"
+rm -rf "$XDG_CONFIG_HOME"
+# The Link bandwidth dialog: edge2's links capped at 50 Mbit/s, measured at the run's start.
+xvfb-run -a -s "-screen 0 1600x1000x24" \
+  "$gui" resources/experiments/link-probe.json --demo --runs "$runs" --show "Link bandwidth" \
+  --screenshot docs/screenshots/links.png --after "$((after * 2 / 5))"
+echo "wrote docs/screenshots/links.png"
 rm -rf "$XDG_CONFIG_HOME"
 # allreduce on 4 devices with Dirichlet shards, switched to gpipe and back to allreduce mid-run.
 xvfb-run -a -s "-screen 0 1600x1000x24" \
