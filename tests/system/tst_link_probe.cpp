@@ -185,7 +185,7 @@ class HostileProbe : public testing::Test {
     addr_ = *hp;
   }
 
-  // Sends `chunks` as a peer named `name`; true if the agent closed the session within 2 s.
+  // Sends `chunks` as a peer named `name`; true if the agent closed the session within 5 s.
   bool closedAfter(const std::vector<wire::ProbeData>& chunks, const std::string& name = "rogue") {
     bridge::SessionOptions so;
     so.local_name = name;
@@ -206,7 +206,7 @@ class HostileProbe : public testing::Test {
       *env.mutable_probe_data() = c;
       (*s)->send(std::move(env));
     }
-    const bool was_closed = fut.wait_for(std::chrono::seconds(2)) == std::future_status::ready;
+    const bool was_closed = fut.wait_for(std::chrono::seconds(5)) == std::future_status::ready;
     (*s)->close();
     return was_closed;
   }

@@ -61,7 +61,7 @@ class TstLinkBandwidthDialog : public QObject {
     QCOMPARE(d.cellText(1, 2), QStringLiteral("8.0 Gbit/s"));
     QCOMPARE(d.cellText(0, 1), QStringLiteral("?"));
     QCOMPARE(d.cellText(1, 1), QStringLiteral("—"));
-    const QColor slow = d.cellColor(2, 1), fast = d.cellColor(1, 0);
+    const QColor slow = d.cellColor(2, 1), fast = d.cellColor(0, 2);
     QVERIFY2(slow.hueF() < 0.05f, qPrintable(QString::number(slow.hueF())));  // red
     QVERIFY2(fast.hueF() > 0.3f, qPrintable(QString::number(fast.hueF())));   // green
     d.clear();
