@@ -19,6 +19,7 @@
 #include "core/controller/controller.h"
 #include "quickstart_experiment.h"
 #include "ui/algorithm_panel.h"
+#include "ui/link_bandwidth_dialog.h"
 #include "ui/main_window.h"
 #include "ui/plot_panel.h"
 
@@ -80,10 +81,12 @@ int main(int argc, char** argv) {
       "After SECONDS, switch the run to ALGORITHM (its default parameters), as the Algorithm "
       "tab's Apply does; repeatable. For scripted demos and screenshots.",
       "SECONDS:ALGORITHM");
-  QCommandLineOption show_panel("show",
-                                "Bring the panel titled PANEL (e.g. \"Data shards\") to the front "
-                                "of its tab group; repeatable.",
-                                "PANEL");
+  QCommandLineOption show_panel(
+      "show",
+      "Bring the panel titled PANEL (e.g. \"Data shards\") to the front "
+      "of its tab group (\"Link bandwidth\" opens that dialog, which --screenshot "
+      "then saves instead of the window); repeatable.",
+      "PANEL");
   cli.addOptions({demo, compare, wall_time, runs, shot, after, switch_at, show_panel});
   cli.process(app);
 
@@ -112,6 +115,10 @@ int main(int argc, char** argv) {
   window.show();
   closeOnSignals(window);
   for (const QString& title : cli.values(show_panel)) {
+    if (title == "Link bandwidth") {  // a dialog, not a panel: --screenshot then grabs it
+      window.showLinkBandwidth();
+      continue;
+    }
     QDockWidget* found = nullptr;
     QStringList titles;
     for (auto* dock : window.findChildren<QDockWidget*>()) {
@@ -119,7 +126,8 @@ int main(int argc, char** argv) {
       if (dock->windowTitle() == title) found = dock;
     }
     if (found == nullptr) {
-      std::fprintf(stderr, "edgerig: --show: no panel titled '%s' (panels: %s)\n",
+      std::fprintf(stderr,
+                   "edgerig: --show: no panel titled '%s' (panels: %s; or \"Link bandwidth\")\n",
                    qPrintable(title), qPrintable(titles.join(", ")));
       return 2;
     }
@@ -163,7 +171,9 @@ int main(int argc, char** argv) {
     }
     const QString path = cli.value(shot);
     QTimer::singleShot(static_cast<int>(seconds * 1000), &window, [&window, &exit_code, path] {
-      if (!window.grab().save(path)) {
+      auto* links = window.linkBandwidth();
+      QWidget* target = links->isVisible() ? static_cast<QWidget*>(links) : &window;
+      if (!target->grab().save(path)) {
         std::fprintf(stderr, "edgerig: could not write the screenshot to %s\n", qPrintable(path));
         exit_code = 1;
       }

@@ -16,6 +16,8 @@ TrafficKind kindOf(const wire::Envelope& env) {
     case wire::Envelope::kHeartbeat:
     case wire::Envelope::kHeartbeatAck:
       return TrafficKind::kHeartbeat;
+    case wire::Envelope::kProbeData:
+      return TrafficKind::kProbe;
     default:
       return TrafficKind::kControl;
   }

@@ -2,7 +2,8 @@
 # Renders the control room mid-run under Xvfb into docs/screenshots/ (builds nothing):
 # main.png on the quickstart, faults.png on resources/experiments/fault-demo.json,
 # allreduce.png on resources/experiments/allreduce.json switched to gpipe and back,
-# allreduce-shards.png on the same with the Data shards panel in front,
+# allreduce-shards.png on the same with the Data shards panel in front, links.png (the Link
+# bandwidth dialog) on resources/experiments/link-probe.json,
 # sparse-push.png and sparse-push-lost.png on resources/experiments/sparse-push-lost.json
 # (8 agents; the union of the one-peer graph's rounds, the round's edges lit, the gossip
 # charts; then dev5 crashed and gone from the graph), and
@@ -33,6 +34,12 @@ xvfb-run -a -s "-screen 0 1600x1000x24" \
   "$gui" resources/experiments/fault-demo.json --demo --runs "$runs" \
   --screenshot docs/screenshots/faults.png --after "$((after * 2))"
 echo "wrote docs/screenshots/faults.png"
+rm -rf "$XDG_CONFIG_HOME"
+# The Link bandwidth dialog: edge2's links capped at 50 Mbit/s, measured at the run's start.
+xvfb-run -a -s "-screen 0 1600x1000x24" \
+  "$gui" resources/experiments/link-probe.json --demo --runs "$runs" --show "Link bandwidth" \
+  --screenshot docs/screenshots/links.png --after "$((after * 2 / 5))"
+echo "wrote docs/screenshots/links.png"
 rm -rf "$XDG_CONFIG_HOME"
 # allreduce on 4 devices with Dirichlet shards, switched to gpipe and back to allreduce mid-run.
 xvfb-run -a -s "-screen 0 1600x1000x24" \

@@ -36,6 +36,7 @@
 #include "ui/experiment_form.h"
 #include "ui/fault_panel.h"
 #include "ui/fault_timeline.h"
+#include "ui/link_bandwidth_dialog.h"
 #include "ui/partition_strip.h"
 #include "ui/plot_panel.h"
 #include "ui/run_session.h"
@@ -141,6 +142,13 @@ void MainWindow::buildActions() {
   export_button->setToolTip(
       tr("Metrics of the current, last or replayed run: long (one value per row) or wide"));
   bar->addWidget(export_button);
+  link_bandwidth_ = new QAction(tr("Link bandwidth…"), this);
+  link_bandwidth_->setObjectName("linkBandwidth");
+  link_bandwidth_->setToolTip(
+      tr("The links' measured bandwidth as a heat map (the live run's last probe, or the "
+         "replayed run's)"));
+  connect(link_bandwidth_, &QAction::triggered, this, &MainWindow::showLinkBandwidth);
+  bar->addAction(link_bandwidth_);
   bar->addSeparator();
   experiment_label_ = new QLabel(this);
   experiment_label_->setObjectName("experimentLabel");
@@ -177,6 +185,7 @@ void MainWindow::buildMenus() {
   auto* view = menuBar()->addMenu(tr("&View"));
   for (auto* dock : findChildren<QDockWidget*>()) view->addAction(dock->toggleViewAction());
   view->addSeparator();
+  view->addAction(link_bandwidth_);
   auto* ring = view->addAction(tr("Topology as a ring"));
   ring->setObjectName("topologyRing");
   ring->setCheckable(true);
@@ -335,6 +344,10 @@ void MainWindow::wireSession() {
     status_->setDevices(d);
   });
   connect(session_, &RunSession::shardsChanged, shards_, &ShardHistogram::setShards);
+  connect(session_, &RunSession::bandwidthMeasured, this, [this](const LinkBandwidthInfo& b) {
+    last_bandwidth_ = b;
+    if (bandwidth_dialog_) bandwidth_dialog_->setBandwidth(b);
+  });
   connect(session_, &RunSession::linksChanged, topology_, &TopologyView::setLinks);
   connect(session_, &RunSession::planChanged, this, [this](const PlanInfo& p) {
     partition_->setPlan(p);

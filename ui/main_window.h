@@ -27,6 +27,7 @@ class EventLogModel;
 class ExperimentForm;
 class FaultPanel;
 class FaultTimelineEditor;
+class LinkBandwidthDialog;
 class PartitionStrip;
 class PlotPanel;
 class RunSession;
@@ -80,6 +81,9 @@ class MainWindow : public QMainWindow {
   AlgorithmPanel* algorithmPanel() const { return algorithm_; }
   ExperimentForm* experimentForm() const { return form_; }
   RunStatusLine* statusLine() const { return status_; }
+  // The Link bandwidth dialog (created on first use): the last probe of the live or replayed run.
+  LinkBandwidthDialog* linkBandwidth();
+  void showLinkBandwidth();
 
  protected:
   void closeEvent(QCloseEvent* event) override;
@@ -154,6 +158,9 @@ class MainWindow : public QMainWindow {
   QAction* export_wide_ = nullptr;
   QAction* local_testbed_ = nullptr;
   QAction* connect_devices_ = nullptr;
+  QAction* link_bandwidth_ = nullptr;
+  LinkBandwidthDialog* bandwidth_dialog_ = nullptr;
+  LinkBandwidthInfo last_bandwidth_;
 };
 
 }  // namespace edgerig::ui

@@ -19,6 +19,7 @@
 #include "ui/experiment_form.h"
 #include "ui/fault_panel.h"
 #include "ui/fault_timeline.h"
+#include "ui/link_bandwidth_dialog.h"
 #include "ui/main_window.h"
 #include "ui/partition_strip.h"
 #include "ui/plot_panel.h"
@@ -193,6 +194,20 @@ Status MainWindow::exportCsv(const QString& path, CsvLayout layout) {
   return exportRunCsv(dir, path, layout);
 }
 
+LinkBandwidthDialog* MainWindow::linkBandwidth() {
+  if (!bandwidth_dialog_) {
+    bandwidth_dialog_ = new LinkBandwidthDialog(this);
+    if (!last_bandwidth_.devices.empty()) bandwidth_dialog_->setBandwidth(last_bandwidth_);
+  }
+  return bandwidth_dialog_;
+}
+
+void MainWindow::showLinkBandwidth() {
+  auto* d = linkBandwidth();
+  d->show();
+  d->raise();
+}
+
 Status MainWindow::openRun(const QString& dir) {
   if (session_->running()) return unavailable("a run is in progress: stop it to open another");
   auto replay = RunReplay::load(dir);
@@ -225,6 +240,14 @@ Status MainWindow::openRun(const QString& dir) {
     ring_layout_->setChecked(false);
   }
   event_model_->append(replay->events());
+  last_bandwidth_ = LinkBandwidthDialog::lastProbe(replay->links());
+  if (bandwidth_dialog_) {
+    if (last_bandwidth_.devices.empty()) {
+      bandwidth_dialog_->clear();
+    } else {
+      bandwidth_dialog_->setBandwidth(last_bandwidth_);
+    }
+  }
   replay_dir_ = dir;
   status_->reset();
   status_->setState(tr("replay"), QColor(94, 53, 177));

@@ -28,9 +28,9 @@ QColor runSeriesColor(const std::string& metric) {
   if (metric == "test_accuracy" || metric == "test_loss") return QColor(198, 40, 40);
   if (metric == "train_accuracy" || metric == "train_loss") return QColor(21, 101, 192);
   // Message kinds: the order of kMessageKinds, colours apart from the devices' palette order.
-  static const QColor kKindColors[] = {QColor(21, 101, 192), QColor(230, 81, 0),
-                                       QColor(46, 125, 50),  QColor(123, 31, 162),
-                                       QColor(0, 131, 143),  QColor(97, 97, 97)};
+  static const QColor kKindColors[] = {
+      QColor(21, 101, 192), QColor(230, 81, 0),  QColor(46, 125, 50), QColor(123, 31, 162),
+      QColor(0, 131, 143),  QColor(173, 20, 87), QColor(97, 97, 97)};
   static_assert(std::size(kKindColors) == bridge::kReportedTrafficKinds.size());
   for (size_t k = 0; k < kMessageKinds.size(); ++k) {
     if (metric == kindRateMetric(kMessageKinds[k]) ||

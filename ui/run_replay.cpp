@@ -31,6 +31,7 @@ Result<RunReplay> RunReplay::load(const QString& dir) {
   r.partitions_ = std::move(data->partitions);
   r.graph_records_ = std::move(data->graph);
   r.shards_ = std::move(data->shards);
+  r.links_ = std::move(data->links);
   auto note = [&r](double t, int64_t it) {
     r.duration_s_ = std::max(r.duration_s_, t);
     r.last_iteration_ = std::max(r.last_iteration_, it);

@@ -41,6 +41,8 @@ class RunReplay {
   const GraphInfo& graph() const { return graph_; }
   // shards.csv: each device's training samples per class (decentralized runs).
   const std::vector<ShardRecord>& shards() const { return shards_; }
+  // links.csv: every probe's measured links (empty for folders without one).
+  const std::vector<LinkBandwidthRecord>& links() const { return links_; }
   // The end of the run: the latest time and iteration any row names.
   double durationS() const { return duration_s_; }
   int64_t lastIteration() const { return last_iteration_; }
@@ -66,6 +68,7 @@ class RunReplay {
   std::vector<GraphEdgeRecord> graph_records_;
   GraphInfo graph_;
   std::vector<ShardRecord> shards_;
+  std::vector<LinkBandwidthRecord> links_;
   double duration_s_ = 0;
   int64_t last_iteration_ = 0;
 };

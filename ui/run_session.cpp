@@ -117,6 +117,9 @@ RunObserver RunSession::makeObserver() {
       in.has_shards = true;
     });
   };
+  o.on_bandwidth = [this](const LinkBandwidthInfo& b) {
+    deliver([&](Inbox& in) { in.bandwidth.push_back(b); });
+  };
   return o;
 }
 
@@ -146,6 +149,7 @@ void RunSession::flush() {
   for (const auto& g : in.graphs) emit graphChanged(g);
   if (in.has_shards) emit shardsChanged(in.shards);
   if (in.has_links) emit linksChanged(in.links);
+  for (const auto& b : in.bandwidth) emit bandwidthMeasured(b);
   if (!in.events.empty()) emit eventsArrived(in.events);
   if (!in.metrics.empty()) emit metricsArrived(in.metrics);
   if (in.has_progress) emit progressChanged(in.progress);

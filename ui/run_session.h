@@ -59,6 +59,7 @@ class RunSession : public QObject {
   void planChanged(const edgerig::PlanInfo& plan);
   void graphChanged(const edgerig::GraphInfo& graph);
   void shardsChanged(const std::vector<edgerig::ShardInfo>& shards);
+  void bandwidthMeasured(const edgerig::LinkBandwidthInfo& bandwidth);  // a link probe finished
   void finished(const edgerig::RunSummary& summary);
 
  private:
@@ -76,6 +77,7 @@ class RunSession : public QObject {
     std::vector<GraphInfo> graphs;
     std::vector<ShardInfo> shards;
     bool has_shards = false;
+    std::vector<LinkBandwidthInfo> bandwidth;
     bool flush_posted = false;
   };
 

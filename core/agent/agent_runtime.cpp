@@ -206,6 +206,9 @@ void AgentRuntime::onControllerMessage(const std::shared_ptr<bridge::Session>& s
       tasks_.post(
           [this, optimizer = env.fetch_state().optimizer()] { host_->fetchState(optimizer); });
       break;
+    case wire::Envelope::kProbeRequest:
+      sendProbe(env.probe_request());
+      break;
     case wire::Envelope::kStopRun:
       log()->info("run stopped by the controller: {}", env.stop_run().reason());
       tasks_.clear();
@@ -226,6 +229,7 @@ void AgentRuntime::onPeerMessage(const std::shared_ptr<bridge::Session>& s, wire
         [this, m = std::move(*env.mutable_algo())]() mutable { host_->deliver(std::move(m)); });
     return;
   }
+  if (env.has_probe_data()) return onProbeData(s, env.probe_data());
   log()->warn(
       "peer {} ({}) sent a message that does not belong on a data link (body case "
       "{}); closing that session",
@@ -292,6 +296,57 @@ void AgentRuntime::applyFault(const wire::FaultCommand& f) {
   wire::Envelope reply;
   reply.mutable_fault_applied()->set_detail(detail);
   sendToController(std::move(reply));
+}
+
+void AgentRuntime::sendProbe(const wire::ProbeRequest& p) {
+  // Bursts go on the outgoing data links, after whatever algorithm messages are queued there and
+  // shaped like them: what the receiver times is what training traffic would get.
+  auto bad = [&](const std::string& what) {
+    log()->error("probe request {} refused: {}", p.probe_id(), what);
+    sendToController(errorEnvelope(invalidArgument("probe request refused: " + what)));
+  };
+  if (p.chunks() < 2 || p.chunks() > kMaxProbeChunks) {
+    return bad(std::to_string(p.chunks()) + " chunks (2 to " + std::to_string(kMaxProbeChunks) +
+               ")");
+  }
+  if (p.chunk_bytes() == 0 || p.chunk_bytes() > kMaxProbeChunkBytes) {
+    return bad("chunks of " + std::to_string(p.chunk_bytes()) + " bytes (1 to " +
+               std::to_string(kMaxProbeChunkBytes) + ")");
+  }
+  for (int t : p.targets()) {
+    if (t < 0 || t >= p.peers_size() || t == p.device()) {
+      return bad("target device " + std::to_string(t) + " of " + std::to_string(p.peers_size()));
+    }
+  }
+  links_->setPeers({p.peers().begin(), p.peers().end()});
+  wire::Envelope env;
+  auto* d = env.mutable_probe_data();
+  d->set_probe_id(p.probe_id());
+  d->set_from(p.device());
+  d->set_chunks(p.chunks());
+  d->mutable_payload()->assign(p.chunk_bytes(), '\0');
+  for (int t : p.targets()) {
+    d->set_to(t);
+    for (uint32_t k = 0; k < p.chunks(); ++k) {
+      d->set_seq(k);
+      links_->send(t, env);
+    }
+  }
+}
+
+void AgentRuntime::onProbeData(const std::shared_ptr<bridge::Session>& s,
+                               const wire::ProbeData& d) {
+  auto r = probe_rx_.onChunk(s->peerName(), d, std::chrono::steady_clock::now());
+  if (!r) {
+    log()->warn("peer {} ({}): {}; closing that session", s->peerName(), s->remoteAddress(),
+                r.status().message());
+    s->close();
+    return;
+  }
+  if (!*r) return;
+  wire::Envelope env;
+  *env.mutable_probe_report() = std::move(**r);
+  sendToController(std::move(env));
 }
 
 void AgentRuntime::applyShapeToPeers() {

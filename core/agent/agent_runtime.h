@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "core/agent/peer_links.h"
+#include "core/agent/probe_receiver.h"
 #include "core/agent/task_queue.h"
 #include "core/agent/worker_host.h"
 #include "core/algorithms/compute_meter.h"
@@ -49,6 +50,8 @@ class AgentRuntime {
   void onPeerMessage(const std::shared_ptr<bridge::Session>& s, wire::Envelope&& env);
   void onPeerLinkOpen(const std::shared_ptr<bridge::Session>& s);
   void applyFault(const wire::FaultCommand& f);
+  void sendProbe(const wire::ProbeRequest& p);
+  void onProbeData(const std::shared_ptr<bridge::Session>& s, const wire::ProbeData& d);
   void scheduleMetrics();
   void sendMetrics();
 
@@ -77,6 +80,7 @@ class AgentRuntime {
   bridge::LinkShape link_shape_;
   std::string link_peer_;             // empty: every peer link
   std::unique_ptr<PeerLinks> links_;  // our outgoing data links
+  ProbeReceiver probe_rx_;            // io thread only
 
   // metrics (io thread)
   int64_t last_samples_ = 0;

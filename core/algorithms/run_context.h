@@ -76,8 +76,20 @@ class RunContext {
   // taken, await() fails at once with kUnavailable: a coordinator that survives losses takes
   // them, adapts, and waits again; one that does not just returns the error.
   virtual std::vector<int> takeLost() = 0;
-  // Bytes/s the link from → to carries (an emulated cap today); <= 0: unlimited or unknown.
+  // Bytes/s the link from → to carries, as the controller's bandwidth probe last measured it (a
+  // short timed burst over the agents' real data link, so an emulated cap and a kernel rate limit
+  // both show); <= 0: not measured (a lost device, a failed probe). The controller probes every
+  // link before the coordinator starts and again when links change (a link fault applied or
+  // cleared, a device restarted).
   virtual double linkBandwidth(int from, int to) const = 0;
+  // The whole measured matrix, [from][to] in bytes/s (the diagonal and unmeasured links are 0).
+  virtual std::vector<std::vector<double>> linkBandwidths() const = 0;
+  // Probes finished so far: it grows when the links were measured again, so a coordinator that
+  // plans on bandwidth can re-check its plan when it changes.
+  virtual int64_t linkProbes() const = 0;
+  // Measures every link between live devices now (about n-1 bursts' time; events link_probe and,
+  // if a link changed, links_changed). A failed burst leaves that link unmeasured, not an error.
+  virtual Status probeLinks(const std::string& why) = 0;
 
   // Sends WorkerStart to each launch's device (run settings, parameters and peers filled in,
   // a new generation: messages of older workers are dropped from now on), then waits for every

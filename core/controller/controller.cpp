@@ -118,6 +118,11 @@ Status Controller::Run::applyFault(const FaultConfig& f, const std::string& sour
   *env.mutable_fault() = toFaultCommand(f);
   pool_->send(f.device, std::move(env));
   auto& d = metrics_.device(f.device);
+  if (f.kind == "link" || f.kind == "clear") {
+    // Measured again at the next iteration boundary (the agent applies the fault before it
+    // reads the probe request that follows on the same session).
+    links_changed_ = source + " " + f.kind + " fault on " + pool_->name(f.device);
+  }
   if (f.kind == "clear") {
     d.faults.clear();
     event(std::string(events::kFaultCleared), source + " " + describeFault(f), f.device, fields);
@@ -261,6 +266,8 @@ RunSummary Controller::Run::execute() {
   io_ = std::make_unique<bridge::IoThread>();
   if (auto st = bringUpDevices(); !st) return finish(st);
   if (auto st = applyProfiles(); !st) return finish(st);
+  // The coordinator plans on measured links, so they are measured before it starts.
+  if (auto st = probeLinks("run start"); !st) return finish(st);
   auto coordinator = startCoordinator(nullptr);
   if (!coordinator) return finish(coordinator.status());
   coordinator_ = std::move(coordinator).value();
@@ -322,6 +329,7 @@ RunSummary Controller::Run::execute() {
     }
     if (auto st = pollControls(); !st) return finish(st);
     if (auto st = boundary(progress); !st) return finish(st);
+    if (auto st = reprobeIfLinksChanged(); !st) return finish(st);
     auto step = coordinator_->trainStep(it);
     if (!step) return finish(step.status());
     iteration_ = it + 1;

@@ -42,6 +42,9 @@ class Controller::Run : public RunContext {
   bool alive(int i) const override { return !lost_.count(i); }
   std::vector<int> takeLost() override;
   double linkBandwidth(int from, int to) const override;
+  std::vector<std::vector<double>> linkBandwidths() const override { return bandwidth_; }
+  int64_t linkProbes() const override { return probes_done_; }
+  Status probeLinks(const std::string& why) override;  // link_probe.cpp
   Result<std::vector<wire::WorkerReady>> startWorkers(std::vector<WorkerLaunch> launches,
                                                       std::chrono::milliseconds timeout) override;
   void send(int device, wire::AlgoMessage message) override;
@@ -64,6 +67,11 @@ class Controller::Run : public RunContext {
   Status bringUpDevices();
   Status applyProfiles();
   Status applyFault(const FaultConfig& f, const std::string& source);
+  // link_probe.cpp: one round of the probe (each sender one burst to one receiver) and the
+  // reports it waits for; re-probes at a boundary when links changed.
+  Status probeRound(uint64_t id, const std::vector<std::pair<int, int>>& pairs,
+                    std::vector<std::vector<double>>& into);
+  Status reprobeIfLinksChanged();
   // Handles what no coordinator waits for (metrics, fault acks, errors, closures) and keeps the
   // rest for a later await; an error ends the run.
   Status handle(Incoming&& in);
@@ -107,6 +115,12 @@ class Controller::Run : public RunContext {
   std::set<int> lost_;                          // lost and not restarted
   std::vector<int> untaken_lost_;               // lost, not yet taken by the coordinator
   std::map<int, std::vector<int64_t>> shards_;  // device → class counts, as last written
+  // The bandwidth probe: the measured matrix [from][to] in bytes/s, probes done, and why links
+  // must be measured again at the next boundary (empty: they need not).
+  std::vector<std::vector<double>> bandwidth_;
+  int64_t probes_done_ = 0;
+  uint64_t probe_id_ = 0;
+  std::string links_changed_;
 };
 
 }  // namespace edgerig

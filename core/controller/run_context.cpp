@@ -32,13 +32,6 @@ void Controller::Run::metric(const std::string& name, double value, int device) 
 
 std::vector<int> Controller::Run::takeLost() { return std::exchange(untaken_lost_, {}); }
 
-double Controller::Run::linkBandwidth(int from, int /*to*/) const {
-  // The emulated cap of the sender's links; the bandwidth probe will measure it instead.
-  return from >= 0 && from < static_cast<int>(cfg_.profiles.size())
-             ? cfg_.profiles[static_cast<size_t>(from)].bandwidth_mbps * 1e6 / 8
-             : 0.0;
-}
-
 void Controller::Run::send(int device, wire::AlgoMessage message) {
   message.set_from(-1);
   message.set_generation(generation_);
@@ -104,6 +97,8 @@ Status Controller::Run::handle(Incoming&& in) {
     }
     case wire::Envelope::kFaultApplied:
       return Status::ok();  // logged when sent
+    case wire::Envelope::kProbeReport:
+      return Status::ok();  // a late report of a probe round that has ended
     case wire::Envelope::kRunError:
       event(std::string(events::kError), env.run_error().detail(), in.device);
       return internalError("device " + pool_->name(in.device) + ": " + env.run_error().detail());

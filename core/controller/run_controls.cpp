@@ -141,6 +141,7 @@ Status Controller::Run::restartDevice(int device) {
   for (int i = 0; i < pool_->size(); ++i)
     peers.mutable_peer_addresses()->add_peers(pool_->address(i));
   pool_->broadcast(peers);  // the others dial it at its new port
+  if (auto st = probeLinks(name + " restarted"); !st) return st;
   if (in_place) {
     if (auto st = coordinator_->deviceRejoined(device); !st) {
       return Status(st.code(), "taking " + name + " back after its restart: " + st.message());

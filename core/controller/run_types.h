@@ -77,6 +77,16 @@ struct ShardInfo {
   std::vector<int64_t> class_counts;
 };
 
+// The links' bandwidth as the probe measured it: bytes_per_s[from][to] by device index (0: not
+// measured). Sent when a probe finishes; a replayed run folder gives the same from links.csv.
+struct LinkBandwidthInfo {
+  std::vector<std::string> devices;  // names, by index
+  std::vector<std::vector<double>> bytes_per_s;
+  double time_s = 0;
+  int64_t iteration = 0;
+  std::string why;  // "run start", "fault on dev2", ...
+};
+
 struct RunProgress {
   int64_t iteration = 0;
   int64_t total_iterations = 0;
@@ -123,6 +133,7 @@ struct RunObserver {
   std::function<void(const PlanInfo&)> on_plan;                   // a pipeline's stages
   std::function<void(const GraphInfo&)> on_graph;                 // a decentralized family's graph
   std::function<void(const std::vector<ShardInfo>&)> on_shards;
+  std::function<void(const LinkBandwidthInfo&)> on_bandwidth;  // a link probe finished
 };
 
 }  // namespace edgerig

@@ -43,6 +43,10 @@ inline constexpr std::string_view kMigrationAborted = "migration_aborted";
 // came too late (their replacement, run on a replica, had been used) were discarded.
 inline constexpr std::string_view kTakeover = "takeover";
 inline constexpr std::string_view kLateDiscarded = "late_discarded";
+// The link bandwidth probe finished (a summary: links measured, slowest, time taken), and the
+// measured matrix changed by more than the probe's noise since the previous one.
+inline constexpr std::string_view kLinkProbe = "link_probe";
+inline constexpr std::string_view kLinksChanged = "links_changed";
 
 // Structured fields an event may carry (RunEvent::fields), so readers never parse the prose.
 namespace fields {

@@ -127,6 +127,11 @@ std::vector<std::string> csvFields(const ShardRecord& s) {
   return {s.device, std::to_string(s.label), std::to_string(s.count)};
 }
 
+std::vector<std::string> csvFields(const LinkBandwidthRecord& l) {
+  return {formatTime(l.time_s), std::to_string(l.iteration), l.from, l.to,
+          formatValue(l.bytes_per_s)};
+}
+
 std::vector<std::string> csvFields(const PartitionRecord& p) {
   return {formatTime(p.time_s),
           std::to_string(p.iteration),
@@ -140,7 +145,7 @@ std::vector<std::string> csvFields(const PartitionRecord& p) {
 RunLog::RunLog(std::string dir) : dir_(std::move(dir)) {}
 
 RunLog::~RunLog() {
-  for (File* f : {&metrics_, &events_, &partitions_, &graph_, &shards_}) {
+  for (File* f : {&metrics_, &events_, &partitions_, &graph_, &shards_, &links_}) {
     if (f->fd >= 0) ::close(f->fd);
   }
 }
@@ -217,6 +222,19 @@ void RunLog::append(const std::vector<ShardRecord>& shards) {
     std::lock_guard<std::mutex> lock(shards_.mutex);
     s = open(shards_, kShardsFile, kShardsHeader);
     if (s) s = writeAll(shards_.fd, text, shards_.path);
+  }
+  if (!s) noteError(s);
+}
+
+void RunLog::append(const std::vector<LinkBandwidthRecord>& links) {
+  if (links.empty()) return;
+  std::string text;
+  for (const auto& l : links) text += csvRow(csvFields(l));
+  Status s;
+  {
+    std::lock_guard<std::mutex> lock(links_.mutex);
+    s = open(links_, kLinksFile, kLinksHeader);
+    if (s) s = writeAll(links_.fd, text, links_.path);
   }
   if (!s) noteError(s);
 }

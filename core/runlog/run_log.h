@@ -64,6 +64,17 @@ struct GraphEdgeRecord {
   bool operator==(const GraphEdgeRecord&) const = default;
 };
 
+// One measured link (device names) of the bandwidth probe that finished at `time_s`: a probe
+// writes one row per link it measured (0 bytes/s: the burst failed).
+struct LinkBandwidthRecord {
+  double time_s = 0;
+  int64_t iteration = 0;
+  std::string from;
+  std::string to;
+  double bytes_per_s = 0;
+  bool operator==(const LinkBandwidthRecord&) const = default;
+};
+
 // How many training samples of one class a device's shard holds.
 struct ShardRecord {
   std::string device;
@@ -78,6 +89,7 @@ inline constexpr const char* kEventsFile = "events.csv";
 inline constexpr const char* kPartitionsFile = "partitions.csv";
 inline constexpr const char* kGraphFile = "graph.csv";    // decentralized runs only
 inline constexpr const char* kShardsFile = "shards.csv";  // decentralized runs only
+inline constexpr const char* kLinksFile = "links.csv";    // when the links were probed
 inline constexpr const char* kModelFile = "model.bin";    // the trained model, when asked for
 inline constexpr const char* kMetricsHeader = "time_s,iteration,device,metric,value";
 inline constexpr const char* kEventsHeader = "time_s,iteration,device,kind,detail,fields";
@@ -87,6 +99,7 @@ inline constexpr const char* kPartitionsHeader =
     "time_s,iteration,stage,device,first_layer,last_layer,layers";
 inline constexpr const char* kGraphHeader = "time_s,iteration,round,graph,from,to,weight";
 inline constexpr const char* kShardsHeader = "device,class,count";
+inline constexpr const char* kLinksHeader = "time_s,iteration,from,to,bytes_per_s";
 
 // Thread-safe; every append is written (one write call per append) before it returns, so a crash
 // loses nothing already appended and never leaves half a row from another thread. A write error
@@ -110,6 +123,8 @@ class RunLog {
   // graph.csv and shards.csv are created on their first rows.
   void append(const std::vector<GraphEdgeRecord>& edges);
   void append(const std::vector<ShardRecord>& shards);
+  // links.csv likewise.
+  void append(const std::vector<LinkBandwidthRecord>& links);
 
   // The first write error (disk full, folder removed...), named with the file; ok otherwise.
   Status status() const;
@@ -133,6 +148,7 @@ class RunLog {
   File partitions_;
   File graph_;
   File shards_;
+  File links_;
   mutable std::mutex status_mutex_;
   Status status_;
 };
@@ -149,6 +165,7 @@ std::vector<std::string> csvFields(const RunEvent& e);
 std::vector<std::string> csvFields(const PartitionRecord& p);
 std::vector<std::string> csvFields(const GraphEdgeRecord& g);
 std::vector<std::string> csvFields(const ShardRecord& s);
+std::vector<std::string> csvFields(const LinkBandwidthRecord& l);
 // An event's fields as the events.csv cell holds them (a JSON object; empty when none), and back.
 std::string fieldsText(const std::vector<std::pair<std::string, std::string>>& fields);
 Result<std::vector<std::pair<std::string, std::string>>> parseFieldsText(const std::string& text);

@@ -170,6 +170,17 @@ Result<RunData> readRun(const std::string& dir) {
       },
       /*optional=*/true);
   if (!s) return s;
+  s = readTable(
+      dir, kLinksFile, kLinksHeader, &run.links,
+      [](const RowReader& row, LinkBandwidthRecord* l, Status* err) {
+        l->from = row.text(2);
+        l->to = row.text(3);
+        return row.number(0, "time_s", &l->time_s, err) &&
+               row.integer(1, "iteration", &l->iteration, err) &&
+               row.number(4, "bytes_per_s", &l->bytes_per_s, err);
+      },
+      /*optional=*/true);
+  if (!s) return s;
   return run;
 }
 

@@ -14,13 +14,14 @@ struct RunData {
   std::vector<MetricSample> metrics;
   std::vector<RunEvent> events;
   std::vector<PartitionRecord> partitions;
-  std::vector<GraphEdgeRecord> graph;  // empty for pipelines (no graph.csv)
-  std::vector<ShardRecord> shards;     // empty for pipelines (no shards.csv)
+  std::vector<GraphEdgeRecord> graph;      // empty for pipelines (no graph.csv)
+  std::vector<ShardRecord> shards;         // empty for pipelines (no shards.csv)
+  std::vector<LinkBandwidthRecord> links;  // empty for folders without links.csv (older ones)
 };
 
 // Every file of the folder, rows in file order. A last row cut mid-write (a run that crashed) is
-// dropped; any other bad row is an error that names the file and line. graph.csv and shards.csv
-// may be absent; events.csv may lack the fields column (folders of older versions).
+// dropped; any other bad row is an error that names the file and line. graph.csv, shards.csv and
+// links.csv may be absent; events.csv may lack the fields column (folders of older versions).
 Result<RunData> readRun(const std::string& dir);
 
 // Wide CSV for spreadsheets: header time_s,iteration,device,<metric columns in first-seen order>;

@@ -88,9 +88,11 @@ TEST(Traffic, KindOfIsWhatTheSenderStamped) {
   wire::Envelope e;
   for (size_t k = 0; k < kTrafficKindCount; ++k) {
     e.mutable_algo()->set_kind(static_cast<uint32_t>(k));
-    // A heartbeat is the bridge's own; no algorithm message can claim to be one.
+    // A heartbeat or a probe burst is the bridge's own; no algorithm message can claim to be one.
     const TrafficKind want =
-        TrafficKind(k) == TrafficKind::kHeartbeat ? TrafficKind::kControl : TrafficKind(k);
+        TrafficKind(k) == TrafficKind::kHeartbeat || TrafficKind(k) == TrafficKind::kProbe
+            ? TrafficKind::kControl
+            : TrafficKind(k);
     EXPECT_EQ(kindOf(e), want) << k;
   }
   e.mutable_algo()->set_kind(999);  // out of range: control, never an out-of-bounds index
@@ -101,6 +103,8 @@ TEST(Traffic, KindOfIsWhatTheSenderStamped) {
   EXPECT_EQ(kindOf(e), TrafficKind::kHeartbeat);
   e.mutable_heartbeat_ack();
   EXPECT_EQ(kindOf(e), TrafficKind::kHeartbeat);
+  e.mutable_probe_data()->set_seq(1);
+  EXPECT_EQ(kindOf(e), TrafficKind::kProbe);
   e.mutable_worker_start()->set_device(1);
   EXPECT_EQ(kindOf(e), TrafficKind::kControl);
   e.mutable_worker_start()->mutable_initial_state()->add_tensors()->set_name("w");
@@ -120,6 +124,7 @@ TEST(Traffic, KindNamesAreTheOneList) {
   EXPECT_EQ(trafficKindName(TrafficKind::kGossip), "gossip");
   EXPECT_EQ(trafficKindName(TrafficKind::kReplica), "replica");
   EXPECT_EQ(trafficKindName(TrafficKind::kHeartbeat), "heartbeat");
+  EXPECT_EQ(trafficKindName(TrafficKind::kProbe), "probe");
   for (size_t k = 0; k < kTrafficKindCount; ++k) {
     EXPECT_EQ(trafficKindFromName(kTrafficKindNames[k]), TrafficKind(k));
   }

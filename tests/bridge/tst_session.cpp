@@ -269,6 +269,9 @@ TEST(Session, CountersPerKindMatchTheBytesSent) {
                                       tensorMessage(TrafficKind::kReplica, 5000),
                                       step(1),
                                       step(2)};
+  wire::Envelope probe;  // a link probe's burst chunk
+  probe.mutable_probe_data()->mutable_payload()->assign(2000, 'p');
+  sent.push_back(probe);
   TrafficCounters expected;
   for (const auto& env : sent) {
     // What crosses the link: the frame and its MAC.

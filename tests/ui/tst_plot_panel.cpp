@@ -37,6 +37,7 @@ std::vector<MetricSample> counters(double t, int it, const std::string& device, 
           {t, it, device, "bytes_sent_weights", 0},
           {t, it, device, "bytes_sent_gossip", 0},
           {t, it, device, "bytes_sent_replica", 0},
+          {t, it, device, "bytes_sent_probe", 0},
           {t, it, device, "bytes_sent_control", 100}};
 }
 
@@ -172,7 +173,7 @@ class TstPlotPanel : public QObject {
     }
     QTRY_VERIFY(!p.replotPending());
     QCustomPlot* kinds = p.chart(Chart::kTrafficKind);
-    QCOMPARE(kinds->graphCount(), 6);  // every kind of traffic_kind.h but the heartbeat
+    QCOMPARE(kinds->graphCount(), 7);  // every kind of traffic_kind.h but the heartbeat
     auto* activation = graphNamed(kinds, "activation");
     auto* gradient = graphNamed(kinds, "gradient");
     auto* control = graphNamed(kinds, "control");
@@ -400,6 +401,7 @@ class TstPlotPanel : public QObject {
                   {1.0, 3, "dev0", "bytes_sent_replica", 5},
                   {1.0, 3, "dev0", "bytes_sent_control", 200},
                   {1.0, 3, "dev0", "bytes_sent_gossip", 7},
+                  {1.0, 3, "dev0", "bytes_sent_probe", 3},
                   {1.0, 3, "dev0", "bytes_sent_activation", 30}});
     QTRY_VERIFY(!p.replotPending());
     legend = p.chart(Chart::kTrafficKind)->legend;

@@ -82,6 +82,7 @@ Status FtpipehdCoordinator::setup() {
   controller_replicas_.put(0, names, start);
   if (auto st = PipelineCoordinator::setup(); !st) return st;
   last_capacity_ = capacity_;
+  links_seen_ = ctx_.linkProbes();
   window_.reset(numStages());
   return Status::ok();
 }
@@ -96,8 +97,11 @@ Result<StepResult> FtpipehdCoordinator::trainStep(int64_t iteration) {
       if (!st) return st;
     }
     if (replicas_expected_ > 0) st = collectReplicas(kReplicaWait);
-    if (st && replan_every_ > 0 && window_.iterations() >= replan_every_) {
-      st = maybeReplan(iteration);
+    const bool links_remeasured = ctx_.linkProbes() != links_seen_;
+    if (st && replan_every_ > 0 &&
+        (window_.iterations() >= replan_every_ || (links_remeasured && window_.iterations() > 0))) {
+      links_seen_ = ctx_.linkProbes();
+      st = maybeReplan(iteration, links_remeasured ? "links" : "capacities");
     }
     Result<StepResult> result = st;
     if (st) result = runIteration(iteration, dataIteration(iteration));
@@ -135,7 +139,7 @@ Result<EvalResult> FtpipehdCoordinator::evaluate(int64_t samples) {
   }
 }
 
-Status FtpipehdCoordinator::maybeReplan(int64_t iteration) {
+Status FtpipehdCoordinator::maybeReplan(int64_t iteration, const std::string& trigger) {
   const std::vector<double> measured = window_.mean();
   const int measured_over = window_.iterations();
   window_.reset(numStages());
@@ -158,7 +162,7 @@ Status FtpipehdCoordinator::maybeReplan(int64_t iteration) {
                  " iterations: " + joined(measured) + " s); moving to " +
                  decision->proposed.describe(layers_),
              -1,
-             {{std::string(f::kReason), "capacities"},
+             {{std::string(f::kReason), trigger},
               {std::string(f::kGain), seconds(decision->gain)},
               {std::string(f::kCapacities), joined(capacity)},
               {std::string(f::kCuts), joined(decision->proposed.cuts())},

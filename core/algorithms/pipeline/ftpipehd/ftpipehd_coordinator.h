@@ -28,7 +28,7 @@ class FtpipehdCoordinator : public PipelineCoordinator {
   // A lost stage is not the run's end: the error goes back to trainStep, which recovers.
   Status lostDevice(const Status& lost) override { return lost; }
   // At an iteration boundary, once `replanEvery` iterations were measured.
-  Status maybeReplan(int64_t iteration);
+  Status maybeReplan(int64_t iteration, const std::string& trigger);
   // Prepare on every stage, then commit; a failed prepare aborts and the old plan stays (ok is
   // returned: training goes on). A lost device is the run's error until recovery exists.
   Status migrate(const StagePlan& to, int64_t iteration, const std::string& why);
@@ -53,6 +53,9 @@ class FtpipehdCoordinator : public PipelineCoordinator {
   bool usable(int device) const { return ctx_.alive(device) && !dropped_.count(device); }
 
   int64_t replan_every_ = 0;
+  // RunContext::linkProbes() when the plan was last checked: a re-probe (a link changed) makes
+  // the next boundary check the plan too, not only every replanEvery iterations.
+  int64_t links_seen_ = 0;
   double replan_gain_ = 1;
   StageTimeWindow window_;
   int64_t migration_id_ = 0;
