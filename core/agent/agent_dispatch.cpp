@@ -65,6 +65,11 @@ Status checkFault(const wire::FaultCommand& f) {
       if (auto st = within("bandwidth_mbps", f.bandwidth_mbps(), 0, kMaxBandwidthMbps); !st) {
         return st;
       }
+      if (f.bandwidth_mbps() > 0 && f.bandwidth_mbps() < kMinBandwidthMbps) {
+        return invalidArgument("fault command: bandwidth_mbps " + num(f.bandwidth_mbps()) +
+                               " is below the smallest cap, " + num(kMinBandwidthMbps) +
+                               " (0 = unlimited)");
+      }
       if (!(f.drop_probability() >= 0 && f.drop_probability() < 1)) {
         return invalidArgument("fault command: drop_probability " + num(f.drop_probability()) +
                                " is outside [0, 1)");

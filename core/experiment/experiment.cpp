@@ -205,6 +205,11 @@ void checkLink(Checks& k, const std::string& at, double slowdown, double delay_m
   k.atMost(at + ".jitterMs", jitter_ms, kMaxLinkDelayMs);
   k.atLeast(at + ".bandwidthMbps", bandwidth_mbps, 0, " (0 = unlimited)");
   k.atMost(at + ".bandwidthMbps", bandwidth_mbps, kMaxBandwidthMbps);
+  if (bandwidth_mbps > 0 && bandwidth_mbps < kMinBandwidthMbps) {
+    k.fail(at + ".bandwidthMbps", "must be 0 (unlimited) or at least " +
+                                      Checks::num(kMinBandwidthMbps) + ", got " +
+                                      Checks::num(bandwidth_mbps));
+  }
   k.fraction(at + ".dropProbability", drop_probability);
 }
 

@@ -6,9 +6,10 @@
 
 namespace edgerig {
 
-inline constexpr double kMaxSlowdown = 1000;      // × native compute time
-inline constexpr double kMaxFreezeS = 3600;       // one hour
-inline constexpr double kMaxLinkDelayMs = 60000;  // delay and jitter, each
-inline constexpr double kMaxBandwidthMbps = 1e6;  // 1 Tbit/s; 0 = unlimited
+inline constexpr double kMaxSlowdown = 1000;        // × native compute time
+inline constexpr double kMaxFreezeS = 3600;         // one hour
+inline constexpr double kMaxLinkDelayMs = 60000;    // delay and jitter, each
+inline constexpr double kMaxBandwidthMbps = 1e6;    // 1 Tbit/s; 0 = unlimited
+inline constexpr double kMinBandwidthMbps = 0.001;  // 1 kbit/s, the smallest cap
 
 }  // namespace edgerig

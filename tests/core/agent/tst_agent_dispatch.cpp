@@ -92,6 +92,13 @@ TEST(AgentDispatch, ALinkShapeIsWithinItsLimits) {
   over.set_bandwidth_mbps(kMaxBandwidthMbps * 2);
   EXPECT_TRUE(has(refusal(over), "bandwidth_mbps")) << refusal(over);
   over = f;
+  over.set_bandwidth_mbps(kMinBandwidthMbps);
+  EXPECT_EQ(refusal(over), "accepted");
+  over.set_bandwidth_mbps(std::nextafter(kMinBandwidthMbps, 0.0));
+  EXPECT_TRUE(has(refusal(over), "below the smallest cap")) << refusal(over);
+  over.set_bandwidth_mbps(1e-300);  // 64 MiB would take longer than the clock can count
+  EXPECT_TRUE(has(refusal(over), "bandwidth_mbps 1e-300")) << refusal(over);
+  over = f;
   over.set_drop_probability(1);
   EXPECT_TRUE(has(refusal(over), "drop_probability 1")) << refusal(over);
 }

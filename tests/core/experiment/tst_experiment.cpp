@@ -313,6 +313,8 @@ TEST(ParseExperiment, BadValuesAreNamed) {
        "field faults.0.jitterMs: must be at most 60000, got 60001"},
       {R"({"faults": [{"kind": "link", "bandwidthMbps": 1e300}]})",
        "field faults.0.bandwidthMbps: must be at most 1e+06, got 1e+300"},
+      {R"({"faults": [{"kind": "link", "bandwidthMbps": 1e-9}]})",
+       "field faults.0.bandwidthMbps: must be 0 (unlimited) or at least 0.001, got 1e-09"},
   };
   for (const auto& [json, expected] : cases) {
     const std::string e = errorOf(json);
