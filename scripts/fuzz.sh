@@ -9,7 +9,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 seconds="${1:-20}"
-targets=(${FUZZ_TARGETS:-frame envelope handshake experiment run_folder})
+targets=(${FUZZ_TARGETS:-frame envelope handshake experiment run_folder agent_dispatch sparse})
 export CCACHE_BASEDIR="${CCACHE_BASEDIR:-$PWD}"
 CC=clang-14 CXX=clang++-14 cmake -S . -B build-fuzz -DCMAKE_BUILD_TYPE=RelWithDebInfo \
   -DEDGERIG_BUILD_FUZZ=ON >/dev/null

@@ -8,6 +8,7 @@
 #include <chrono>
 
 #include "core/controller/controller.h"
+#include "core/experiment/fault_limits.h"
 
 namespace edgerig::ui {
 namespace {
@@ -69,22 +70,22 @@ FaultParamsForm::FaultParamsForm(const QString& name_suffix, QWidget* parent) : 
     params_->addWidget(w);
     return f;
   };
-  slowdown_ = spin("faultSlowdown", 1, 1000, QStringLiteral(" ×"));
+  slowdown_ = spin("faultSlowdown", 1, kMaxSlowdown, QStringLiteral(" ×"));
   slowdown_->setToolTip(tr("Compute takes this many times as long"));
   page()->addRow(tr("Factor"), slowdown_);
 
-  delay_ms_ = spin("faultDelayMs", 0, 100000, QStringLiteral(" ms"));
-  jitter_ms_ = spin("faultJitterMs", 0, 100000, QStringLiteral(" ms"));
-  bandwidth_mbps_ = spin("faultBandwidthMbps", 0, 1000000, QStringLiteral(" Mbit/s"));
+  delay_ms_ = spin("faultDelayMs", 0, kMaxLinkDelayMs, QStringLiteral(" ms"));
+  jitter_ms_ = spin("faultJitterMs", 0, kMaxLinkDelayMs, QStringLiteral(" ms"));
+  bandwidth_mbps_ = spin("faultBandwidthMbps", 0, kMaxBandwidthMbps, QStringLiteral(" Mbit/s"));
   bandwidth_mbps_->setSpecialValueText(tr("unlimited"));
-  drop_percent_ = spin("faultDropPercent", 0, 100, QStringLiteral(" %"));
+  drop_percent_ = spin("faultDropPercent", 0, 99.9, QStringLiteral(" %"));
   QFormLayout* link = page();
   link->addRow(tr("Delay"), delay_ms_);
   link->addRow(tr("Jitter"), jitter_ms_);
   link->addRow(tr("Bandwidth"), bandwidth_mbps_);
   link->addRow(tr("Drop"), drop_percent_);
 
-  freeze_s_ = spin("faultFreezeS", 0.1, 1e6, QStringLiteral(" s"));
+  freeze_s_ = spin("faultFreezeS", 0.1, kMaxFreezeS, QStringLiteral(" s"));
   freeze_s_->setToolTip(tr("The agent stops answering for this long, then goes on"));
   QFormLayout* freeze = page();
   freeze->addRow(tr("For"), freeze_s_);

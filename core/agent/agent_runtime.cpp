@@ -8,6 +8,7 @@
 
 #include <torch/torch.h>
 
+#include "core/agent/agent_dispatch.h"
 #include "core/catalog/catalog.h"
 #include "core/model/layer_chain.h"
 #include "core/model/profiler.h"
@@ -179,42 +180,48 @@ void AgentRuntime::onPeerLinkOpen(const std::shared_ptr<bridge::Session>& s) {
 
 void AgentRuntime::onControllerMessage(const std::shared_ptr<bridge::Session>& s,
                                        wire::Envelope&& env) {
-  switch (env.body_case()) {
-    case wire::Envelope::kProfileRequest:
+  switch (controllerAction(env)) {
+    case AgentAction::kProfile:
       tasks_.post([this, p = env.profile_request()] { profile(p); });
       break;
-    case wire::Envelope::kWorkerStart:
+    case AgentAction::kStartWorker:
       tasks_.clear();  // whatever the previous worker had queued is moot
       run_active_.store(true);
       tasks_.post([this, start = std::move(*env.mutable_worker_start())]() mutable {
         host_->start(std::move(start));
       });
       break;
-    case wire::Envelope::kAlgo:
+    case AgentAction::kDeliver:
       tasks_.post(
           [this, m = std::move(*env.mutable_algo())]() mutable { host_->deliver(std::move(m)); });
       break;
-    case wire::Envelope::kPeerAddresses:
+    case AgentAction::kUpdatePeers:
       tasks_.post([this, p = env.peer_addresses()] {
         host_->updatePeers({p.peers().begin(), p.peers().end()});
       });
       break;
-    case wire::Envelope::kFault:
+    case AgentAction::kFault:
+      if (auto st = checkFault(env.fault()); !st) {
+        log()->error("{} (from controller {}); refused", st.message(), s->remoteAddress());
+        sendToController(errorEnvelope(st));
+        break;
+      }
       applyFault(env.fault());
       break;
-    case wire::Envelope::kFetchState:
+    case AgentAction::kFetchState:
       tasks_.post(
           [this, optimizer = env.fetch_state().optimizer()] { host_->fetchState(optimizer); });
       break;
-    case wire::Envelope::kProbeRequest:
+    case AgentAction::kProbe:
       sendProbe(env.probe_request());
       break;
-    case wire::Envelope::kStopRun:
+    case AgentAction::kStopRun:
       log()->info("run stopped by the controller: {}", env.stop_run().reason());
       tasks_.clear();
       tasks_.post([this] { resetRun(); });
       break;
-    default:
+    case AgentAction::kProbeData:
+    case AgentAction::kRefuse:
       log()->warn(
           "controller {} sent a message the agent does not take from a controller "
           "(body case {}); closing that session",
@@ -224,17 +231,20 @@ void AgentRuntime::onControllerMessage(const std::shared_ptr<bridge::Session>& s
 }
 
 void AgentRuntime::onPeerMessage(const std::shared_ptr<bridge::Session>& s, wire::Envelope&& env) {
-  if (env.has_algo()) {
-    tasks_.post(
-        [this, m = std::move(*env.mutable_algo())]() mutable { host_->deliver(std::move(m)); });
-    return;
+  switch (peerAction(env)) {
+    case AgentAction::kDeliver:
+      tasks_.post(
+          [this, m = std::move(*env.mutable_algo())]() mutable { host_->deliver(std::move(m)); });
+      return;
+    case AgentAction::kProbeData:
+      return onProbeData(s, env.probe_data());
+    default:
+      log()->warn(
+          "peer {} ({}) sent a message that does not belong on a data link (body case "
+          "{}); closing that session",
+          s->peerName(), s->remoteAddress(), static_cast<int>(env.body_case()));
+      s->close();
   }
-  if (env.has_probe_data()) return onProbeData(s, env.probe_data());
-  log()->warn(
-      "peer {} ({}) sent a message that does not belong on a data link (body case "
-      "{}); closing that session",
-      s->peerName(), s->remoteAddress(), static_cast<int>(env.body_case()));
-  s->close();
 }
 
 void AgentRuntime::applyFault(const wire::FaultCommand& f) {
@@ -245,11 +255,7 @@ void AgentRuntime::applyFault(const wire::FaultCommand& f) {
       detail = "compute slowdown x" + std::to_string(meter_.slowdown());
       break;
     case wire::FaultCommand::KIND_LINK: {
-      bridge::LinkShape shape;
-      shape.delay_ms = f.delay_ms();
-      shape.jitter_ms = f.jitter_ms();
-      shape.bandwidth_mbps = f.bandwidth_mbps();
-      shape.drop_probability = f.drop_probability();
+      const bridge::LinkShape shape = linkShapeOf(f);
       {
         std::lock_guard lock(sessions_mu_);
         link_shape_ = shape;
@@ -261,9 +267,7 @@ void AgentRuntime::applyFault(const wire::FaultCommand& f) {
       break;
     }
     case wire::FaultCommand::KIND_FREEZE: {
-      const auto until = std::chrono::steady_clock::now() +
-                         std::chrono::duration_cast<std::chrono::steady_clock::duration>(
-                             std::chrono::duration<double>(f.freeze_s()));
+      const auto until = std::chrono::steady_clock::now() + freezeLengthOf(f);
       meter_.freezeUntil(until);
       for (auto& s : allSessions()) s->setPaused(true);
       thaw_timer_->expires_at(until);
@@ -301,22 +305,9 @@ void AgentRuntime::applyFault(const wire::FaultCommand& f) {
 void AgentRuntime::sendProbe(const wire::ProbeRequest& p) {
   // Bursts go on the outgoing data links, after whatever algorithm messages are queued there and
   // shaped like them: what the receiver times is what training traffic would get.
-  auto bad = [&](const std::string& what) {
-    log()->error("probe request {} refused: {}", p.probe_id(), what);
-    sendToController(errorEnvelope(invalidArgument("probe request refused: " + what)));
-  };
-  if (p.chunks() < 2 || p.chunks() > kMaxProbeChunks) {
-    return bad(std::to_string(p.chunks()) + " chunks (2 to " + std::to_string(kMaxProbeChunks) +
-               ")");
-  }
-  if (p.chunk_bytes() == 0 || p.chunk_bytes() > kMaxProbeChunkBytes) {
-    return bad("chunks of " + std::to_string(p.chunk_bytes()) + " bytes (1 to " +
-               std::to_string(kMaxProbeChunkBytes) + ")");
-  }
-  for (int t : p.targets()) {
-    if (t < 0 || t >= p.peers_size() || t == p.device()) {
-      return bad("target device " + std::to_string(t) + " of " + std::to_string(p.peers_size()));
-    }
+  if (auto st = checkProbeRequest(p); !st) {
+    log()->error("probe request {}: {}", p.probe_id(), st.message());
+    return sendToController(errorEnvelope(st));
   }
   links_->setPeers({p.peers().begin(), p.peers().end()});
   wire::Envelope env;

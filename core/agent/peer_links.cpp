@@ -39,7 +39,6 @@ void PeerLinks::setPeers(const std::vector<std::string>& addresses) {
 
 void PeerLinks::send(int device, wire::Envelope env) {
   std::shared_ptr<bridge::Session> s;
-  std::string address;
   {
     std::lock_guard lock(mu_);
     if (device < 0 || device >= static_cast<int>(links_.size()) ||
@@ -48,20 +47,21 @@ void PeerLinks::send(int device, wire::Envelope env) {
       return;
     }
     Link& l = links_[static_cast<size_t>(device)];
-    if (l.session && l.session->isOpen()) {
-      s = l.session;
-    } else {
+    if (!l.session || !l.session->isOpen()) {
+      // It waits for the link; the first to wait dials (posted: dial() takes this lock).
       l.session.reset();
       l.waiting.push_back(std::move(env));
-      if (l.dialing) return;
-      l.dialing = true;
-      address = l.address;
+      if (!l.dialing) {
+        l.dialing = true;
+        asio::post(io_, [this, alive = alive_, device, address = l.address] {
+          if (*alive) dial(device, address);
+        });
+      }
+      return;
     }
+    s = l.session;
   }
-  if (s) return s->send(std::move(env));
-  asio::post(io_, [this, alive = alive_, device, address] {
-    if (*alive) dial(device, address);
-  });
+  s->send(std::move(env));
 }
 
 void PeerLinks::dial(int device, const std::string& address) {

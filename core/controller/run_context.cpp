@@ -95,10 +95,9 @@ Status Controller::Run::handle(Incoming&& in) {
       publishDevices(false);
       return Status::ok();
     }
-    case wire::Envelope::kFaultApplied:
-      return Status::ok();  // logged when sent
-    case wire::Envelope::kProbeReport:
-      return Status::ok();  // a late report of a probe round that has ended
+    case wire::Envelope::kFaultApplied:  // logged when sent
+    case wire::Envelope::kProbeReport:   // a late report of a probe round that has ended
+      return Status::ok();
     case wire::Envelope::kRunError:
       event(std::string(events::kError), env.run_error().detail(), in.device);
       return internalError("device " + pool_->name(in.device) + ": " + env.run_error().detail());

@@ -11,6 +11,7 @@
 #include <sstream>
 
 #include "core/experiment/experiment_schema.h"
+#include "core/experiment/fault_limits.h"
 #include "device_bridge/address.h"
 #include "edgerig.pb.h"
 
@@ -172,6 +173,9 @@ class Checks {
       fail(field, "must be above " + num(lo) + why + ", got " + num(v));
     }
   }
+  void atMost(const std::string& field, double v, double hi) {
+    if (!(v <= hi)) fail(field, "must be at most " + num(hi) + ", got " + num(v));
+  }
   void fraction(const std::string& field, double v) {  // [0, 1)
     if (!(v >= 0 && v < 1)) fail(field, "must be in [0, 1), got " + num(v));
   }
@@ -194,9 +198,18 @@ class Checks {
 void checkLink(Checks& k, const std::string& at, double slowdown, double delay_ms, double jitter_ms,
                double bandwidth_mbps, double drop_probability) {
   k.atLeast(at + ".slowdown", slowdown, 1, " (1 = native speed; emulation can only slow down)");
+  k.atMost(at + ".slowdown", slowdown, kMaxSlowdown);
   k.atLeast(at + ".delayMs", delay_ms, 0);
+  k.atMost(at + ".delayMs", delay_ms, kMaxLinkDelayMs);
   k.atLeast(at + ".jitterMs", jitter_ms, 0);
+  k.atMost(at + ".jitterMs", jitter_ms, kMaxLinkDelayMs);
   k.atLeast(at + ".bandwidthMbps", bandwidth_mbps, 0, " (0 = unlimited)");
+  k.atMost(at + ".bandwidthMbps", bandwidth_mbps, kMaxBandwidthMbps);
+  if (bandwidth_mbps > 0 && bandwidth_mbps < kMinBandwidthMbps) {
+    k.fail(at + ".bandwidthMbps", "must be 0 (unlimited) or at least " +
+                                      Checks::num(kMinBandwidthMbps) + ", got " +
+                                      Checks::num(bandwidth_mbps));
+  }
   k.fraction(at + ".dropProbability", drop_probability);
 }
 
@@ -355,6 +368,7 @@ Status validateExperiment(const ExperimentConfig& c, const ExperimentNames& name
     checkLink(k, at, f.slowdown, f.delay_ms, f.jitter_ms, f.bandwidth_mbps, f.drop_probability);
     if (f.kind == "freeze") k.above(at + ".freezeS", f.freeze_s, 0, " for a freeze");
     k.atLeast(at + ".freezeS", f.freeze_s, 0);
+    k.atMost(at + ".freezeS", f.freeze_s, kMaxFreezeS);
   }
   return k.result();
 }

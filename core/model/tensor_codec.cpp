@@ -5,6 +5,8 @@
 #include <limits>
 #include <unordered_set>
 
+#include "core/model/tensor_layout.h"
+
 namespace edgerig {
 namespace {
 
@@ -23,12 +25,6 @@ torch::Dtype torchType(wire::DType d) {
   }
 }
 
-int64_t elementBytes(wire::DType d) { return d == wire::DTYPE_INT64 ? 8 : 4; }
-
-bool knownType(wire::DType d) {
-  return d == wire::DTYPE_FLOAT32 || d == wire::DTYPE_INT64 || d == wire::DTYPE_INT32;
-}
-
 // The wire form of `t`: contiguous CPU float32, int32 or int64, and its dtype.
 torch::Tensor wireForm(const torch::Tensor& t, wire::DType* dtype) {
   torch::Tensor c = t.detach().cpu();
@@ -44,64 +40,28 @@ torch::Tensor wireForm(const torch::Tensor& t, wire::DType* dtype) {
   return c.to(torch::kInt64).contiguous();
 }
 
-// Element count of a shape, or an error naming what is wrong with it.
-template <typename Shape>
-Result<int64_t> elementsOf(const Shape& shape, std::vector<int64_t>* dims) {
-  int64_t numel = 1;
-  for (int i = 0; i < static_cast<int>(shape.size()); ++i) {
-    const int64_t d = shape[i];
-    if (d < 0) {
-      return invalidArgument("dimension " + std::to_string(i) + " is negative (" +
-                             std::to_string(d) + ")");
-    }
-    if (d > 0 && numel > std::numeric_limits<int64_t>::max() / 8 / d) {
-      return invalidArgument("shape overflows (dimension " + std::to_string(i) + " = " +
-                             std::to_string(d) + ")");
-    }
-    numel *= d;
-    dims->push_back(d);
+// A tensor at `l` in `data` (checked by tensor_layout), copied or viewed.
+torch::Tensor makeTensor(const TensorLayout& l, const std::string& data, bool copy) {
+  const auto options = torch::TensorOptions().dtype(torchType(l.dtype));
+  if (!copy) {
+    // from_blob does not take ownership; the caller keeps the message alive.
+    return torch::from_blob(const_cast<char*>(data.data() + l.offset), l.dims, options);
   }
-  return numel;
+  torch::Tensor t = torch::empty(l.dims, options);
+  if (l.bytes > 0) std::memcpy(t.data_ptr(), data.data() + l.offset, l.bytes);
+  return t;
 }
 
 Result<std::vector<torch::Tensor>> decodeTensors(const wire::AlgoMessage& m, bool copy) {
+  auto layouts = layoutsOf(m);
+  if (!layouts) return layouts.status();
   std::vector<torch::Tensor> out;
-  size_t offset = 0;
-  const std::string& data = m.data();
-  for (int i = 0; i < m.tensors_size(); ++i) {
-    const auto& meta = m.tensors(i);
-    const auto what = [&](const std::string& why) {
-      return invalidArgument("tensor " + std::to_string(i) + " of the message: " + why);
-    };
-    if (!knownType(meta.dtype())) {
-      return what("unknown dtype " + std::to_string(meta.dtype()));
-    }
-    std::vector<int64_t> dims;
-    auto numel = elementsOf(meta.shape(), &dims);
-    if (!numel) return what(numel.status().message());
-    const int64_t bytes = *numel * elementBytes(meta.dtype());
-    if (static_cast<uint64_t>(bytes) > data.size() - offset) {
-      return what("needs " + std::to_string(bytes) + " bytes but only " +
-                  std::to_string(data.size() - offset) + " are left: the message is truncated");
-    }
-    const auto options = torch::TensorOptions().dtype(torchType(meta.dtype()));
+  for (size_t i = 0; i < layouts->size(); ++i) {
     try {
-      if (copy) {
-        torch::Tensor t = torch::empty(dims, options);
-        if (bytes > 0) std::memcpy(t.data_ptr(), data.data() + offset, bytes);
-        out.push_back(std::move(t));
-      } else {
-        // from_blob does not take ownership; the caller keeps m alive.
-        out.push_back(torch::from_blob(const_cast<char*>(data.data() + offset), dims, options));
-      }
+      out.push_back(makeTensor((*layouts)[i], m.data(), copy));
     } catch (const std::exception& e) {
       return internalError("cannot make tensor " + std::to_string(i) + ": " + e.what());
     }
-    offset += static_cast<size_t>(bytes);
-  }
-  if (offset != data.size()) {
-    return invalidArgument("the message has " + std::to_string(data.size() - offset) +
-                           " bytes of data its tensors do not describe");
   }
   return out;
 }
@@ -120,38 +80,10 @@ wire::TensorBlob toBlob(const torch::Tensor& t) {
 }
 
 Result<torch::Tensor> fromBlob(const wire::TensorBlob& b) {
-  if (!knownType(b.dtype())) {
-    return invalidArgument("tensor blob has unknown dtype " + std::to_string(b.dtype()) +
-                           ": the sender must use float32, int32 or int64");
-  }
-  int64_t numel = 1;
-  std::vector<int64_t> shape;
-  for (int i = 0; i < b.shape_size(); ++i) {
-    const int64_t d = b.shape(i);
-    if (d < 0) {
-      return invalidArgument("tensor blob dimension " + std::to_string(i) + " is negative (" +
-                             std::to_string(d) + ")");
-    }
-    if (d > 0 && numel > std::numeric_limits<int64_t>::max() / d) {
-      return invalidArgument("tensor blob shape overflows (dimension " + std::to_string(i) + " = " +
-                             std::to_string(d) + ")");
-    }
-    numel *= d;
-    shape.push_back(d);
-  }
-  const torch::Dtype dtype = torchType(b.dtype());
-  const int64_t element = elementBytes(b.dtype());
-  if (numel > std::numeric_limits<int64_t>::max() / element ||
-      static_cast<int64_t>(b.data().size()) != numel * element) {
-    return invalidArgument("tensor blob has " + std::to_string(b.data().size()) +
-                           " bytes of data but its shape and dtype need " + std::to_string(numel) +
-                           " × " + std::to_string(element) +
-                           " bytes: the blob is truncated or corrupt");
-  }
+  auto l = layoutOf(b);
+  if (!l) return l.status();
   try {
-    torch::Tensor t = torch::empty(shape, torch::TensorOptions().dtype(dtype));
-    if (numel > 0) std::memcpy(t.data_ptr(), b.data().data(), b.data().size());
-    return t;
+    return makeTensor(*l, b.data(), /*copy=*/true);
   } catch (const std::exception& e) {
     return internalError(std::string("cannot allocate tensor from blob: ") + e.what());
   }

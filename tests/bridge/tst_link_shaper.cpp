@@ -36,6 +36,19 @@ TEST(LinkShaper, BandwidthCapGivesSerializationTime) {
   EXPECT_NEAR(ms(s.schedule(100'000, kT0 + milliseconds(1000)) - kT0), 1100.0, 1e-3);
 }
 
+TEST(LinkShaper, AVanishingCapNeverOverflowsTheClock) {
+  // 64 MiB at 1e-300 Mbit/s is 5e305 ms: converted as it is, the clock's 64-bit nanoseconds
+  // overflowed and the frame was "delivered" before the one ahead of it (fuzz_agent_dispatch,
+  // fuzz/regressions/agent_dispatch/). Shaped times stop at about 31 years.
+  LinkShaper s;
+  s.setShape({.delay_ms = 1e300, .bandwidth_mbps = 1e-300});
+  const auto first = s.schedule(1, kT0);
+  const auto second = s.schedule(64u << 20, kT0);
+  EXPECT_GT(first, kT0);
+  EXPECT_GE(second, first) << "frames leave in order";
+  EXPECT_LT(second - kT0, std::chrono::hours(24 * 366 * 100));  // three terms of ~31 years
+}
+
 TEST(LinkShaper, DelayAddsToEveryFrameWithoutSlowingThroughput) {
   LinkShaper s;
   s.setShape({.delay_ms = 30, .bandwidth_mbps = 8});

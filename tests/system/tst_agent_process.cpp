@@ -7,11 +7,14 @@
 #include <sys/stat.h>
 #include <asio.hpp>
 
+#include <condition_variable>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <future>
 #include <mutex>
+#include <string>
+#include <vector>
 
 #include "core/controller/local_testbed.h"
 #include "device_bridge/address.h"
@@ -125,6 +128,55 @@ TEST_F(AgentProcess, SurvivesGarbageAndOversizeFramesAndKeepsServing) {
   early.mutable_worker_start()->set_device(0);  // a command before the handshake
   EXPECT_EQ(firstErrorOf(rawExchange(bridge::encodeFrame(early))), "ERROR_CODE_OUT_OF_ORDER");
   expectStillServes();
+}
+
+TEST_F(AgentProcess, RefusesFaultsBeyondWhatEmulationTakesAndKeepsServing) {
+  // A freeze of 1e300 s would overflow the clock its thaw is timed by, a slowdown of 1e300 the
+  // sleep it is emulated with: each is refused with an error naming the field, the agent is
+  // neither frozen nor slowed, and it goes on serving (a profile answers within seconds).
+  auto s = dial(token_);
+  ASSERT_TRUE(s.isOk()) << s.status().message();
+  auto mu = std::make_shared<std::mutex>();
+  auto errors = std::make_shared<std::vector<std::string>>();
+  auto cv = std::make_shared<std::condition_variable>();
+  (*s)->start(
+      [mu, errors, cv](wire::Envelope&& env) {
+        if (!env.has_run_error()) return;
+        std::lock_guard lock(*mu);
+        errors->push_back(env.run_error().detail());
+        cv->notify_all();
+      },
+      [](const Status&) {});
+  wire::Envelope freeze;
+  freeze.mutable_fault()->set_kind(wire::FaultCommand::KIND_FREEZE);
+  freeze.mutable_fault()->set_freeze_s(1e300);
+  wire::Envelope slow;
+  slow.mutable_fault()->set_kind(wire::FaultCommand::KIND_SLOWDOWN);
+  slow.mutable_fault()->set_slowdown(1e300);
+  wire::Envelope probe;
+  auto* p = probe.mutable_probe_request();
+  p->set_device(0);
+  p->add_peers(testbed_->address(0));
+  p->add_peers(testbed_->address(0));
+  p->add_targets(1);
+  p->set_chunks(1024);
+  p->set_chunk_bytes(4u << 20);  // 4 GiB queued at once, were it taken
+  (*s)->send(freeze);
+  (*s)->send(slow);
+  (*s)->send(probe);
+  {
+    std::unique_lock lock(*mu);
+    ASSERT_TRUE(cv->wait_for(lock, std::chrono::seconds(10), [&] { return errors->size() >= 3; }))
+        << errors->size() << " of 3 refusals came";
+    EXPECT_NE((*errors)[0].find("freeze_s 1e+300"), std::string::npos) << (*errors)[0];
+    EXPECT_NE((*errors)[1].find("slowdown 1e+300"), std::string::npos) << (*errors)[1];
+    EXPECT_NE((*errors)[2].find("a burst of 4294967296 bytes"), std::string::npos) << (*errors)[2];
+  }
+  (*s)->close();
+  const auto t0 = std::chrono::steady_clock::now();
+  expectStillServes();
+  EXPECT_LT(std::chrono::steady_clock::now() - t0, std::chrono::seconds(5))
+      << "the agent was slowed or frozen by a refused fault";
 }
 
 TEST_F(AgentProcess, ExitsCleanlyOnSigtermAndIsReaped) {

@@ -304,6 +304,17 @@ TEST(ParseExperiment, BadValuesAreNamed) {
       {R"({"faults": [{"kind": "link", "delayMs": -1}]})",
        "field faults.0.delayMs: must be at least 0"},
       {R"({"faults": [{"kind": "crash", "atS": -2}]})", "field faults.0.atS: must be at least 0"},
+      // The limits the agent enforces too (core/experiment/fault_limits.h), one past each.
+      {R"({"faults": [{"kind": "slowdown", "slowdown": 1000.5}]})",
+       "field faults.0.slowdown: must be at most 1000, got 1000.5"},
+      {R"({"faults": [{"kind": "freeze", "freezeS": 3601}]})",
+       "field faults.0.freezeS: must be at most 3600, got 3601"},
+      {R"({"faults": [{"kind": "link", "jitterMs": 60001}]})",
+       "field faults.0.jitterMs: must be at most 60000, got 60001"},
+      {R"({"faults": [{"kind": "link", "bandwidthMbps": 1e300}]})",
+       "field faults.0.bandwidthMbps: must be at most 1e+06, got 1e+300"},
+      {R"({"faults": [{"kind": "link", "bandwidthMbps": 1e-9}]})",
+       "field faults.0.bandwidthMbps: must be 0 (unlimited) or at least 0.001, got 1e-09"},
   };
   for (const auto& [json, expected] : cases) {
     const std::string e = errorOf(json);

@@ -148,6 +148,22 @@ Status GossipWorker::onShare(const wire::AlgoMessage& m) {
     if (!round_.active) strategy_->debias(*replica_);
     return Status::ok();
   }
+  // An honest peer is at most one round ahead (the controller starts a round once every device
+  // has finished the last), so at most two rounds' shares wait here. Anything else is a broken or
+  // hostile peer, refused so that memory stays bounded.
+  const auto& members = setup_.members();
+  if (std::find(members.begin(), members.end(), m.from()) == members.end()) {
+    return invalidArgument("a gossip share from device " + std::to_string(m.from()) +
+                           ", which is not a member of this graph");
+  }
+  if (share->iteration < round_.iteration) return Status::ok();  // its round is over: moot
+  if (pending_.size() >= 2 * static_cast<size_t>(members.size()) &&
+      !pending_.count({share->iteration, m.from()})) {
+    return invalidArgument("device " + std::to_string(m.from()) + " sent a share of iteration " +
+                           std::to_string(share->iteration) + " while " +
+                           std::to_string(pending_.size()) +
+                           " shares already wait (two rounds' worth): it is ahead of every round");
+  }
   pending_[{share->iteration, m.from()}] = std::move(share).value();
   return finishRound(/*cut_short=*/false);
 }

@@ -1,5 +1,7 @@
 #include "core/algorithms/decentralized/sparse_push/sparse_push_worker.h"
 
+#include "core/algorithms/decentralized/sparse_push/sparse_share_check.h"
+
 #include "core/algorithms/algo_message.h"
 #include "core/data/random_stream.h"
 #include "core/model/tensor_codec.h"
@@ -34,16 +36,12 @@ bool SparsePushGossip::isShare(const wire::AlgoMessage& m) const {
 }
 
 Result<GossipStrategy::Incoming> SparsePushGossip::decode(const wire::AlgoMessage& m) const {
-  auto body = bodyAs<decentralized::SparseShare>(m);
-  if (!body) return body.status();
+  // Everything the sender controls is checked on arrival, before the share waits for its round.
+  auto checked = checkSparseShare(m, node_ ? node_->compressor().denseSize() : 0);
+  if (!checked) return checked.status();
   auto tensors = tensorsOf(m);  // owned: it may wait for its round
   if (!tensors) return tensors.status();
-  if (tensors->size() != 2 || (*tensors)[0].scalar_type() != torch::kInt32 ||
-      (*tensors)[1].scalar_type() != torch::kFloat32) {
-    return invalidArgument("a sparse-push share from device " + std::to_string(m.from()) +
-                           " without its int32 indices and float32 values");
-  }
-  return incoming(m, *body, std::move(tensors).value());
+  return incoming(m, checked->body, std::move(tensors).value());
 }
 
 Result<std::vector<GossipStrategy::Outgoing>> SparsePushGossip::share(

@@ -1,0 +1,175 @@
+// What a broken or hostile peer can send a gossip worker, against the real sparse-push worker in
+// a real WorkerHost (driven on this thread): every share is checked on arrival, before it waits
+// for its round, and what waits stays bounded. Each refusal reaches the controller as a run
+// error that names the sender and what was wrong.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <deque>
+#include <functional>
+#include <limits>
+
+#include "core/agent/worker_host.h"
+#include "core/algorithms/algo_message.h"
+#include "core/algorithms/compute_meter.h"
+#include "core/algorithms/decentralized/sparse_push/sparse_share_check.h"
+#include "core/algorithms/registry.h"
+#include "core/catalog/catalog.h"
+#include "core/model/tensor_codec.h"
+#include "decentralized.pb.h"
+
+namespace edgerig {
+namespace {
+
+constexpr int kDevices = 4;
+
+class OneGossipDevice : public testing::Test {
+ protected:
+  void SetUp() override {
+    WorkerHostLinks links;
+    links.to_controller = [this](wire::Envelope env) { to_controller_.push_back(std::move(env)); };
+    links.to_device = [this](int, wire::Envelope) { ++sent_to_peers_; };
+    links.peers_changed = [](std::vector<std::string>) {};
+    links.iteration = [](int64_t) {};
+    links.post = [this](std::function<void()> task) { posted_.push_back(std::move(task)); };
+    links.after = [](std::chrono::milliseconds, std::function<void()>) {};
+    host_ = std::make_unique<WorkerHost>(algorithmRegistry(), meter_, "", links);
+
+    const AlgorithmInfo& info = algorithmRegistry().find("sparse-push")->info;
+    wire::WorkerStart s;
+    s.set_algorithm("sparse-push");
+    s.set_generation(1);
+    s.set_device(0);
+    for (int d = 0; d < kDevices; ++d) s.add_peers("in-process:" + std::to_string(d));
+    auto* run = s.mutable_run();
+    run->set_model("mlp");
+    run->set_seed(3);
+    run->set_dataset("synthetic");
+    run->set_synthetic_size(64);
+    run->set_split("iid");
+    run->set_batch_size(8);
+    run->set_learning_rate(0.05);
+    run->set_threads(1);
+    s.set_params_json(paramsJson(defaultParams(info)));
+    decentralized::GossipSetup setup;
+    for (int d = 0; d < kDevices; ++d) setup.add_members(d);
+    setup.set_graph_epoch(1);
+    setup.set_graph("exponential");
+    setup.set_graph_seed(5);
+    s.mutable_setup()->PackFrom(setup);
+    host_->start(s);
+    drain();
+    ASSERT_FALSE(to_controller_.empty());
+    ASSERT_TRUE(to_controller_.back().has_worker_ready()) << lastError();
+    parameters_ = to_controller_.back().worker_ready().parameters();
+    ASSERT_GT(parameters_, 1000);
+    to_controller_.clear();
+  }
+
+  void drain() {
+    while (!posted_.empty()) {
+      auto task = std::move(posted_.front());
+      posted_.pop_front();
+      task();
+    }
+  }
+
+  // A share as sparse-push's worker builds it: `indices` into the flat model, one value each.
+  wire::AlgoMessage share(int from, int64_t iteration, std::vector<int32_t> indices,
+                          double weight = 0.25, int values = -1) {
+    decentralized::SparseShare body;
+    body.set_iteration(iteration);
+    body.set_graph_epoch(1);
+    body.set_weight(weight);
+    wire::AlgoMessage m = algoMessage(bridge::TrafficKind::kGossip, body);
+    m.set_from(from);
+    m.set_generation(1);
+    const auto n = static_cast<int64_t>(indices.size());
+    appendTensor(m, torch::tensor(indices, torch::kInt32));
+    appendTensor(m, torch::ones({values < 0 ? n : values}));
+    return m;
+  }
+
+  void deliver(wire::AlgoMessage m) {
+    host_->deliver(std::move(m));
+    drain();
+  }
+
+  std::string lastError() const {
+    for (auto it = to_controller_.rbegin(); it != to_controller_.rend(); ++it) {
+      if (it->has_run_error()) return it->run_error().detail();
+    }
+    return "";
+  }
+
+  ComputeMeter meter_;
+  std::unique_ptr<WorkerHost> host_;
+  std::deque<std::function<void()>> posted_;
+  std::vector<wire::Envelope> to_controller_;
+  int sent_to_peers_ = 0;
+  int64_t parameters_ = 0;
+};
+
+TEST_F(OneGossipDevice, AShareOfTheNextRoundWaitsWithoutAnError) {
+  deliver(share(1, 0, {0, 5, 9}));
+  EXPECT_EQ(lastError(), "");
+}
+
+TEST_F(OneGossipDevice, AnIndexOutsideTheModelIsRefusedOnArrival) {
+  // The last parameter is fine; one past it is not, and the error names sender and index.
+  deliver(share(1, 0, {0, static_cast<int32_t>(parameters_ - 1)}));
+  EXPECT_EQ(lastError(), "");
+  deliver(share(2, 0, {3, static_cast<int32_t>(parameters_)}));
+  const std::string e = lastError();
+  EXPECT_NE(e.find("device 2"), std::string::npos) << e;
+  EXPECT_NE(e.find("index " + std::to_string(parameters_)), std::string::npos) << e;
+}
+
+TEST_F(OneGossipDevice, AWeightThatCannotDivideIsRefused) {
+  for (double w : {0.0, -0.5, std::numeric_limits<double>::quiet_NaN(),
+                   std::numeric_limits<double>::infinity()}) {
+    to_controller_.clear();
+    deliver(share(1, 0, {1}, w));
+    EXPECT_NE(lastError().find("push-sum weight"), std::string::npos) << w << ": " << lastError();
+  }
+}
+
+TEST_F(OneGossipDevice, IndicesAndValuesMustPairUp) {
+  deliver(share(1, 0, {1, 2, 3}, 0.25, 2));
+  EXPECT_NE(lastError().find("3 indices but 2 values"), std::string::npos) << lastError();
+}
+
+TEST_F(OneGossipDevice, ASenderOutsideTheGraphIsRefused) {
+  deliver(share(kDevices, 0, {1}));
+  EXPECT_NE(lastError().find("not a member"), std::string::npos) << lastError();
+}
+
+TEST_F(OneGossipDevice, SharesWaitingForTheirRoundAreBoundedAtTwoRounds) {
+  // Two rounds' worth (2 × 4 members) may wait; the next distinct one is refused, however
+  // many a flooding peer sends, and the error says it is ahead of every round.
+  for (int64_t it = 0; it < 2 * kDevices; ++it) deliver(share(1, it, {1}));
+  EXPECT_EQ(lastError(), "") << "two rounds' shares are what an honest graph can send";
+  deliver(share(1, 2 * kDevices, {1}));
+  const std::string e = lastError();
+  EXPECT_NE(e.find("ahead of every round"), std::string::npos) << e;
+  EXPECT_NE(e.find("device 1"), std::string::npos) << e;
+}
+
+TEST(SparseShareCheck, TheMessageLayoutIsCheckedBeforeAnyTensorIsMade) {
+  decentralized::SparseShare body;
+  body.set_weight(0.5);
+  wire::AlgoMessage m = algoMessage(bridge::TrafficKind::kGossip, body);
+  auto* idx = m.add_tensors();
+  idx->set_dtype(wire::DTYPE_INT32);
+  idx->add_shape(int64_t{1} << 40);  // 4 TiB of indices announced, 8 bytes sent
+  auto* val = m.add_tensors();
+  val->set_dtype(wire::DTYPE_FLOAT32);
+  val->add_shape(1);
+  m.set_data(std::string(8, '\0'));
+  auto r = checkSparseShare(m, 100);
+  ASSERT_FALSE(r.isOk());
+  EXPECT_NE(r.status().message().find("truncated"), std::string::npos) << r.status().message();
+}
+
+}  // namespace
+}  // namespace edgerig
