@@ -105,7 +105,7 @@ QString compareChartTitle(Chart c) {
     case Chart::kCompression:
       return QStringLiteral("Compression ratio, mean of the devices");
     case Chart::kRouted:
-      return QStringLiteral("Routed-around micro-batches, all devices (/s)");
+      return QStringLiteral("Routed micro-batches, all devices (/s)");
   }
   return {};
 }

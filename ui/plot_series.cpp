@@ -62,7 +62,7 @@ QString chartTitle(Chart c) {
     case Chart::kCompression:
       return QStringLiteral("Compression ratio (dense / sent)");
     case Chart::kRouted:
-      return QStringLiteral("Routed-around micro-batches per device (/s)");
+      return QStringLiteral("Routed micro-batches per device (/s)");
   }
   return {};
 }
