@@ -61,6 +61,13 @@ for shot in sparse-push:25 sparse-push-lost:60; do
     --screenshot "docs/screenshots/${shot%%:*}.png" --after "${shot##*:}"
   echo "wrote docs/screenshots/${shot%%:*}.png"
 done
+# respipe: the middle device frozen 2 s (routed around), then killed (routed around, taken over
+# after 40 misses): the routed-around chart, the take-over marker, the strip's replicas.
+rm -rf "$XDG_CONFIG_HOME"
+xvfb-run -a -s "-screen 0 1600x1000x24" \
+  "$gui" resources/experiments/respipe.json --demo --runs "$runs" \
+  --screenshot docs/screenshots/respipe.png --after "$((after * 23 / 20))"
+echo "wrote docs/screenshots/respipe.png"
 if [ -d runs/seeds/balanced-vs-even ]; then
   rm -rf "$XDG_CONFIG_HOME"
   xvfb-run -a -s "-screen 0 1600x1000x24" \

@@ -19,9 +19,10 @@ std::array<CompareLine, kChartCount> compareLines(const std::vector<MetricSample
   line(Chart::kBytesPerIteration).metric = "bytes_sent";
   line(Chart::kConsensus).metric = "consensus_distance";
   line(Chart::kCompression).metric = "compression_ratio";
+  line(Chart::kRouted).metric = "routed_per_s";
 
   // Devices' cumulative counters, the latest of each: their sums over devices are the run's.
-  std::map<std::string, double> sent, busy, idle, ratio;
+  std::map<std::string, double> sent, busy, idle, ratio, routed;
   auto sum = [](const std::map<std::string, double>& m) {
     double s = 0;
     for (const auto& [device, v] : m) s += v;
@@ -52,6 +53,11 @@ std::array<CompareLine, kChartCount> compareLines(const std::vector<MetricSample
       ratio[m.device] = m.value;
       put(Chart::kCompression,
           {m.time_s, at.iteration, sum(ratio) / static_cast<double>(ratio.size())});
+    }
+    if (m.metric == "routed_per_s") {
+      // The devices' sum: one line a run.
+      routed[m.device] = m.value;
+      put(Chart::kRouted, {m.time_s, at.iteration, sum(routed)});
     }
     if (m.metric == "bytes_sent") {
       sent[m.device] = m.value;
@@ -98,6 +104,8 @@ QString compareChartTitle(Chart c) {
       return QStringLiteral("Consensus distance");
     case Chart::kCompression:
       return QStringLiteral("Compression ratio, mean of the devices");
+    case Chart::kRouted:
+      return QStringLiteral("Routed micro-batches, all devices (/s)");
   }
   return {};
 }

@@ -351,6 +351,10 @@ void MainWindow::wireSession() {
   connect(session_, &RunSession::linksChanged, topology_, &TopologyView::setLinks);
   connect(session_, &RunSession::planChanged, this, [this](const PlanInfo& p) {
     partition_->setPlan(p);
+    // Pipelines whose stages keep replicas of the ones after them (respipe's `redundancy`).
+    const auto& params = config_.algorithm.params;
+    partition_->setStageReplicas(
+        params.has("redundancy") ? static_cast<int>(params.getInt("redundancy")) : 0);
     topology_->setPlan(p);
     ring_layout_->setChecked(false);  // a pipeline reads as a chain
     partition_label_->setText(

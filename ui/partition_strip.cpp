@@ -50,9 +50,28 @@ void PartitionStrip::setReplicas(const std::vector<int>& devices) {
   update();
 }
 
+void PartitionStrip::setStageReplicas(int redundancy) {
+  stage_replicas_ = std::max(0, redundancy);
+  update();
+}
+
+std::vector<int> PartitionStrip::replicaHoldersOf(int stage) const {
+  std::vector<int> holders;
+  for (int back = 1; back <= stage_replicas_ && stage - back >= 0; ++back) {
+    if (static_cast<size_t>(stage) >= plan_devices_.size()) break;
+    const int d = plan_devices_[static_cast<size_t>(stage - back)];
+    if (d >= 0 && d != plan_devices_[static_cast<size_t>(stage)] &&
+        std::find(holders.begin(), holders.end(), d) == holders.end()) {
+      holders.push_back(d);
+    }
+  }
+  return holders;
+}
+
 void PartitionStrip::setPlan(const PlanInfo& plan) {
   owner_.assign(layers_.size(), -1);
   replicas_.clear();
+  plan_devices_ = plan.device_of_stage;
   const size_t stages = plan.stage_first_layer.size();
   for (size_t s = 0; s < stages; ++s) {
     const int first = std::max(0, plan.stage_first_layer[s]);
@@ -146,6 +165,7 @@ void PartitionStrip::setDevices(const std::vector<DeviceStatus>& devices) {
 void PartitionStrip::clearAssignment() {
   owner_.assign(layers_.size(), -1);
   replicas_.clear();
+  plan_devices_.clear();
   device_names_.clear();
   device_lost_.clear();
   update();
@@ -331,19 +351,35 @@ void PartitionStrip::paintEvent(QPaintEvent*) {
     }
     return;
   }
+  auto deviceName = [this](int d) {
+    QString name = static_cast<size_t>(d) < device_names_.size() ? device_names_[d] : QString();
+    return name.isEmpty() ? QStringLiteral("device %1").arg(d) : name;
+  };
   int start = 0;
+  int stage = 0;
   for (int l = 1; l <= layerCount(); ++l) {
     if (l < layerCount() && owner_[static_cast<size_t>(l)] == owner_[static_cast<size_t>(start)]) {
       continue;
     }
     const int d = owner_[static_cast<size_t>(start)];
     if (d >= 0) {
-      QString name = static_cast<size_t>(d) < device_names_.size() ? device_names_[d] : QString();
-      if (name.isEmpty()) name = QStringLiteral("device %1").arg(d);
+      QString name = deviceName(d);
       if (static_cast<size_t>(d) < device_lost_.size() && device_lost_[d]) name += tr(" (lost)");
+      // Replicas of this stage (respipe): named after the owner, a band in the nearest holder's
+      // colour along the top of the stage's layers.
+      const std::vector<int> holders = replicaHoldersOf(stage);
+      if (!holders.empty()) {
+        QStringList names;
+        for (int h : holders) names << deviceName(h);
+        name += tr(" · replica on %1").arg(names.join(", "));
+        const QRect band(QPoint(layerRect(start).left() + 1, area.top() + 1),
+                         QPoint(layerRect(l - 1).right() - 1, area.top() + 4));
+        p.fillRect(band, deviceColor(holders.front()).darker(110));
+      }
       label(start, l - 1, name, deviceColor(d).darker(150));
     }
     start = l;
+    ++stage;
   }
 }
 

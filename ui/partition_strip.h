@@ -32,6 +32,12 @@ class PartitionStrip : public QWidget {
   // A decentralized run: every one of `devices` holds the whole model (no cuts).
   void setReplicas(const std::vector<int>& devices);
   const std::vector<int>& replicas() const { return replicas_; }
+  // A pipeline whose stage k keeps replicas of stages k+1 .. k+r (an algorithm parameter
+  // `redundancy`, as respipe's): under each stage of the plan, the devices that hold a replica
+  // of it, and a band in the colour of the nearest one. 0: none.
+  void setStageReplicas(int redundancy);
+  // The devices holding a replica of stage s of the current plan (nearest first).
+  std::vector<int> replicaHoldersOf(int stage) const;
   void clearAssignment();
 
   void setWidthBy(WidthBy by);
@@ -97,7 +103,9 @@ class PartitionStrip : public QWidget {
   std::vector<bool> device_lost_;
   std::vector<double> layer_times_;
   std::vector<int> proposed_;
-  std::vector<int> replicas_;  // devices that each hold the whole model
+  std::vector<int> replicas_;      // devices that each hold the whole model
+  std::vector<int> plan_devices_;  // device per stage of the current plan
+  int stage_replicas_ = 0;         // r: stage k holds replicas of k+1 .. k+r
   WidthBy width_by_ = WidthBy::kParameters;
   bool cuts_editable_ = false;
   int drag_ = -1;  // index of the cut being dragged

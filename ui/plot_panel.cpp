@@ -100,6 +100,14 @@ PlotPanel::PlotPanel(QWidget* parent) : QWidget(parent) {
 PlotPanel::~PlotPanel() = default;
 
 bool PlotPanel::chartShown(Chart c) const {
+  // respipe's routed-around chart appears once a device reports routed_per_s.
+  if (c == Chart::kRouted) {
+    if (routed_seen_) return true;
+    for (const auto& line : overlay_) {
+      if (line.chart == Chart::kRouted && !line.points.empty()) return true;
+    }
+    return false;
+  }
   // The gossip charts (bytes per iteration, consensus distance, compression ratio) appear once a
   // gossip algorithm's consensus distance, compression ratio or gossip bytes arrive: other runs
   // keep the six charts at their size.
@@ -255,6 +263,10 @@ void PlotPanel::appendSample(const MetricSample& m) {
     gossip_seen_ = true;
     layoutCharts(columns_);
   }
+  if (!routed_seen_ && s->chart == Chart::kRouted) {
+    routed_seen_ = true;
+    layoutCharts(columns_);
+  }
   s->buffer.append({m.time_s, static_cast<double>(m.iteration), m.value});
 }
 
@@ -270,6 +282,7 @@ void PlotPanel::clear() {
   device_index_.clear();
   derived_.clear();
   gossip_seen_ = false;
+  routed_seen_ = false;
   layoutCharts(columns_);
   setFastDrawing(false);
   timer_.setInterval(kReplotIntervalMs);

@@ -189,6 +189,7 @@ class PlotPanel : public QWidget {
   QGridLayout* grid_ = nullptr;
   int columns_ = 0;
   std::array<bool, kChartCount> shown_{};  // laid out in the grid
+  bool routed_seen_ = false;               // a device's routed_per_s (respipe)
   bool gossip_seen_ = false;  // a consensus distance, a compression ratio or gossip bytes
   QComboBox* axis_box_ = nullptr;
   QCheckBox* follow_box_ = nullptr;

@@ -24,6 +24,7 @@ int chartOf(const MetricSample& m) {
   if (!run && m.metric == kBusyPercentMetric) return static_cast<int>(Chart::kBusy);
   if (run && m.metric == "consensus_distance") return static_cast<int>(Chart::kConsensus);
   if (!run && m.metric == "compression_ratio") return static_cast<int>(Chart::kCompression);
+  if (!run && m.metric == "routed_per_s") return static_cast<int>(Chart::kRouted);
   if (run) {
     for (const auto& kind : kMessageKinds) {
       if (m.metric == kindRateMetric(kind)) return static_cast<int>(Chart::kTrafficKind);
@@ -60,6 +61,8 @@ QString chartTitle(Chart c) {
       return QStringLiteral("Consensus distance");
     case Chart::kCompression:
       return QStringLiteral("Compression ratio (dense / sent)");
+    case Chart::kRouted:
+      return QStringLiteral("Routed micro-batches per device (/s)");
   }
   return {};
 }
@@ -83,6 +86,8 @@ QString chartUnit(Chart c) {
       return QStringLiteral("distance");
     case Chart::kCompression:
       return QStringLiteral("ratio");
+    case Chart::kRouted:
+      return QStringLiteral("micro-batches/s");
   }
   return {};
 }

@@ -18,9 +18,10 @@
 
 namespace edgerig::ui {
 
-// The last three are the gossip algorithms' (empty for the others): bytes each iteration costs per
+// Three are the gossip algorithms' (empty for the others): bytes each iteration costs per
 // message kind, the consensus distance (how far apart the devices' models are), and sparse-push's
-// achieved compression ratio per device.
+// achieved compression ratio per device. The last is respipe's: micro-batches each device ran on
+// its replica of a late successor (routed around it), per second.
 enum class Chart {
   kAccuracy,
   kLoss,
@@ -30,9 +31,10 @@ enum class Chart {
   kBusy,
   kBytesPerIteration,
   kConsensus,
-  kCompression
+  kCompression,
+  kRouted
 };
-inline constexpr int kChartCount = 9;
+inline constexpr int kChartCount = 10;
 
 // Message kinds the agents count bytes for (metrics bytes_sent_<kind>, cumulative per device),
 // in the order of device_bridge/traffic_kind.h.

@@ -150,12 +150,14 @@ double worstWeightDifference(const RunResult& a, const RunResult& b) {
   return worst;
 }
 
+// The devices of the last plan: its rows are written one after another, so their times may
+// differ by a millisecond (plans follow each other by far more than 0.1 s).
 std::string lastPlanDevices(const RunResult& r) {
   double last = -1;
   for (const auto& p : r.data.partitions) last = std::max(last, p.time_s);
   std::string devices;
   for (const auto& p : r.data.partitions) {
-    if (p.time_s == last) devices += (devices.empty() ? "" : " ") + p.device;
+    if (p.time_s > last - 0.1) devices += (devices.empty() ? "" : " ") + p.device;
   }
   return devices;
 }
@@ -217,11 +219,50 @@ TEST(Respipe, TakeOverAfterFMissesShrinksThePlanAndKeepsTheModel) {
       << "a take-over should cost far less than the 3 s freeze";
 }
 
-// DISABLED: hangs about one run in three at the first iteration after a short freeze ends, when
-// the thawed stage answers some micro-batches of an iteration its predecessor routes around at
-// the same moment (a known bug of the mixed case, not yet found; see the report). Run it with
-// --gtest_also_run_disabled_tests.
-TEST(Respipe, DISABLED_EndToEndFreezeRouteKillTakeOverReturnFinish) {
+// The first stage has no predecessor and the last reports the loss: neither is routed around.
+// Frozen for a while (shorter than the controller's loss timeout), they cost their freeze and
+// the run goes on with gpipe's arithmetic: the model is exactly the unfaulted run's (T = 1: a
+// routing spurred by the first stage's own timers, firing at the thaw before the acknowledgements
+// queued behind the freeze arrive, uses a fresh replica).
+TEST(Respipe, AFrozenFirstOrLastStageCostsItsFreezeAndNeverHangsTheRun) {
+  const RunResult& ref = reference();
+  ASSERT_TRUE(ref.summary.ok) << ref.summary.error;
+  ExperimentConfig c = respipeRun(1, 1000);
+  c.faults.push_back(fault(0, "freeze", 4, 1.5));
+  c.faults.push_back(fault(2, "freeze", 10, 1.5));
+  const RunResult r = runIt(c, "ends-frozen");
+  ASSERT_TRUE(r.summary.ok) << r.summary.error;
+  EXPECT_EQ(r.losses.size(), static_cast<size_t>(kIterations));
+  EXPECT_TRUE(eventsOf(r, events::kTakeover).empty());
+  EXPECT_TRUE(eventsOf(r, events::kDeviceLost).empty());
+  EXPECT_EQ(lastMetric(r, "dev1", "routed_total"), 0.0) << "the last stage is never routed around";
+  const double loss_diff = worstLossDifference(r, ref);
+  const double weight_diff = worstWeightDifference(r, ref);
+  std::printf(
+      "[ measured ] first and last stage frozen 1.5 s each: %.2f s vs %.2f s unfrozen; dev0 "
+      "routed %.0f; worst loss difference %.3g, weight difference %.3g\n",
+      r.summary.training_s, ref.summary.training_s, lastMetric(r, "dev0", "routed_total"),
+      loss_diff, weight_diff);
+  EXPECT_LT(loss_diff, 1e-5);
+  EXPECT_LT(weight_diff, 1e-5);
+  EXPECT_GT(r.summary.training_s, ref.summary.training_s + 2.0) << "each freeze costs its time";
+}
+
+// A lost last stage cannot be routed around: the run ends, with an error that says why.
+TEST(Respipe, ALostLastStageEndsTheRunWithAClearError) {
+  ExperimentConfig c = respipeRun(1, 4);
+  c.faults.push_back(fault(2, "crash", 5));
+  const RunResult r = runIt(c, "last-lost");
+  ASSERT_FALSE(r.summary.ok);
+  EXPECT_NE(r.summary.error.find("dev2"), std::string::npos) << r.summary.error;
+  EXPECT_NE(r.summary.error.find("middle stage only"), std::string::npos) << r.summary.error;
+}
+
+// Once hung about one run in three at the first iteration after the freeze: the thawed stage's
+// late results for iterations the last stage had already flushed waited there behind the
+// iteration in progress, and that iteration's own micro-batches behind them (the focused test is
+// tst_respipe_late).
+TEST(Respipe, EndToEndFreezeRouteKillTakeOverReturnFinish) {
   ExperimentConfig c = respipeRun(5, 12);
   c.max_iterations = 30;
   c.faults.push_back(fault(1, "freeze", 4, 0.6));

@@ -141,6 +141,42 @@ class TstPartitionStrip : public QObject {
     QVERIFY(!strip.hasLayerTimes());
   }
 
+  // respipe: stage k keeps replicas of k+1 .. k+r. Each stage names the devices holding a replica
+  // of it and has a band in the nearest one's colour; a shrunk plan (a take-over) follows.
+  void showsWhichStagesHoldReplicasOfWhich() {
+    PartitionStrip strip;
+    strip.resize(600, 70);
+    strip.setLayers(equalLayers(6));
+    PlanInfo plan;
+    plan.stage_first_layer = {0, 2, 4};
+    plan.device_of_stage = {0, 1, 2};
+    strip.setPlan(plan);
+    QVERIFY(strip.replicaHoldersOf(1).empty());  // r = 0: no replicas
+    const QPoint band_of_stage_2(strip.layerRect(5).center().x(), strip.layerRect(5).top() + 2);
+    QCOMPARE(strip.grab().toImage().pixelColor(band_of_stage_2), edgerig::ui::deviceColor(2));
+    strip.setStageReplicas(1);
+    QVERIFY(strip.replicaHoldersOf(0).empty());
+    QCOMPARE(strip.replicaHoldersOf(1), (std::vector<int>{0}));
+    QCOMPARE(strip.replicaHoldersOf(2), (std::vector<int>{1}));
+    const QImage image = strip.grab().toImage();
+    QCOMPARE(image.pixelColor(band_of_stage_2).rgb(),
+             edgerig::ui::deviceColor(1).darker(110).rgb());
+    // Below the band the layer keeps its owner's colour; stage 0 has no band.
+    const QPoint below(strip.layerRect(5).left() + 3, strip.layerRect(5).bottom() - 3);
+    QCOMPARE(image.pixelColor(below).rgb(), edgerig::ui::deviceColor(2).rgb());
+    QCOMPARE(image.pixelColor(strip.layerRect(0).center().x(), strip.layerRect(0).top() + 2).rgb(),
+             edgerig::ui::deviceColor(0).rgb());
+    strip.setStageReplicas(2);
+    QCOMPARE(strip.replicaHoldersOf(2), (std::vector<int>{1, 0}));
+    // dev0 took dev1's layers over: two stages left.
+    plan.stage_first_layer = {0, 4};
+    plan.device_of_stage = {0, 2};
+    strip.setPlan(plan);
+    QCOMPARE(strip.replicaHoldersOf(1), (std::vector<int>{0}));
+    if (qEnvironmentVariableIsSet("EDGERIG_STRIP_SNAPSHOT"))
+      strip.grab().save(qEnvironmentVariable("EDGERIG_STRIP_SNAPSHOT"));
+  }
+
   void widthModes() {
     auto layers = edgerig::describeModel("cnn");
     QVERIFY2(layers.isOk(), layers.status().message().c_str());

@@ -106,6 +106,41 @@ class TstPlotPanel : public QObject {
     QVERIFY(!p.isChartShown(Chart::kConsensus));
   }
 
+  // A respipe run's routed_per_s (per device and iteration) brings the routed-around chart, one
+  // line per device; a take-over is a labelled marker on it as on every chart.
+  void routedChartAppearsWithRespipeData() {
+    PlotPanel p;
+    p.resize(1600, 1000);
+    p.show();
+    for (int it = 1; it <= 20; ++it) p.addMetrics(iteration(it));
+    QTRY_VERIFY(!p.replotPending());
+    QVERIFY(!p.isChartShown(Chart::kRouted));
+    for (int it = 21; it <= 40; ++it) {
+      const double t = 0.1 * it;
+      p.addMetrics({{t, it, "dev0", "routed_per_s", it >= 30 && it < 35 ? 16.0 : 0.0},
+                    {t, it, "dev1", "routed_per_s", 0.0},
+                    {t, it, "dev0", "routed_total", 4.0 * it}});
+    }
+    p.addEvents({RunEvent{3.4, 34, "dev0", "takeover", "dev0 took over dev1's layers"}});
+    QTRY_VERIFY(!p.replotPending());
+    p.replotAllNow();
+    QVERIFY(p.isChartShown(Chart::kRouted));
+    QVERIFY(p.chart(Chart::kRouted)->isVisible());
+    QCOMPARE(p.chart(Chart::kRouted)->graphCount(), 2);  // routed_total is not drawn
+    QCPGraph* dev0 = graphNamed(p.chart(Chart::kRouted), "dev0");
+    QVERIFY(dev0);
+    QCOMPARE(dev0->dataCount(), 20);
+    QCOMPARE(dev0->data()->at(10)->value, 16.0);  // iteration 31
+    QStringList labels;
+    for (int i = 0; i < p.chart(Chart::kRouted)->itemCount(); ++i) {
+      if (auto* text = qobject_cast<QCPItemText*>(p.chart(Chart::kRouted)->item(i)))
+        labels << text->text();
+    }
+    QCOMPARE(labels, QStringList({"dev0: took over"}));
+    p.clear();
+    QVERIFY(!p.isChartShown(Chart::kRouted));
+  }
+
   void routesSamplesToCharts() {
     PlotPanel p;
     for (int it = 1; it <= 50; ++it) p.addMetrics(iteration(it));

@@ -106,6 +106,10 @@ Status RespipeStageWorker::onMessage(const wire::AlgoMessage& m) {
 
 bool RespipeStageWorker::mustHold(int64_t iteration, wire::StepMode mode) const {
   if (replaying_) return false;
+  // A late result for an iteration this stage already flushed is discarded (and acknowledged)
+  // at once. Held, it would wait behind the iteration in progress, and that iteration's own
+  // micro-batches would queue behind it: the stage would never flush again.
+  if (finished_.count(iteration)) return false;
   if (!held_.empty()) return true;  // keep the order
   for (const auto& [id, st] : iterations_) {
     if (id != iteration && st.mode == wire::STEP_MODE_TRAIN) return true;
@@ -131,7 +135,8 @@ void RespipeStageWorker::replayHeld() {
     }
     bool blocked = false;
     for (const auto& [other, st] : iterations_) {
-      if (forward && other != id && st.mode == wire::STEP_MODE_TRAIN) blocked = true;
+      if (forward && other != id && st.mode == wire::STEP_MODE_TRAIN && !finished_.count(id))
+        blocked = true;
     }
     if (blocked) return;
     wire::AlgoMessage m = std::move(held_.front());
