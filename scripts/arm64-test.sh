@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The arm64 agent under emulation (issue 15), as CI runs it (.ci/run):
 #   1. cross-builds edgerig-agent for arm64 (scripts/cross-agent.sh, sysroot cached);
-#   2. trains lenet5 with gpipe on 2 devices, ITERS iterations, three times on loopback:
+#   2. trains lenet5 with gpipe on 2 devices, 16 iterations (EDGERIG_ARM64_ITERS), three times on loopback:
 #        native   : two x86-64 agents                      (the reference)
 #        arm-last : x86-64 stage 0, arm64 stage 1 under qemu-aarch64-static
 #        arm-first: arm64 stage 0 under qemu, x86-64 stage 1
@@ -12,15 +12,17 @@
 #      weights to the arm64 stage, gradients and the gathered model back), so a byte-order slip
 #      shows as a loss off by orders of magnitude, not by rounding.
 # Time budget: EDGERIG_ARM64_BUDGET_S (default 900 s) for the whole script; exceeded = failure.
-# Tolerances (measured, docs/benchmarks.md "Agents on arm64"): arm64's and x86-64's kernels
-# round differently (FMA, OpenBLAS's kernels), so losses are not bitwise equal: relative
-# difference of the training loss at most LOSS_RTOL (default 1e-3) per iteration.
+# Tolerance (measured, docs/benchmarks.md "Agents on arm64"): arm64's and x86-64's BLAS
+# kernels round differently, so losses need not be bitwise equal. Over 32 iterations the worst
+# relative difference measured was 6.5e-8 (arm64 as the last stage; as the first stage the
+# losses were bitwise equal): EDGERIG_ARM64_LOSS_RTOL defaults to 1e-4, 1,500 times that, room for
+# real arm64 cores' OpenBLAS kernels, and still far below what a wrong byte order gives (nan).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
 budget="${EDGERIG_ARM64_BUDGET_S:-900}"
-iters="${EDGERIG_ARM64_ITERS:-8}"
-loss_rtol="${EDGERIG_ARM64_LOSS_RTOL:-1e-3}"
+iters="${EDGERIG_ARM64_ITERS:-16}"  # at most 32: one epoch of the 2,048 samples
+loss_rtol="${EDGERIG_ARM64_LOSS_RTOL:-1e-4}"
 start=$(date +%s)
 fail() {
   echo "arm64-test: FAILED: $*" >&2
