@@ -304,6 +304,14 @@ TEST(ParseExperiment, BadValuesAreNamed) {
       {R"({"faults": [{"kind": "link", "delayMs": -1}]})",
        "field faults.0.delayMs: must be at least 0"},
       {R"({"faults": [{"kind": "crash", "atS": -2}]})", "field faults.0.atS: must be at least 0"},
+      {R"({"faults": [{"kind": "link", "bandwidthMbps": 20, "peers": [0]}]})",
+       "field faults.0.peers: device 0 is the device itself"},
+      {R"({"faults": [{"kind": "link", "peers": [5]}]})",
+       "field faults.0.peers: device 5 does not exist; devices are 0..2"},
+      {R"({"faults": [{"kind": "crash", "device": 2, "peers": [1]}]})",
+       "field faults.0.peers: only a link fault takes peers (this one is crash)"},
+      {R"({"devices": {"profiles": [{"bandwidthMbps": 20, "peers": [1, 1]}]}})",
+       "field devices.profiles.0.peers: device 1 is listed twice"},
   };
   for (const auto& [json, expected] : cases) {
     const std::string e = errorOf(json);
