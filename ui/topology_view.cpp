@@ -104,11 +104,14 @@ void TopologyView::setPlan(const PlanInfo& plan) {
 
 void TopologyView::setGraph(const GraphInfo& graph) {
   // A time-varying graph arrives round by round: the picture is the union of the rounds since
-  // the members (a lost device, a re-drawn graph) or the kind (a switch) last changed.
+  // the members (a lost device, a re-drawn graph) or the kind (a switch) last changed. A kind
+  // starting with "groups" (dssync's) is a partition into groups: the current round's alone.
   std::set<int> members, known;
   for (const auto& e : graph.edges) members.insert({e.from, e.to});
   for (const auto& [edge, w] : union_) known.insert({edge.first, edge.second});
-  if (graph.kind != graph_.kind || graph.algorithm != graph_.algorithm || members != known) {
+  const bool groups = graph.kind.rfind("groups", 0) == 0;
+  if (groups || graph.kind != graph_.kind || graph.algorithm != graph_.algorithm ||
+      members != known) {
     union_.clear();
   }
   for (const auto& e : graph.edges) {

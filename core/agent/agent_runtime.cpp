@@ -345,8 +345,15 @@ void AgentRuntime::applyShapeToPeers() {
   const auto links = links_->sessions();
   std::lock_guard lock(sessions_mu_);
   for (const auto& s : links) {
-    const bool match =
-        link_peer_.empty() || link_peer_ == s->peerName() || link_peer_ == s->remoteAddress();
+    // link_peer_: one peer, or several separated by commas (a cap on some links only).
+    bool match = link_peer_.empty();
+    for (size_t at = 0; !match && at <= link_peer_.size();) {
+      size_t end = link_peer_.find(',', at);
+      if (end == std::string::npos) end = link_peer_.size();
+      const std::string peer = link_peer_.substr(at, end - at);
+      match = peer == s->peerName() || peer == s->remoteAddress();
+      at = end + 1;
+    }
     s->setShape(match ? link_shape_ : bridge::LinkShape{});
   }
 }

@@ -116,6 +116,16 @@ Status Controller::Run::applyFault(const FaultConfig& f, const std::string& sour
   }
   wire::Envelope env;
   *env.mutable_fault() = toFaultCommand(f);
+  // A link fault on some links only: the agent matches its data links by the peers' names.
+  std::string peers;
+  for (int p : f.peers) {
+    if (p < 0 || p >= pool_->size()) {
+      return invalidArgument("fault on device " + std::to_string(f.device) + ": peer " +
+                             std::to_string(p) + " is no device");
+    }
+    peers += (peers.empty() ? "" : ",") + pool_->name(p);
+  }
+  env.mutable_fault()->set_peer(peers);
   pool_->send(f.device, std::move(env));
   auto& d = metrics_.device(f.device);
   if (f.kind == "link" || f.kind == "clear") {
@@ -222,6 +232,7 @@ Status Controller::Run::applyProfile(int i) {
     f.jitter_ms = p.jitter_ms;
     f.bandwidth_mbps = p.bandwidth_mbps;
     f.drop_probability = p.drop_probability;
+    f.peers = p.peers;
     if (auto st = applyFault(f, "profile"); !st) return st;
   }
   return Status::ok();

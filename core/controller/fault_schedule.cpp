@@ -56,6 +56,11 @@ std::string describeFault(const FaultConfig& f) {
   } else if (f.kind == "link") {
     std::snprintf(buf, sizeof buf, "link delay %g ms jitter %g ms bandwidth %g Mbit/s drop %g",
                   f.delay_ms, f.jitter_ms, f.bandwidth_mbps, f.drop_probability);
+    if (!f.peers.empty()) {
+      std::string s = std::string(buf) + " to devices";
+      for (int p : f.peers) s += " " + std::to_string(p);
+      return s;
+    }
   } else if (f.kind == "freeze") {
     std::snprintf(buf, sizeof buf, "freeze %g s", f.freeze_s);
   } else {

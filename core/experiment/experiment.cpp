@@ -39,6 +39,7 @@ ExperimentConfig fromWire(const wire::Experiment& e) {
     if (p.has_jitter_ms()) q.jitter_ms = p.jitter_ms();
     if (p.has_bandwidth_mbps()) q.bandwidth_mbps = p.bandwidth_mbps();
     if (p.has_drop_probability()) q.drop_probability = p.drop_probability();
+    q.peers.assign(p.peers().begin(), p.peers().end());
     c.profiles.push_back(std::move(q));
   }
   c.remote.assign(d.remote().begin(), d.remote().end());
@@ -82,6 +83,7 @@ ExperimentConfig fromWire(const wire::Experiment& e) {
     if (f.has_bandwidth_mbps()) g.bandwidth_mbps = f.bandwidth_mbps();
     if (f.has_drop_probability()) g.drop_probability = f.drop_probability();
     if (f.has_freeze_s()) g.freeze_s = f.freeze_s();
+    g.peers.assign(f.peers().begin(), f.peers().end());
     c.faults.push_back(std::move(g));
   }
   return c;
@@ -103,6 +105,7 @@ wire::Experiment toWire(const ExperimentConfig& c) {
     p->set_jitter_ms(q.jitter_ms);
     p->set_bandwidth_mbps(q.bandwidth_mbps);
     p->set_drop_probability(q.drop_probability);
+    for (int peer : q.peers) p->add_peers(peer);
   }
   for (const auto& r : c.remote) d->add_remote(r);
   d->set_token_file(c.token_file);
@@ -145,6 +148,7 @@ wire::Experiment toWire(const ExperimentConfig& c) {
     f->set_bandwidth_mbps(g.bandwidth_mbps);
     f->set_drop_probability(g.drop_probability);
     f->set_freeze_s(g.freeze_s);
+    for (int peer : g.peers) f->add_peers(peer);
   }
   return e;
 }
@@ -211,6 +215,23 @@ void checkLink(Checks& k, const std::string& at, double slowdown, double delay_m
                                       Checks::num(bandwidth_mbps));
   }
   k.fraction(at + ".dropProbability", drop_probability);
+}
+
+// The devices a link shaping applies to: each an index of another device, once.
+void checkPeers(Checks& k, const std::string& at, const std::vector<int>& peers, int self,
+                int devices) {
+  std::vector<int> seen;
+  for (int p : peers) {
+    if (p < 0 || p >= devices) {
+      k.fail(at, "device " + std::to_string(p) + " does not exist; devices are 0.." +
+                     std::to_string(devices - 1));
+    } else if (p == self) {
+      k.fail(at, "device " + std::to_string(p) + " is the device itself");
+    } else if (std::find(seen.begin(), seen.end(), p) != seen.end()) {
+      k.fail(at, "device " + std::to_string(p) + " is listed twice");
+    }
+    seen.push_back(p);
+  }
 }
 
 // The experiment's `algorithm` object: its name (gpipe when absent) and parameters, checked
@@ -301,6 +322,8 @@ Status validateExperiment(const ExperimentConfig& c, const ExperimentNames& name
     const auto& p = c.profiles[i];
     checkLink(k, "devices.profiles." + std::to_string(i), p.slowdown, p.delay_ms, p.jitter_ms,
               p.bandwidth_mbps, p.drop_probability);
+    checkPeers(k, "devices.profiles." + std::to_string(i) + ".peers", p.peers, static_cast<int>(i),
+               c.numDevices());
   }
   for (size_t i = 0; i < c.remote.size(); ++i) {
     auto address = bridge::parseHostPort(c.remote[i]);  // what the controller will dial
@@ -366,6 +389,10 @@ Status validateExperiment(const ExperimentConfig& c, const ExperimentNames& name
     if (f.kind.empty()) k.fail(at + ".kind", "missing; one of " + joinNames(kFaultKinds));
     k.known(at + ".kind", "fault kind", f.kind, kFaultKinds);
     checkLink(k, at, f.slowdown, f.delay_ms, f.jitter_ms, f.bandwidth_mbps, f.drop_probability);
+    checkPeers(k, at + ".peers", f.peers, f.device, c.numDevices());
+    if (!f.peers.empty() && f.kind != "link") {
+      k.fail(at + ".peers", "only a link fault takes peers (this one is " + f.kind + ")");
+    }
     if (f.kind == "freeze") k.above(at + ".freezeS", f.freeze_s, 0, " for a freeze");
     k.atLeast(at + ".freezeS", f.freeze_s, 0);
     k.atMost(at + ".freezeS", f.freeze_s, kMaxFreezeS);

@@ -18,6 +18,8 @@ struct DeviceProfileConfig {
   std::string name;
   double slowdown = 1;
   double delay_ms = 0, jitter_ms = 0, bandwidth_mbps = 0, drop_probability = 0;
+  // The shaping applies to the links to these devices (indices) only; empty: to every link.
+  std::vector<int> peers;
   bool operator==(const DeviceProfileConfig&) const = default;
 };
 
@@ -29,6 +31,7 @@ struct FaultConfig {
   std::string kind;  // slowdown | link | freeze | crash | restart | clear
   double slowdown = 1, delay_ms = 0, jitter_ms = 0, bandwidth_mbps = 0, drop_probability = 0,
          freeze_s = 0;
+  std::vector<int> peers;  // a link fault: to these devices only; empty: every link
   bool operator==(const FaultConfig&) const = default;
 };
 

@@ -1,5 +1,6 @@
 // The link bandwidth probe in real runs of local agents: an emulated cap on one device's links
-// is measured within ±20 % (and an uncapped link far above it), a link fault applied mid-run is
+// is measured within ±20 % (and an uncapped link far above it), as is a cap on some links only
+// (two halves, the crossing links capped), a link fault applied mid-run is
 // measured again at the next iteration boundary, the probe's bytes are their own traffic kind,
 // and an agent refuses malformed or hostile probe bursts by closing that session, and keeps
 // serving.
@@ -93,6 +94,37 @@ TEST(LinkProbe, MeasuresAnEmulatedCapWithinTwentyPercentAndUncappedLinksFarAbove
   // Three bursts of 32 chunks of 32 KiB from dev2, counted as probe traffic, not control.
   EXPECT_GE(probe_bytes, 3 * 32 * 32768.0);
   EXPECT_LT(probe_bytes, 3 * 32 * 33000.0);
+}
+
+TEST(LinkProbe, ACapOnSomeLinksOnlyIsMeasuredOnThoseLinks) {
+  // Two halves {dev0, dev1} and {dev2, dev3}: each device's links to the other half are capped
+  // (devices.profiles[].peers), the links inside a half are not.
+  auto c = smallRun(4, 2);
+  c.algorithm.name = "allreduce";
+  c.profiles.resize(4);
+  for (int d = 0; d < 4; ++d) {
+    c.profiles[d].bandwidth_mbps = 50;
+    c.profiles[d].peers = d < 2 ? std::vector<int>{2, 3} : std::vector<int>{0, 1};
+  }
+  const auto dir = testsupport::runDir("peers");
+  ControllerOptions opts;
+  opts.run_dir = dir;
+  Controller controller(c, opts);
+  const auto summary = controller.run();
+  ASSERT_TRUE(summary.ok) << summary.error;
+  auto run = readRun(dir);
+  ASSERT_TRUE(run.isOk()) << run.status().message();
+  const auto sets = probes(*run);
+  ASSERT_EQ(sets.size(), 1u);
+  ASSERT_EQ(sets[0].size(), 12u);
+  const auto half = [](const std::string& name) { return name == "dev0" || name == "dev1"; };
+  for (const auto& [link, v] : sets[0]) {
+    if (half(link.first) != half(link.second)) {
+      EXPECT_NEAR(v, 50 * kMbit, 0.2 * 50 * kMbit) << link.first << "->" << link.second;
+    } else {
+      EXPECT_GT(v, 4 * 50 * kMbit) << link.first << "->" << link.second << " is not capped";
+    }
+  }
 }
 
 TEST(LinkProbe, ALinkFaultMidRunIsMeasuredAgainAtTheNextBoundary) {

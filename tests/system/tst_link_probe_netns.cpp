@@ -1,8 +1,8 @@
 // The bandwidth probe against a real kernel rate limit: three agents, each in its own network
 // namespace joined by veth pairs to a bridge, with `tc tbf rate 50mbit` on dev2's interface. The
 // probe must measure dev2's links within ±20 % of 50 Mbit/s and the others far above it. Needs
-// root and `ip netns` (CI has both); skips with the reason otherwise. Namespaces, links and agent
-// processes are named after this process and removed in TearDown, failed or not.
+// root and `ip netns` (CI has both); skips with the reason otherwise. The namespaces are
+// tests/support/netns_testbed.h's, removed when the test ends, failed or not.
 #include <gtest/gtest.h>
 #include <poll.h>
 #include <signal.h>
@@ -19,6 +19,7 @@
 #include "core/controller/local_testbed.h"
 #include "core/runlog/run_reader.h"
 #include "device_bridge/auth.h"
+#include "tests/support/netns_testbed.h"
 #include "tests/support/scratch_dir.h"
 
 namespace edgerig {
@@ -29,105 +30,22 @@ constexpr int kCapped = 2;       // dev2's interface has the tbf qdisc
 constexpr double kCapMbit = 50;  // tc ... tbf rate 50mbit
 constexpr double kMbit = 1e6 / 8;
 
-int sh(const std::string& cmd) {
-  const int rc = std::system((cmd + " >/dev/null 2>&1").c_str());
-  return WIFEXITED(rc) ? WEXITSTATUS(rc) : -1;
-}
-
 class NetnsProbe : public testing::Test {
  protected:
   void SetUp() override {
-    if (::geteuid() != 0) GTEST_SKIP() << "needs root to make network namespaces (CI runs as root)";
-    if (sh("ip netns list") != 0) GTEST_SKIP() << "`ip netns` is not available on this host";
-    if (sh("tc qdisc help") > 1) GTEST_SKIP() << "`tc` is not available on this host";
-    const int id = static_cast<int>(::getpid()) % 100000;
-    tag_ = "ep" + std::to_string(id);
-    // A /24 of 10.0.0.0/8 of our own, from the pid, apart from other tests' namespaces.
-    subnet_ = "10." + std::to_string(200 + id % 50) + "." + std::to_string(id / 50 % 250) + ".";
-    made_ = true;
-    ASSERT_EQ(sh("ip link add br" + tag_ + " type bridge"), 0) << "cannot make a bridge";
-    ASSERT_EQ(sh("ip addr add " + subnet_ + "1/24 dev br" + tag_), 0);
-    ASSERT_EQ(sh("ip link set br" + tag_ + " up"), 0);
-    for (int i = 0; i < kAgents; ++i) {
-      const std::string ns = this->ns(i), in = "p" + tag_ + std::to_string(i),
-                        out = "v" + tag_ + std::to_string(i);
-      ASSERT_EQ(sh("ip netns add " + ns), 0) << ns;
-      ASSERT_EQ(sh("ip link add " + out + " type veth peer name " + in), 0);
-      ASSERT_EQ(sh("ip link set " + in + " netns " + ns), 0);
-      ASSERT_EQ(sh("ip link set " + out + " master br" + tag_), 0);
-      ASSERT_EQ(sh("ip link set " + out + " up"), 0);
-      ASSERT_EQ(sh("ip netns exec " + ns + " ip addr add " + address(i) + "/24 dev " + in), 0);
-      ASSERT_EQ(sh("ip netns exec " + ns + " ip link set " + in + " up"), 0);
-      ASSERT_EQ(sh("ip netns exec " + ns + " ip link set lo up"), 0);
+    if (const std::string why = testsupport::NetnsTestbed::skip(); !why.empty()) {
+      GTEST_SKIP() << why;
     }
-    ASSERT_EQ(sh("ip netns exec " + ns(kCapped) + " tc qdisc add dev p" + tag_ +
-                 std::to_string(kCapped) + " root tbf rate 50mbit burst 32kbit latency 400ms"),
-              0)
-        << "the kernel has no tbf qdisc";
-    token_file_ = scratch_.path("token");
-    std::ofstream(token_file_) << bridge::randomToken() << "\n";
-    ::chmod(token_file_.c_str(), 0600);
-    for (int i = 0; i < kAgents; ++i) ASSERT_NO_FATAL_FAILURE(startAgent(i));
+    ASSERT_NO_FATAL_FAILURE(bed_.make(std::vector<int>(kAgents, 0)));
+    ASSERT_NO_FATAL_FAILURE(bed_.capAgent(kCapped, kCapMbit));
+    ASSERT_NO_FATAL_FAILURE(bed_.startAgents());
+    remote_ = bed_.remote();
+    token_file_ = bed_.tokenFile();
   }
 
-  void TearDown() override {
-    for (pid_t pid : agents_) ::kill(pid, SIGTERM);
-    for (pid_t pid : agents_) {
-      int status = 0;
-      for (int t = 0; t < 50 && ::waitpid(pid, &status, WNOHANG) == 0; ++t) ::usleep(100000);
-      if (::waitpid(pid, &status, WNOHANG) == 0) {
-        ::kill(pid, SIGKILL);
-        ::waitpid(pid, &status, 0);
-      }
-    }
-    if (!made_) return;
-    for (int i = 0; i < kAgents; ++i) sh("ip netns del " + ns(i));  // takes its veth end along
-    sh("ip link del br" + tag_);
-  }
-
-  std::string ns(int i) const { return "ns" + tag_ + "-" + std::to_string(i); }
-  std::string address(int i) const { return subnet_ + std::to_string(11 + i); }
-
-  // The agent binary inside namespace i (ip netns exec execs it in place: its pid is the
-  // agent's), started once it prints its listening line.
-  void startAgent(int i) {
-    int out[2];
-    ASSERT_EQ(::pipe(out), 0);
-    const std::string binary = findAgentBinary();
-    const std::string listen = address(i) + ":7411", name = "dev" + std::to_string(i);
-    const pid_t pid = ::fork();
-    ASSERT_GE(pid, 0);
-    if (pid == 0) {
-      ::dup2(out[1], 1);
-      ::close(out[0]);
-      ::execlp("ip", "ip", "netns", "exec", ns(i).c_str(), binary.c_str(), "--listen",
-               listen.c_str(), "--name", name.c_str(), "--token-file", token_file_.c_str(),
-               static_cast<char*>(nullptr));
-      ::_exit(127);
-    }
-    ::close(out[1]);
-    agents_.push_back(pid);
-    std::string line;
-    pollfd p{out[0], POLLIN, 0};
-    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
-    while (line.find('\n') == std::string::npos && std::chrono::steady_clock::now() < deadline) {
-      if (::poll(&p, 1, 200) <= 0) continue;
-      char buf[256];
-      const ssize_t n = ::read(out[0], buf, sizeof buf);
-      if (n <= 0) break;
-      line.append(buf, static_cast<size_t>(n));
-    }
-    ::close(out[0]);
-    ASSERT_NE(line.find("listening on"), std::string::npos)
-        << "agent " << name << " in " << ns(i) << " did not start: '" << line << "'";
-    remote_.push_back(listen);
-  }
-
-  testsupport::ScratchDir scratch_{"netns-probe"};
-  std::string tag_, subnet_, token_file_;
-  bool made_ = false;
-  std::vector<pid_t> agents_;
+  testsupport::NetnsTestbed bed_;
   std::vector<std::string> remote_;
+  std::string token_file_;
 };
 
 TEST_F(NetnsProbe, MeasuresAKernelTbfLimitWithinTwentyPercentAndTheOtherLinksFarAbove) {

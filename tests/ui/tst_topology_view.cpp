@@ -337,6 +337,40 @@ class TstTopologyView : public QObject {
     QVERIFY(!v.grab().isNull());
   }
 
+  // dssync's groups (a kind starting with "groups"): the current round's groups alone, no union
+  // of rounds, whatever the members.
+  void groupsAreDrawnRoundByRound() {
+    TopologyView v;
+    v.resize(900, 600);
+    v.setLayout(TopologyView::Layout::kRing);
+    std::vector<DeviceStatus> devices;
+    for (int i = 0; i < 6; ++i) devices.push_back(dev(i, -1));
+    v.setDevices(devices);
+    const auto groups = [](const std::string& kind, std::vector<std::vector<int>> gs) {
+      GraphInfo g;
+      g.algorithm = "dssync";
+      g.kind = kind;
+      for (const auto& group : gs) {
+        const int n = static_cast<int>(group.size());
+        for (int i = 0; i < n && n > 1; ++i) {
+          g.edges.push_back(
+              {group[static_cast<size_t>(i)], group[static_cast<size_t>((i + 1) % n)], 1.0 / n});
+        }
+      }
+      return g;
+    };
+    v.setGraph(groups("groups", {{0, 1, 2}, {3, 4, 5}}));
+    QCOMPARE(v.edgeCount(), 6);
+    QVERIFY(v.hasArrow(0, 1) && v.hasArrow(2, 0));
+    v.setGraph(groups("groups", {{0, 2, 1}, {3, 5, 4}}));  // the rings turned round
+    QCOMPARE(v.edgeCount(), 6);  // a union would keep last round's 0 -> 1, faint
+    QVERIFY(v.hasArrow(0, 2) && v.hasArrow(1, 0) && !v.hasArrow(0, 1));
+    v.setGraph(groups("groups-bridge", {{0, 3}, {1, 4}, {2, 5}}));
+    QCOMPARE(v.edgeCount(), 3);  // three pairs, both ways
+    QVERIFY(v.hasArrow(0, 3) && v.hasArrow(3, 0) && !v.hasArrow(1, 2));
+    QVERIFY(!v.grab().isNull());
+  }
+
   // A lost device leaves the graph view at once, with its edges; the graph re-drawn over the
   // survivors replaces the union.
   void aLostDeviceLeavesTheGraph() {

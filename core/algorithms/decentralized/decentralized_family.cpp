@@ -2,6 +2,7 @@
 
 #include "core/algorithms/decentralized/allreduce/allreduce.h"
 #include "core/algorithms/decentralized/dpsgd/dpsgd.h"
+#include "core/algorithms/decentralized/dssync/dssync.h"
 #include "core/algorithms/decentralized/edgegossip/edgegossip.h"
 #include "core/algorithms/decentralized/sgp/sgp.h"
 #include "core/algorithms/decentralized/sparse_push/sparse_push.h"
@@ -14,6 +15,7 @@ void registerDecentralizedFamily(AlgorithmRegistry& registry) {
   registry.add(sgpEntry());
   registry.add(sparsePushEntry());
   registry.add(edgegossipEntry());
+  registry.add(dssyncEntry());
 }
 
 }  // namespace edgerig

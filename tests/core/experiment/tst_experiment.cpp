@@ -315,6 +315,14 @@ TEST(ParseExperiment, BadValuesAreNamed) {
        "field faults.0.bandwidthMbps: must be at most 1e+06, got 1e+300"},
       {R"({"faults": [{"kind": "link", "bandwidthMbps": 1e-9}]})",
        "field faults.0.bandwidthMbps: must be 0 (unlimited) or at least 0.001, got 1e-09"},
+      {R"({"faults": [{"kind": "link", "bandwidthMbps": 20, "peers": [0]}]})",
+       "field faults.0.peers: device 0 is the device itself"},
+      {R"({"faults": [{"kind": "link", "peers": [5]}]})",
+       "field faults.0.peers: device 5 does not exist; devices are 0..2"},
+      {R"({"faults": [{"kind": "crash", "device": 2, "peers": [1]}]})",
+       "field faults.0.peers: only a link fault takes peers (this one is crash)"},
+      {R"({"devices": {"profiles": [{"bandwidthMbps": 20, "peers": [1, 1]}]}})",
+       "field devices.profiles.0.peers: device 1 is listed twice"},
   };
   for (const auto& [json, expected] : cases) {
     const std::string e = errorOf(json);
