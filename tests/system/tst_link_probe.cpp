@@ -200,7 +200,9 @@ TEST(LinkProbe, AReprobeThatChangesALinkMakesFtpipehdCheckItsPlan) {
   ASSERT_EQ(checked.size(), 1u) << "one plan check, after the re-probe";
   EXPECT_EQ(checked[0], 3);
   for (const auto& e : run->events) {
-    if (e.kind == "replanned") EXPECT_EQ(e.field("reason"), "links") << e.detail;
+    if (e.kind == "replanned") {
+      EXPECT_EQ(e.field("reason"), "links") << e.detail;
+    }
   }
 }
 
