@@ -27,7 +27,7 @@ void carryOutFault(const wire::FaultCommand& f, std::chrono::steady_clock::time_
   if (f.kind() == wire::FaultCommand::KIND_FREEZE) {
     const auto length = freezeLengthOf(f);
     if (length.count() < 0) std::abort();  // (a freeze of 1e-300 s is 0 ns: no freeze)
-    (void)(now + length);  // the thaw time: UBSan watches the overflow
+    (void)(now + length);                  // the thaw time: UBSan watches the overflow
   }
   if (f.kind() != wire::FaultCommand::KIND_LINK) return;
   bridge::LinkShaper shaper(7);
