@@ -76,7 +76,6 @@ Sites findSites(const std::vector<int>& members, const std::vector<std::vector<d
     if (out.threshold > 0 && l.speed > 0 && l.speed <= out.threshold) continue;  // a bottleneck
     parent[static_cast<size_t>(find(parent, l.a))] = find(parent, l.b);
   }
-  std::vector<int> sorted_members = members;
   std::vector<std::pair<int, int>> by_root;  // (member, root)
   for (size_t i = 0; i < members.size(); ++i) {
     by_root.emplace_back(members[i], find(parent, static_cast<int>(i)));
