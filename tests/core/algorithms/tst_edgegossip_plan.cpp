@@ -131,5 +131,47 @@ TEST(EdgeGossipPlan, AShardCursorOfConstantSizeGivesDpsgdsBatches) {
   EXPECT_EQ(varying.next(500).size(), shard.size()) << "clipped to the shard";
 }
 
+TEST(EdgeGossipPlan, ASlowdownIsToldFromNoiseByTheMedianOfTheFirstRounds) {
+  SpeedWatch watch(0.5, 3);
+  // The first three rounds set the reference; one of them stalled (a busy machine) moves nothing.
+  EXPECT_FALSE(watch.observe(0, 1.0));
+  EXPECT_FALSE(watch.observe(0, 10.0));
+  EXPECT_FALSE(watch.observe(0, 1.1));
+  EXPECT_DOUBLE_EQ(watch.reference(0), 1.1);
+  // A slow round or two is noise: the count starts again when a round is back to normal.
+  EXPECT_FALSE(watch.observe(0, 3.0));
+  EXPECT_FALSE(watch.observe(0, 3.0));
+  EXPECT_FALSE(watch.observe(0, 1.0));
+  // 4× three rounds running is a change.
+  EXPECT_FALSE(watch.observe(0, 4.0));
+  EXPECT_FALSE(watch.observe(0, 4.0));
+  EXPECT_TRUE(watch.observe(0, 4.0));
+  // So is a device that became faster.
+  EXPECT_FALSE(watch.observe(1, 2.0));
+  EXPECT_FALSE(watch.observe(1, 2.0));
+  EXPECT_FALSE(watch.observe(1, 2.0));
+  for (int i = 0; i < 2; ++i) EXPECT_FALSE(watch.observe(1, 0.5));
+  EXPECT_TRUE(watch.observe(1, 0.5));
+}
+
+TEST(EdgeGossipPlan, ARestartedDeviceTakesItsNewSpeedAsTheReference) {
+  SpeedWatch watch(0.5, 3);
+  for (int i = 0; i < 3; ++i) watch.observe(0, 1.0);
+  for (int i = 0; i < 3; ++i) watch.observe(1, 1.0);
+  watch.restart(0);  // its batch changed
+  EXPECT_EQ(watch.reference(0), 0);
+  for (int i = 0; i < 3; ++i) EXPECT_FALSE(watch.observe(0, 2.0));
+  EXPECT_DOUBLE_EQ(watch.reference(0), 2.0);
+  for (int i = 0; i < 5; ++i) EXPECT_FALSE(watch.observe(0, 2.1)) << "its new normal";
+  // Device 1 was not restarted: it keeps its reference, and a change right after shows.
+  EXPECT_DOUBLE_EQ(watch.reference(1), 1.0);
+  EXPECT_FALSE(watch.observe(1, 4.0));
+  EXPECT_FALSE(watch.observe(1, 4.0));
+  EXPECT_TRUE(watch.observe(1, 4.0));
+  watch.keepOnly({0});
+  EXPECT_EQ(watch.reference(1), 0) << "a device gone is forgotten";
+  EXPECT_DOUBLE_EQ(watch.reference(0), 2.0);
+}
+
 }  // namespace
 }  // namespace edgerig

@@ -26,9 +26,9 @@ EdgeGossipCoordinator::EdgeGossipCoordinator(RunContext& ctx, GossipRules rules)
     : GossipCoordinator(ctx, std::move(rules)),
       measure_every_(std::max<int64_t>(1, ctx.params().getInt("measureEvery"))),
       tolerance_(ctx.params().getDouble("rebalanceTolerance")),
-      speed_change_(ctx.params().getDouble("speedChange")),
       period_(ctx.params().getInt("minPeriod"), ctx.params().getInt("maxPeriod"),
-              ctx.params().getDouble("stallThreshold")) {}
+              ctx.params().getDouble("stallThreshold")),
+      watch_(ctx.params().getDouble("speedChange"), kChangeRounds) {}
 
 Status EdgeGossipCoordinator::setup() {
   if (auto st = GossipCoordinator::setup(); !st) return st;
@@ -82,33 +82,29 @@ void EdgeGossipCoordinator::roundDone(int64_t iteration, const StepResult& resul
     rounds.push_back(RoundTime{static_cast<double>(ds.samples), ds.compute_s});
     if (rounds.size() > kKeptRounds) rounds.erase(rounds.begin());
     // Off its reference by more than speedChange three rounds running is a change, not noise.
-    auto& ref = reference_[ds.device];
-    if (measured_at_ < 0 || ref.rounds < 3) {
-      ref.seconds = (ref.seconds * ref.rounds + ds.compute_s) / (ref.rounds + 1);
-      ++ref.rounds;
-    } else {
-      const bool off = std::abs(ds.compute_s / ref.seconds - 1.0) > speed_change_;
-      drifting_[ds.device] = off ? drifting_[ds.device] + 1 : 0;
-      if (drifting_[ds.device] >= kChangeRounds) drifted.push_back(ds.device);
-    }
+    if (watch_.observe(ds.device, ds.compute_s) && measured_at_ >= 0) drifted.push_back(ds.device);
   }
   if (measured_at_ < 0 && iteration >= kFirstWindow) {
     rebalance(iteration, "measured at the start");
   } else if (!drifted.empty()) {
     // Only the rounds since the change describe the device now.
     for (int d : drifted) rounds_[d].erase(rounds_[d].begin(), rounds_[d].end() - kChangeRounds);
-    rebalance(iteration, ctx_.deviceName(drifted.front()) + "'s speed changed");
+    rebalance(iteration, ctx_.deviceName(drifted.front()) + "'s speed changed", drifted);
   } else if (measured_at_ >= 0 && iteration - measured_at_ >= measure_every_) {
     rebalance(iteration,
               "re-measured after " + std::to_string(iteration - measured_at_) + " rounds");
   }
 }
 
-void EdgeGossipCoordinator::rebalance(int64_t iteration, const std::string& why) {
+void EdgeGossipCoordinator::rebalance(int64_t iteration, const std::string& why,
+                                      const std::vector<int>& drifted) {
   measured_at_ = iteration;
-  drifting_.clear();
-  reference_.clear();
+  // A device whose speed changed is measured afresh; one whose batch changes below too. The
+  // others keep their references, so a change that lands just after this measurement still
+  // shows against the speed they had before it.
+  for (int d : drifted) watch_.restart(d);
   const std::vector<int> devices = members();
+  watch_.keepOnly(devices);
   std::map<int, TimeModel> fitted;
   TimeModel mean;
   for (int d : devices) {
@@ -136,6 +132,9 @@ void EdgeGossipCoordinator::rebalance(int64_t iteration, const std::string& why)
   const bool members_changed = batch_.size() != devices.size();
   if (!members_changed && !worthRebalancing(current, *next, tolerance_)) return;
   std::string speeds_text, batches_text;
+  for (size_t i = 0; i < devices.size(); ++i) {
+    if (current[i] != (*next)[i]) watch_.restart(devices[i]);
+  }
   batch_.clear();
   for (size_t i = 0; i < devices.size(); ++i) {
     batch_[devices[i]] = (*next)[i];

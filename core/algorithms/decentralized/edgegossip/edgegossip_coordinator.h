@@ -37,25 +37,18 @@ class EdgeGossipCoordinator : public GossipCoordinator {
  private:
   // New batches from each member's time model, fitted to its rounds (a device without rounds
   // yet: the members' mean model).
-  void rebalance(int64_t iteration, const std::string& why);
+  // `drifted`: the devices whose speed changed (their references are rebuilt either way).
+  void rebalance(int64_t iteration, const std::string& why, const std::vector<int>& drifted = {});
 
   int64_t global_ = 0;
   int64_t measure_every_;
   double tolerance_;
-  double speed_change_;
   ExchangePeriod period_;
   bool exchange_ = true;
   std::map<int, int64_t> batch_;
   std::map<int, std::vector<RoundTime>> rounds_;  // since its speed last changed (round 0 out)
-  // A device's round time at its current batch: the mean of the first three rounds after the
-  // last measurement, against which a change of speed shows.
-  struct Reference {
-    double seconds = 0;
-    int rounds = 0;
-  };
-  std::map<int, Reference> reference_;
-  std::map<int, int> drifting_;  // rounds in a row off its reference
-  int64_t measured_at_ = -1;     // the round of the last measurement
+  SpeedWatch watch_;          // each device's round time against its speed since its batch changed
+  int64_t measured_at_ = -1;  // the round of the last measurement
 };
 
 }  // namespace edgerig

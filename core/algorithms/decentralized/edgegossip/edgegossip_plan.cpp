@@ -120,6 +120,37 @@ bool worthRebalancing(const std::vector<int64_t>& current, const std::vector<int
   return false;
 }
 
+SpeedWatch::SpeedWatch(double change, int rounds)
+    : change_(change), rounds_(static_cast<size_t>(std::max(rounds, 1))) {}
+
+bool SpeedWatch::observe(int device, double seconds) {
+  Device& d = devices_[device];
+  if (d.first.size() < rounds_) {
+    d.first.push_back(seconds);
+    return false;
+  }
+  const double ref = reference(device);
+  d.off = ref > 0 && std::abs(seconds / ref - 1.0) > change_ ? d.off + 1 : 0;
+  return d.off >= static_cast<int>(rounds_);
+}
+
+void SpeedWatch::restart(int device) { devices_.erase(device); }
+
+void SpeedWatch::keepOnly(const std::vector<int>& devices) {
+  for (auto it = devices_.begin(); it != devices_.end();) {
+    const bool kept = std::find(devices.begin(), devices.end(), it->first) != devices.end();
+    it = kept ? std::next(it) : devices_.erase(it);
+  }
+}
+
+double SpeedWatch::reference(int device) const {
+  const auto it = devices_.find(device);
+  if (it == devices_.end() || it->second.first.size() < rounds_) return 0;
+  std::vector<double> sorted = it->second.first;
+  std::sort(sorted.begin(), sorted.end());
+  return sorted[sorted.size() / 2];
+}
+
 ExchangePeriod::ExchangePeriod(int64_t min, int64_t max, double stall)
     : min_(std::max<int64_t>(min, 1)),
       max_(std::max(max, std::max<int64_t>(min, 1))),

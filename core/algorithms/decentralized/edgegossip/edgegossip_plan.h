@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <vector>
 
 #include "device_bridge/status.h"
@@ -46,6 +47,32 @@ std::vector<double> equalTimeBatches(const std::vector<TimeModel>& models, int64
 // by more than `tolerance` of its current one.
 bool worthRebalancing(const std::vector<int64_t>& current, const std::vector<int64_t>& next,
                       double tolerance);
+
+// A change of a device's speed, told from noise: a device whose round time is off its reference
+// (the median of its first `rounds` rounds since it was last restarted) by more than `change`
+// (a fraction) `rounds` rounds running has changed speed. The median, so one stalled round among
+// the first does not inflate the reference until a real slowdown no longer looks off.
+class SpeedWatch {
+ public:
+  explicit SpeedWatch(double change, int rounds = 3);
+  // One round of `device` taking `seconds`; true when its speed has changed (then restart it).
+  bool observe(int device, double seconds);
+  // Forgets what `device`'s rounds looked like: its batch or its speed changed.
+  void restart(int device);
+  // Forgets every device not in `devices`.
+  void keepOnly(const std::vector<int>& devices);
+  // The device's reference round time; 0 until its first `rounds` rounds are in.
+  double reference(int device) const;
+
+ private:
+  struct Device {
+    std::vector<double> first;  // the first rounds since the last restart
+    int off = 0;                // rounds in a row off the reference
+  };
+  double change_;
+  size_t rounds_;
+  std::map<int, Device> devices_;
+};
 
 // The accuracy-aware exchange period: 1, 2, 4 … between `min` and `max` (powers of two). After
 // each evaluation: accuracy risen by more than `stall` since the best seen → twice as long (the
