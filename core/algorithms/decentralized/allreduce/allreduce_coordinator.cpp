@@ -108,10 +108,8 @@ Result<StepResult> AllreduceCoordinator::runStep(int64_t iteration) {
   step.set_ring_epoch(ring_.ring_epoch());
   const std::vector<int> devices = ringDevices();
   for (int d : devices) ctx_.send(d, algoMessage(bridge::TrafficKind::kControl, step));
-  StepResult result;
+  RoundTotals totals;
   std::set<int> waiting(devices.begin(), devices.end());
-  double loss_sum = 0;
-  int64_t correct = 0;
   while (!waiting.empty()) {
     std::optional<decentralized::StepDone> done;
     auto msg = ctx_.await(
@@ -125,49 +123,37 @@ Result<StepResult> AllreduceCoordinator::runStep(int64_t iteration) {
         kStepTimeout, "iteration " + std::to_string(iteration));
     if (!msg) return msg.status();
     waiting.erase(msg->device);
-    DeviceStep ds;
-    ds.device = msg->device;
-    ds.compute_s = done->compute_s();
-    ds.samples = done->samples();
-    ds.loss = done->samples() > 0 ? done->loss_sum() / done->samples() : 0;
-    ds.accuracy = done->samples() > 0 ? static_cast<double>(done->correct()) / done->samples() : 0;
-    result.devices.push_back(ds);
-    loss_sum += done->loss_sum();
-    correct += done->correct();
-    result.samples += done->samples();
+    totals.add(msg->device, *done);
   }
   // Every device has the average: apply it everywhere.
   decentralized::Commit commit;
   commit.set_iteration(iteration);
   for (int d : devices) ctx_.send(d, algoMessage(bridge::TrafficKind::kControl, commit));
-  std::sort(result.devices.begin(), result.devices.end(),
-            [](const DeviceStep& a, const DeviceStep& b) { return a.device < b.device; });
-  if (result.samples > 0) {
-    result.loss = loss_sum / static_cast<double>(result.samples);
-    result.accuracy = static_cast<double>(correct) / static_cast<double>(result.samples);
+  return totals.result();
+}
+
+Status AllreduceCoordinator::reformRingIfLost(const std::string& why) {
+  if (ctx_.takeLost().empty() && ringDevices().size() == ctx_.aliveDevices().size()) {
+    return Status::ok();
   }
-  return result;
+  return reformRing(why);
 }
 
 Result<EvalResult> AllreduceCoordinator::evaluate(int64_t samples) {
-  for (int attempt = 0; attempt < kMaxStepAttempts; ++attempt) {
-    if (!ctx_.takeLost().empty() || ringDevices().size() != ctx_.aliveDevices().size()) {
-      if (auto st = reformRing("before an evaluation"); !st) return st;
-    }
-    auto r = evaluateEach(ctx_, ringDevices(), samples, test_size_, ++eval_counter_);
-    if (r || r.status().code() != StatusCode::kUnavailable) return r;
-  }
-  return unavailable("evaluation interrupted by lost devices too many times");
+  return retryWhileLost<EvalResult>(
+      kMaxStepAttempts, "evaluation", [&] { return reformRingIfLost("before an evaluation"); },
+      [&] { return evaluateEach(ctx_, ringDevices(), samples, test_size_, ++eval_counter_); });
 }
 
 Result<wire::ModelStateBlob> AllreduceCoordinator::gatherState() {
-  for (int attempt = 0; attempt < kMaxStepAttempts; ++attempt) {
-    auto r = gatherAverage(ctx_, ringDevices(), /*optimizer=*/false);
-    if (r) return std::move(*r->mutable_state());
-    if (r.status().code() != StatusCode::kUnavailable) return r.status();
-    if (auto st = reformRing("while gathering the model"); !st) return st;
-  }
-  return unavailable("gathering the model was interrupted by lost devices too many times");
+  return retryWhileLost<wire::ModelStateBlob>(
+      kMaxStepAttempts, "gathering the model",
+      [&] { return reformRingIfLost("while gathering the model"); },
+      [&]() -> Result<wire::ModelStateBlob> {
+        auto r = gatherAverage(ctx_, ringDevices(), /*optimizer=*/false);
+        if (!r) return r.status();
+        return std::move(*r->mutable_state());
+      });
 }
 
 Status AllreduceCoordinator::deviceRejoined(int device) {

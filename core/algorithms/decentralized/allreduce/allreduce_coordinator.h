@@ -31,6 +31,9 @@ class AllreduceCoordinator : public Coordinator {
   // Drops lost devices from the ring: survivors drop an uncommitted iteration and take the new
   // ring. Fails if nobody is left.
   Status reformRing(const std::string& why);
+  // reformRing when a device was lost since the last look (or the alive devices are not the
+  // ring's), else nothing.
+  Status reformRingIfLost(const std::string& why);
   Result<StepResult> runStep(int64_t iteration);
   void publishRing(const std::string& why);
   std::vector<int> ringDevices() const;

@@ -172,10 +172,8 @@ Result<StepResult> GossipCoordinator::trainStep(int64_t iteration) {
     ctx_.send(d, algoMessage(bridge::TrafficKind::kControl, step));
   }
 
-  StepResult result;
+  RoundTotals totals;
   std::set<int> waiting(setup_.members().begin(), setup_.members().end());
-  double loss_sum = 0;
-  int64_t correct = 0;
   for (int interruptions = 0; !waiting.empty();) {
     std::optional<decentralized::GossipDone> done;
     auto msg = ctx_.await(
@@ -202,16 +200,7 @@ Result<StepResult> GossipCoordinator::trainStep(int64_t iteration) {
       continue;
     }
     waiting.erase(msg->device);
-    DeviceStep ds;
-    ds.device = msg->device;
-    ds.compute_s = done->compute_s();
-    ds.samples = done->samples();
-    ds.loss = done->samples() > 0 ? done->loss_sum() / done->samples() : 0;
-    ds.accuracy = done->samples() > 0 ? static_cast<double>(done->correct()) / done->samples() : 0;
-    result.devices.push_back(ds);
-    loss_sum += done->loss_sum();
-    correct += done->correct();
-    result.samples += done->samples();
+    totals.add(msg->device, *done);
     if (rules_.push_sum) ctx_.metric("push_weight", done->weight(), msg->device);
     if (done->sent_bytes() > 0) {  // a compressing algorithm: dense bytes / bytes sent
       ctx_.metric(
@@ -220,42 +209,34 @@ Result<StepResult> GossipCoordinator::trainStep(int64_t iteration) {
           msg->device);
     }
   }
-  std::sort(result.devices.begin(), result.devices.end(),
-            [](const DeviceStep& a, const DeviceStep& b) { return a.device < b.device; });
-  if (result.samples > 0) {
-    result.loss = loss_sum / static_cast<double>(result.samples);
-    result.accuracy = static_cast<double>(correct) / static_cast<double>(result.samples);
-  }
+  StepResult result = totals.result();
   roundDone(iteration, result);
   return result;
 }
 
 Result<EvalResult> GossipCoordinator::evaluate(int64_t samples) {
-  for (int attempt = 0; attempt < kMaxAttempts; ++attempt) {
-    if (auto st = regraphIfLost("before an evaluation"); !st) return st;
-    // How far apart the devices' models are: the figure gossip drives down.
-    auto models = gatherModels(ctx_, members(), /*optimizer=*/false);
-    if (!models) {
-      if (models.status().code() == StatusCode::kUnavailable) continue;
-      return models.status();
-    }
-    auto distance = consensusDistance(models->weights);
-    if (!distance) return distance.status();
-    ctx_.metric("consensus_distance", *distance);
-    auto r = evaluateEach(ctx_, members(), samples, test_size_, ++eval_counter_);
-    if (r || r.status().code() != StatusCode::kUnavailable) return r;
-  }
-  return unavailable("evaluation interrupted by lost devices too many times");
+  return retryWhileLost<EvalResult>(
+      kMaxAttempts, "evaluation", [&] { return regraphIfLost("before an evaluation"); },
+      [&]() -> Result<EvalResult> {
+        // How far apart the devices' models are: the figure gossip drives down.
+        auto models = gatherModels(ctx_, members(), /*optimizer=*/false);
+        if (!models) return models.status();
+        auto distance = consensusDistance(models->weights);
+        if (!distance) return distance.status();
+        ctx_.metric("consensus_distance", *distance);
+        return evaluateEach(ctx_, members(), samples, test_size_, ++eval_counter_);
+      });
 }
 
 Result<wire::ModelStateBlob> GossipCoordinator::gatherState() {
-  for (int attempt = 0; attempt < kMaxAttempts; ++attempt) {
-    if (auto st = regraphIfLost("while gathering the model"); !st) return st;
-    auto r = gatherAverage(ctx_, members(), /*optimizer=*/false);
-    if (r) return std::move(*r->mutable_state());
-    if (r.status().code() != StatusCode::kUnavailable) return r.status();
-  }
-  return unavailable("gathering the model was interrupted by lost devices too many times");
+  return retryWhileLost<wire::ModelStateBlob>(
+      kMaxAttempts, "gathering the model",
+      [&] { return regraphIfLost("while gathering the model"); },
+      [&]() -> Result<wire::ModelStateBlob> {
+        auto r = gatherAverage(ctx_, members(), /*optimizer=*/false);
+        if (!r) return r.status();
+        return std::move(*r->mutable_state());
+      });
 }
 
 std::string GossipCoordinator::layoutDescription() const {

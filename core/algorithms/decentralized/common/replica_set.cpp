@@ -1,5 +1,6 @@
 #include "core/algorithms/decentralized/common/replica_set.h"
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <map>
@@ -203,6 +204,31 @@ void recoveredEvent(RunContext& ctx, const std::string& what, const std::vector<
             -1,
             {{std::string(events::fields::kDevices), deviceNames(ctx, survivors)},
              {std::string(events::fields::kSeconds), buf}});
+}
+
+void RoundTotals::add(int device, double compute_s, int64_t samples, double loss_sum,
+                      int64_t correct) {
+  DeviceStep ds;
+  ds.device = device;
+  ds.compute_s = compute_s;
+  ds.samples = samples;
+  ds.loss = samples > 0 ? loss_sum / static_cast<double>(samples) : 0;
+  ds.accuracy = samples > 0 ? static_cast<double>(correct) / static_cast<double>(samples) : 0;
+  result_.devices.push_back(ds);
+  loss_sum_ += loss_sum;
+  correct_ += correct;
+  result_.samples += samples;
+}
+
+StepResult RoundTotals::result() const {
+  StepResult r = result_;
+  std::sort(r.devices.begin(), r.devices.end(),
+            [](const DeviceStep& a, const DeviceStep& b) { return a.device < b.device; });
+  if (r.samples > 0) {
+    r.loss = loss_sum_ / static_cast<double>(r.samples);
+    r.accuracy = static_cast<double>(correct_) / static_cast<double>(r.samples);
+  }
+  return r;
 }
 
 }  // namespace edgerig

@@ -69,6 +69,39 @@ Status awaitEach(RunContext& ctx, const std::vector<int>& devices,
                  const std::function<bool(const DeviceMessage&)>& accept,
                  std::chrono::milliseconds timeout, const std::string& what);
 
+// A round's totals as its devices report them (StepDone, GossipDone: compute_s, samples,
+// loss_sum, correct): each device's step, and the round's loss and accuracy over every sample.
+class RoundTotals {
+ public:
+  template <typename Done>
+  void add(int device, const Done& done) {
+    add(device, done.compute_s(), done.samples(), done.loss_sum(), done.correct());
+  }
+  void add(int device, double compute_s, int64_t samples, double loss_sum, int64_t correct);
+  // The round so far, its devices in order.
+  StepResult result() const;
+
+ private:
+  StepResult result_;
+  double loss_sum_ = 0;
+  int64_t correct_ = 0;
+};
+
+// Runs `attempt` (an evaluation, a gathering of the model), first calling `reform_if_lost`
+// (which re-forms the layout when a device was lost), again while a device is lost meanwhile
+// (kUnavailable), up to `attempts` times; then fails saying that `what` was interrupted.
+template <typename T>
+Result<T> retryWhileLost(int attempts, const std::string& what,
+                         const std::function<Status()>& reform_if_lost,
+                         const std::function<Result<T>()>& attempt) {
+  for (int i = 0; i < attempts; ++i) {
+    if (auto st = reform_if_lost(); !st) return st;
+    auto r = attempt();
+    if (r || r.status().code() != StatusCode::kUnavailable) return r;
+  }
+  return unavailable(what + " interrupted by lost devices " + std::to_string(attempts) + " times");
+}
+
 // The `recovered` event of a re-formed layout: "<what> over dev0, dev2 (<why>; 1 lost) in 0.12
 // s", since `start`.
 void recoveredEvent(RunContext& ctx, const std::string& what, const std::vector<int>& survivors,

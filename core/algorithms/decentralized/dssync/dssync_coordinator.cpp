@@ -130,9 +130,7 @@ Status DssyncCoordinator::reform(const std::string& why) {
 }
 
 Result<StepResult> DssyncCoordinator::trainStep(int64_t iteration) {
-  StepResult result;
-  double loss_sum = 0;
-  int64_t correct = 0;
+  RoundTotals totals;
   bool lost_member = false;
   for (int d : ctx_.takeLost()) {
     for (int m : members()) lost_member = lost_member || m == d;
@@ -173,45 +171,33 @@ Result<StepResult> DssyncCoordinator::trainStep(int64_t iteration) {
       break;
     }
     waiting.erase(msg->device);
-    DeviceStep ds;
-    ds.device = msg->device;
-    ds.compute_s = done->compute_s();
-    ds.samples = done->samples();
-    ds.loss = done->samples() > 0 ? done->loss_sum() / done->samples() : 0;
-    ds.accuracy = done->samples() > 0 ? static_cast<double>(done->correct()) / done->samples() : 0;
-    result.devices.push_back(ds);
-    loss_sum += done->loss_sum();
-    correct += done->correct();
-    result.samples += done->samples();
+    totals.add(msg->device, *done);
   }
-  std::sort(result.devices.begin(), result.devices.end(),
-            [](const DeviceStep& a, const DeviceStep& b) { return a.device < b.device; });
-  if (result.samples > 0) {
-    result.loss = loss_sum / static_cast<double>(result.samples);
-    result.accuracy = static_cast<double>(correct) / static_cast<double>(result.samples);
+  return totals.result();
+}
+
+Status DssyncCoordinator::reformIfLost(const std::string& why) {
+  if (ctx_.takeLost().empty() && members().size() == ctx_.aliveDevices().size()) {
+    return Status::ok();
   }
-  return result;
+  return reform(why);
 }
 
 Result<EvalResult> DssyncCoordinator::evaluate(int64_t samples) {
-  for (int attempt = 0; attempt < kMaxAttempts; ++attempt) {
-    if (!ctx_.takeLost().empty() || members().size() != ctx_.aliveDevices().size()) {
-      if (auto st = reform("before an evaluation"); !st) return st;
-    }
-    auto r = evaluateEach(ctx_, members(), samples, test_size_, ++eval_counter_);
-    if (r || r.status().code() != StatusCode::kUnavailable) return r;
-  }
-  return unavailable("evaluation interrupted by lost devices too many times");
+  return retryWhileLost<EvalResult>(
+      kMaxAttempts, "evaluation", [&] { return reformIfLost("before an evaluation"); },
+      [&] { return evaluateEach(ctx_, members(), samples, test_size_, ++eval_counter_); });
 }
 
 Result<wire::ModelStateBlob> DssyncCoordinator::gatherState() {
-  for (int attempt = 0; attempt < kMaxAttempts; ++attempt) {
-    auto r = gatherAverage(ctx_, members(), /*optimizer=*/false);
-    if (r) return std::move(*r->mutable_state());
-    if (r.status().code() != StatusCode::kUnavailable) return r.status();
-    if (auto st = reform("while gathering the model"); !st) return st;
-  }
-  return unavailable("gathering the model was interrupted by lost devices too many times");
+  return retryWhileLost<wire::ModelStateBlob>(
+      kMaxAttempts, "gathering the model",
+      [&] { return reformIfLost("while gathering the model"); },
+      [&]() -> Result<wire::ModelStateBlob> {
+        auto r = gatherAverage(ctx_, members(), /*optimizer=*/false);
+        if (!r) return r.status();
+        return std::move(*r->mutable_state());
+      });
 }
 
 std::vector<int> DssyncCoordinator::members() const {

@@ -34,6 +34,9 @@ class DssyncCoordinator : public Coordinator {
   Status start(const std::vector<int>& devices);
   // Drops lost devices from the members (a new ring epoch, RingReady from each survivor).
   Status reform(const std::string& why);
+  // reform when a device was lost since the last look (or the alive devices are not the
+  // members), else nothing.
+  Status reformIfLost(const std::string& why);
   // Finds the sites of the current members from the measured links; an event if they changed.
   void regroup(const std::string& why);
   void publishRound(int64_t round, const dssync::RoundGroups& groups);
