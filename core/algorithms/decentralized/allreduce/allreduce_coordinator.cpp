@@ -149,11 +149,7 @@ Result<wire::ModelStateBlob> AllreduceCoordinator::gatherState() {
   return retryWhileLost<wire::ModelStateBlob>(
       kMaxStepAttempts, "gathering the model",
       [&] { return reformRingIfLost("while gathering the model"); },
-      [&]() -> Result<wire::ModelStateBlob> {
-        auto r = gatherAverage(ctx_, ringDevices(), /*optimizer=*/false);
-        if (!r) return r.status();
-        return std::move(*r->mutable_state());
-      });
+      [&] { return gatherAverageWeights(ctx_, ringDevices()); });
 }
 
 Status AllreduceCoordinator::deviceRejoined(int device) {

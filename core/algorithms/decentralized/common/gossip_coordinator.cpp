@@ -232,11 +232,7 @@ Result<wire::ModelStateBlob> GossipCoordinator::gatherState() {
   return retryWhileLost<wire::ModelStateBlob>(
       kMaxAttempts, "gathering the model",
       [&] { return regraphIfLost("while gathering the model"); },
-      [&]() -> Result<wire::ModelStateBlob> {
-        auto r = gatherAverage(ctx_, members(), /*optimizer=*/false);
-        if (!r) return r.status();
-        return std::move(*r->mutable_state());
-      });
+      [&] { return gatherAverageWeights(ctx_, members()); });
 }
 
 std::string GossipCoordinator::layoutDescription() const {

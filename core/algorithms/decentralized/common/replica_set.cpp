@@ -206,6 +206,13 @@ void recoveredEvent(RunContext& ctx, const std::string& what, const std::vector<
              {std::string(events::fields::kSeconds), buf}});
 }
 
+Result<wire::ModelStateBlob> gatherAverageWeights(RunContext& ctx,
+                                                  const std::vector<int>& devices) {
+  auto r = gatherAverage(ctx, devices, /*optimizer=*/false);
+  if (!r) return r.status();
+  return std::move(*r->mutable_state());
+}
+
 void RoundTotals::add(int device, double compute_s, int64_t samples, double loss_sum,
                       int64_t correct) {
   DeviceStep ds;

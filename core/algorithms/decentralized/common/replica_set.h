@@ -31,6 +31,8 @@ Result<double> consensusDistance(const std::vector<ModelState>& models);
 // `optimizer`, of their momentum). A device lost meanwhile fails it (kUnavailable).
 Result<wire::StateReply> gatherAverage(RunContext& ctx, const std::vector<int>& devices,
                                        bool optimizer);
+// gatherAverage's averaged weights alone (a coordinator's gatherState).
+Result<wire::ModelStateBlob> gatherAverageWeights(RunContext& ctx, const std::vector<int>& devices);
 
 // Evaluate (decentralized.proto) on each of `devices`, each with its own model: a periodic
 // evaluation (samples > 0) on the same first `samples` test samples everywhere, so the devices'

@@ -193,11 +193,7 @@ Result<wire::ModelStateBlob> DssyncCoordinator::gatherState() {
   return retryWhileLost<wire::ModelStateBlob>(
       kMaxAttempts, "gathering the model",
       [&] { return reformIfLost("while gathering the model"); },
-      [&]() -> Result<wire::ModelStateBlob> {
-        auto r = gatherAverage(ctx_, members(), /*optimizer=*/false);
-        if (!r) return r.status();
-        return std::move(*r->mutable_state());
-      });
+      [&] { return gatherAverageWeights(ctx_, members()); });
 }
 
 std::vector<int> DssyncCoordinator::members() const {
