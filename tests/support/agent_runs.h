@@ -24,6 +24,40 @@ struct AgentRun {
   std::vector<double> losses;  // run-level train_loss per iteration
 };
 
+// What the decentralized system tests' small runs differ in.
+struct SmallRun {
+  uint64_t seed = 5;
+  int64_t train = 3000;  // synthetic samples
+  int64_t test = 600;
+  int batch = 16;
+  int64_t eval_every = 20;
+  int64_t eval_samples = 300;
+};
+
+// `devices` local agents running `algorithm` on the mlp over synthetic data, iid, SGD at lr 0.05
+// and momentum 0.9, for exactly `iterations` iterations (no epoch limit).
+inline ExperimentConfig smallRun(const std::string& algorithm, int devices, int64_t iterations,
+                                 const SmallRun& s = {}) {
+  ExperimentConfig c;
+  c.name = algorithm;
+  c.seed = s.seed;
+  c.local_count = devices;
+  c.model = "mlp";
+  c.dataset = "synthetic";
+  c.synthetic_size = s.train;
+  c.test_limit = s.test;
+  c.split = "iid";
+  c.batch_size = s.batch;
+  c.learning_rate = 0.05;
+  c.momentum = 0.9;
+  c.max_iterations = iterations;
+  c.epochs = 0;
+  c.eval_every = s.eval_every;
+  c.eval_samples = s.eval_samples;
+  c.algorithm.name = algorithm;
+  return c;
+}
+
 // Runs `c` to its end in a fresh run folder named after `name`, and reads the folder back.
 inline AgentRun runAgents(const ExperimentConfig& c, const std::string& name,
                           ControllerOptions opts = {}) {

@@ -23,24 +23,10 @@ using testsupport::AgentRun;
 using testsupport::countEvents;
 
 ExperimentConfig dssyncRun(const std::string& algorithm, int devices, int iterations) {
-  ExperimentConfig c;
-  c.name = algorithm;
-  c.seed = 13;
-  c.local_count = devices;
-  c.model = "mlp";
-  c.dataset = "synthetic";
-  c.synthetic_size = 4000;
-  c.test_limit = 400;
-  c.split = "iid";
-  c.batch_size = 32;
-  c.learning_rate = 0.05;
-  c.momentum = 0.9;
+  ExperimentConfig c = testsupport::smallRun(
+      algorithm, devices, iterations,
+      {.seed = 13, .train = 4000, .test = 400, .batch = 32, .eval_every = 0, .eval_samples = 200});
   c.weight_decay = 5e-4;
-  c.max_iterations = iterations;
-  c.epochs = 0;
-  c.eval_every = 0;
-  c.eval_samples = 200;
-  c.algorithm.name = algorithm;
   c.algorithm.params.set("bucketMiB", 0.05);  // several buckets, overlapping on the links
   if (algorithm == "dssync") {
     c.algorithm.params.set("groupSize", int64_t{2});

@@ -25,23 +25,8 @@ using testsupport::countEvents;
 using testsupport::lastByDevice;
 
 ExperimentConfig edgeRun(const std::string& algorithm, int devices, int iterations) {
-  ExperimentConfig c;
-  c.name = algorithm;
-  c.seed = 7;
-  c.local_count = devices;
-  c.model = "mlp";
-  c.dataset = "synthetic";
-  c.synthetic_size = 6000;
-  c.test_limit = 600;
-  c.split = "iid";
-  c.batch_size = 32;
-  c.learning_rate = 0.05;
-  c.momentum = 0.9;
-  c.max_iterations = iterations;
-  c.epochs = 0;
-  c.eval_every = 10;
-  c.eval_samples = 300;
-  c.algorithm.name = algorithm;
+  ExperimentConfig c = testsupport::smallRun(
+      algorithm, devices, iterations, {.seed = 7, .train = 6000, .batch = 32, .eval_every = 10});
   c.algorithm.params.set("graph", std::string("ring"));
   c.algorithm.params.set("degree", int64_t{3});
   c.algorithm.params.set("redrawEvery", int64_t{0});

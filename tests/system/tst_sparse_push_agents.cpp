@@ -21,23 +21,7 @@ namespace edgerig {
 namespace {
 
 ExperimentConfig sparseRun(const std::string& algorithm, int devices, int iterations) {
-  ExperimentConfig c;
-  c.name = algorithm;
-  c.seed = 5;
-  c.local_count = devices;
-  c.model = "mlp";
-  c.dataset = "synthetic";
-  c.synthetic_size = 3000;
-  c.test_limit = 600;
-  c.split = "iid";
-  c.batch_size = 16;
-  c.learning_rate = 0.05;
-  c.momentum = 0.9;
-  c.max_iterations = iterations;
-  c.epochs = 0;
-  c.eval_every = 20;
-  c.eval_samples = 300;
-  c.algorithm.name = algorithm;
+  ExperimentConfig c = testsupport::smallRun(algorithm, devices, iterations);
   c.algorithm.params.set("graph", std::string("onepeer-exponential"));
   c.algorithm.params.set("degree", int64_t{3});
   c.algorithm.params.set("redrawEvery", int64_t{0});
