@@ -20,8 +20,9 @@ namespace edgerig::ui {
 
 // Three are the gossip algorithms' (empty for the others): bytes each iteration costs per
 // message kind, the consensus distance (how far apart the devices' models are), and sparse-push's
-// achieved compression ratio per device. The last is respipe's: micro-batches each device ran on
-// its replica of a late successor (routed around it), per second.
+// achieved compression ratio per device. The others are algorithm metric charts (kMetricCharts):
+// each draws one metric any algorithm may write with RunContext::metric, and is shown once it
+// arrives.
 enum class Chart {
   kAccuracy,
   kLoss,
@@ -32,9 +33,51 @@ enum class Chart {
   kBytesPerIteration,
   kConsensus,
   kCompression,
-  kRouted
+  kRouted,
+  kLocalBatch,
+  kIterationTime,
+  kExchangePeriod
 };
-inline constexpr int kChartCount = 10;
+inline constexpr int kChartCount = 13;
+
+// A chart that draws one metric an algorithm writes (per device: a line per device; or for the
+// run), laid out only once the metric arrives. A new one is a Chart value and a row here; the
+// live plots, the replay of a run folder, the chart's CSV and the comparison follow.
+struct MetricChart {
+  // How compared runs are reduced to one line each (compare mode).
+  enum class Across {
+    kValue,   // a run-level metric as it is
+    kSum,     // the devices' latest values added up
+    kMean,    // ... averaged
+    kSpread,  // ... the largest over the smallest (1 when all are equal)
+  };
+  Chart chart;
+  const char* metric;
+  bool per_device;
+  const char* title;          // live
+  const char* compare_title;  // runs compared
+  const char* unit;
+  Across across;
+  bool steps;  // a value that holds until the next one (a batch size, a period): drawn as steps
+};
+inline constexpr MetricChart kMetricCharts[] = {
+    {Chart::kCompression, "compression_ratio", true, "Compression ratio (dense / sent)",
+     "Compression ratio, mean of the devices", "ratio", MetricChart::Across::kMean, false},
+    // respipe: micro-batches each device ran on its replica of a late successor, per second.
+    {Chart::kRouted, "routed_per_s", true, "Routed micro-batches per device (/s)",
+     "Routed micro-batches, all devices (/s)", "micro-batches/s", MetricChart::Across::kSum, false},
+    // edgegossip: each device's share of the global batch, its compute seconds per round, and
+    // how many rounds pass between two exchanges.
+    {Chart::kLocalBatch, "local_batch", true, "Local batch per device (samples)",
+     "Local batch spread, largest / smallest device", "samples", MetricChart::Across::kSpread,
+     true},
+    {Chart::kIterationTime, "iteration_time", true, "Iteration time per device (s)",
+     "Iteration time spread, slowest / fastest device", "s", MetricChart::Across::kSpread, false},
+    {Chart::kExchangePeriod, "exchange_period", false, "Exchange period (rounds)",
+     "Exchange period (rounds)", "rounds", MetricChart::Across::kValue, true},
+};
+// The row for chart c, or nullptr when c is not a metric chart.
+const MetricChart* metricChart(Chart c);
 
 // Message kinds the agents count bytes for (metrics bytes_sent_<kind>, cumulative per device),
 // in the order of device_bridge/traffic_kind.h.
