@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <limits>
 #include <string_view>
 
 namespace edgerig::ui {
@@ -157,6 +158,7 @@ void DerivedMetrics::add(const MetricSample& m, std::vector<MetricSample>* out) 
   if (m.device.empty()) return;
   if (m.metric == "busy_s") return addBusy(m, /*busy=*/true, out);
   if (m.metric == "idle_s") return addBusy(m, /*busy=*/false, out);
+  if (m.metric == "iteration_time") return addIterationTime(m, out);
   static constexpr std::string_view kPrefix = "bytes_sent_";
   if (m.metric.size() <= kPrefix.size() || m.metric.compare(0, kPrefix.size(), kPrefix) != 0) {
     return;
@@ -242,7 +244,39 @@ void DerivedMetrics::addBusy(const MetricSample& m, bool busy, std::vector<Metri
                               100.0 * busy_rate / (busy_rate + idle_rate)});
 }
 
+void DerivedMetrics::addIterationTime(const MetricSample& m, std::vector<MetricSample>* out) {
+  RoundTimes& r = round_times_[m.device];
+  if (m.iteration < r.iteration) {  // a new run, or the algorithm started again
+    round_times_.clear();
+    spread_iteration_ = -1;
+    return addIterationTime(m, out);
+  }
+  r.recent.push_back(m.value);
+  if (r.recent.size() > kSpreadRounds) r.recent.pop_front();
+  r.iteration = m.iteration;
+  if (m.iteration <= spread_iteration_) return;
+  // Devices still reporting (a lost one stops, and drops out after a round) must all have
+  // reported this iteration.
+  double lo = std::numeric_limits<double>::infinity(), hi = 0;
+  int devices = 0;
+  for (const auto& [device, times] : round_times_) {
+    if (times.iteration < m.iteration - 1) continue;
+    if (times.iteration < m.iteration) return;
+    std::vector<double> sorted(times.recent.begin(), times.recent.end());
+    std::sort(sorted.begin(), sorted.end());
+    const double median = sorted[sorted.size() / 2];
+    lo = std::min(lo, median);
+    hi = std::max(hi, median);
+    ++devices;
+  }
+  if (devices < 2 || lo <= 0) return;
+  spread_iteration_ = m.iteration;
+  out->push_back(MetricSample{m.time_s, m.iteration, "", kIterationSpreadMetric, hi / lo});
+}
+
 void DerivedMetrics::clear() {
+  round_times_.clear();
+  spread_iteration_ = -1;
   kinds_.clear();
   busy_.clear();
 }

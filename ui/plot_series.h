@@ -36,9 +36,10 @@ enum class Chart {
   kRouted,
   kLocalBatch,
   kIterationTime,
-  kExchangePeriod
+  kExchangePeriod,
+  kIterationSpread
 };
-inline constexpr int kChartCount = 13;
+inline constexpr int kChartCount = 14;
 
 // A chart that draws one metric an algorithm writes (per device: a line per device; or for the
 // run), laid out only once the metric arrives. A new one is a Chart value and a row here; the
@@ -75,6 +76,11 @@ inline constexpr MetricChart kMetricCharts[] = {
      "Iteration time spread, slowest / fastest device", "s", MetricChart::Across::kSpread, false},
     {Chart::kExchangePeriod, "exchange_period", false, "Exchange period (rounds)",
      "Exchange period (rounds)", "rounds", MetricChart::Across::kValue, true},
+    // Derived from iteration_time (DerivedMetrics): live and replayed, not compared (there the
+    // iteration time chart's line is the spread already).
+    {Chart::kIterationSpread, "iteration_time_spread", false,
+     "Iteration time spread (slowest / fastest)", "Iteration time spread (slowest / fastest)",
+     "ratio", MetricChart::Across::kValue, false},
 };
 // The row for chart c, or nullptr when c is not a metric chart.
 const MetricChart* metricChart(Chart c);
@@ -93,6 +99,10 @@ std::string kindRateMetric(const std::string& kind);
 // iteration, over the last kIterationWindow iterations.
 std::string kindPerIterationMetric(const std::string& kind);
 inline constexpr const char* kBusyPercentMetric = "busy_percent";
+// "iteration_time_spread" for the run: over the devices that report iteration_time, the slowest
+// one's median of its last kSpreadRounds over the fastest one's, a point per iteration once every
+// device still reporting has reported it.
+inline constexpr const char* kIterationSpreadMetric = "iteration_time_spread";
 
 // The chart a sample is drawn on, or -1 when no chart shows it.
 int chartOf(const MetricSample& m);
@@ -115,6 +125,8 @@ class DerivedMetrics {
   static constexpr double kStaleS = 3.0;
   // Bytes per iteration are averaged over this many iterations (fewer at the start).
   static constexpr int64_t kIterationWindow = 20;
+  // Round times are noisy (2-5x on a loaded machine): the spread compares medians of this many.
+  static constexpr size_t kSpreadRounds = 5;
 
   // Appends to `out` what `m` derives (nothing for most metrics, or for a first sample).
   void add(const MetricSample& m, std::vector<MetricSample>* out);
@@ -150,7 +162,14 @@ class DerivedMetrics {
   void addPerIteration(const std::string& kind, KindState& k, const MetricSample& m,
                        std::vector<MetricSample>* out);
   void addBusy(const MetricSample& m, bool busy, std::vector<MetricSample>* out);
+  void addIterationTime(const MetricSample& m, std::vector<MetricSample>* out);
 
+  struct RoundTimes {
+    std::deque<double> recent;  // the last kSpreadRounds
+    int64_t iteration = -1;     // of the latest
+  };
+  std::map<std::string, RoundTimes> round_times_;  // by device
+  int64_t spread_iteration_ = -1;                  // the latest spread point's
   std::map<std::string, KindState> kinds_;
   std::map<std::string, BusyState> busy_;  // by device
 };

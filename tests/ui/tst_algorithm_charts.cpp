@@ -9,6 +9,7 @@
 #include <QSignalSpy>
 #include <QTemporaryDir>
 #include <QtTest>
+#include <algorithm>
 #include <map>
 #include <set>
 
@@ -100,7 +101,7 @@ void checkPanel(PlotPanel& p, const RunData& run) {
     QVERIFY2(p.isChartShown(e.chart), e.metric);
     QVERIFY2(p.chart(e.chart)->isVisible(), e.metric);
     const auto rows = rowsOf(run, e.metric);
-    QCOMPARE(rows.size(), size_t{e.per_device ? kDevices : 1});
+    QCOMPARE(rows.size(), static_cast<size_t>(e.per_device ? kDevices : 1));
     QCOMPARE(p.chart(e.chart)->graphCount(), static_cast<int>(rows.size()));
     for (const auto& [device, samples] : rows) {
       QVERIFY2(samples.size() >= 30, e.metric);
@@ -111,6 +112,25 @@ void checkPanel(PlotPanel& p, const RunData& run) {
       QCOMPARE(g->dataCount(), static_cast<int>(samples.size()));
       QCOMPARE(g->data()->at(g->dataCount() - 1)->value, samples.back().value);
     }
+  }
+  // The spread of the devices' round times as drawn at the last round: the slowest device's
+  // median of its last 5 over the fastest one's, from metrics.csv.
+  {
+    std::map<std::string, std::vector<double>> times;
+    for (const auto& [device, samples] : rowsOf(run, "iteration_time")) {
+      for (const auto& m : samples) times[device].push_back(m.value);
+    }
+    double lo = 1e300, hi = 0;
+    for (auto& [device, v] : times) {
+      std::vector<double> last(v.end() - 5, v.end());
+      std::sort(last.begin(), last.end());
+      lo = std::min(lo, last[2]);
+      hi = std::max(hi, last[2]);
+    }
+    QVERIFY(p.isChartShown(Chart::kIterationSpread));
+    QCPGraph* spread = p.chart(Chart::kIterationSpread)->graph(0);
+    QVERIFY(spread->dataCount() >= 30);
+    QCOMPARE(spread->data()->at(spread->dataCount() - 1)->value, hi / lo);
   }
   // The last round's batches, as drawn, are the global batch, the slow device's the smallest.
   std::map<QString, double> batch;

@@ -204,6 +204,14 @@ class TstPlotPanel : public QObject {
     QCOMPARE(period->dataCount(), 30);
     QCOMPARE(period->data()->at(29)->value, 2.0);
     QCOMPARE(period->lineStyle(), QCPGraph::lsStepLeft);
+    // The spread of the devices' median round times (of 5): 0.128 / 0.032 before the re-plan,
+    // 0.051 / 0.034 five rounds after it.
+    QVERIFY(p.isChartShown(Chart::kIterationSpread));
+    QCPGraph* spread = p.chart(Chart::kIterationSpread)->graph(0);
+    QCOMPARE(spread->dataCount(), 30);
+    QCOMPARE(spread->data()->at(8)->key, 19.0);
+    QCOMPARE(spread->data()->at(8)->value, 4.0);
+    QCOMPARE(spread->data()->at(29)->value, 0.051 / 0.034);
     // Per device only: a run-level local_batch would be on no chart.
     QCOMPARE(p.pointCount("local_batch", ""), size_t{0});
     QStringList labels;
