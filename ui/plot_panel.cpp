@@ -54,6 +54,8 @@ QString runSeriesName(const std::string& metric) {
     }
   }
   if (metric == "consensus_distance") return QStringLiteral("all devices");
+  if (metric == kIterationSpreadMetric) return QStringLiteral("max / min");
+  if (metric == "exchange_period") return QStringLiteral("period");
   return QString::fromStdString(metric);
 }
 
@@ -179,12 +181,13 @@ QCustomPlot* PlotPanel::makeChart(Chart c) {
   legend_cell->setMargins(QMargins(0, 8, 4, 0));
   plot->plotLayout()->setColumnStretchFactor(1, 0.001);
   plot->plotLayout()->setRowSpacing(0);
-  if (c == Chart::kLoss) {
+  const MetricChart* mc = metricChart(c);
+  if (c == Chart::kLoss || (mc != nullptr && mc->log)) {
     // Loss spans orders of magnitude (and a diverging run many more): log scale.
     plot->yAxis->setScaleType(QCPAxis::stLogarithmic);
     plot->yAxis->setTicker(QSharedPointer<QCPAxisTickerLog>(new QCPAxisTickerLog));
     plot->yAxis->setNumberFormat("gb");
-    plot->yAxis->setRange(0.01, 10);
+    plot->yAxis->setRange(c == Chart::kLoss ? 0.01 : 0.1, 10);
   }
   plot->setInteractions(QCP::iRangeDrag | QCP::iRangeZoom);
   plot->axisRect()->setRangeDrag(Qt::Horizontal);

@@ -60,27 +60,29 @@ struct MetricChart {
   const char* unit;
   Across across;
   bool steps;  // a value that holds until the next one (a batch size, a period): drawn as steps
+  bool log;    // a log y axis: ratios between the lines read as equal gaps
 };
 inline constexpr MetricChart kMetricCharts[] = {
     {Chart::kCompression, "compression_ratio", true, "Compression ratio (dense / sent)",
-     "Compression ratio, mean of the devices", "ratio", MetricChart::Across::kMean, false},
+     "Compression ratio, mean of the devices", "ratio", MetricChart::Across::kMean, false, false},
     // respipe: micro-batches each device ran on its replica of a late successor, per second.
     {Chart::kRouted, "routed_per_s", true, "Routed micro-batches per device (/s)",
-     "Routed micro-batches, all devices (/s)", "micro-batches/s", MetricChart::Across::kSum, false},
+     "Routed micro-batches, all devices (/s)", "micro-batches/s", MetricChart::Across::kSum, false,
+     false},
     // edgegossip: each device's share of the global batch, its compute seconds per round, and
     // how many rounds pass between two exchanges.
     {Chart::kLocalBatch, "local_batch", true, "Local batch per device (samples)",
-     "Local batch spread, largest / smallest device", "samples", MetricChart::Across::kSpread,
-     true},
+     "Local batch spread, largest / smallest device", "samples", MetricChart::Across::kSpread, true,
+     false},
     {Chart::kIterationTime, "iteration_time", true, "Iteration time per device (s)",
-     "Iteration time spread, slowest / fastest device", "s", MetricChart::Across::kSpread, false},
+     "Iteration time spread, slowest / fastest device", "s", MetricChart::Across::kSpread, false,
+     true},
     {Chart::kExchangePeriod, "exchange_period", false, "Exchange period (rounds)",
-     "Exchange period (rounds)", "rounds", MetricChart::Across::kValue, true},
+     "Exchange period (rounds)", "rounds", MetricChart::Across::kValue, true, false},
     // Derived from iteration_time (DerivedMetrics): live and replayed, not compared (there the
     // iteration time chart's line is the spread already).
-    {Chart::kIterationSpread, "iteration_time_spread", false,
-     "Iteration time spread (slowest / fastest)", "Iteration time spread (slowest / fastest)",
-     "ratio", MetricChart::Across::kValue, false},
+    {Chart::kIterationSpread, "iteration_time_spread", false, "Iteration time spread (max/min)",
+     "Iteration time spread (max/min)", "ratio", MetricChart::Across::kValue, false, false},
 };
 // The row for chart c, or nullptr when c is not a metric chart.
 const MetricChart* metricChart(Chart c);
@@ -126,7 +128,7 @@ class DerivedMetrics {
   // Bytes per iteration are averaged over this many iterations (fewer at the start).
   static constexpr int64_t kIterationWindow = 20;
   // Round times are noisy (2-5x on a loaded machine): the spread compares medians of this many.
-  static constexpr size_t kSpreadRounds = 5;
+  static constexpr size_t kSpreadRounds = 7;
 
   // Appends to `out` what `m` derives (nothing for most metrics, or for a first sample).
   void add(const MetricSample& m, std::vector<MetricSample>* out);

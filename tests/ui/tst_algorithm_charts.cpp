@@ -114,7 +114,7 @@ void checkPanel(PlotPanel& p, const RunData& run) {
     }
   }
   // The spread of the devices' round times as drawn at the last round: the slowest device's
-  // median of its last 5 over the fastest one's, from metrics.csv.
+  // median of its last kSpreadRounds over the fastest one's, from metrics.csv.
   {
     std::map<std::string, std::vector<double>> times;
     for (const auto& [device, samples] : rowsOf(run, "iteration_time")) {
@@ -122,10 +122,11 @@ void checkPanel(PlotPanel& p, const RunData& run) {
     }
     double lo = 1e300, hi = 0;
     for (auto& [device, v] : times) {
-      std::vector<double> last(v.end() - 5, v.end());
+      constexpr auto kRounds = static_cast<std::ptrdiff_t>(ui::DerivedMetrics::kSpreadRounds);
+      std::vector<double> last(v.end() - kRounds, v.end());
       std::sort(last.begin(), last.end());
-      lo = std::min(lo, last[2]);
-      hi = std::max(hi, last[2]);
+      lo = std::min(lo, last[last.size() / 2]);
+      hi = std::max(hi, last[last.size() / 2]);
     }
     QVERIFY(p.isChartShown(Chart::kIterationSpread));
     QCPGraph* spread = p.chart(Chart::kIterationSpread)->graph(0);
