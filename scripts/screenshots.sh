@@ -6,7 +6,8 @@
 # bandwidth dialog) on resources/experiments/link-probe.json,
 # sparse-push.png and sparse-push-lost.png on resources/experiments/sparse-push-lost.json
 # (8 agents; the union of the one-peer graph's rounds, the round's edges lit, the gossip
-# charts; then dev5 crashed and gone from the graph), and
+# charts; then dev5 crashed and gone from the graph), edgegossip.png and dssync.png on their
+# experiments, and
 # compare.png on the seed comparison runs/seeds/balanced-vs-even when it exists (made by
 # scripts/reproduce.sh balanced-vs-even).
 # Usage: scripts/screenshots.sh [BUILD_DIR] [SECONDS]   (defaults: build, 25; the fault demo
@@ -68,6 +69,18 @@ xvfb-run -a -s "-screen 0 1600x1000x24" \
   "$gui" resources/experiments/respipe.json --demo --runs "$runs" \
   --screenshot docs/screenshots/respipe.png --after "$((after * 23 / 20))"
 echo "wrote docs/screenshots/respipe.png"
+# edgegossip under slowdowns 1, 1, 2, 4 (finished: local batches, iteration times and their
+# spread, the exchange period, re-plan markers), and dssync mid-run (this round's groups).
+rm -rf "$XDG_CONFIG_HOME"
+xvfb-run -a -s "-screen 0 1600x1000x24" \
+  "$gui" resources/experiments/edgegossip.json --demo --runs "$runs" --show Topology \
+  --screenshot docs/screenshots/edgegossip.png --after "$((after * 2))"
+echo "wrote docs/screenshots/edgegossip.png"
+rm -rf "$XDG_CONFIG_HOME"
+xvfb-run -a -s "-screen 0 1600x1000x24" \
+  "$gui" resources/experiments/dssync.json --demo --runs "$runs" --show Topology \
+  --screenshot docs/screenshots/dssync.png --after "$((after * 6 / 5))"
+echo "wrote docs/screenshots/dssync.png"
 if [ -d runs/seeds/balanced-vs-even ]; then
   rm -rf "$XDG_CONFIG_HOME"
   xvfb-run -a -s "-screen 0 1600x1000x24" \

@@ -1,11 +1,37 @@
 #include "ui/compare_series.h"
 
+#include <algorithm>
 #include <cmath>
+#include <limits>
 #include <map>
 
 #include "core/controller/rate_window.h"
 
 namespace edgerig::ui {
+
+namespace {
+
+double across(MetricChart::Across how, const std::map<std::string, double>& values) {
+  double sum = 0, lo = std::numeric_limits<double>::infinity(), hi = -lo;
+  for (const auto& [device, v] : values) {
+    sum += v;
+    lo = std::min(lo, v);
+    hi = std::max(hi, v);
+  }
+  switch (how) {
+    case MetricChart::Across::kSum:
+      return sum;
+    case MetricChart::Across::kMean:
+      return sum / static_cast<double>(values.size());
+    case MetricChart::Across::kSpread:
+      return lo > 0 ? hi / lo : 1.0;
+    case MetricChart::Across::kValue:
+      break;
+  }
+  return values.empty() ? 0.0 : values.begin()->second;
+}
+
+}  // namespace
 
 std::array<CompareLine, kChartCount> compareLines(const std::vector<MetricSample>& metrics) {
   std::array<CompareLine, kChartCount> lines;
@@ -18,11 +44,12 @@ std::array<CompareLine, kChartCount> compareLines(const std::vector<MetricSample
   line(Chart::kBusy).metric = kBusyPercentMetric;
   line(Chart::kBytesPerIteration).metric = "bytes_sent";
   line(Chart::kConsensus).metric = "consensus_distance";
-  line(Chart::kCompression).metric = "compression_ratio";
-  line(Chart::kRouted).metric = "routed_per_s";
+  for (const MetricChart& mc : kMetricCharts) line(mc.chart).metric = mc.metric;
 
   // Devices' cumulative counters, the latest of each: their sums over devices are the run's.
-  std::map<std::string, double> sent, busy, idle, ratio, routed;
+  std::map<std::string, double> sent, busy, idle;
+  // An algorithm metric per device, the latest of each device, by chart.
+  std::array<std::map<std::string, double>, kChartCount> latest;
   auto sum = [](const std::map<std::string, double>& m) {
     double s = 0;
     for (const auto& [device, v] : m) s += v;
@@ -41,23 +68,23 @@ std::array<CompareLine, kChartCount> compareLines(const std::vector<MetricSample
   };
   for (const MetricSample& m : metrics) {
     const PlotPoint at{m.time_s, static_cast<double>(m.iteration), m.value};
+    for (const MetricChart& mc : kMetricCharts) {
+      if (m.metric != mc.metric || m.device.empty() == mc.per_device) continue;
+      if (!mc.per_device) {
+        line(mc.chart).points.push_back(at);
+        continue;
+      }
+      // One line a run: the devices' latest values reduced to one.
+      auto& values = latest[static_cast<size_t>(mc.chart)];
+      values[m.device] = m.value;
+      put(mc.chart, {m.time_s, at.iteration, across(mc.across, values)});
+    }
     if (m.device.empty()) {
       if (m.metric == "test_accuracy") line(Chart::kAccuracy).points.push_back(at);
       if (m.metric == "train_loss") line(Chart::kLoss).points.push_back(at);
       if (m.metric == "samples_per_s") line(Chart::kThroughput).points.push_back(at);
       if (m.metric == "consensus_distance") line(Chart::kConsensus).points.push_back(at);
       continue;
-    }
-    if (m.metric == "compression_ratio") {
-      // The devices' mean: one line a run.
-      ratio[m.device] = m.value;
-      put(Chart::kCompression,
-          {m.time_s, at.iteration, sum(ratio) / static_cast<double>(ratio.size())});
-    }
-    if (m.metric == "routed_per_s") {
-      // The devices' sum: one line a run.
-      routed[m.device] = m.value;
-      put(Chart::kRouted, {m.time_s, at.iteration, sum(routed)});
     }
     if (m.metric == "bytes_sent") {
       sent[m.device] = m.value;
@@ -85,6 +112,7 @@ std::array<CompareLine, kChartCount> compareLines(const std::vector<MetricSample
 }
 
 QString compareChartTitle(Chart c) {
+  if (const MetricChart* mc = metricChart(c)) return QString::fromUtf8(mc->compare_title);
   switch (c) {
     case Chart::kAccuracy:
       return QStringLiteral("Test accuracy");
@@ -102,15 +130,15 @@ QString compareChartTitle(Chart c) {
       return QStringLiteral("Bytes per iteration so far, all kinds (kB)");
     case Chart::kConsensus:
       return QStringLiteral("Consensus distance");
-    case Chart::kCompression:
-      return QStringLiteral("Compression ratio, mean of the devices");
-    case Chart::kRouted:
-      return QStringLiteral("Routed micro-batches, all devices (/s)");
+    default:
+      break;
   }
   return {};
 }
 
 QString compareChartUnit(Chart c) {
+  const MetricChart* mc = metricChart(c);
+  if (mc != nullptr && mc->across == MetricChart::Across::kSpread) return QStringLiteral("ratio");
   return c == Chart::kTrafficKind ? QStringLiteral("MB") : chartUnit(c);
 }
 

@@ -22,7 +22,9 @@ struct CompareLine {
 // Per chart, from a run folder's metrics: test accuracy; training loss; samples/s (the run's);
 // traffic out of all devices (bytes/s over the last RateWindow::kDefaultWindowS seconds, like
 // every plotted rate); bytes sent by all devices so far; busy time of all devices (% over the
-// same window). Points are in the order of the metrics, which is time order.
+// same window); an algorithm metric's chart, its devices' latest values reduced as its
+// kMetricCharts row says (MetricChart::Across). Points are in the order of the metrics, which is
+// time order.
 std::array<CompareLine, kChartCount> compareLines(const std::vector<MetricSample>& metrics);
 
 // A chart's title and unit while runs are compared (the traffic-by-kind chart shows the bytes

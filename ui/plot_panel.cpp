@@ -54,6 +54,8 @@ QString runSeriesName(const std::string& metric) {
     }
   }
   if (metric == "consensus_distance") return QStringLiteral("all devices");
+  if (metric == kIterationSpreadMetric) return QStringLiteral("max / min");
+  if (metric == "exchange_period") return QStringLiteral("period");
   return QString::fromStdString(metric);
 }
 
@@ -100,20 +102,20 @@ PlotPanel::PlotPanel(QWidget* parent) : QWidget(parent) {
 PlotPanel::~PlotPanel() = default;
 
 bool PlotPanel::chartShown(Chart c) const {
-  // respipe's routed-around chart appears once a device reports routed_per_s.
-  if (c == Chart::kRouted) {
-    if (routed_seen_) return true;
+  // An algorithm metric's chart (respipe's routed micro-batches, sparse-push's compression ratio,
+  // edgegossip's local batches, iteration times and exchange period) appears once its metric
+  // arrives, live or from a compared run.
+  if (metricChart(c) != nullptr) {
+    if (metric_seen_[static_cast<size_t>(c)]) return true;
     for (const auto& line : overlay_) {
-      if (line.chart == Chart::kRouted && !line.points.empty()) return true;
+      if (line.chart == c && !line.points.empty()) return true;
     }
     return false;
   }
-  // The gossip charts (bytes per iteration, consensus distance, compression ratio) appear once a
-  // gossip algorithm's consensus distance, compression ratio or gossip bytes arrive: other runs
-  // keep the six charts at their size.
-  if (c != Chart::kBytesPerIteration && c != Chart::kConsensus && c != Chart::kCompression) {
-    return true;
-  }
+  // The gossip charts (bytes per iteration, consensus distance) appear once a gossip algorithm's
+  // consensus distance, compression ratio or gossip bytes arrive: other runs keep the six charts
+  // at their size.
+  if (c != Chart::kBytesPerIteration && c != Chart::kConsensus) return true;
   if (gossip_seen_) return true;
   for (const auto& line : overlay_) {
     if ((line.chart == Chart::kConsensus || line.chart == Chart::kCompression) &&
@@ -179,12 +181,13 @@ QCustomPlot* PlotPanel::makeChart(Chart c) {
   legend_cell->setMargins(QMargins(0, 8, 4, 0));
   plot->plotLayout()->setColumnStretchFactor(1, 0.001);
   plot->plotLayout()->setRowSpacing(0);
-  if (c == Chart::kLoss) {
+  const MetricChart* mc = metricChart(c);
+  if (c == Chart::kLoss || (mc != nullptr && mc->log)) {
     // Loss spans orders of magnitude (and a diverging run many more): log scale.
     plot->yAxis->setScaleType(QCPAxis::stLogarithmic);
     plot->yAxis->setTicker(QSharedPointer<QCPAxisTickerLog>(new QCPAxisTickerLog));
     plot->yAxis->setNumberFormat("gb");
-    plot->yAxis->setRange(0.01, 10);
+    plot->yAxis->setRange(c == Chart::kLoss ? 0.01 : 0.1, 10);
   }
   plot->setInteractions(QCP::iRangeDrag | QCP::iRangeZoom);
   plot->axisRect()->setRangeDrag(Qt::Horizontal);
@@ -263,8 +266,8 @@ void PlotPanel::appendSample(const MetricSample& m) {
     gossip_seen_ = true;
     layoutCharts(columns_);
   }
-  if (!routed_seen_ && s->chart == Chart::kRouted) {
-    routed_seen_ = true;
+  if (!metric_seen_[static_cast<size_t>(c)] && metricChart(s->chart) != nullptr) {
+    metric_seen_[static_cast<size_t>(c)] = true;
     layoutCharts(columns_);
   }
   s->buffer.append({m.time_s, static_cast<double>(m.iteration), m.value});
@@ -282,7 +285,7 @@ void PlotPanel::clear() {
   device_index_.clear();
   derived_.clear();
   gossip_seen_ = false;
-  routed_seen_ = false;
+  metric_seen_ = {};
   layoutCharts(columns_);
   setFastDrawing(false);
   timer_.setInterval(kReplotIntervalMs);
@@ -369,6 +372,10 @@ void PlotPanel::syncGraph(Series& s, bool rebuild) {
     const bool sparse = s.metric == "test_accuracy" || s.metric == "test_loss";
     s.graph->setPen(QPen(seriesColor(s), s.device.empty() ? 2.0 : 1.5));
     if (sparse) s.graph->setScatterStyle(QCPScatterStyle(QCPScatterStyle::ssDisc, 6));
+    // A value that holds until the next (a batch size, a period) is drawn as steps.
+    if (const MetricChart* mc = metricChart(s.chart); mc && mc->steps) {
+      s.graph->setLineStyle(QCPGraph::lsStepLeft);
+    }
     s.graph->setAdaptiveSampling(true);
     sortLegend(s.chart);
     rebuild = true;

@@ -1,5 +1,6 @@
-// The live plots: accuracy, loss, throughput, traffic per device and per message kind, and busy
-// time per device, against iteration or wall time. Samples are appended on the GUI thread and
+// The live plots: accuracy, loss, throughput, traffic per device and per message kind, busy
+// time per device, and the charts of algorithm metrics (kMetricCharts) once they arrive, against
+// iteration or wall time. Samples are appended on the GUI thread and
 // drawn by one coalescing timer (at most one replot per kReplotIntervalMs, one chart per event-loop
 // turn, lines drawn fast when drawing gets expensive); every fault, plan change, switch, pause and
 // loss is a labelled vertical marker on every chart. Each chart saves
@@ -107,7 +108,8 @@ class PlotPanel : public QWidget {
   int replotIntervalMs() const { return timer_.interval(); }
   // Charts per row of the grid: 3 when the panel is wide enough, else 2.
   int columnCount() const { return columns_; }
-  // Whether chart c is laid out: the gossip charts only once gossip data has arrived.
+  // Whether chart c is laid out: the gossip charts only once gossip data has arrived, an
+  // algorithm metric's chart (kMetricCharts) once its metric has.
   bool isChartShown(Chart c) const { return shown_[static_cast<size_t>(c)]; }
   bool replotPending() const { return timer_.isActive() || drawing_ || replot_again_; }
   // Points held for one series: metric name and device ("" for the run as a whole).
@@ -188,8 +190,8 @@ class PlotPanel : public QWidget {
   std::array<QCustomPlot*, kChartCount> charts_{};
   QGridLayout* grid_ = nullptr;
   int columns_ = 0;
-  std::array<bool, kChartCount> shown_{};  // laid out in the grid
-  bool routed_seen_ = false;               // a device's routed_per_s (respipe)
+  std::array<bool, kChartCount> shown_{};        // laid out in the grid
+  std::array<bool, kChartCount> metric_seen_{};  // metric charts whose metric arrived
   bool gossip_seen_ = false;  // a consensus distance, a compression ratio or gossip bytes
   QComboBox* axis_box_ = nullptr;
   QCheckBox* follow_box_ = nullptr;

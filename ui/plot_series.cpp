@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <limits>
 #include <string_view>
 
 namespace edgerig::ui {
@@ -23,8 +24,9 @@ int chartOf(const MetricSample& m) {
   if (!run && m.metric == "bytes_out_per_s") return static_cast<int>(Chart::kTraffic);
   if (!run && m.metric == kBusyPercentMetric) return static_cast<int>(Chart::kBusy);
   if (run && m.metric == "consensus_distance") return static_cast<int>(Chart::kConsensus);
-  if (!run && m.metric == "compression_ratio") return static_cast<int>(Chart::kCompression);
-  if (!run && m.metric == "routed_per_s") return static_cast<int>(Chart::kRouted);
+  for (const MetricChart& mc : kMetricCharts) {
+    if (m.metric == mc.metric && run != mc.per_device) return static_cast<int>(mc.chart);
+  }
   if (run) {
     for (const auto& kind : kMessageKinds) {
       if (m.metric == kindRateMetric(kind)) return static_cast<int>(Chart::kTrafficKind);
@@ -36,12 +38,20 @@ int chartOf(const MetricSample& m) {
   return -1;
 }
 
+const MetricChart* metricChart(Chart c) {
+  for (const MetricChart& mc : kMetricCharts) {
+    if (mc.chart == c) return &mc;
+  }
+  return nullptr;
+}
+
 std::string kindRateMetric(const std::string& kind) { return "bytes_sent_" + kind + "_per_s"; }
 std::string kindPerIterationMetric(const std::string& kind) {
   return "bytes_sent_" + kind + "_per_iteration";
 }
 
 QString chartTitle(Chart c) {
+  if (const MetricChart* mc = metricChart(c)) return QString::fromUtf8(mc->title);
   switch (c) {
     case Chart::kAccuracy:
       return QStringLiteral("Accuracy");
@@ -59,15 +69,14 @@ QString chartTitle(Chart c) {
       return QStringLiteral("Bytes per iteration by kind (kB)");
     case Chart::kConsensus:
       return QStringLiteral("Consensus distance");
-    case Chart::kCompression:
-      return QStringLiteral("Compression ratio (dense / sent)");
-    case Chart::kRouted:
-      return QStringLiteral("Routed micro-batches per device (/s)");
+    default:
+      break;
   }
   return {};
 }
 
 QString chartUnit(Chart c) {
+  if (const MetricChart* mc = metricChart(c)) return QString::fromUtf8(mc->unit);
   switch (c) {
     case Chart::kAccuracy:
       return QStringLiteral("accuracy");
@@ -84,10 +93,8 @@ QString chartUnit(Chart c) {
       return QStringLiteral("kB/iteration");
     case Chart::kConsensus:
       return QStringLiteral("distance");
-    case Chart::kCompression:
-      return QStringLiteral("ratio");
-    case Chart::kRouted:
-      return QStringLiteral("micro-batches/s");
+    default:
+      break;
   }
   return {};
 }
@@ -96,6 +103,28 @@ double chartScale(Chart c) {
   if (c == Chart::kTraffic || c == Chart::kTrafficKind) return 1e-6;
   return c == Chart::kBytesPerIteration ? 1e-3 : 1.0;
 }
+
+namespace {
+
+// An algorithm's own change of state, a kind declared in its folder and named "<what>_changed"
+// (edgegossip's exchange_period_changed, dssync's groups_changed): "<what> <its first field>",
+// e.g. "exchange period 4". The core's graph and link changes are not markers (the topology view
+// and the fault markers show them).
+QString changeLabel(const RunEvent& e) {
+  static constexpr std::string_view kSuffix = "_changed";
+  const std::string_view kind = e.kind;
+  if (kind.size() <= kSuffix.size() || kind.substr(kind.size() - kSuffix.size()) != kSuffix ||
+      kind == events::kGraphChanged || kind == events::kLinksChanged) {
+    return {};
+  }
+  QString label = QString::fromStdString(std::string(kind.substr(0, kind.size() - kSuffix.size())));
+  label.replace('_', ' ');
+  if (!e.fields.empty()) label += ' ' + QString::fromStdString(e.fields.front().second);
+  if (label.size() > 22) label = label.left(21) + QStringLiteral("…");
+  return label;
+}
+
+}  // namespace
 
 QString markerLabel(const RunEvent& e) {
   const QString device = QString::fromStdString(e.device);
@@ -120,13 +149,16 @@ QString markerLabel(const RunEvent& e) {
   }
   if (e.kind == events::kRunPaused) return QStringLiteral("paused");
   if (e.kind == events::kRunResumed) return QStringLiteral("resumed");
-  return {};
+  // ftpipehd's new plan, edgegossip's new local batches: the reason is in the event log.
+  if (e.kind == events::kReplanned) return QStringLiteral("re-plan");
+  return changeLabel(e);
 }
 
 void DerivedMetrics::add(const MetricSample& m, std::vector<MetricSample>* out) {
   if (m.device.empty()) return;
   if (m.metric == "busy_s") return addBusy(m, /*busy=*/true, out);
   if (m.metric == "idle_s") return addBusy(m, /*busy=*/false, out);
+  if (m.metric == "iteration_time") return addIterationTime(m, out);
   static constexpr std::string_view kPrefix = "bytes_sent_";
   if (m.metric.size() <= kPrefix.size() || m.metric.compare(0, kPrefix.size(), kPrefix) != 0) {
     return;
@@ -212,7 +244,39 @@ void DerivedMetrics::addBusy(const MetricSample& m, bool busy, std::vector<Metri
                               100.0 * busy_rate / (busy_rate + idle_rate)});
 }
 
+void DerivedMetrics::addIterationTime(const MetricSample& m, std::vector<MetricSample>* out) {
+  RoundTimes& r = round_times_[m.device];
+  if (m.iteration < r.iteration) {  // a new run, or the algorithm started again
+    round_times_.clear();
+    spread_iteration_ = -1;
+    return addIterationTime(m, out);
+  }
+  r.recent.push_back(m.value);
+  if (r.recent.size() > kSpreadRounds) r.recent.pop_front();
+  r.iteration = m.iteration;
+  if (m.iteration <= spread_iteration_) return;
+  // Devices still reporting (a lost one stops, and drops out after a round) must all have
+  // reported this iteration.
+  double lo = std::numeric_limits<double>::infinity(), hi = 0;
+  int devices = 0;
+  for (const auto& [device, times] : round_times_) {
+    if (times.iteration < m.iteration - 1) continue;
+    if (times.iteration < m.iteration) return;
+    std::vector<double> sorted(times.recent.begin(), times.recent.end());
+    std::sort(sorted.begin(), sorted.end());
+    const double median = sorted[sorted.size() / 2];
+    lo = std::min(lo, median);
+    hi = std::max(hi, median);
+    ++devices;
+  }
+  if (devices < 2 || lo <= 0) return;
+  spread_iteration_ = m.iteration;
+  out->push_back(MetricSample{m.time_s, m.iteration, "", kIterationSpreadMetric, hi / lo});
+}
+
 void DerivedMetrics::clear() {
+  round_times_.clear();
+  spread_iteration_ = -1;
   kinds_.clear();
   busy_.clear();
 }

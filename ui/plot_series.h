@@ -20,8 +20,9 @@ namespace edgerig::ui {
 
 // Three are the gossip algorithms' (empty for the others): bytes each iteration costs per
 // message kind, the consensus distance (how far apart the devices' models are), and sparse-push's
-// achieved compression ratio per device. The last is respipe's: micro-batches each device ran on
-// its replica of a late successor (routed around it), per second.
+// achieved compression ratio per device. The others are algorithm metric charts (kMetricCharts):
+// each draws one metric any algorithm may write with RunContext::metric, and is shown once it
+// arrives.
 enum class Chart {
   kAccuracy,
   kLoss,
@@ -32,9 +33,59 @@ enum class Chart {
   kBytesPerIteration,
   kConsensus,
   kCompression,
-  kRouted
+  kRouted,
+  kLocalBatch,
+  kIterationTime,
+  kExchangePeriod,
+  kIterationSpread
 };
-inline constexpr int kChartCount = 10;
+inline constexpr int kChartCount = 14;
+
+// A chart that draws one metric an algorithm writes (per device: a line per device; or for the
+// run), laid out only once the metric arrives. A new one is a Chart value and a row here; the
+// live plots, the replay of a run folder, the chart's CSV and the comparison follow.
+struct MetricChart {
+  // How compared runs are reduced to one line each (compare mode).
+  enum class Across {
+    kValue,   // a run-level metric as it is
+    kSum,     // the devices' latest values added up
+    kMean,    // ... averaged
+    kSpread,  // ... the largest over the smallest (1 when all are equal)
+  };
+  Chart chart;
+  const char* metric;
+  bool per_device;
+  const char* title;          // live
+  const char* compare_title;  // runs compared
+  const char* unit;
+  Across across;
+  bool steps;  // a value that holds until the next one (a batch size, a period): drawn as steps
+  bool log;    // a log y axis: ratios between the lines read as equal gaps
+};
+inline constexpr MetricChart kMetricCharts[] = {
+    {Chart::kCompression, "compression_ratio", true, "Compression ratio (dense / sent)",
+     "Compression ratio, mean of the devices", "ratio", MetricChart::Across::kMean, false, false},
+    // respipe: micro-batches each device ran on its replica of a late successor, per second.
+    {Chart::kRouted, "routed_per_s", true, "Routed micro-batches per device (/s)",
+     "Routed micro-batches, all devices (/s)", "micro-batches/s", MetricChart::Across::kSum, false,
+     false},
+    // edgegossip: each device's share of the global batch, its compute seconds per round, and
+    // how many rounds pass between two exchanges.
+    {Chart::kLocalBatch, "local_batch", true, "Local batch per device (samples)",
+     "Local batch spread, largest / smallest device", "samples", MetricChart::Across::kSpread, true,
+     false},
+    {Chart::kIterationTime, "iteration_time", true, "Iteration time per device (s)",
+     "Iteration time spread, slowest / fastest device", "s", MetricChart::Across::kSpread, false,
+     true},
+    {Chart::kExchangePeriod, "exchange_period", false, "Exchange period (rounds)",
+     "Exchange period (rounds)", "rounds", MetricChart::Across::kValue, true, false},
+    // Derived from iteration_time (DerivedMetrics): live and replayed, not compared (there the
+    // iteration time chart's line is the spread already).
+    {Chart::kIterationSpread, "iteration_time_spread", false, "Iteration time spread (max/min)",
+     "Iteration time spread (max/min)", "ratio", MetricChart::Across::kValue, false, false},
+};
+// The row for chart c, or nullptr when c is not a metric chart.
+const MetricChart* metricChart(Chart c);
 
 // Message kinds the agents count bytes for (metrics bytes_sent_<kind>, cumulative per device),
 // in the order of device_bridge/traffic_kind.h.
@@ -50,6 +101,10 @@ std::string kindRateMetric(const std::string& kind);
 // iteration, over the last kIterationWindow iterations.
 std::string kindPerIterationMetric(const std::string& kind);
 inline constexpr const char* kBusyPercentMetric = "busy_percent";
+// "iteration_time_spread" for the run: over the devices that report iteration_time, the slowest
+// one's median of its last kSpreadRounds over the fastest one's, a point per iteration once every
+// device still reporting has reported it.
+inline constexpr const char* kIterationSpreadMetric = "iteration_time_spread";
 
 // The chart a sample is drawn on, or -1 when no chart shows it.
 int chartOf(const MetricSample& m);
@@ -72,6 +127,8 @@ class DerivedMetrics {
   static constexpr double kStaleS = 3.0;
   // Bytes per iteration are averaged over this many iterations (fewer at the start).
   static constexpr int64_t kIterationWindow = 20;
+  // Round times are noisy (2-5x on a loaded machine): the spread compares medians of this many.
+  static constexpr size_t kSpreadRounds = 7;
 
   // Appends to `out` what `m` derives (nothing for most metrics, or for a first sample).
   void add(const MetricSample& m, std::vector<MetricSample>* out);
@@ -107,7 +164,14 @@ class DerivedMetrics {
   void addPerIteration(const std::string& kind, KindState& k, const MetricSample& m,
                        std::vector<MetricSample>* out);
   void addBusy(const MetricSample& m, bool busy, std::vector<MetricSample>* out);
+  void addIterationTime(const MetricSample& m, std::vector<MetricSample>* out);
 
+  struct RoundTimes {
+    std::deque<double> recent;  // the last kSpreadRounds
+    int64_t iteration = -1;     // of the latest
+  };
+  std::map<std::string, RoundTimes> round_times_;  // by device
+  int64_t spread_iteration_ = -1;                  // the latest spread point's
   std::map<std::string, KindState> kinds_;
   std::map<std::string, BusyState> busy_;  // by device
 };

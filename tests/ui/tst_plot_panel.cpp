@@ -141,6 +141,116 @@ class TstPlotPanel : public QObject {
     QVERIFY(!p.isChartShown(Chart::kRouted));
   }
 
+  // An algorithm's own metrics get their charts once they arrive (edgegossip's: each device's
+  // local batch and iteration time, the run's exchange period), batches and the period drawn as
+  // steps; a re-plan and an algorithm's own "<what>_changed" event are labelled markers.
+  void algorithmMetricChartsAppearWithTheirMetrics() {
+    PlotPanel p;
+    p.resize(1600, 1000);
+    p.show();
+    for (int it = 1; it <= 10; ++it) p.addMetrics(iteration(it));
+    QTRY_VERIFY(!p.replotPending());
+    for (Chart c : {Chart::kLocalBatch, Chart::kIterationTime, Chart::kExchangePeriod}) {
+      QVERIFY(!p.isChartShown(c));
+      QVERIFY(!p.chart(c)->isVisible());
+    }
+    // Four devices of speeds 1, 1, 2, 4: even batches of 32 until round 20, then 51, 51, 17, 9
+    // (128 in all), and the round times even out; the period doubles at 30.
+    const double speed[] = {1, 1, 2, 4};
+    for (int it = 11; it <= 40; ++it) {
+      const double t = 0.1 * it;
+      std::vector<MetricSample> round{{t, it, "", "exchange_period", it < 30 ? 1.0 : 2.0}};
+      for (int d = 0; d < 4; ++d) {
+        const double batch = it < 20 ? 32.0 : (d < 2 ? 51.0 : d == 2 ? 17.0 : 9.0);
+        const std::string dev = "dev" + std::to_string(d);
+        round.push_back({t, it, dev, "local_batch", batch});
+        round.push_back({t, it, dev, "iteration_time", 0.001 * batch * speed[d]});
+      }
+      p.addMetrics(round);
+    }
+    p.addEvents({RunEvent{2.0,
+                          20,
+                          "",
+                          "replanned",
+                          "edgegossip local batches dev0 51, ...",
+                          {{"reason", "measured at the start"}}},
+                 RunEvent{3.0,
+                          30,
+                          "",
+                          "exchange_period_changed",
+                          "edgegossip exchanges every 2 rounds (was 1; ...)",
+                          {{"period", "2"}, {"was", "1"}}}});
+    QTRY_VERIFY(!p.replotPending());
+    p.replotAllNow();
+    for (Chart c : {Chart::kLocalBatch, Chart::kIterationTime, Chart::kExchangePeriod}) {
+      QVERIFY(p.isChartShown(c));
+      QVERIFY(p.chart(c)->isVisible());
+      QVERIFY(p.chart(c)->height() >= 150);
+    }
+    QCOMPARE(p.chart(Chart::kLocalBatch)->graphCount(), 4);
+    QCOMPARE(p.chart(Chart::kIterationTime)->graphCount(), 4);
+    QCOMPARE(p.chart(Chart::kExchangePeriod)->graphCount(), 1);
+    QCPGraph* quarter = graphNamed(p.chart(Chart::kLocalBatch), "dev3");
+    QVERIFY(quarter);
+    QCOMPARE(quarter->dataCount(), 30);
+    QCOMPARE(quarter->data()->at(0)->value, 32.0);
+    QCOMPARE(quarter->data()->at(29)->value, 9.0);
+    QCOMPARE(quarter->lineStyle(), QCPGraph::lsStepLeft);
+    QCPGraph* slow = graphNamed(p.chart(Chart::kIterationTime), "dev3");
+    QVERIFY(slow);
+    QCOMPARE(slow->lineStyle(), QCPGraph::lsLine);
+    // Round times on a log axis: a 4x spread is the same gap at any speed.
+    QCOMPARE(p.chart(Chart::kIterationTime)->yAxis->scaleType(), QCPAxis::stLogarithmic);
+    QCOMPARE(p.chart(Chart::kLocalBatch)->yAxis->scaleType(), QCPAxis::stLinear);
+    QCOMPARE(slow->data()->at(0)->value, 0.128);
+    QCPGraph* period = p.chart(Chart::kExchangePeriod)->graph(0);
+    QCOMPARE(period->dataCount(), 30);
+    QCOMPARE(period->data()->at(29)->value, 2.0);
+    QCOMPARE(period->lineStyle(), QCPGraph::lsStepLeft);
+    // The spread of the devices' median round times (of 7): 0.128 / 0.032 before the re-plan,
+    // 0.051 / 0.034 at the end.
+    QVERIFY(p.isChartShown(Chart::kIterationSpread));
+    QCPGraph* spread = p.chart(Chart::kIterationSpread)->graph(0);
+    QCOMPARE(spread->dataCount(), 30);
+    QCOMPARE(spread->data()->at(8)->key, 19.0);
+    QCOMPARE(spread->data()->at(8)->value, 4.0);
+    QCOMPARE(spread->data()->at(29)->value, 0.051 / 0.034);
+    // Per device only: a run-level local_batch would be on no chart.
+    QCOMPARE(p.pointCount("local_batch", ""), size_t{0});
+    QStringList labels;
+    for (int i = 0; i < p.chart(Chart::kIterationTime)->itemCount(); ++i) {
+      if (auto* text = qobject_cast<QCPItemText*>(p.chart(Chart::kIterationTime)->item(i)))
+        labels << text->text();
+    }
+    QCOMPARE(labels, QStringList({"re-plan", "exchange period 2"}));
+    if (qEnvironmentVariableIsSet("EDGERIG_PLOT_SNAPSHOT")) p.grab().save("/tmp/algo-plots.png");
+    p.clear();
+    QVERIFY(!p.isChartShown(Chart::kLocalBatch));
+  }
+
+  // Markers for an algorithm's own changes: "<what>_changed" events not in the core's list
+  // (dssync's groups_changed) are labelled by their first field; the core's graph and link
+  // changes are not markers.
+  void algorithmChangeEventsAreMarkers() {
+    using edgerig::ui::markerLabel;
+    QCOMPARE(markerLabel(RunEvent{1,
+                                  1,
+                                  "",
+                                  "groups_changed",
+                                  "2 site(s) {0 1} {2 3} ...",
+                                  {{"sites", "{0 1} {2 3}"}, {"site_count", "2"}}}),
+             QString("groups {0 1} {2 3}"));
+    QCOMPARE(
+        markerLabel(RunEvent{1, 1, "", "groups_changed", "", {{"sites", "{0 1 2 3} {4 5 6 7}"}}}),
+        QString("groups {0 1 2 3} {4 5…"));
+    QCOMPARE(markerLabel(RunEvent{1, 1, "", "graph_changed", "ring", {{"graph", "ring"}}}),
+             QString());
+    QCOMPARE(markerLabel(RunEvent{1, 1, "", "links_changed", "dev1", {{"from", "dev1"}}}),
+             QString());
+    QCOMPARE(markerLabel(RunEvent{1, 1, "", "_changed", "", {}}), QString());
+    QCOMPARE(markerLabel(RunEvent{1, 1, "", "evaluation", "", {}}), QString());
+  }
+
   void routesSamplesToCharts() {
     PlotPanel p;
     for (int it = 1; it <= 50; ++it) p.addMetrics(iteration(it));
