@@ -72,4 +72,32 @@ inline int procThreads(pid_t pid) {
   return -1;
 }
 
+// CPU time (user + system, in clock ticks) of each thread of a process, by thread id, from
+// /proc/PID/task/TID/stat.
+inline std::map<long, long> threadTicks(pid_t pid) {
+  std::map<long, long> out;
+  const std::string dir = "/proc/" + std::to_string(pid) + "/task";
+  DIR* tasks = opendir(dir.c_str());
+  if (tasks == nullptr) return out;
+  while (dirent* e = readdir(tasks)) {
+    if (e->d_name[0] == '.') continue;
+    std::ifstream in(dir + "/" + e->d_name + "/stat");
+    std::string line;
+    if (!std::getline(in, line)) continue;
+    const auto close = line.rfind(')');
+    if (close == std::string::npos) continue;
+    // After comm: state (field 3) ... utime (14), stime (15).
+    std::istringstream rest(line.substr(close + 2));
+    std::string field;
+    long utime = 0, stime = 0;
+    for (int f = 3; f <= 15 && rest >> field; ++f) {
+      if (f == 14) utime = std::atol(field.c_str());
+      if (f == 15) stime = std::atol(field.c_str());
+    }
+    out[std::atol(e->d_name)] = utime + stime;
+  }
+  closedir(tasks);
+  return out;
+}
+
 }  // namespace edgerig::testsupport

@@ -250,20 +250,41 @@ TEST(Settings, EvalSamplesIsTheNumberOfSamplesAnEvaluationScores) {
 
 // ---- devices.threadsPerAgent ---------------------------------------------------------------
 
-// The most threads each agent process ran while training, by /proc/PID/status.
-std::map<std::string, int> agentThreads(int threads_per_agent) {
+struct AgentThreads {
+  int threads = 0;  // the most the process ran while training (/proc/PID/status)
+  int busy = 0;     // those that computed: a quarter of the busiest one's training CPU time
+  std::map<long, long> ticks_at_start;  // CPU ticks by thread when training was under way
+};
+
+// Each agent's threads, measured by the kernel while the run trains a convolutional network.
+std::map<std::string, AgentThreads> agentThreads(int threads_per_agent) {
   auto c = smallRun("gpipe", 2);
   c.model = "cnn";         // convolutions: torch runs them on its intra-op threads
-  c.synthetic_size = 512;  // a short final evaluation
+  c.synthetic_size = 768;  // a short final evaluation
   c.batch_size = 64;
-  c.max_iterations = 5;
+  c.max_iterations = 10;
   c.threads_per_agent = threads_per_agent;
-  std::map<std::string, int> most;
+  std::map<std::string, AgentThreads> seen;
   RunObserver o;
   o.on_progress = [&](const RunProgress& p) {
     if (p.iteration < 2) return;  // the thread pools start with the first steps
     for (const auto& [name, pid] : testsupport::agentChildren()) {
-      most[name] = std::max(most[name], testsupport::procThreads(pid));
+      auto& s = seen[name];
+      s.threads = std::max(s.threads, testsupport::procThreads(pid));
+      if (s.ticks_at_start.empty()) s.ticks_at_start = testsupport::threadTicks(pid);
+      if (p.iteration != c.max_iterations || s.busy > 0) continue;
+      // CPU time spent training (not loading, as the main thread did), by thread.
+      std::vector<long> spent;
+      for (const auto& [tid, t] : testsupport::threadTicks(pid)) {
+        const auto before = s.ticks_at_start.find(tid);
+        spent.push_back(t - (before == s.ticks_at_start.end() ? 0 : before->second));
+      }
+      const long most = spent.empty() ? 0 : *std::max_element(spent.begin(), spent.end());
+      s.busy = static_cast<int>(
+          std::count_if(spent.begin(), spent.end(), [&](long t) { return 4 * t >= most; }));
+      if (std::getenv("EDGERIG_TEST_VERBOSE") != nullptr) {
+        for (long t : spent) std::printf("%s %ld ticks\n", name.c_str(), t);
+      }
     }
   };
   ControllerOptions opts;
@@ -271,27 +292,27 @@ std::map<std::string, int> agentThreads(int threads_per_agent) {
   Controller controller(c, opts, o);
   const auto summary = controller.run();
   EXPECT_TRUE(summary.ok) << summary.error;
-  return most;
+  return seen;
 }
 
 TEST(Settings, ThreadsPerAgentIsHowManyComputeThreadsEachAgentRuns) {
   // torch's intra-op pool (OpenMP) gives every thread that computes a team of threadsPerAgent:
-  // itself and threadsPerAgent - 1 workers. So an agent runs base + k (threadsPerAgent - 1)
-  // threads, k the number of its threads that compute (measured: 2, the trainer and one more).
-  // Ignored, the setting would leave torch at its default (the machine's cores) in every run.
-  const auto one = agentThreads(1);
-  const auto two = agentThreads(2);
-  const auto four = agentThreads(4);
-  for (const auto* m : {&one, &two, &four}) ASSERT_EQ(m->size(), 2u) << "both agents in /proc";
-  for (const auto& [name, n1] : one) {
-    SCOPED_TRACE(name);
-    const int n2 = two.at(name);
-    const int n4 = four.at(name);
-    std::printf("%s: %d / %d / %d threads at threadsPerAgent 1 / 2 / 4\n", name.c_str(), n1, n2,
-                n4);
-    const int k = n2 - n1;  // threads added per extra compute thread
-    EXPECT_GE(k, 1) << "one more compute thread made no more threads";
-    EXPECT_EQ(n4 - n1, 3 * k) << "threads do not grow with threadsPerAgent - 1";
+  // itself and threadsPerAgent - 1 workers. So the agent holding the convolutions (dev0) has
+  // threadsPerAgent threads that do the work (measured: the trainer and its workers; the main,
+  // I/O and idle threads spend almost nothing), and every agent runs at least
+  // threadsPerAgent - 1 more threads than with 1. Ignored, the setting would leave torch at its
+  // default (the machine's cores) in both runs.
+  std::map<int, std::map<std::string, AgentThreads>> by;
+  for (int n : {1, 3}) {
+    by[n] = agentThreads(n);
+    ASSERT_EQ(by[n].size(), 2u) << "both agents in /proc";
+    std::printf("threadsPerAgent %d: dev0 %d threads (%d busy), dev1 %d threads (%d busy)\n", n,
+                by[n]["dev0"].threads, by[n]["dev0"].busy, by[n]["dev1"].threads,
+                by[n]["dev1"].busy);
+    EXPECT_EQ(by[n]["dev0"].busy, n) << "dev0's threads that computed";
+  }
+  for (const std::string name : {"dev0", "dev1"}) {
+    EXPECT_GE(by[3][name].threads - by[1][name].threads, 2) << name;
   }
 }
 
