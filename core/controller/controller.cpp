@@ -332,10 +332,20 @@ RunSummary Controller::Run::execute() {
     event(std::string(events::kEvaluation), buf);
     return Status::ok();
   };
+  // maxSeconds limits training time, as the summary's training_s counts it: from the first
+  // iteration, evaluations and pauses excluded. Counted from the run's start instead, a slow
+  // bring-up (agents load LibTorch, remote devices connect) ate the budget, and a short limit
+  // trained nothing at all.
+  auto training_s = [&] {
+    return std::chrono::duration<double>(Clock::now() - train_start).count() - eval_s - paused_s_;
+  };
   for (int64_t it = 0; remaining(it) > 0; ++it) {
     iteration_ = it;
-    if (cfg_.max_seconds > 0 && now() > cfg_.max_seconds) {
-      event(std::string(events::kStopRule), "max_seconds reached");
+    if (cfg_.max_seconds > 0 && training_s() >= cfg_.max_seconds) {
+      char buf[120];
+      std::snprintf(buf, sizeof buf, "training.maxSeconds reached: %.1f s of training",
+                    training_s());
+      event(std::string(events::kStopRule), buf);
       break;
     }
     if (auto st = pollControls(); !st) return finish(st);
@@ -346,8 +356,7 @@ RunSummary Controller::Run::execute() {
     iteration_ = it + 1;
     epochs_done += 1.0 / static_cast<double>(perEpoch());
     samples_done += step->samples;
-    const double train_s =
-        std::chrono::duration<double>(Clock::now() - train_start).count() - eval_s - paused_s_;
+    const double train_s = training_s();
     logStep(*step);
     metric("train_loss", step->loss);
     metric("train_accuracy", step->accuracy);
@@ -369,8 +378,7 @@ RunSummary Controller::Run::execute() {
       if (owner_.observer_.on_progress) owner_.observer_.on_progress(progress);
     }
   }
-  summary_.training_s =
-      std::chrono::duration<double>(Clock::now() - train_start).count() - eval_s - paused_s_;
+  summary_.training_s = training_s();
   summary_.algorithm = cfg_.algorithm.name;
   summary_.iterations = iteration_;
   summary_.epochs = epochs_done;
