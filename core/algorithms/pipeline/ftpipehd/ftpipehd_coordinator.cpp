@@ -213,6 +213,10 @@ Status FtpipehdCoordinator::migrate(const StagePlan& to, int64_t iteration,
   for (int s = 0; s < k; ++s) {
     ctx_.send(deviceOf(s), algoMessage(bridge::TrafficKind::kControl, commit));
   }
+  // From here the new plan is the plan: every living stage reads the commit before anything a
+  // recovery asks of it, so a device lost now is recovered from under the new plan (under the
+  // old one, a layer a survivor just gained would come back twice and one it gave away never).
+  plan_ = to;
   for (int got = 0; got < k; ++got) {
     auto msg = ctx_.await(
         [id](const DeviceMessage& m) {
@@ -225,7 +229,6 @@ Status FtpipehdCoordinator::migrate(const StagePlan& to, int64_t iteration,
                                                              : msg.status();
     }
   }
-  plan_ = to;
   const double took = since(started);
   ctx_.planChanged(*plan_, device_of_stage_, layers_, reference_time_s_, why);
   namespace f = events::fields;

