@@ -209,5 +209,87 @@ TEST(FtpipehdFaults, AKillWhileLayersMoveAbortsTheMigrationAndRecovers) {
   EXPECT_EQ(plans.back().size(), 2u);
 }
 
+// ---------------------------------------------------------------------------------------------
+// 2. A device that comes back rejoins through a re-plan.
+
+// The plan in force at the end, and the rejoin's events, for a run where dev1 comes back.
+void expectRejoined(const Outcome& r, const std::string& restarted_at, int iterations) {
+  ASSERT_TRUE(r.summary.ok) << r.summary.error;
+  expectFiniteLosses(r, static_cast<size_t>(iterations));
+  const auto recovered = eventsOf(r, events::kRecovered);
+  ASSERT_EQ(recovered.size(), 1u);
+  EXPECT_EQ(recovered.front().field(f::kDevices), "dev0 dev2") << recovered.front().detail;
+  const auto restarted = eventsOf(r, events::kDeviceRestarted);
+  ASSERT_EQ(restarted.size(), 1u);
+  EXPECT_EQ(restarted.front().device, "dev1");
+  // The re-plan that takes dev1 back, at the boundary of its restart, after the recovery.
+  std::vector<RunEvent> rejoin_plans;
+  for (const auto& e : eventsOf(r, events::kReplanned)) {
+    if (e.field(f::kReason) == "rejoined") rejoin_plans.push_back(e);
+  }
+  ASSERT_EQ(rejoin_plans.size(), 1u) << "no re-plan took dev1 back";
+  const RunEvent& replan = rejoin_plans.front();
+  EXPECT_EQ(replan.device, "dev1");
+  EXPECT_EQ(replan.field(f::kIteration), restarted_at) << replan.detail;
+  EXPECT_GT(replan.time_s, recovered.front().time_s);
+  EXPECT_EQ(eventsOf(r, events::kDeviceRejoined).size(), 1u);
+  // The plan after it runs on all three devices again, dev1 holding layers; every plan ever in
+  // force is consistent.
+  const auto plans = plansOf(r);
+  for (size_t i = 0; i < plans.size(); ++i)
+    expectConsistent(plans[i], {}, "plan " + std::to_string(i));
+  ASSERT_FALSE(plans.empty());
+  const auto& last = plans.back();
+  ASSERT_EQ(last.size(), 3u) << "the last plan is not over the three devices";
+  EXPECT_EQ(last[1].device, "dev1");
+  EXPECT_GE(last[1].last_layer - last[1].first_layer, 1);
+  EXPECT_EQ(last.front().iteration, std::stoll(restarted_at));
+  // dev1 trained from then on: its stage reported compute time after the rejoin.
+  double dev1_after = 0;
+  for (const auto& m : r.data.metrics) {
+    if (m.device == "dev1" && m.metric == "step_compute_s" &&
+        m.iteration > std::stoll(restarted_at))
+      dev1_after += m.value;
+  }
+  EXPECT_GT(dev1_after, 0.0) << "dev1 holds layers but never computed after its rejoin";
+}
+
+TEST(FtpipehdFaults, AKilledDeviceThatIsStartedAgainRejoinsThroughAReplan) {
+  constexpr int kIterations = 14;
+  ExperimentConfig c = baseRun("ftpipehd-rejoin", 3, kIterations);
+  FaultConfig crash;
+  crash.device = 1;
+  crash.kind = "crash";
+  crash.at_iteration = 5;
+  c.faults.push_back(crash);
+  FaultConfig restart;
+  restart.device = 1;
+  restart.kind = "restart";
+  restart.at_iteration = 9;
+  c.faults.push_back(restart);
+  const Outcome r = runIt(c, "rejoin");
+  expectRejoined(r, "9", kIterations);
+}
+
+TEST(FtpipehdFaults, AStageRebootedInPlaceIsRecoveredAndTakenBack) {
+  // A restart of a living stage: what it trained is gone with the process, so its layers come
+  // back from the replicas first, and then it rejoins through a re-plan.
+  constexpr int kIterations = 12;
+  ExperimentConfig c = baseRun("ftpipehd-reboot", 3, kIterations);
+  FaultConfig restart;
+  restart.device = 1;
+  restart.kind = "restart";
+  restart.at_iteration = 7;
+  c.faults.push_back(restart);
+  const Outcome r = runIt(c, "reboot");
+  expectRejoined(r, "7", kIterations);
+  const auto recovered = eventsOf(r, events::kRecovered);
+  if (!recovered.empty()) {
+    // Lost after 7 mini-batches, with replicas after 3 and 6: 1 retrained.
+    EXPECT_EQ(recovered.front().field(f::kIterationsRetrained), "1") << recovered.front().detail;
+    EXPECT_EQ(recovered.front().field(f::kSources), "conv2:neighbour pool2:neighbour");
+  }
+}
+
 }  // namespace
 }  // namespace edgerig
