@@ -291,5 +291,93 @@ TEST(FtpipehdFaults, AStageRebootedInPlaceIsRecoveredAndTakenBack) {
   }
 }
 
+// ---------------------------------------------------------------------------------------------
+// 3. A slow-but-alive device: the backward deadline catches it before the heartbeat timeout.
+
+TEST(FtpipehdFaults, AFrozenStageIsCaughtByTheDeadlineBeforeTheHeartbeatTimeout) {
+  // dev2 freezes for 6 s at iteration 8: the heartbeat would give up on it after the loss
+  // timeout (3.5 s); the 800 ms backward deadline must catch it well before.
+  constexpr int kIterations = 14;
+  ExperimentConfig c = baseRun("ftpipehd-deadline", 4, kIterations);
+  c.algorithm.params.set("deadlineMs", int64_t{800});
+  FaultConfig freeze;
+  freeze.device = 2;
+  freeze.kind = "freeze";
+  freeze.freeze_s = 6;
+  freeze.at_iteration = 8;
+  c.faults.push_back(freeze);
+  const Outcome r = runIt(c, "deadline");
+  ASSERT_TRUE(r.summary.ok) << r.summary.error;
+  expectFiniteLosses(r, kIterations);
+  // From the run folder's clock: the freeze was applied at t0; the recovery finished at t1 and
+  // took `seconds`, so the failure was seen at t1 - seconds.
+  const RunEvent* frozen = nullptr;
+  for (const auto& e : r.data.events) {
+    if (e.kind == events::kFaultApplied && e.field(f::kFault) == "freeze") frozen = &e;
+  }
+  ASSERT_NE(frozen, nullptr);
+  const auto recovered = eventsOf(r, events::kRecovered);
+  ASSERT_FALSE(recovered.empty());
+  const RunEvent& rec = recovered.front();
+  EXPECT_EQ(rec.field(f::kDevices), "dev0 dev1 dev3") << rec.detail;
+  const double seen_at = rec.time_s - std::stod(rec.field(f::kSeconds));
+  const double detection = seen_at - frozen->time_s;
+  const double loss_timeout =
+      std::chrono::duration<double>(ControllerOptions{}.loss_timeout).count();
+  std::printf(
+      "[ measured ] freeze at %.3f s, seen at %.3f s: detection %.3f s (loss timeout %.1f s)\n",
+      frozen->time_s, seen_at, detection, loss_timeout);
+  EXPECT_GE(detection, 0.8) << "caught before the deadline passed?";
+  EXPECT_LT(detection, loss_timeout) << "not caught before the heartbeat timeout: " << rec.detail;
+  // The heartbeat had not given up on dev2 when the deadline caught it.
+  for (const auto& e : eventsOf(r, events::kDeviceLost)) {
+    EXPECT_GT(e.time_s, seen_at) << e.detail;
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// 4. The iterations retrained, exact for a failure right after a replication.
+
+TEST(FtpipehdFaults, AFailureRightAfterAReplicationRetrainsNothingAndKeepsTheModel) {
+  // Momentum 0 (a restored layer restarts its momentum), R_n = 3: the neighbour replicas are
+  // taken after 3, 6 and 9 mini-batches. dev0 freezes at iteration 9 (so iteration 9 cannot
+  // finish) and dev2 is killed 0.7 s later: its replica of after 9 mini-batches is with dev3, so
+  // nothing is retrained, and the losses are exactly those of the run without a failure.
+  constexpr int kIterations = 14;
+  ExperimentConfig c = baseRun("ftpipehd-tag", 4, kIterations);
+  c.momentum = 0;
+  c.algorithm.params.set("replicateGlobalEvery", int64_t{0});
+  const Outcome plain = runIt(c, "tag-plain");
+  FaultConfig freeze;
+  freeze.device = 0;
+  freeze.kind = "freeze";
+  freeze.freeze_s = 2;
+  freeze.at_iteration = 9;
+  c.faults.push_back(freeze);
+  std::thread killer;
+  const Outcome r = runIt(c, "tag-killed", [&](const RunEvent& e, Controller& ctl) {
+    if (e.kind == events::kFaultApplied && e.field(f::kFault) == "freeze" && !killer.joinable()) {
+      killer = std::thread([&ctl] {
+        std::this_thread::sleep_for(std::chrono::milliseconds(700));
+        ctl.killLocalDevice(2);
+      });
+    }
+  });
+  if (killer.joinable()) killer.join();
+  ASSERT_TRUE(plain.summary.ok) << plain.summary.error;
+  ASSERT_TRUE(r.summary.ok) << r.summary.error;
+  const auto recovered = eventsOf(r, events::kRecovered);
+  ASSERT_EQ(recovered.size(), 1u);
+  const RunEvent& rec = recovered.front();
+  EXPECT_EQ(rec.field(f::kDevices), "dev0 dev1 dev3") << rec.detail;
+  EXPECT_EQ(rec.field(f::kSources), "fc1:neighbour") << rec.detail;
+  EXPECT_EQ(rec.field(f::kIterationsRetrained), "0") << rec.detail;
+  ASSERT_EQ(r.losses.size(), plain.losses.size());
+  for (size_t i = 0; i < plain.losses.size(); ++i) {
+    EXPECT_NEAR(r.losses[i], plain.losses[i], 1e-6 * std::max(1.0, std::abs(plain.losses[i])))
+        << "iteration " << i;
+  }
+}
+
 }  // namespace
 }  // namespace edgerig
