@@ -17,6 +17,7 @@ namespace {
 constexpr auto kMigrationTimeout = std::chrono::seconds(60);
 constexpr auto kReplicaWait = std::chrono::milliseconds(30000);
 constexpr auto kProbeWait = std::chrono::milliseconds(200);
+constexpr int kProfileRepetitions = 2;  // as the starting profile (PipelineCoordinator)
 // A stage with less than this share of an even stage's reference work is not timed for its
 // device's capacity (trustedCapacities).
 constexpr double kTrustedShare = 0.1;
@@ -213,6 +214,10 @@ Status FtpipehdCoordinator::migrate(const StagePlan& to, int64_t iteration,
   for (int s = 0; s < k; ++s) {
     ctx_.send(deviceOf(s), algoMessage(bridge::TrafficKind::kControl, commit));
   }
+  // From here the new plan is the plan: every living stage reads the commit before anything a
+  // recovery asks of it, so a device lost now is recovered from under the new plan (under the
+  // old one, a layer a survivor just gained would come back twice and one it gave away never).
+  plan_ = to;
   for (int got = 0; got < k; ++got) {
     auto msg = ctx_.await(
         [id](const DeviceMessage& m) {
@@ -225,7 +230,6 @@ Status FtpipehdCoordinator::migrate(const StagePlan& to, int64_t iteration,
                                                              : msg.status();
     }
   }
-  plan_ = to;
   const double took = since(started);
   ctx_.planChanged(*plan_, device_of_stage_, layers_, reference_time_s_, why);
   namespace f = events::fields;
@@ -322,6 +326,129 @@ std::vector<int> FtpipehdCoordinator::unresponsiveStages() {
   return silent;
 }
 
+Result<double> FtpipehdCoordinator::profileCapacity(int device) {
+  const auto& cfg = ctx_.config();
+  const int micro = std::max(1, cfg.batch_size / std::max(1, micro_batches_));
+  const double scale = static_cast<double>(cfg.batch_size) / micro;
+  wire::Envelope env;
+  auto* p = env.mutable_profile_request();
+  p->set_model(cfg.model);
+  p->set_batch_size(micro);
+  p->set_repetitions(kProfileRepetitions);
+  p->set_seed(cfg.seed);
+  ctx_.sendControl(device, std::move(env));
+  auto msg = ctx_.await(
+      [device](const DeviceMessage& m) { return m.device == device && m.env.has_profile_result(); },
+      kMigrationTimeout, "the layer profile of " + ctx_.deviceName(device));
+  if (!msg) return msg.status();
+  const auto& r = msg->env.profile_result();
+  if (r.layers_size() != static_cast<int>(layers_.size())) {
+    return invalidArgument("device " + ctx_.deviceName(device) + " profiled " +
+                           std::to_string(r.layers_size()) + " layers, expected " +
+                           std::to_string(layers_.size()));
+  }
+  double own = 0, reference = 0;
+  for (const auto& l : r.layers()) own += l.forward_backward_s() * scale;
+  for (double t : reference_time_s_) reference += t;
+  return own > 0 ? reference / own : 1.0;
+}
+
+Status FtpipehdCoordinator::deviceRejoined(int device) {
+  const auto started = Clock::now();
+  // A new process: a deadline it missed before is over, and whatever a stage on it trained is
+  // gone. A stage rebooted in place is recovered from first, as a lost one would be.
+  dropped_.erase(device);
+  if (stageOf(device) >= 0) {
+    dropped_.insert(device);
+    rebooted_ = device;
+    Status st = recover({device}, next_iteration_, started);
+    rebooted_ = -1;
+    dropped_.erase(device);
+    if (!st) return st;
+  }
+  if (static_cast<size_t>(numStages()) >= layers_.size()) {
+    ctx_.event(
+        std::string(events::kError),
+        ctx_.deviceName(device) + " is back, but every layer already has a stage of its own");
+    return Status::ok();
+  }
+  // A device lost while taking it back is recovered from, and the rejoin tried again.
+  for (int attempt = 0;; ++attempt) {
+    Status st = rejoin(device, started);
+    if (st || st.code() != StatusCode::kUnavailable || attempt >= ctx_.numDevices()) return st;
+    if (!ctx_.alive(device)) return st;
+    if (auto rec = recover(ctx_.takeLost(), next_iteration_, Clock::now()); !rec) return rec;
+  }
+}
+
+Status FtpipehdCoordinator::rejoin(int device, Clock::time_point started) {
+  // The replicas this pipeline still owes the controller, before its generation ends.
+  if (replicas_expected_ > 0) {
+    if (auto st = collectReplicas(kReplicaWait); !st) return st;
+  }
+  auto capacity_of_device = profileCapacity(device);
+  if (!capacity_of_device) return capacity_of_device.status();
+  last_capacity_[static_cast<size_t>(device)] = *capacity_of_device;
+  auto gathered = gatherStages(true);
+  if (!gathered) return gathered.status();
+
+  // The stages in device order (the starting plan's), the returning device among them.
+  const std::vector<int> old_devices = device_of_stage_;
+  std::vector<double> old_capacity;
+  for (int d : old_devices) old_capacity.push_back(last_capacity_[static_cast<size_t>(d)]);
+  const double old_step = slowestStep(planInputs(old_capacity), *plan_);
+  std::vector<int> order = old_devices;
+  order.push_back(device);
+  std::sort(order.begin(), order.end());
+  std::vector<double> capacity;
+  for (int d : order) capacity.push_back(last_capacity_[static_cast<size_t>(d)]);
+  device_of_stage_ = order;
+  const PlanInputs inputs = planInputs(capacity);
+  auto plan = balancedPlan(inputs);
+  if (!plan) {
+    device_of_stage_ = old_devices;
+    return plan.status();
+  }
+  const double new_step = slowestStep(inputs, *plan);
+  const double gain = new_step > 0 ? old_step / new_step : 1.0;
+  namespace f = events::fields;
+  ctx_.event(std::string(events::kReplanned),
+             ctx_.deviceName(device) + " is back (capacity " +
+                 joined(std::vector<double>{*capacity_of_device}) +
+                 " from its profile); moving to " + plan->describe(layers_),
+             device,
+             {{std::string(f::kReason), "rejoined"},
+              {std::string(f::kGain), seconds(gain)},
+              {std::string(f::kCapacities), joined(capacity)},
+              {std::string(f::kCuts), joined(plan->cuts())},
+              {std::string(f::kIteration), std::to_string(next_iteration_)}});
+  // Commit: every stage, the returning one too, starts on the new plan from the gathered model
+  // (a new generation). Nothing is lost, so nothing is retrained.
+  plan_ = *plan;
+  initial_state_ = std::move(gathered->weights);
+  initial_optimizer_ = std::move(gathered->optimizer);
+  Status st = startStages();
+  initial_state_.Clear();
+  initial_optimizer_.Clear();
+  if (!st) return st;
+  replicas_expected_ = 0;
+  window_.reset(numStages());
+  ctx_.planChanged(*plan_, device_of_stage_, layers_, reference_time_s_,
+                   ctx_.deviceName(device) + " rejoined");
+  const double took = since(started);
+  const int stage = stageOf(device);
+  ctx_.event(std::string(events::kDeviceRejoined),
+             ctx_.deviceName(device) + " rejoined as stage " + std::to_string(stage) + " (" +
+                 std::to_string(plan_->last(stage) - plan_->first(stage)) +
+                 " layers): the pipeline restarted on " + std::to_string(numStages()) +
+                 " stages from the gathered model in " + seconds(took) + " s",
+             device,
+             {{std::string(f::kSeconds), seconds(took)},
+              {std::string(f::kCuts), joined(plan_->cuts())},
+              {std::string(f::kIteration), std::to_string(next_iteration_)}});
+  return Status::ok();
+}
+
 Status FtpipehdCoordinator::recover(std::vector<int> lost, int64_t iteration,
                                     Clock::time_point interrupted) {
   // Another device lost while recovering (two killed at once are seen one after the other)
@@ -349,7 +476,9 @@ Status FtpipehdCoordinator::recoverOnce(const std::vector<int>& lost, int64_t it
       survivors.push_back(d);
     } else {
       lost_names += (lost_names.empty() ? "" : ", ") + ctx_.deviceName(d) +
-                    (ctx_.alive(d) ? " (missed the backward deadline)" : "");
+                    (d == rebooted_  ? " (restarted)"
+                     : ctx_.alive(d) ? " (missed the backward deadline)"
+                                     : "");
     }
   }
   for (int d : lost) {

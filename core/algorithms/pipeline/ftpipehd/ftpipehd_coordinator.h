@@ -22,6 +22,11 @@ class FtpipehdCoordinator : public PipelineCoordinator {
   Status setup() override;
   Result<StepResult> trainStep(int64_t iteration) override;
   Result<EvalResult> evaluate(int64_t samples) override;
+  // A restarted local device is taken back here, through a re-plan that includes it: the
+  // controller does not restart the algorithm. A single stage cannot be rebooted in place (its
+  // weights would be gone with nothing to recover them from), so then the controller gathers.
+  bool rejoinsInPlace() const override { return numStages() > 1; }
+  Status deviceRejoined(int device) override;
 
  private:
   using Clock = std::chrono::steady_clock;
@@ -48,6 +53,12 @@ class FtpipehdCoordinator : public PipelineCoordinator {
                      Clock::time_point interrupted);
   // After a missed deadline: the stages' devices that do not answer a probe (now dropped).
   std::vector<int> unresponsiveStages();
+  // One device's capacity from a fresh layer profile (T_ref over its own times), as the
+  // starting plan measured every device.
+  Result<double> profileCapacity(int device);
+  // Gathers the stages' weights and momentum, re-plans over them and `device`, and starts the
+  // new pipeline from the gathered model (no iteration is retrained).
+  Status rejoin(int device, Clock::time_point started);
   int64_t dataIteration(int64_t iteration) const { return iteration - replay_offset_; }
   // Not lost and not dropped for a missed deadline.
   bool usable(int device) const { return ctx_.alive(device) && !dropped_.count(device); }
@@ -69,6 +80,7 @@ class FtpipehdCoordinator : public PipelineCoordinator {
   int64_t next_iteration_ = 0;         // the iteration trainStep runs next
   std::vector<double> last_capacity_;  // per device, as last measured (the profile's until then)
   std::set<int> dropped_;              // devices that missed the backward deadline
+  int rebooted_ = -1;                  // a stage restarted in place, while it is recovered from
   int64_t probe_id_ = 0;
 };
 
