@@ -112,10 +112,18 @@ bool PlotPanel::chartShown(Chart c) const {
     }
     return false;
   }
-  // The gossip charts (bytes per iteration, consensus distance) appear once a gossip algorithm's
-  // consensus distance, compression ratio or gossip bytes arrive: other runs keep the six charts
-  // at their size.
-  if (c != Chart::kBytesPerIteration && c != Chart::kConsensus) return true;
+  // The consensus distance appears once one arrives (dssync and allreduce send gossip bytes but
+  // measure no consensus distance: an empty chart would only puzzle).
+  if (c == Chart::kConsensus) {
+    if (metric_seen_[static_cast<size_t>(c)]) return true;
+    for (const auto& line : overlay_) {
+      if (line.chart == c && !line.points.empty()) return true;
+    }
+    return false;
+  }
+  // Bytes per iteration appears once a gossip algorithm's consensus distance, compression ratio
+  // or gossip bytes arrive: other runs keep the six charts at their size.
+  if (c != Chart::kBytesPerIteration) return true;
   if (gossip_seen_) return true;
   for (const auto& line : overlay_) {
     if ((line.chart == Chart::kConsensus || line.chart == Chart::kCompression) &&
@@ -266,7 +274,8 @@ void PlotPanel::appendSample(const MetricSample& m) {
     gossip_seen_ = true;
     layoutCharts(columns_);
   }
-  if (!metric_seen_[static_cast<size_t>(c)] && metricChart(s->chart) != nullptr) {
+  if (!metric_seen_[static_cast<size_t>(c)] &&
+      (metricChart(s->chart) != nullptr || s->chart == Chart::kConsensus)) {
     metric_seen_[static_cast<size_t>(c)] = true;
     layoutCharts(columns_);
   }

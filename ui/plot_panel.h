@@ -190,8 +190,9 @@ class PlotPanel : public QWidget {
   std::array<QCustomPlot*, kChartCount> charts_{};
   QGridLayout* grid_ = nullptr;
   int columns_ = 0;
-  std::array<bool, kChartCount> shown_{};        // laid out in the grid
-  std::array<bool, kChartCount> metric_seen_{};  // metric charts whose metric arrived
+  std::array<bool, kChartCount> shown_{};  // laid out in the grid
+  std::array<bool, kChartCount>
+      metric_seen_{};         // metric charts (and consensus) whose metric arrived
   bool gossip_seen_ = false;  // a consensus distance, a compression ratio or gossip bytes
   QComboBox* axis_box_ = nullptr;
   QCheckBox* follow_box_ = nullptr;

@@ -104,6 +104,14 @@ class TstPlotPanel : public QObject {
     if (qEnvironmentVariableIsSet("EDGERIG_PLOT_SNAPSHOT")) p.grab().save("/tmp/gossip-plots.png");
     p.clear();
     QVERIFY(!p.isChartShown(Chart::kConsensus));
+    // A run whose devices send gossip bytes but measure no consensus distance (dssync,
+    // allreduce): bytes per iteration, and no empty consensus chart.
+    for (int it = 1; it <= 20; ++it) {
+      p.addMetrics({{0.1 * it, it, "dev0", "bytes_sent_gossip", 1500.0 * it}});
+    }
+    QTRY_VERIFY(!p.replotPending());
+    QVERIFY(p.isChartShown(Chart::kBytesPerIteration));
+    QVERIFY(!p.isChartShown(Chart::kConsensus));
   }
 
   // A respipe run's routed_per_s (per device and iteration) brings the routed-around chart, one
