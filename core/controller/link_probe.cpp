@@ -142,11 +142,14 @@ Status Controller::Run::probeLinks(const std::string& why) {
   auto at = [&](const std::pair<int, int>& l) {
     return measured[static_cast<size_t>(l.first)][static_cast<size_t>(l.second)];
   };
+  // One probe, one time: every row of it carries the same time_s, so a reader tells the probes
+  // apart by it (stamped row by row, a probe could straddle a millisecond and read as two).
+  const double probed_at = now();
   for (int a : live) {
     for (int b : live) {
       if (a == b) continue;
       const double v = measured[static_cast<size_t>(a)][static_cast<size_t>(b)];
-      rows.push_back(LinkBandwidthRecord{now(), iteration_, pool_->name(a), pool_->name(b), v});
+      rows.push_back(LinkBandwidthRecord{probed_at, iteration_, pool_->name(a), pool_->name(b), v});
       if (v > 0) {
         ++measured_links;
         if (slowest.first < 0 || v < at(slowest)) slowest = {a, b};

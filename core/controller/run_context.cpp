@@ -241,6 +241,7 @@ void Controller::Run::planChanged(const StagePlan& plan, const std::vector<int>&
                                   const std::vector<LayerInfo>& layers,
                                   const std::vector<double>& layer_time_s, const std::string& why) {
   const std::string text = plan.describe(layers);
+  const double planned_at = now();                  // one plan, one time_s on all its rows
   for (auto& d : metrics_.devices()) d.stage = -1;  // a device may hold no stage after a change
   for (int s = 0; s < plan.numStages(); ++s) {
     const int d = device_of_stage[s];
@@ -248,7 +249,8 @@ void Controller::Run::planChanged(const StagePlan& plan, const std::vector<int>&
     for (int l = plan.first(s); l < plan.last(s); ++l) {
       names += (names.empty() ? "" : " ") + layers[l].name;
     }
-    PartitionRecord p{now(), iteration_, s, pool_->name(d), plan.first(s), plan.last(s), names};
+    PartitionRecord p{planned_at,    iteration_,   s,    pool_->name(d),
+                      plan.first(s), plan.last(s), names};
     log_->append(p);
     auto& st = metrics_.device(d);
     st.stage = s;
@@ -277,9 +279,10 @@ void Controller::Run::graphChanged(const GraphLayout& graph, const std::string& 
   info.round = graph.round;
   info.why = why;
   for (auto& d : metrics_.devices()) d.stage = -1;  // no stages in a decentralized run
+  const double drawn_at = now();                    // one graph, one time_s on all its rows
   for (const auto& e : graph.edges) {
-    rows.push_back(GraphEdgeRecord{now(), iteration_, graph.round, graph.kind, pool_->name(e.from),
-                                   pool_->name(e.to), e.weight});
+    rows.push_back(GraphEdgeRecord{drawn_at, iteration_, graph.round, graph.kind,
+                                   pool_->name(e.from), pool_->name(e.to), e.weight});
     info.edges.push_back(GraphInfo::Edge{e.from, e.to, e.weight});
   }
   log_->append(rows);

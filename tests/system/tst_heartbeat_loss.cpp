@@ -251,15 +251,19 @@ TEST(HeartbeatLoss, AStopShorterThanTheLossTimeoutLosesNoDevice) {
   EXPECT_EQ(summary.iterations, 30);
   EXPECT_LT(stopper.lossAfter(), 0) << "a device was lost";
   expectNoAgentLeft();
-  // The stop really held the run: iteration 11 ended at least the stop's length after 10.
+  // The stop really held the run: one of the next iterations ended at least the stop's length
+  // after the one before it. (Not necessarily the 11th: seen in CI, iteration 11 ended 6 ms after
+  // 10 and the wait fell on a later one, the stop landing after dev1 had already done its part
+  // of 11.)
   std::lock_guard lock(mu);
   double gap = 0;
   for (size_t i = 1; i < ended.size(); ++i) {
-    if (ended[i].first == 11 && ended[i - 1].first == 10) {
-      gap = seconds(ended[i].second - ended[i - 1].second);
+    if (ended[i - 1].first >= 10 && ended[i].first <= 15) {
+      gap = std::max(gap, seconds(ended[i].second - ended[i - 1].second));
     }
   }
-  EXPECT_GE(gap, stopper.stoppedFor() - 0.05) << "iteration 11 did not wait for the stopped agent";
+  EXPECT_GE(gap, stopper.stoppedFor() - 0.05)
+      << "no iteration from 11 to 15 waited for the stopped agent";
   EXPECT_GE(stopper.stoppedFor(), seconds(kLossTimeout) / 2);
 
   auto data = readRun(opts.run_dir);
