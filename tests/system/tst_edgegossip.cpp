@@ -212,6 +212,10 @@ TEST(EdgeGossip, AScheduledSlowdownIsMeasuredAndRebalanced) {
   constexpr int kSteps = 40;
   ExperimentConfig c = edgeRun("edgegossip", 4, kSteps);
   c.model = "lenet5";
+  // Rounds of ~30 ms rather than ~10 ms: a few milliseconds of scheduling noise on 2 cores
+  // shared by 4 agents then moves the measured speeds less (at batch 32, one run alone on a
+  // quiet machine left the slowed device 34 of 128).
+  c.batch_size = 96;
   c.algorithm.params.set("measureEvery", int64_t{1000});  // only the change triggers it
   FaultConfig slow;
   slow.device = 2;
@@ -225,9 +229,9 @@ TEST(EdgeGossip, AScheduledSlowdownIsMeasuredAndRebalanced) {
   const auto& last = batches.rbegin()->second;
   std::printf("measured: local batches after dev2 slowed 4×: %.0f %.0f %.0f %.0f\n",
               last.at("dev0"), last.at("dev1"), last.at("dev2"), last.at("dev3"));
-  // The slowed device gives up batch. (Its exact share is at the mercy of a loaded machine's
-  // timing noise: measured 5-15 of 128.)
-  EXPECT_LT(last.at("dev2"), 32);
+  // The slowed device gives up batch: less than an even share. (Its exact share is at the mercy
+  // of a loaded machine's timing noise; about 1/13 of the global batch when the noise is nil.)
+  EXPECT_LT(last.at("dev2"), 96);
   const auto times = perDevice(r.data, "iteration_time");
   std::printf("measured: iteration-time spread %.2f× over the last 10 rounds\n",
               medianSpread(times, kSteps - 10, kSteps));
