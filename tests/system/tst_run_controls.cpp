@@ -122,6 +122,61 @@ TEST_P(AlgorithmSwitchAt, ContinuesTrainingExactlyFromTheGatheredWeights) {
 
 INSTANTIATE_TEST_SUITE_P(Momentum, AlgorithmSwitchAt, testing::Values(0.0, 0.9));
 
+// The same for the decentralized algorithms whose replicas all hold one model: allreduce, and
+// dssync with one group of every device (which is allreduce). Switched to itself with another
+// bucket size, the run is the run without the switch, loss for loss, only if every device's
+// momentum travels with the weights.
+struct ReplicaSwitch {
+  std::string algorithm;
+  double momentum;
+};
+
+void PrintTo(const ReplicaSwitch& r, std::ostream* os) {
+  *os << r.algorithm << " at momentum " << r.momentum;
+}
+
+class ReplicaSwitchAt : public testing::TestWithParam<ReplicaSwitch> {};
+
+TEST_P(ReplicaSwitchAt, ContinuesWithTheGatheredWeightsAndMomentum) {
+  const int kIterations = 20, kSwitchAt = 10;
+  auto c = smallRun(kIterations, GetParam().momentum);
+  c.name = GetParam().algorithm + "-switch";
+  c.algorithm = AlgorithmConfig{};
+  c.algorithm.name = GetParam().algorithm;
+  if (c.algorithm.name == "dssync") c.algorithm.params.set("groupSize", int64_t{2});  // g = n
+  c.batch_size = 32;                                                                  // per device
+  AlgorithmConfig next = c.algorithm;
+  next.params.set("bucketMiB", 0.015625);  // 16 KiB buckets: another ring schedule, same sums
+
+  const std::string tag = c.name + (GetParam().momentum > 0 ? "-momentum" : "");
+  auto plain = run(c, tag + "-plain", [](const RunProgress&, Controller&) {});
+  auto switched = run(c, tag + "-switched", [&](const RunProgress& p, Controller& ctl) {
+    if (p.iteration == kSwitchAt) ctl.switchAlgorithm(next);
+  });
+  ASSERT_TRUE(plain.summary.ok) << plain.summary.error;
+  ASSERT_TRUE(switched.summary.ok) << switched.summary.error;
+  ASSERT_EQ(plain.loss.size(), static_cast<size_t>(kIterations));
+  ASSERT_EQ(switched.loss.size(), static_cast<size_t>(kIterations));
+  const RunEvent* sw = findEvent(switched.log, "algorithm_switched");
+  ASSERT_NE(sw, nullptr);
+  EXPECT_EQ(sw->iteration, kSwitchAt);
+  EXPECT_EQ(sw->field("to"), c.algorithm.name);
+  for (int64_t it = 1; it <= kIterations; ++it) {
+    const double a = plain.loss.at(it), b = switched.loss.at(it);
+    EXPECT_NEAR(b, a, 1e-4 * std::max(1.0, std::abs(a))) << "iteration " << it;
+  }
+  EXPECT_LT(plain.loss.at(kIterations), plain.loss.at(1)) << "the run must actually train";
+}
+
+INSTANTIATE_TEST_SUITE_P(Momentum, ReplicaSwitchAt,
+                         testing::Values(ReplicaSwitch{"allreduce", 0.0},
+                                         ReplicaSwitch{"allreduce", 0.9},
+                                         ReplicaSwitch{"dssync", 0.9}),
+                         [](const auto& info) {
+                           return info.param.algorithm +
+                                  (info.param.momentum > 0 ? "Momentum" : "Plain");
+                         });
+
 TEST(AlgorithmSwitch, AccuracyRightAfterASwitchIsTheTrainedModelsNotAResetOne) {
   ExperimentConfig c;
   c.name = "switch-accuracy";

@@ -25,7 +25,7 @@ int64_t AllreduceCoordinator::iterationsPerEpoch() const {
 Status AllreduceCoordinator::setup() {
   return startOnAliveDevices(
       ctx_, "allreduce", kMaxStepAttempts,
-      [this](const std::vector<int>& devices) { return startRing(devices, {}); });
+      [this](const std::vector<int>& devices) { return startRing(devices, initial_momentum_); });
 }
 
 Status AllreduceCoordinator::startRing(const std::vector<int>& devices,
@@ -150,6 +150,13 @@ Result<wire::ModelStateBlob> AllreduceCoordinator::gatherState() {
       kMaxStepAttempts, "gathering the model",
       [&] { return reformRingIfLost("while gathering the model"); },
       [&] { return gatherAverageWeights(ctx_, ringDevices()); });
+}
+
+Result<Coordinator::Handover> AllreduceCoordinator::gatherHandover() {
+  return retryWhileLost<Handover>(
+      kMaxStepAttempts, "gathering the model and momentum",
+      [&] { return reformRingIfLost("while gathering the model"); },
+      [&] { return gatherAverageHandover(ctx_, ringDevices()); });
 }
 
 Status AllreduceCoordinator::deviceRejoined(int device) {

@@ -21,6 +21,12 @@ class AllreduceCoordinator : public Coordinator {
   std::string layoutDescription() const override;
   Result<wire::ModelStateBlob> gatherState() override;
   void startFrom(wire::ModelStateBlob state) override { initial_state_ = std::move(state); }
+  // Weights and momentum: every replica holds the same, so a switch or restart goes on exactly.
+  Result<Handover> gatherHandover() override;
+  void startFrom(Handover handover) override {
+    initial_state_ = std::move(handover.weights);
+    initial_momentum_ = std::move(handover.optimizer);
+  }
   // With another device to take the model from; a ring of one restarts from the gathered model.
   bool rejoinsInPlace() const override { return ring_.ring_size() > 1; }
   Status deviceRejoined(int device) override;
@@ -44,6 +50,7 @@ class AllreduceCoordinator : public Coordinator {
   int64_t test_size_ = 0;
   int64_t eval_counter_ = 0;
   wire::ModelStateBlob initial_state_;
+  wire::ModelStateBlob initial_momentum_;  // empty: fresh momentum
 };
 
 }  // namespace edgerig

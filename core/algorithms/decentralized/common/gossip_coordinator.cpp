@@ -85,7 +85,8 @@ Status GossipCoordinator::start(const std::vector<int>& devices) {
   setup_.set_degree(spec.degree);
   setup_.set_redraw_every(spec.redraw_every);
   setup_.set_graph_seed(spec.seed);
-  auto sizes = startReplicas(ctx_, devices, setup_, initial_state_, {}, kSetupTimeout);
+  auto sizes =
+      startReplicas(ctx_, devices, setup_, initial_state_, initial_momentum_, kSetupTimeout);
   if (!sizes) return sizes.status();
   train_size_ = sizes->train;
   test_size_ = sizes->test;
@@ -233,6 +234,13 @@ Result<wire::ModelStateBlob> GossipCoordinator::gatherState() {
       kMaxAttempts, "gathering the model",
       [&] { return regraphIfLost("while gathering the model"); },
       [&] { return gatherAverageWeights(ctx_, members()); });
+}
+
+Result<Coordinator::Handover> GossipCoordinator::gatherHandover() {
+  return retryWhileLost<Handover>(
+      kMaxAttempts, "gathering the model and momentum",
+      [&] { return regraphIfLost("while gathering the model"); },
+      [&] { return gatherAverageHandover(ctx_, members()); });
 }
 
 std::string GossipCoordinator::layoutDescription() const {

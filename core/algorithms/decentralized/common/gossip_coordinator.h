@@ -30,6 +30,12 @@ class GossipCoordinator : public Coordinator {
   std::string layoutDescription() const override;
   Result<wire::ModelStateBlob> gatherState() override;
   void startFrom(wire::ModelStateBlob state) override { initial_state_ = std::move(state); }
+  // The devices' mean weights and mean momentum (docs/design.md: a switch's handover).
+  Result<Handover> gatherHandover() override;
+  void startFrom(Handover handover) override {
+    initial_state_ = std::move(handover.weights);
+    initial_momentum_ = std::move(handover.optimizer);
+  }
 
   // The graph declared by an experiment's `algorithm.graph`, `degree`, `redrawEvery` and seed.
   static GraphSpec declaredGraph(const ExperimentConfig& config);
@@ -59,6 +65,7 @@ class GossipCoordinator : public Coordinator {
   int64_t eval_counter_ = 0;
   bool announce_ = true;  // the next round's graph is published as a change, not a rotation
   wire::ModelStateBlob initial_state_;
+  wire::ModelStateBlob initial_momentum_;  // empty: fresh momentum
 };
 
 }  // namespace edgerig

@@ -213,6 +213,13 @@ Result<wire::ModelStateBlob> gatherAverageWeights(RunContext& ctx,
   return std::move(*r->mutable_state());
 }
 
+Result<Coordinator::Handover> gatherAverageHandover(RunContext& ctx,
+                                                    const std::vector<int>& devices) {
+  auto r = gatherAverage(ctx, devices, /*optimizer=*/true);
+  if (!r) return r.status();
+  return Coordinator::Handover{std::move(*r->mutable_state()), std::move(*r->mutable_optimizer())};
+}
+
 void RoundTotals::add(int device, double compute_s, int64_t samples, double loss_sum,
                       int64_t correct) {
   DeviceStep ds;

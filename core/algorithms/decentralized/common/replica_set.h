@@ -33,6 +33,10 @@ Result<wire::StateReply> gatherAverage(RunContext& ctx, const std::vector<int>& 
                                        bool optimizer);
 // gatherAverage's averaged weights alone (a coordinator's gatherState).
 Result<wire::ModelStateBlob> gatherAverageWeights(RunContext& ctx, const std::vector<int>& devices);
+// gatherAverage's weights and momentum (a coordinator's gatherHandover: a switch or a restart
+// goes on with the momentum the devices had, averaged as the weights are).
+Result<Coordinator::Handover> gatherAverageHandover(RunContext& ctx,
+                                                    const std::vector<int>& devices);
 
 // Evaluate (decentralized.proto) on each of `devices`, each with its own model: a periodic
 // evaluation (samples > 0) on the same first `samples` test samples everywhere, so the devices'

@@ -42,7 +42,8 @@ Status DssyncCoordinator::start(const std::vector<int>& devices) {
   for (int d : devices) setup_.add_ring(d);
   setup_.set_ring_epoch(setup_.ring_epoch() + 1);
   setup_.set_bucket_bytes(static_cast<int64_t>(ctx_.params().getDouble("bucketMiB") * 1024 * 1024));
-  auto sizes = startReplicas(ctx_, devices, setup_, initial_state_, {}, kSetupTimeout);
+  auto sizes =
+      startReplicas(ctx_, devices, setup_, initial_state_, initial_momentum_, kSetupTimeout);
   if (!sizes) return sizes.status();
   train_size_ = sizes->train;
   test_size_ = sizes->test;
@@ -194,6 +195,13 @@ Result<wire::ModelStateBlob> DssyncCoordinator::gatherState() {
       kMaxAttempts, "gathering the model",
       [&] { return reformIfLost("while gathering the model"); },
       [&] { return gatherAverageWeights(ctx_, members()); });
+}
+
+Result<Coordinator::Handover> DssyncCoordinator::gatherHandover() {
+  return retryWhileLost<Handover>(
+      kMaxAttempts, "gathering the model and momentum",
+      [&] { return reformIfLost("while gathering the model"); },
+      [&] { return gatherAverageHandover(ctx_, members()); });
 }
 
 std::vector<int> DssyncCoordinator::members() const {

@@ -29,6 +29,12 @@ class DssyncCoordinator : public Coordinator {
   std::string layoutDescription() const override;
   Result<wire::ModelStateBlob> gatherState() override;
   void startFrom(wire::ModelStateBlob state) override { initial_state_ = std::move(state); }
+  // The devices' mean weights and mean momentum (docs/design.md: a switch's handover).
+  Result<Handover> gatherHandover() override;
+  void startFrom(Handover handover) override {
+    initial_state_ = std::move(handover.weights);
+    initial_momentum_ = std::move(handover.optimizer);
+  }
 
  private:
   Status start(const std::vector<int>& devices);
@@ -55,6 +61,7 @@ class DssyncCoordinator : public Coordinator {
   int64_t test_size_ = 0;
   int64_t eval_counter_ = 0;
   wire::ModelStateBlob initial_state_;
+  wire::ModelStateBlob initial_momentum_;  // empty: fresh momentum
 };
 
 }  // namespace edgerig
