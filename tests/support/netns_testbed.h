@@ -47,7 +47,9 @@ class NetnsTestbed {
   // bridges are joined by a veth pair. Fails the test (ASSERT) on any step.
   void make(const std::vector<int>& bridge_of) {
     const int id = static_cast<int>(::getpid()) % 100000;
-    tag_ = "ep" + std::to_string(id);
+    // A letter per testbed of this process: a namespace's links go some time after it.
+    static int made = 0;
+    tag_ = "ep" + std::to_string(id) + static_cast<char>('a' + made++ % 26);
     // A /24 of 10.0.0.0/8 of our own, from the pid, apart from other tests' namespaces.
     subnet_ = "10." + std::to_string(200 + id % 50) + "." + std::to_string(id / 50 % 250) + ".";
     bridge_of_ = bridge_of;
@@ -114,6 +116,7 @@ class NetnsTestbed {
     return sh("ip netns exec " + ns(i) + " " + cmd);
   }
   std::string agentIp(int i) const { return address(i); }
+  std::string agentNs(int i) const { return ns(i); }
 
   // tbf on what agent i sends.
   void capAgent(int i, double mbit) {
@@ -155,6 +158,8 @@ class NetnsTestbed {
     sh("ip link del x" + tag_ + "a");
     sh("ip link del " + bridge(0));
     sh("ip link del " + bridge(1));
+    // The kernel takes a namespace's veths down after `ip netns del` returns: wait for them.
+    for (int t = 0; t < 50 && sh("ip link show v" + tag_ + "0") == 0; ++t) ::usleep(100000);
   }
 
   const std::vector<std::string>& remote() const { return remote_; }
