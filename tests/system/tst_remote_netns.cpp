@@ -6,7 +6,9 @@
 //   - the same allreduce run across namespaces and on loopback gives the same losses;
 //   - a kernel rate limit (tc tbf) on one agent's interface shows in its links' measured rate;
 //   - an agent's link down for less than the loss timeout loses no device;
-//   - down for longer, the device is lost and allreduce finishes over the survivors.
+//   - down for longer, the device is lost and allreduce finishes over the survivors;
+//   - a data link reset while its peer is unreachable for a while is dialled again with backoff
+//     and the run goes on, nothing lost.
 // Needs root and `ip netns` (CI has both); skips with the reason otherwise. The namespaces,
 // links and processes go with the test, failed or not.
 #include <fcntl.h>
@@ -23,6 +25,7 @@
 #include <cstdlib>
 #include <fstream>
 #include <map>
+#include <sstream>
 #include <string>
 #include <thread>
 #include <vector>
@@ -159,6 +162,18 @@ int count(const RunData& run, std::string_view kind) {
                                         [&](const RunEvent& e) { return e.kind == kind; }));
 }
 
+// What `cmd` prints.
+std::string capture(const std::string& cmd) {
+  std::string out;
+  if (FILE* f = ::popen(cmd.c_str(), "r")) {
+    char buf[4096];
+    size_t n = 0;
+    while ((n = std::fread(buf, 1, sizeof buf, f)) > 0) out.append(buf, n);
+    ::pclose(f);
+  }
+  return out;
+}
+
 class RemoteNetns : public testing::Test {
  protected:
   void SetUp() override {
@@ -183,6 +198,25 @@ class RemoteNetns : public testing::Test {
     auto data = readRun(dir);
     EXPECT_TRUE(data.isOk()) << data.status().message();
     return data.isOk() ? std::move(data).value() : RunData{};
+  }
+
+  // Waits (up to 3 s) until none of agent i's outgoing data links has bytes in its kernel send
+  // queue (`ss`'s Send-Q).
+  void waitForEmptySendQueues(int i) {
+    const auto until = std::chrono::steady_clock::now() + 3s;
+    while (std::chrono::steady_clock::now() < until) {
+      std::istringstream lines(
+          capture("ip netns exec " + bed_.agentNs(i) + " ss -Htn state established dport = :7411"));
+      bool empty = true;
+      for (std::string line; std::getline(lines, line);) {
+        std::istringstream cols(line);
+        long recv_q = 0, send_q = 0;
+        cols >> recv_q >> send_q;
+        empty = empty && send_q == 0;
+      }
+      if (empty) return;
+      std::this_thread::sleep_for(2ms);
+    }
   }
 
   testsupport::NetnsTestbed bed_;
@@ -302,6 +336,67 @@ TEST_F(RemoteNetns, ALinkDownForLongerLosesTheDeviceAndAllreduceFinishesOverTheS
   EXPECT_LE(lost->time_s - cut, timeout_s + 2.0);
   // Training went on after the loss, over the two survivors.
   EXPECT_GE(after, 5);
+}
+
+// A data link reset while both ends live, the peers unreachable for a while after (so the first
+// dials again fail): dev0's outgoing data links are killed (`ss -K`) while routes in dev0's
+// namespace make its peers unreachable for 1.5 s (< the 3.5 s loss timeout). The devices are
+// slowed so that an iteration is mostly compute, and the reset is made when the kernel holds
+// nothing of these links to send: between two bursts of the ring (what a broken session had
+// already accepted is lost with it: peer_links.h). The links are
+// dialled again with backoff, what waited goes out in order, and the run finishes with no
+// device lost and the losses of the same run on loopback.
+TEST_F(RemoteNetns, ADataLinkResetWhileThePeersAreUnreachableIsDialledAgainAndNothingIsLost) {
+  ASSERT_NO_FATAL_FAILURE(bed_.startAgents());
+  const std::string training = ", \"maxIterations\": 14";
+  std::string faults = ", \"faults\": [";
+  for (int i = 0; i < kAgents; ++i) {
+    faults += std::string(i ? ", " : "") + "{\"atIteration\": 0, \"device\": " + std::to_string(i) +
+              ", \"kind\": \"slowdown\", \"slowdown\": 300}";
+  }
+  faults += "]";
+  constexpr auto kUnreachable = 1500ms;
+  static_assert(kUnreachable < kLossTimeout / 2);
+  int killed = -1;
+  const RunData remote = runRemote(
+      experiment(bed_.remote(), bed_.tokenFile(), 0, training, faults), [&](const std::string&) {
+        std::this_thread::sleep_for(1500ms);
+        for (int peer : {1, 2}) {
+          EXPECT_EQ(bed_.inAgentNs(0, "ip route add unreachable " + bed_.agentIp(peer) + "/32"), 0);
+        }
+        // Outgoing data links only: dev0 dials its peers' port; the controller dialled dev0's.
+        // Killed when the kernel holds nothing of theirs to send (between two bursts).
+        waitForEmptySendQueues(0);
+        killed = bed_.inAgentNs(0, "ss -K dport = :7411");
+        std::this_thread::sleep_for(kUnreachable);
+        for (int peer : {1, 2}) {
+          EXPECT_EQ(bed_.inAgentNs(0, "ip route del unreachable " + bed_.agentIp(peer) + "/32"), 0);
+        }
+      });
+  EXPECT_EQ(killed, 0) << "ss -K failed (a kernel without CONFIG_INET_DIAG_DESTROY?)";
+  EXPECT_EQ(count(remote, events::kDeviceLost), 0);
+  EXPECT_EQ(count(remote, events::kRunFinished), 1);
+  const std::string local_dir = files_.path("run-local");
+  {
+    RunProcess local("",
+                     writeFile(files_, "local.json", experiment({}, "", kAgents, training, faults)),
+                     local_dir, files_);
+    ASSERT_EQ(local.wait(120s), 0);
+  }
+  auto local = readRun(local_dir);
+  ASSERT_TRUE(local.isOk()) << local.status().message();
+  const auto a = losses(remote), b = losses(*local);
+  ASSERT_EQ(a.size(), 14u);
+  EXPECT_EQ(a, b);
+  // The break was real: one iteration waited for the peers to be reachable again.
+  const auto t = lossTimes(remote);
+  double gap = 0, typical = 1e9;
+  for (size_t i = 1; i < t.size(); ++i) {
+    gap = std::max(gap, t[i] - t[i - 1]);
+    typical = std::min(typical, t[i] - t[i - 1]);
+  }
+  std::printf("14 iterations; the longest between two %.2f s, the shortest %.2f s\n", gap, typical);
+  EXPECT_GE(gap, typical + 0.5 * std::chrono::duration<double>(kUnreachable).count());
 }
 
 }  // namespace
