@@ -200,21 +200,33 @@ class RemoteNetns : public testing::Test {
     return data.isOk() ? std::move(data).value() : RunData{};
   }
 
-  // Waits (up to 3 s) until none of agent i's outgoing data links has bytes in its kernel send
-  // queue (`ss`'s Send-Q).
-  void waitForEmptySendQueues(int i) {
-    const auto until = std::chrono::steady_clock::now() + 3s;
-    while (std::chrono::steady_clock::now() < until) {
+  // Waits (up to 5 s) until no byte of agent i's outgoing data links is in a kernel queue: none
+  // in its send queues (`ss`'s Send-Q) nor unread in its peers' receive queues (Recv-Q), twice
+  // running (a reset throws both away).
+  void waitForQuietDataLinks(int i) {
+    const auto quiet = [&](const std::string& ns, const std::string& filter, bool send) {
       std::istringstream lines(
-          capture("ip netns exec " + bed_.agentNs(i) + " ss -Htn state established dport = :7411"));
-      bool empty = true;
+          capture("ip netns exec " + ns + " ss -Htn state established " + filter));
       for (std::string line; std::getline(lines, line);) {
         std::istringstream cols(line);
         long recv_q = 0, send_q = 0;
         cols >> recv_q >> send_q;
-        empty = empty && send_q == 0;
+        if ((send ? send_q : recv_q) != 0) return false;
       }
-      if (empty) return;
+      return true;
+    };
+    const auto all = [&] {
+      bool ok = quiet(bed_.agentNs(i), "dport = :7411", true);
+      for (int p = 0; p < kAgents; ++p) {
+        if (p != i) {
+          ok = ok && quiet(bed_.agentNs(p), "sport = :7411 dst " + bed_.agentIp(i), false);
+        }
+      }
+      return ok;
+    };
+    const auto until = std::chrono::steady_clock::now() + 5s;
+    while (std::chrono::steady_clock::now() < until) {
+      if (all() && all()) return;
       std::this_thread::sleep_for(2ms);
     }
   }
@@ -341,11 +353,11 @@ TEST_F(RemoteNetns, ALinkDownForLongerLosesTheDeviceAndAllreduceFinishesOverTheS
 // A data link reset while both ends live, the peers unreachable for a while after (so the first
 // dials again fail): dev0's outgoing data links are killed (`ss -K`) while routes in dev0's
 // namespace make its peers unreachable for 1.5 s (< the 3.5 s loss timeout). The devices are
-// slowed so that an iteration is mostly compute, and the reset is made when the kernel holds
-// nothing of these links to send: between two bursts of the ring (what a broken session had
-// already accepted is lost with it: peer_links.h). The links are
-// dialled again with backoff, what waited goes out in order, and the run finishes with no
-// device lost and the losses of the same run on loopback.
+// slowed so that an iteration is mostly compute, and the reset is made when the kernels hold
+// nothing of these links, unsent or unread: between two bursts of the ring (what a broken
+// session had already accepted is lost with it: peer_links.h). The links are dialled again with
+// backoff, what waited goes out in order, and the run finishes with no device lost and the
+// losses of the same run on loopback.
 TEST_F(RemoteNetns, ADataLinkResetWhileThePeersAreUnreachableIsDialledAgainAndNothingIsLost) {
   ASSERT_NO_FATAL_FAILURE(bed_.startAgents());
   const std::string training = ", \"maxIterations\": 14";
@@ -365,8 +377,8 @@ TEST_F(RemoteNetns, ADataLinkResetWhileThePeersAreUnreachableIsDialledAgainAndNo
           EXPECT_EQ(bed_.inAgentNs(0, "ip route add unreachable " + bed_.agentIp(peer) + "/32"), 0);
         }
         // Outgoing data links only: dev0 dials its peers' port; the controller dialled dev0's.
-        // Killed when the kernel holds nothing of theirs to send (between two bursts).
-        waitForEmptySendQueues(0);
+        // Killed when the kernels hold nothing of theirs (between two bursts of the ring).
+        waitForQuietDataLinks(0);
         killed = bed_.inAgentNs(0, "ss -K dport = :7411");
         std::this_thread::sleep_for(kUnreachable);
         for (int peer : {1, 2}) {
