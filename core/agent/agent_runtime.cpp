@@ -59,9 +59,15 @@ Result<std::unique_ptr<AgentRuntime>> AgentRuntime::start(AgentOptions options) 
   link.role = wire::PEER_ROLE_AGENT;
   link.send_heartbeats = false;  // liveness is the controller's job; data links may be shaped
   link.loss_timeout = std::chrono::milliseconds(0);
+  // A link that cannot be dialled again is given up after the loss timeout: by then the
+  // controller has declared its peer lost, if it is.
+  ReconnectPolicy reconnect;
+  if (self->options_.session.loss_timeout.count() > 0) {
+    reconnect.give_up = self->options_.session.loss_timeout;
+  }
   self->links_ = std::make_unique<PeerLinks>(
       self->io_.context(), self->options_.token, link,
-      [self](const std::shared_ptr<bridge::Session>& s) { self->onPeerLinkOpen(s); });
+      [self](const std::shared_ptr<bridge::Session>& s) { self->onPeerLinkOpen(s); }, reconnect);
 
   WorkerHostLinks host;
   host.to_controller = [self](wire::Envelope e) { self->sendToController(std::move(e)); };

@@ -1,5 +1,8 @@
 #include "core/agent/peer_links.h"
 
+#include <algorithm>
+#include <cmath>
+
 #include "device_bridge/address.h"
 #include "device_bridge/log.h"
 
@@ -8,12 +11,20 @@ namespace {
 auto log() { return bridge::logger("edgerig.agent"); }
 }  // namespace
 
+std::chrono::milliseconds ReconnectPolicy::retryDelay(int k) const {
+  const double ms = static_cast<double>(first_retry.count()) * std::pow(factor, std::max(0, k));
+  return std::chrono::milliseconds(
+      static_cast<int64_t>(std::min(ms, static_cast<double>(max_retry.count()))));
+}
+
 PeerLinks::PeerLinks(asio::io_context& io, std::string token, bridge::SessionOptions options,
-                     std::function<void(const std::shared_ptr<bridge::Session>&)> on_open)
+                     std::function<void(const std::shared_ptr<bridge::Session>&)> on_open,
+                     ReconnectPolicy policy)
     : io_(io),
       token_(std::move(token)),
       options_(std::move(options)),
-      on_open_(std::move(on_open)) {}
+      on_open_(std::move(on_open)),
+      policy_(policy) {}
 
 PeerLinks::~PeerLinks() {
   std::lock_guard lock(mu_);
@@ -30,8 +41,10 @@ void PeerLinks::setPeers(const std::vector<std::string>& addresses) {
       Link& l = links_[i];
       if (l.address == address) continue;
       if (l.session) stale.push_back(std::move(l.session));
+      const int generation = l.generation + 1;
       l = Link{};
       l.address = address;
+      l.generation = generation;
     }
   }
   for (auto& s : stale) s->close();
@@ -47,14 +60,23 @@ void PeerLinks::send(int device, wire::Envelope env) {
       return;
     }
     Link& l = links_[static_cast<size_t>(device)];
-    if (!l.session || !l.session->isOpen()) {
-      // It waits for the link; the first to wait dials (posted: dial() takes this lock).
-      l.session.reset();
+    if (l.session && !l.session->isOpen()) l.session.reset();
+    // While a dial is pending or its waiting messages go out, a new one waits behind them.
+    if (!l.session || l.dialing) {
+      const size_t bytes = env.ByteSizeLong();
+      if (l.waiting_bytes + bytes > policy_.max_waiting_bytes) {
+        log()->warn(
+            "a message to device {} dropped: {} bytes already wait for the link to {} (at most {})",
+            device, l.waiting_bytes, l.address, policy_.max_waiting_bytes);
+        return;
+      }
+      l.waiting_bytes += bytes;
       l.waiting.push_back(std::move(env));
       if (!l.dialing) {
+        // The first to wait dials (posted: dial() takes this lock).
         l.dialing = true;
-        asio::post(io_, [this, alive = alive_, device, address = l.address] {
-          if (*alive) dial(device, address);
+        asio::post(io_, [this, alive = alive_, device, address = l.address, g = l.generation] {
+          if (*alive) dial(device, address, g);
         });
       }
       return;
@@ -64,46 +86,83 @@ void PeerLinks::send(int device, wire::Envelope env) {
   s->send(std::move(env));
 }
 
-void PeerLinks::dial(int device, const std::string& address) {
+void PeerLinks::dial(int device, const std::string& address, int generation) {
   auto to = bridge::parseHostPort(address);
   if (!to) {
     log()->error("device {}: bad address {}: {}", device, address, to.status().message());
     std::lock_guard lock(mu_);
-    links_[static_cast<size_t>(device)].waiting.clear();
-    links_[static_cast<size_t>(device)].dialing = false;
+    Link& l = links_[static_cast<size_t>(device)];
+    if (l.generation != generation) return;
+    l.waiting.clear();
+    l.waiting_bytes = 0;
+    l.dialing = false;
     return;
   }
-  bridge::asyncConnect(
-      io_, *to, token_, options_,
-      [this, alive = alive_, device, address](Result<std::shared_ptr<bridge::Session>> r) {
-        if (!*alive) return;
-        std::deque<wire::Envelope> waiting;
-        std::shared_ptr<bridge::Session> session;
-        {
-          std::lock_guard lock(mu_);
-          Link& l = links_[static_cast<size_t>(device)];
-          if (l.address != address) {  // the peer moved while we dialled
-            if (r) (*r)->close();
-            return;
-          }
-          l.dialing = false;
-          if (!r) {
-            if (!l.warned) {
-              log()->warn("cannot reach device {} at {}: {}; {} message(s) dropped", device,
-                          address, r.status().message(), l.waiting.size());
-            }
-            l.warned = true;
-            l.waiting.clear();
-            return;
-          }
-          l.warned = false;
-          l.session = *r;
-          session = l.session;
-          waiting.swap(l.waiting);
-        }
-        on_open_(session);
-        for (auto& env : waiting) session->send(std::move(env));
-      });
+  bridge::asyncConnect(io_, *to, token_, options_,
+                       [this, alive = alive_, device, address,
+                        generation](Result<std::shared_ptr<bridge::Session>> r) {
+                         if (*alive) dialed(device, address, generation, std::move(r));
+                       });
+}
+
+void PeerLinks::dialed(int device, const std::string& address, int generation,
+                       Result<std::shared_ptr<bridge::Session>> r) {
+  std::deque<wire::Envelope> waiting;
+  std::shared_ptr<bridge::Session> session;
+  {
+    std::lock_guard lock(mu_);
+    Link& l = links_[static_cast<size_t>(device)];
+    if (l.generation != generation) {  // the peer moved, or the run was reset, while we dialled
+      if (r) (*r)->close();
+      return;
+    }
+    if (!r) {
+      const auto now = Clock::now();
+      if (l.failures++ == 0) l.first_failure = now;
+      if (now - l.first_failure >= policy_.give_up) {
+        log()->warn(
+            "cannot reach device {} at {} for {} ms ({} dials): {}; {} message(s) dropped", device,
+            address,
+            std::chrono::duration_cast<std::chrono::milliseconds>(now - l.first_failure).count(),
+            l.failures, r.status().message(), l.waiting.size());
+        l.dialing = false;
+        l.failures = 0;
+        l.warned = false;
+        l.waiting.clear();
+        l.waiting_bytes = 0;
+        return;
+      }
+      const auto delay = policy_.retryDelay(l.failures - 1);
+      if (!l.warned) {
+        log()->warn("cannot reach device {} at {}: {}; {} message(s) wait, dialling again in {} ms",
+                    device, address, r.status().message(), l.waiting.size(), delay.count());
+      }
+      l.warned = true;
+      // Still `dialing`: sends keep joining the queue until the retry.
+      auto timer = std::make_shared<asio::steady_timer>(io_, delay);
+      timer->async_wait(
+          [this, alive = alive_, timer, device, address, generation](const asio::error_code& ec) {
+            if (!ec && *alive) dial(device, address, generation);
+          });
+      return;
+    }
+    if (l.failures > 0) {
+      log()->info("reached device {} at {} after {} failed dial(s)", device, address, l.failures);
+    }
+    l.failures = 0;
+    l.warned = false;
+    l.session = *r;  // still `dialing`: sends keep joining the queue until it has gone out
+    session = l.session;
+  }
+  on_open_(session);  // outside the lock: it may ask for sessions()
+  std::lock_guard lock(mu_);
+  Link& l = links_[static_cast<size_t>(device)];
+  if (l.generation != generation) return;  // reset meanwhile: the session was closed with it
+  // Sent under the lock, so a concurrent send() cannot overtake the queue.
+  waiting.swap(l.waiting);
+  l.waiting_bytes = 0;
+  l.dialing = false;
+  for (auto& env : waiting) session->send(std::move(env));
 }
 
 std::vector<std::shared_ptr<bridge::Session>> PeerLinks::sessions() const {
@@ -122,6 +181,10 @@ void PeerLinks::closeAll() {
     for (auto& l : links_) {
       if (l.session) all.push_back(std::move(l.session));
       l.waiting.clear();
+      l.waiting_bytes = 0;
+      l.dialing = false;
+      l.failures = 0;
+      ++l.generation;  // pending dials and retries are moot
     }
   }
   for (auto& s : all) s->close();

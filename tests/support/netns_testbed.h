@@ -3,7 +3,10 @@
 // are two halves whose only path is a veth pair between the two bridges (a "crossing link").
 // `tc tbf` can limit one agent's interface or the crossing link. Needs root and `ip netns`
 // (skip() says why not). Namespaces, links and agent processes are named after this process and
-// removed by the destructor, failed or not. Shared by tst_link_probe_netns and tst_dssync_netns.
+// removed by the destructor, failed or not. makeController() adds a namespace on bridge 0 for a
+// controller process (`ip netns exec controllerNs() edgerig-run ...`); setAgentLink() takes an
+// agent's veth down and up (a cable pulled). Shared by tst_link_probe_netns, tst_dssync_netns and
+// tst_remote_netns.
 #pragma once
 
 #include <gtest/gtest.h>
@@ -44,7 +47,9 @@ class NetnsTestbed {
   // bridges are joined by a veth pair. Fails the test (ASSERT) on any step.
   void make(const std::vector<int>& bridge_of) {
     const int id = static_cast<int>(::getpid()) % 100000;
-    tag_ = "ep" + std::to_string(id);
+    // A letter per testbed of this process: a namespace's links go some time after it.
+    static int made = 0;
+    tag_ = "ep" + std::to_string(id) + static_cast<char>('a' + made++ % 26);
     // A /24 of 10.0.0.0/8 of our own, from the pid, apart from other tests' namespaces.
     subnet_ = "10." + std::to_string(200 + id % 50) + "." + std::to_string(id / 50 % 250) + ".";
     bridge_of_ = bridge_of;
@@ -83,6 +88,36 @@ class NetnsTestbed {
     ::chmod(token_file_.c_str(), 0600);
   }
 
+  // A namespace for the controller, its veth on bridge 0 (after make()). Whatever runs in it is
+  // the caller's to end; the namespace goes with the destructor.
+  void makeController() {
+    controller_made_ = true;
+    const std::string out = "c" + tag_, in = "q" + tag_;
+    ASSERT_EQ(sh("ip netns add " + controllerNs()), 0) << controllerNs();
+    ASSERT_EQ(sh("ip link add " + out + " type veth peer name " + in), 0);
+    ASSERT_EQ(sh("ip link set " + in + " netns " + controllerNs()), 0);
+    ASSERT_EQ(sh("ip link set " + out + " master " + bridge(0)), 0);
+    ASSERT_EQ(sh("ip link set " + out + " up"), 0);
+    ASSERT_EQ(sh("ip netns exec " + controllerNs() + " ip addr add " + subnet_ + "5/24 dev " + in),
+              0);
+    ASSERT_EQ(sh("ip netns exec " + controllerNs() + " ip link set " + in + " up"), 0);
+    ASSERT_EQ(sh("ip netns exec " + controllerNs() + " ip link set lo up"), 0);
+  }
+  std::string controllerNs() const { return "ns" + tag_ + "-c"; }
+
+  // Agent i's veth, its bridge end: down, nothing reaches the agent nor leaves it (TCP keeps its
+  // connections and retransmits); up again, traffic resumes.
+  void setAgentLink(int i, bool up) {
+    ASSERT_EQ(sh("ip link set v" + tag_ + std::to_string(i) + (up ? " up" : " down")), 0);
+  }
+
+  // Runs `cmd` in agent i's namespace (`ss -K ...`, `ip route ...`); its exit code.
+  int inAgentNs(int i, const std::string& cmd) const {
+    return sh("ip netns exec " + ns(i) + " " + cmd);
+  }
+  std::string agentIp(int i) const { return address(i); }
+  std::string agentNs(int i) const { return ns(i); }
+
   // tbf on what agent i sends.
   void capAgent(int i, double mbit) {
     ASSERT_EQ(sh("ip netns exec " + ns(i) + " tc qdisc add dev " + inner(i) + " root " + tbf(mbit)),
@@ -116,15 +151,20 @@ class NetnsTestbed {
       }
     }
     if (!made_) return;
+    if (controller_made_) sh("ip netns del " + controllerNs());
     for (size_t i = 0; i < bridge_of_.size(); ++i) {
       sh("ip netns del " + ns(static_cast<int>(i)));  // takes its veth end along
     }
     sh("ip link del x" + tag_ + "a");
     sh("ip link del " + bridge(0));
     sh("ip link del " + bridge(1));
+    // The kernel takes a namespace's veths down after `ip netns del` returns: wait for them.
+    for (int t = 0; t < 50 && sh("ip link show v" + tag_ + "0") == 0; ++t) ::usleep(100000);
   }
 
   const std::vector<std::string>& remote() const { return remote_; }
+  // Agent i's address as the controller dials it ("10.x.y.z:7411").
+  const std::string& agentAddress(int i) const { return remote_[static_cast<size_t>(i)]; }
   const std::string& tokenFile() const { return token_file_; }
 
  private:
@@ -172,7 +212,7 @@ class NetnsTestbed {
 
   ScratchDir scratch_{"netns"};
   std::string tag_, subnet_, token_file_;
-  bool made_ = false;
+  bool made_ = false, controller_made_ = false;
   std::vector<int> bridge_of_;
   std::vector<pid_t> agents_;
   std::vector<std::string> remote_;
