@@ -112,15 +112,20 @@ struct ProcSeries {
   std::vector<double> t, mib;
 };
 
-// Our temporary files: names starting with "edgerig" (a token file of older releases was
-// /tmp/edgerig-token-XXXXXX) or "torch" in a shared temp folder, owned by us.
+// Files of ours that would not honour TMPDIR: the token file of older releases
+// (/tmp/edgerig-token-XXXXXX) and shared memory (/dev/shm/edgerig*, torch_*), owned by us.
+// Other /tmp/edgerig-* names belong to other checkouts' tests on this machine (their scratch
+// folders), so they are not counted; everything the CLI and its agents put in TMPDIR is.
 std::set<std::string> ourTempFiles() {
   std::set<std::string> out;
   for (const char* dir : {"/tmp", "/dev/shm"}) {
     std::error_code ec;
     for (const auto& e : fs::directory_iterator(dir, ec)) {
       const std::string name = e.path().filename().string();
-      if (name.rfind("edgerig", 0) != 0 && name.rfind("torch", 0) != 0) continue;
+      const bool shm = std::string(dir) == "/dev/shm";
+      const bool ours = name.rfind("edgerig-token-", 0) == 0 ||
+                        (shm && (name.rfind("edgerig", 0) == 0 || name.rfind("torch", 0) == 0));
+      if (!ours) continue;
       struct stat st {};
       if (::lstat(e.path().c_str(), &st) == 0 && st.st_uid == ::geteuid())
         out.insert(e.path().string());
@@ -152,6 +157,8 @@ int run(int argc, char** argv) {
       ->check(CLI::Range(2.0, 3600.0));
   app.add_option("--out", out_dir, "folder for the experiment, the run folder, logs (new)");
   app.add_option("--cli", cli, "the edgerig-run binary");
+  app.add_flag("--crash-during-restart", o.crash_during_restart,
+               "also crash devices while another one restarts (allreduce fails on it today)");
   CLI11_PARSE(app, argc, argv);
 
   const AlgorithmChaos* a = findAlgorithm(o.algorithm);
@@ -185,9 +192,9 @@ int run(int argc, char** argv) {
   const std::string experiment = out_dir + "/experiment.json";
   std::ofstream(experiment) << experimentJson(o, *a, *plan);
 
-  std::printf("bench_chaos: %s on %d local agents for %g min, seed %llu, a fault every ~%g s\n",
+  std::printf("bench_chaos: %s on %d local agents for %g min, seed %llu, a fault every ~%g s%s\n",
               o.algorithm.c_str(), o.devices, o.minutes, static_cast<unsigned long long>(o.seed),
-              o.every_s);
+              o.every_s, o.crash_during_restart ? ", crashes also during restarts" : "");
   std::printf("schedule drawn (%zu faults, run time):\n%s", plan->size(),
               describePlan(*plan).c_str());
   std::fflush(stdout);

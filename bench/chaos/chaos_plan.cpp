@@ -109,6 +109,21 @@ Result<std::vector<FaultConfig>> drawPlan(const ChaosOptions& o, const Algorithm
     const int d = free[pick(static_cast<int>(free.size()))];
     if (kind == "crash") {
       const double back = t + uniform(4, 10);
+      if (!o.crash_during_restart) {
+        // Neither this crash in another restart's window nor another crash in this one's.
+        // (On the times as the plan rounds them.)
+        const double at = round1(t), back_at = round1(back);
+        bool clash = false;
+        for (const auto& f : plan) {
+          if (f.kind == "restart" && at >= f.at_s - kRestartWindowBefore &&
+              at <= f.at_s + kRestartWindowAfter)
+            clash = true;
+          if (f.kind == "crash" && f.at_s >= back_at - kRestartWindowBefore &&
+              f.at_s <= back_at + kRestartWindowAfter)
+            clash = true;
+        }
+        if (clash) continue;  // no fault in this slot
+      }
       plan.push_back(fault(t, d, "crash"));
       plan.push_back(fault(back, d, "restart"));
       // Until it is back in the algorithm (restart at a boundary, link probe, rejoin).

@@ -48,11 +48,22 @@ struct ChaosOptions {
   double tail_s = 30;
   // A freeze shorter than the controller's loss timeout (3.5 s) must not lose the device.
   double max_freeze_s = 2.5;
+  // By default no device crashes within kRestartWindow of another device's restart: a restart
+  // gathers the model from the others, and allreduce's rejoin fails the run when one of them is
+  // lost meanwhile (docs/benchmarks.md, "Chaos soak"). True draws crashes regardless.
+  bool crash_during_restart = false;
 };
+
+// Around a restart at b: [b - before, b + after] (the agent starts, the links are probed, the
+// model gathered; about 5 s on a loaded 2-core machine).
+inline constexpr double kRestartWindowBefore = 3;
+inline constexpr double kRestartWindowAfter = 15;
 
 // The schedule, sorted by at_s: every fault at a run time (at_s), each crash paired with a restart
 // of the same device 4–10 s later, each slowdown and link fault with a `clear` 5–15 s later; a
-// device carries one fault at a time, so each clear ends exactly one. Deterministic from
+// device carries one fault at a time, so each clear ends exactly one; unless
+// crash_during_restart, no crash (nor the restart it pairs with) falls in another device's restart
+// window, nor another crash in its own. Deterministic from
 // options.seed. Errors name the option that is impossible (too few devices, every_s <= 0, ...).
 Result<std::vector<FaultConfig>> drawPlan(const ChaosOptions& options, const AlgorithmChaos& a);
 

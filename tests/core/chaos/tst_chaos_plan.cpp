@@ -104,6 +104,17 @@ void checkPromises(const ChaosOptions& o, const AlgorithmChaos& a,
     }
   }
   for (int d = 0; d < o.devices; ++d) EXPECT_EQ(open[d], "") << "dev" << d << " left with a fault";
+  // No crash in another device's restart window.
+  for (const auto& r : plan) {
+    if (r.kind != "restart") continue;
+    for (const auto& c : plan) {
+      if (c.kind != "crash" || c.device == r.device) continue;
+      EXPECT_FALSE(c.at_s >= r.at_s - kRestartWindowBefore &&
+                   c.at_s <= r.at_s + kRestartWindowAfter)
+          << "dev" << c.device << " crashes at " << c.at_s << " s, dev" << r.device
+          << " restarts at " << r.at_s << " s";
+    }
+  }
 }
 
 TEST(ChaosPlan, KeepsEveryAlgorithmsPromises) {
@@ -115,6 +126,21 @@ TEST(ChaosPlan, KeepsEveryAlgorithmsPromises) {
       if (HasFatalFailure()) return;
     }
   }
+}
+
+TEST(ChaosPlan, CrashesDuringRestartsOnlyWhenAsked) {
+  auto o = options("allreduce", 5);
+  o.crash_during_restart = true;
+  const auto plan = draw(o);
+  int clashes = 0;
+  for (const auto& r : plan) {
+    for (const auto& c : plan) {
+      if (r.kind == "restart" && c.kind == "crash" && c.device != r.device &&
+          c.at_s >= r.at_s - kRestartWindowBefore && c.at_s <= r.at_s + kRestartWindowAfter)
+        ++clashes;
+    }
+  }
+  EXPECT_GT(clashes, 0) << "asked for, a 30-minute plan has some";
 }
 
 TEST(ChaosPlan, RespipeNeverCrashesAnEndStage) {
