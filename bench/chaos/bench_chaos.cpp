@@ -247,13 +247,15 @@ int run(int argc, char** argv) {
       const double m = rssMib(c);
       if (m < 0) continue;
       auto& s = series[c];
-      if (s.name.empty()) {
+      if (!agents.count(c)) {
+        // Until it has exec'd, a child forked by the CLI still shows the CLI's command line.
         const auto args = cmdline(c);
-        std::string name = "child";
-        for (size_t i = 0; i + 1 < args.size(); ++i)
-          if (args[i] == "--name") name = args[i + 1];
-        s.name = name;
-        if (!args.empty() && args[0].find("edgerig-agent") != std::string::npos) agents.insert(c);
+        s.name = "child";
+        if (!args.empty() && args[0].find("edgerig-agent") != std::string::npos) {
+          agents.insert(c);
+          for (size_t i = 0; i + 1 < args.size(); ++i)
+            if (args[i] == "--name") s.name = args[i + 1];
+        }
       }
       s.t.push_back(t);
       s.mib.push_back(m);
@@ -364,9 +366,9 @@ int run(int argc, char** argv) {
     if (v.judged && !v.flat) all_flat = false;
   }
   std::printf(
-      "RESULT rss_margin=\"last third median <= first third median + max(%.0f%%, %.0f MiB)"
-      " for processes alive >= %zu s\"\n",
-      kRssMarginFraction * 100, kRssMarginMib, kRssMinSamples);
+      "RESULT rss_margin=\"last third median <= first third median + max(%.0f%%, %.0f MiB), "
+      "after a %.0f s warm-up, for processes sampled >= %zu s after it\"\n",
+      kRssMarginFraction * 100, kRssMarginMib, kRssWarmupS, kRssMinSamples);
   if (!all_flat) missed.push_back("rss_flat");
   std::printf("RESULT leaked_processes=%zu leaked_files=%zu\n", leaked.size(), leaked_files.size());
   for (pid_t p : leaked) std::printf("RESULT leaked_process=%d\n", p);
