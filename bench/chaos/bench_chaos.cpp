@@ -222,9 +222,11 @@ int run(int argc, char** argv) {
     ::_exit(127);
   }
 
-  // Sample every second until the CLI exits (or a watchdog of twice the run plus 5 minutes).
+  // Sample every second until the CLI exits, or a watchdog of 1.5 × the run plus 2 minutes (a
+  // run's wall time is its training time plus bring-up, evaluations and restarts: 5-8 % more
+  // when it went well on a loaded 2-core machine) finds it hung: SIGINT, then SIGKILL.
   const auto start = Clock::now();
-  const double deadline_s = o.minutes * 60 * 2 + 300;
+  const double deadline_s = o.minutes * 60 * 1.5 + 120;
   std::map<pid_t, ProcSeries> series;
   series[cli_pid].name = "edgerig-run";
   std::set<pid_t> agents;

@@ -154,6 +154,14 @@ FaultReport judgeFaults(const std::vector<FaultConfig>& plan, const AlgorithmCha
     if (!out.injected) continue;
     const RunEvent* e = applied[i];
     const std::string dev = deviceName(f.device);
+    // A crash explains the device's next loss, whatever else happened.
+    const RunEvent* crash_lost = nullptr;
+    if (f.kind == "crash") {
+      crash_lost = firstAfter(run, e->time_s, [&](const RunEvent& ev) {
+        return ev.kind == events::kDeviceLost && ev.device == dev;
+      });
+      if (crash_lost != nullptr) explained_losses.insert(crash_lost);
+    }
     if (failed) {
       out.why = "the run failed: " + end.detail;
       continue;
@@ -168,7 +176,7 @@ FaultReport judgeFaults(const std::vector<FaultConfig>& plan, const AlgorithmCha
       };
     };
     if (f.kind == "crash") {
-      const RunEvent* lost = firstAfter(run, e->time_s, is(events::kDeviceLost, dev));
+      const RunEvent* lost = crash_lost;
       // The restart paired with it: the next planned restart of the device.
       const FaultOutcome* restart = nullptr;
       for (size_t j : order) {
@@ -185,7 +193,6 @@ FaultReport judgeFaults(const std::vector<FaultConfig>& plan, const AlgorithmCha
           continue;
         }
       } else {
-        explained_losses.insert(lost);
         if (!a.after_loss.empty() &&
             firstAfter(run, lost->time_s, is(a.after_loss, "")) == nullptr) {
           out.why = "no " + a.after_loss + " event after " + dev + " was lost";

@@ -316,6 +316,7 @@ TEST(ChaosCheck, EachMissingPromiseIsNamed) {
       judgeFaults(crashPlan(), *findAlgorithm("respipe"), crashRun("device_rejoined")).ok());
   const auto failed = judgeFaults(crashPlan(), allreduce, crashRun("", /*fail=*/true));
   EXPECT_FALSE(failed.faults[0].survived);
+  EXPECT_TRUE(failed.unexpected_losses.empty()) << "the crash explains its loss";
   const auto lost = judgeFaults(crashPlan(), allreduce, crashRun("", false, /*extra_loss=*/true));
   EXPECT_TRUE(lost.faults[0].survived);
   ASSERT_EQ(lost.unexpected_losses.size(), 1u);
