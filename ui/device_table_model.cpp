@@ -68,6 +68,19 @@ void DeviceTableModel::markLost(const QString& name) {
   }
 }
 
+void DeviceTableModel::addMetrics(const std::vector<MetricSample>& metrics) {
+  bool changed = false;
+  for (const auto& m : metrics) {
+    if (m.metric != "local_batch" || m.device.empty()) continue;
+    auto [it, inserted] = local_batch_.try_emplace(m.device, m.value);
+    changed = changed || inserted || it->second != m.value;
+    it->second = m.value;
+  }
+  if (changed && !rows_.empty()) {
+    emit dataChanged(index(0, kLocalBatch), index(rowCount() - 1, kLocalBatch));
+  }
+}
+
 void DeviceTableModel::removeLost() {
   for (int row = rowCount() - 1; row >= 0; --row) {
     if (rows_[static_cast<size_t>(row)].state != DeviceState::kLost) continue;
@@ -80,6 +93,7 @@ void DeviceTableModel::removeLost() {
 void DeviceTableModel::clear() {
   beginResetModel();
   rows_.clear();
+  local_batch_.clear();
   endResetModel();
 }
 
@@ -123,6 +137,11 @@ QVariant DeviceTableModel::display(const DeviceStatus& d, int column) const {
       return d.faults.empty() ? QString() : QString::fromStdString(d.faults);
     case kSamplesPerS:
       return lost ? QStringLiteral("—") : formatCount(d.samples_per_s);
+    case kLocalBatch: {
+      const auto it = local_batch_.find(d.name);
+      return lost || it == local_batch_.end() ? QStringLiteral("—")
+                                              : QString::number(it->second, 'f', 0);
+    }
     case kBytesInPerS:
       return lost ? QStringLiteral("—") : formatRate(d.bytes_in_per_s);
     case kBytesOutPerS:
@@ -151,6 +170,10 @@ QVariant DeviceTableModel::raw(const DeviceStatus& d, int column) const {
       return QString::fromStdString(d.faults);
     case kSamplesPerS:
       return d.samples_per_s;
+    case kLocalBatch: {
+      const auto it = local_batch_.find(d.name);
+      return it == local_batch_.end() ? QVariant() : QVariant(it->second);
+    }
     case kBytesInPerS:
       return d.bytes_in_per_s;
     case kBytesOutPerS:
@@ -195,6 +218,11 @@ QVariant DeviceTableModel::data(const QModelIndex& index, int role) const {
     case Qt::ToolTipRole:
       if (lost) return tr("Lost: no heartbeat or the connection closed. Kept until removed.");
       if (index.column() == kCapacity) return tr("Measured speed relative to the fastest device");
+      if (index.column() == kLocalBatch) {
+        return tr(
+            "This device's share of the global batch this round (edgegossip: in proportion "
+            "to its measured speed)");
+      }
       return {};
   }
   return {};
@@ -202,9 +230,9 @@ QVariant DeviceTableModel::data(const QModelIndex& index, int role) const {
 
 QVariant DeviceTableModel::headerData(int section, Qt::Orientation orientation, int role) const {
   if (orientation != Qt::Horizontal || role != Qt::DisplayRole) return {};
-  static const char* kHeaders[kColumnCount] = {"Device",      "Address", "State",     "Cores",
-                                               "Capacity",    "Stage",   "Samples/s", "Bytes in/s",
-                                               "Bytes out/s", "RTT ms",  "Faults"};
+  static const char* kHeaders[kColumnCount] = {
+      "Device",    "Address",     "State",      "Cores",       "Capacity", "Stage",
+      "Samples/s", "Local batch", "Bytes in/s", "Bytes out/s", "RTT ms",   "Faults"};
   return section >= 0 && section < kColumnCount ? tr(kHeaders[section]) : QVariant();
 }
 

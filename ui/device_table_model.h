@@ -1,9 +1,13 @@
 // The Devices table: one row per device of the run, updated from the controller's device
 // pictures. A lost device keeps its row, marked, until removeLost() (or a new run) drops it.
+// The local batch column is each device's latest `local_batch` metric (edgegossip's), "—" for a
+// device without one; the window hides it while no device has one (hasLocalBatch).
 #pragma once
 
 #include <QAbstractTableModel>
 #include <QStringList>
+#include <map>
+#include <string>
 #include <vector>
 
 #include "core/model/layer_info.h"
@@ -23,6 +27,7 @@ class DeviceTableModel : public QAbstractTableModel {
     kCapacity,
     kStage,
     kSamplesPerS,
+    kLocalBatch,
     kBytesInPerS,
     kBytesOutPerS,
     kRtt,
@@ -41,6 +46,10 @@ class DeviceTableModel : public QAbstractTableModel {
   void updateDevices(const std::vector<DeviceStatus>& devices);
   // A device the controller reported lost by event, before its next picture.
   void markLost(const QString& name);
+  // Takes each device's newest `local_batch` from a burst of metrics (the others are ignored).
+  void addMetrics(const std::vector<MetricSample>& metrics);
+  // Whether some device has reported a local batch since the last clear().
+  bool hasLocalBatch() const { return !local_batch_.empty(); }
   void removeLost();
   void clear();
 
@@ -59,6 +68,7 @@ class DeviceTableModel : public QAbstractTableModel {
 
   std::vector<DeviceStatus> rows_;
   std::vector<LayerInfo> layers_;
+  std::map<std::string, double> local_batch_;  // by device name
 };
 
 }  // namespace edgerig::ui

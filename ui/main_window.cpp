@@ -331,6 +331,8 @@ void MainWindow::buildDocks() {
   for (int c = 0; c < DeviceTableModel::kFaults; ++c) {
     device_view_->horizontalHeader()->setSectionResizeMode(c, QHeaderView::ResizeToContents);
   }
+  // Until a run reports local batches (edgegossip), the column would only say "—".
+  device_view_->setColumnHidden(DeviceTableModel::kLocalBatch, true);
 }
 
 void MainWindow::wireSession() {
@@ -375,6 +377,7 @@ void MainWindow::wireSession() {
   });
   connect(session_, &RunSession::eventsArrived, this, &MainWindow::onEvents);
   connect(session_, &RunSession::metricsArrived, plots_, &PlotPanel::addMetrics);
+  connect(session_, &RunSession::metricsArrived, this, &MainWindow::onDeviceMetrics);
   connect(session_, &RunSession::progressChanged, this, &MainWindow::onProgress);
   connect(session_, &RunSession::finished, this, &MainWindow::onFinished);
   connect(faults_, &FaultPanel::faultRequested, this, &MainWindow::onFaultRequested);

@@ -113,6 +113,8 @@ class MainWindow : public QMainWindow {
   void onSwitchRequested(const AlgorithmConfig& next);
   void onEvents(const std::vector<RunEvent>& events);
   void onProgress(const RunProgress& progress);
+  // The Devices table's and the topology's local batches; the column shows once one arrives.
+  void onDeviceMetrics(const std::vector<MetricSample>& metrics);
   void onFinished(const RunSummary& summary);
   // After any edit of config_: labels, layers, device names, proposed cuts.
   void refreshExperimentViews();

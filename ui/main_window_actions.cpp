@@ -6,6 +6,7 @@
 #include <QLabel>
 #include <QMessageBox>
 #include <QStatusBar>
+#include <QTableView>
 
 #include "core/catalog/catalog.h"
 #include "core/controller/controller.h"
@@ -113,6 +114,7 @@ Status MainWindow::startRun() {
   if (auto st = validateExperiment(config_, knownNames()); !st) return st;
   endComparison();
   device_model_->clear();
+  device_view_->setColumnHidden(DeviceTableModel::kLocalBatch, true);
   event_model_->clear();
   plots_->clear();
   plots_->setFollowTail(true);  // a live run scrolls with its newest data (a replay fitted all)
@@ -223,6 +225,7 @@ Status MainWindow::openRun(const QString& dir) {
   device_model_->updateDevices(replay->devices());
   plots_->setDevices(replay->devices());
   topology_->setDevices(replay->devices());
+  onDeviceMetrics(replay->metrics());
   partition_->setDevices(replay->devices());
   shards_->clear();
   shards_->setShardRecords(replay->shards());
@@ -344,6 +347,12 @@ void MainWindow::onEvents(const std::vector<RunEvent>& events) {
 }
 
 void MainWindow::onProgress(const RunProgress& progress) { status_->setProgress(progress); }
+
+void MainWindow::onDeviceMetrics(const std::vector<MetricSample>& metrics) {
+  device_model_->addMetrics(metrics);
+  topology_->addMetrics(metrics);
+  device_view_->setColumnHidden(DeviceTableModel::kLocalBatch, !device_model_->hasLocalBatch());
+}
 
 void MainWindow::onFinished(const RunSummary& summary) {
   if (!summary.run_dir.empty()) runs_made_ << QString::fromStdString(summary.run_dir);

@@ -3,6 +3,7 @@
 // beneath; a new run, a replay or Close comparison returns to the single-run charts.
 #include <QApplication>
 #include <QStatusBar>
+#include <QTableView>
 
 #include "core/catalog/catalog.h"
 #include "core/controller/controller.h"
@@ -40,6 +41,7 @@ Status MainWindow::compareRuns(const QStringList& dirs) {
     setExperiment(*config, QString::fromStdString(baseline.run_dir + "/" + kConfigFile));
   }
   device_model_->clear();
+  device_view_->setColumnHidden(DeviceTableModel::kLocalBatch, true);
   event_model_->clear();
   topology_->clear();
   partition_->setCutsEditable(false);

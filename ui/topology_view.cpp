@@ -127,9 +127,21 @@ void TopologyView::setLayout(Layout layout) {
   update();
 }
 
+void TopologyView::addMetrics(const std::vector<MetricSample>& metrics) {
+  bool changed = false;
+  for (const auto& m : metrics) {
+    if (m.metric != "local_batch" || m.device.empty()) continue;
+    double& b = local_batch_[m.device];
+    changed = changed || b != m.value;
+    b = m.value;
+  }
+  if (changed) update();
+}
+
 void TopologyView::clear() {
   devices_.clear();
   links_.clear();
+  local_batch_.clear();
   plan_ = {};
   graph_ = {};
   union_.clear();
@@ -398,6 +410,9 @@ QString TopologyView::nodeToolTip(int index) const {
                d->cores > 0 ? QString::number(d->cores) : QStringLiteral("—"),
                QString::number(d->capacity, 'f', 2), stage, formatCount(d->samples_per_s),
                QString::number(d->rtt_ms, 'f', 1));
+  if (const auto b = local_batch_.find(d->name); b != local_batch_.end()) {
+    tip += tr("<br>local batch %1").arg(b->second, 0, 'f', 0);
+  }
   if (!d->faults.empty()) {
     tip += tr("<br>faults: %1").arg(QString::fromStdString(d->faults).toHtmlEscaped());
   }
@@ -593,6 +608,21 @@ void TopologyView::drawLabel(QPainter& p, const PlacedEdge& placed) const {
   p.drawText(placed.label, Qt::AlignCenter, placed.text);
 }
 
+QString TopologyView::nodeCaption(int index) const {
+  const DeviceStatus* d = device(index);
+  return d ? caption(*d) : QString();
+}
+
+QString TopologyView::caption(const DeviceStatus& d) const {
+  if (d.state == DeviceState::kLost) return tr("lost");
+  const auto b = local_batch_.find(d.name);
+  QString out = d.stage >= 0              ? tr("stage %1").arg(d.stage)
+                : b != local_batch_.end() ? tr("batch %1").arg(b->second, 0, 'f', 0)
+                                          : tr("no stage");
+  if (d.state != DeviceState::kTraining) out += QStringLiteral(" · ") + deviceStateName(d.state);
+  return out;
+}
+
 void TopologyView::drawNode(QPainter& p, const DeviceStatus& d, const QRectF& r,
                             double scale) const {
   const bool lost = d.state == DeviceState::kLost;
@@ -610,14 +640,7 @@ void TopologyView::drawNode(QPainter& p, const DeviceStatus& d, const QRectF& r,
   p.setBrush(fill);
   p.drawRoundedRect(r, radius, radius);
 
-  QString second;
-  if (lost) {
-    second = tr("lost");
-  } else {
-    second = d.stage >= 0 ? tr("stage %1").arg(d.stage) : tr("no stage");
-    if (d.state != DeviceState::kTraining)
-      second += QStringLiteral(" · ") + deviceStateName(d.state);
-  }
+  const QString second = caption(d);
   const QRectF text_area = r.adjusted(4, 2, -4, -2);
   QFont bold = p.font();
   bold.setBold(true);

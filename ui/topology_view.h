@@ -3,7 +3,8 @@
 // A decentralized graph is drawn as the union of the rounds' graphs seen since its members last
 // changed: arrowheads give each edge's direction, the current round's edges are lit and the
 // others faint, labels are placed where they cover no other label or node, and a lost device
-// leaves the picture (its edges with it).
+// leaves the picture (its edges with it). A device that reports a local batch (edgegossip's
+// `local_batch` metric) shows it on its node.
 #pragma once
 
 #include <QElapsedTimer>
@@ -36,6 +37,8 @@ class TopologyView : public QWidget {
   // A decentralized run's graph: its edges are drawn even when idle, devices in ring order
   // (following the edges from the lowest index). Replaces a plan, and the other way round.
   void setGraph(const GraphInfo& graph);
+  // Takes each device's newest `local_batch` from a burst of metrics (the others are ignored).
+  void addMetrics(const std::vector<MetricSample>& metrics);
   void setLayout(Layout layout);
   using QWidget::setLayout;
   Layout layoutKind() const { return layout_; }
@@ -50,6 +53,8 @@ class TopologyView : public QWidget {
   double edgeWidth(int from, int to) const;  // pen width in px, 0 when no edge
   bool isDrawnLost(int device) const;
   QString nodeToolTip(int device) const;
+  // The node's second line: "stage 1", "batch 46" (a local batch reported), "lost", ...
+  QString nodeCaption(int device) const;
   // Decentralized graphs. True when from→to is an edge of the current round's graph (lit).
   bool isEdgeLit(int from, int to) const;
   // True when from→to is drawn with an arrowhead at `to` (an edge of the union graph).
@@ -103,10 +108,12 @@ class TopologyView : public QWidget {
   void drawEdge(QPainter& p, const PlacedEdge& placed, const Geometry& g) const;
   void drawLabel(QPainter& p, const PlacedEdge& placed) const;
   void drawNode(QPainter& p, const DeviceStatus& d, const QRectF& r, double scale) const;
+  QString caption(const DeviceStatus& d) const;
 
   Layout layout_ = Layout::kChain;
   std::vector<DeviceStatus> devices_;  // sorted by index
   std::vector<LinkTraffic> links_;
+  std::map<std::string, double> local_batch_;  // by device name
   PlanInfo plan_;
   GraphInfo graph_;  // the current round's
   // The union of the rounds' graphs since the members or the kind last changed: (from, to).

@@ -2,7 +2,9 @@
 // the plots as the window feeds them. Each device's local batch, its iteration time and the run's
 // exchange period are drawn, point for point what the run folder's metrics.csv holds; the batches
 // of a round add up to the global batch; the re-plan and the change of period are markers. The
-// same folder opened again (Open run) draws the same, and its wide CSV export has the columns.
+// Devices table's local batch column and the topology's nodes, fed the same live metrics, show
+// each device's last local_batch of metrics.csv. The same folder opened again (Open run) draws
+// the same, and its wide CSV export has the columns.
 #include <qcustomplot.h>
 
 #include <QFile>
@@ -14,10 +16,12 @@
 #include <set>
 
 #include "core/runlog/run_reader.h"
+#include "ui/device_table_model.h"
 #include "ui/plot_panel.h"
 #include "ui/run_export.h"
 #include "ui/run_replay.h"
 #include "ui/run_session.h"
+#include "ui/topology_view.h"
 
 using namespace edgerig;
 using edgerig::ui::Chart;
@@ -157,6 +161,30 @@ void checkPanel(PlotPanel& p, const RunData& run) {
   QVERIFY2(labels.contains("exchange period 2"), qPrintable(labels));
 }
 
+// The Devices table and the topology, fed the run's live metrics, show each device's last
+// local_batch row of the folder `run`.
+void checkLocalBatches(const ui::DeviceTableModel& table, const ui::TopologyView& topology,
+                       const RunData& run) {
+  QVERIFY(table.hasLocalBatch());
+  const auto rows = rowsOf(run, "local_batch");
+  QCOMPARE(table.rowCount(), kDevices);
+  for (int row = 0; row < table.rowCount(); ++row) {
+    const std::string name =
+        table.data(table.index(row, ui::DeviceTableModel::kName), ui::DeviceTableModel::kRawRole)
+            .toString()
+            .toStdString();
+    QVERIFY2(rows.count(name), name.c_str());
+    const double last = rows.at(name).back().value;
+    const QModelIndex cell = table.index(row, ui::DeviceTableModel::kLocalBatch);
+    QCOMPARE(table.data(cell).toString(), QString::number(last, 'f', 0));
+    QCOMPARE(table.data(cell, ui::DeviceTableModel::kRawRole).toDouble(), last);
+    const int index = table.devices()[static_cast<size_t>(row)].index;
+    QCOMPARE(topology.nodeCaption(index).section(QStringLiteral(" · "), 0, 0),
+             QStringLiteral("batch %1").arg(last, 0, 'f', 0));
+    QVERIFY(topology.nodeToolTip(index).contains(QStringLiteral("local batch %1").arg(last)));
+  }
+}
+
 }  // namespace
 
 class TstAlgorithmCharts : public QObject {
@@ -173,6 +201,14 @@ class TstAlgorithmCharts : public QObject {
     connect(&session, &ui::RunSession::metricsArrived, &live, &PlotPanel::addMetrics);
     connect(&session, &ui::RunSession::eventsArrived, &live, &PlotPanel::addEvents);
     connect(&session, &ui::RunSession::devicesChanged, &live, &PlotPanel::setDevices);
+    // The Devices table and the topology, wired as the window wires them.
+    ui::DeviceTableModel table;
+    ui::TopologyView topology;
+    connect(&session, &ui::RunSession::devicesChanged, &table,
+            &ui::DeviceTableModel::updateDevices);
+    connect(&session, &ui::RunSession::devicesChanged, &topology, &ui::TopologyView::setDevices);
+    connect(&session, &ui::RunSession::metricsArrived, &table, &ui::DeviceTableModel::addMetrics);
+    connect(&session, &ui::RunSession::metricsArrived, &topology, &ui::TopologyView::addMetrics);
     QSignalSpy finished(&session, &ui::RunSession::finished);
     auto st = session.start(edgegossipRun(), runs.path());
     QVERIFY2(st.isOk(), st.message().c_str());
@@ -183,6 +219,8 @@ class TstAlgorithmCharts : public QObject {
     QVERIFY2(run.isOk(), run.status().message().c_str());
 
     checkPanel(live, *run);
+    if (QTest::currentTestFailed()) return;
+    checkLocalBatches(table, topology, *run);
     if (QTest::currentTestFailed()) return;
 
     // Open run: the folder alone.

@@ -120,6 +120,37 @@ class TstDeviceTableModel : public QObject {
     QCOMPARE(m.data(m.index(0, DeviceTableModel::kBytesInPerS)).toString(), QString("512 B/s"));
     QCOMPARE(m.data(m.index(0, DeviceTableModel::kRtt)).toString(), QString("0.4"));
   }
+
+  void localBatchIsTheNewestMetricOrADash() {
+    DeviceTableModel m;
+    m.updateDevices({device(0, DeviceState::kTraining), device(1, DeviceState::kTraining)});
+    const QModelIndex cell0 = m.index(0, DeviceTableModel::kLocalBatch);
+    const QModelIndex cell1 = m.index(1, DeviceTableModel::kLocalBatch);
+    QCOMPARE(m.headerData(DeviceTableModel::kLocalBatch, Qt::Horizontal).toString(),
+             QString("Local batch"));
+    // A run without local batches (dpsgd's metrics): nothing to show.
+    m.addMetrics({{1.0, 3, "dev0", "samples_per_s", 900}, {1.0, 3, "", "train_loss", 2.1}});
+    QVERIFY(!m.hasLocalBatch());
+    QCOMPARE(m.data(cell0).toString(), QString("—"));
+    // edgegossip's rows as the controller sends them: per device, the newest of a burst wins.
+    QSignalSpy changed(&m, &QAbstractItemModel::dataChanged);
+    m.addMetrics({{2.0, 4, "dev0", "local_batch", 32},
+                  {2.0, 4, "", "exchange_period", 1},
+                  {2.1, 5, "dev0", "local_batch", 47},
+                  {2.1, 5, "dev0", "iteration_time", 0.03}});
+    QVERIFY(m.hasLocalBatch());
+    QCOMPARE(changed.count(), 1);
+    QCOMPARE(m.data(cell0).toString(), QString("47"));
+    QCOMPARE(m.data(cell0, DeviceTableModel::kRawRole).toDouble(), 47.0);
+    QCOMPARE(m.data(cell1).toString(), QString("—"));  // dev1 reported none yet
+    QVERIFY(!m.data(cell1, DeviceTableModel::kRawRole).isValid());
+    m.addMetrics({{2.1, 5, "dev0", "local_batch", 47}});
+    QCOMPARE(changed.count(), 1);  // an unchanged batch repaints nothing
+    m.markLost("dev0");
+    QCOMPARE(m.data(cell0).toString(), QString("—"));
+    m.clear();
+    QVERIFY(!m.hasLocalBatch());
+  }
 };
 
 QTEST_MAIN(TstDeviceTableModel)

@@ -1,5 +1,6 @@
 // The topology view fed a scripted stream: a 3-device chain plan, link rates becoming labelled
-// edges whose widths follow the rate, a lost device, a reordered plan, 32 devices that must fit.
+// edges whose widths follow the rate, a lost device, a reordered plan, 32 devices that must fit,
+// and the local batch a device reports (edgegossip's local_batch metric) on its node.
 #include <QtTest>
 #include <cmath>
 
@@ -394,6 +395,27 @@ class TstTopologyView : public QObject {
     QVERIFY(v.isEdgeLit(4, 6));
     QVERIFY(v.nodeRect(5).isEmpty());
     QVERIFY(!v.grab().isNull());
+  }
+
+  void nodesShowTheirLocalBatch() {
+    TopologyView v;
+    v.resize(480, 240);
+    v.setDevices({dev(0, -1), dev(1, -1), dev(2, -1, DeviceState::kSlow)});
+    QCOMPARE(v.nodeCaption(0), QString("no stage"));  // dpsgd: no local batch reported
+    v.addMetrics({{1.0, 7, "dev0", "local_batch", 47},
+                  {1.0, 7, "dev2", "local_batch", 12},
+                  {1.0, 7, "dev1", "iteration_time", 0.02},
+                  {1.1, 8, "dev0", "local_batch", 46}});
+    QCOMPARE(v.nodeCaption(0), QString("batch 46"));
+    QCOMPARE(v.nodeCaption(1), QString("no stage"));
+    QCOMPARE(v.nodeCaption(2), QString("batch 12 · slow"));
+    QVERIFY(v.nodeToolTip(0).contains("local batch 46"));
+    QVERIFY(!v.nodeToolTip(1).contains("local batch"));
+    v.setDevices({dev(0, -1, DeviceState::kLost)});
+    QCOMPARE(v.nodeCaption(0), QString("lost"));
+    v.clear();
+    v.setDevices({dev(2, -1)});
+    QCOMPARE(v.nodeCaption(2), QString("no stage"));  // a new run forgets the batches
   }
 };
 

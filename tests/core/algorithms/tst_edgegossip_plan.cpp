@@ -173,5 +173,55 @@ TEST(EdgeGossipPlan, ARestartedDeviceTakesItsNewSpeedAsTheReference) {
   EXPECT_DOUBLE_EQ(watch.reference(0), 2.0);
 }
 
+// The rule against divergence: each device's gradient weighed by its batch over the mean batch.
+// Averaged uniformly (what the exchange does to models that were equal before the step), the
+// devices' updates are then one step on the whole global batch, every sample weighing the same,
+// however unequal the batches; the reference is the mean loss over all the samples at once.
+TEST(EdgeGossipPlan, GradientsWeighedByBatchAverageToTheGlobalBatchsGradient) {
+  torch::manual_seed(5);
+  const int64_t kGlobal = 16;
+  const std::vector<int64_t> batches = {1, 2, 13};  // a tiny batch, as a loaded machine gives
+  const double mean = static_cast<double>(kGlobal) / static_cast<double>(batches.size());
+  const torch::Tensor x = torch::randn({kGlobal, 5});
+  const torch::Tensor y = torch::randint(0, 3, {kGlobal});
+  torch::nn::Linear model(5, 3);
+  auto gradientsOf = [&](int64_t from, int64_t n, double weight) {
+    model->zero_grad();
+    torch::nn::functional::cross_entropy(model->forward(x.narrow(0, from, n)), y.narrow(0, from, n))
+        .backward();
+    weighGradients(model->parameters(), weight);
+    std::vector<torch::Tensor> out;
+    for (const auto& p : model->parameters()) out.push_back(p.grad().clone());
+    return out;
+  };
+  std::vector<torch::Tensor> weighed, unweighed;
+  int64_t from = 0;
+  for (int64_t b : batches) {
+    auto g = gradientsOf(from, b, static_cast<double>(b) / mean);
+    auto u = gradientsOf(from, b, 1.0);
+    for (size_t t = 0; t < g.size(); ++t) {
+      const double share = 1.0 / static_cast<double>(batches.size());
+      if (weighed.size() <= t) weighed.push_back(torch::zeros_like(g[t]));
+      if (unweighed.size() <= t) unweighed.push_back(torch::zeros_like(u[t]));
+      weighed[t] += share * g[t];
+      unweighed[t] += share * u[t];
+    }
+    from += b;
+  }
+  const auto global = gradientsOf(0, kGlobal, 1.0);
+  for (size_t t = 0; t < global.size(); ++t) {
+    EXPECT_TRUE(torch::allclose(weighed[t], global[t], 1e-5, 1e-6)) << "parameter " << t;
+  }
+  // Each device's mean loss alone (the rule before) gives the 1-sample batch a third of the step.
+  EXPECT_FALSE(torch::allclose(unweighed[0], global[0], 1e-3, 1e-4));
+  // A weight of 1 (equal batches: dpsgd) changes no bit; a parameter without a gradient is left.
+  const auto before = gradientsOf(0, 4, 1.0);
+  weighGradients(model->parameters(), 1.0);
+  EXPECT_TRUE(torch::equal(model->parameters()[0].grad(), before[0]));
+  torch::Tensor bare = torch::ones({2}, torch::requires_grad());
+  weighGradients({bare}, 3.0);
+  EXPECT_FALSE(bare.grad().defined());
+}
+
 }  // namespace
 }  // namespace edgerig

@@ -92,7 +92,8 @@ class GossipStrategy {
 
 // dpsgd's and sgp's shares: the whole model (push_sum.h), GossipShare. With push_sum off, u
 // starts each round at the step's mix_weight, 1 when unset: plain gossip averaging (dpsgd), or
-// averaging in which each model counts in proportion to its sender's weight (edgegossip).
+// averaging in which each model counts in proportion to its sender's weight (edgegossip, which
+// sets mix_weight, puts that weight on its gradient instead and shares with u = 1).
 class DenseGossip : public GossipStrategy {
  public:
   explicit DenseGossip(bool push_sum) : push_sum_(push_sum) {}

@@ -19,7 +19,7 @@ AlgorithmEntry edgegossipEntry() {
   info.family = "decentralized";
   info.summary =
       "heterogeneity-aware gossip (our design): local batches in proportion to measured device "
-      "speed, batch-weighted averaging, accuracy-aware exchange period; survives a lost device";
+      "speed, updates weighted by batch, accuracy-aware exchange period; survives a lost device";
   info.fault_tolerant = true;
   info.params = {
       {"measureEvery",

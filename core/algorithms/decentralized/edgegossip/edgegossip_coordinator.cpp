@@ -63,7 +63,8 @@ void EdgeGossipCoordinator::beginRound(int64_t iteration) {
 void EdgeGossipCoordinator::prepareStep(int device, decentralized::GossipStep& step) {
   const int64_t b = batch_.count(device) ? batch_.at(device) : ctx_.config().batch_size;
   step.set_local_batch(b);
-  // u = batch / mean batch: 1 for every device when the batches are equal (then it is dpsgd).
+  // The weight on the device's gradient, batch / mean batch: 1 for every device when the batches
+  // are equal (then it is dpsgd).
   const double mean = static_cast<double>(global_) / static_cast<double>(batch_.size());
   step.set_mix_weight(static_cast<double>(b) / mean);
   step.set_skip_exchange(!exchange_);

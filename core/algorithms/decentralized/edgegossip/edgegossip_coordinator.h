@@ -5,11 +5,12 @@
 // round time moves off its reference by more than `speedChange` three rounds running; gives each
 // device the local batch that makes every round take the same time (the global batch, devices ×
 // training.batchSize at the start, fixed: a lost device's share goes to the survivors); has each
-// device's model count in its neighbours' averages in proportion to its batch
-// (GossipStep.mix_weight); and exchanges every 1, 2, 4 … rounds, longer while the periodic
-// validation accuracy rises, shorter when it stalls. Every rebalance is a `replanned` event and
-// every change of period an `exchange_period_changed` one; the per-device metrics `local_batch` and
-// `iteration_time` and the run-level `exchange_period` are written every round.
+// device's update count in proportion to its batch (GossipStep.mix_weight, batch / mean batch,
+// weighs its gradient; the models average with dpsgd's weights); and exchanges every 1, 2, 4 …
+// rounds, longer while the periodic validation accuracy rises, shorter when it stalls. Every
+// rebalance is a `replanned` event and every change of period an `exchange_period_changed` one; the
+// per-device metrics `local_batch` and `iteration_time` and the run-level `exchange_period` are
+// written every round.
 #pragma once
 
 #include <map>

@@ -34,13 +34,32 @@ Status EdgeGossip::start(WorkerContext& ctx, ModelReplica& replica) {
   return Status::ok();
 }
 
+void weighGradients(const std::vector<torch::Tensor>& parameters, double weight) {
+  if (weight == 1.0) return;
+  torch::NoGradGuard no_grad;
+  for (const auto& p : parameters) {
+    if (p.grad().defined()) p.mutable_grad().mul_(weight);
+  }
+}
+
 Result<LocalStep> EdgeGossip::localStep(const decentralized::GossipStep& step, WorkerContext& ctx,
                                         ModelReplica& replica) {
   const int64_t size = step.local_batch() > 0 ? step.local_batch() : ctx.run().batch_size();
   auto local = replica.computeGradientsOn(cursor_->next(size));
   if (!local) return local.status();
+  // A batch of 2 at the full learning rate (and momentum 0.9), alone for up to maxPeriod rounds,
+  // made steps that diverged the run (docs/design.md); weighed by its batch it steps 2/b̄ as far.
+  weighGradients(replica.parameters(), step.mix_weight() > 0 ? step.mix_weight() : 1.0);
   local->compute_s += replica.applyStep();
   return local;
+}
+
+Result<std::vector<GossipStrategy::Outgoing>> EdgeGossip::share(
+    const decentralized::GossipStep& step, int me, const MixingWeights& weights, WorkerContext& ctx,
+    ModelReplica& replica, LocalStep& local) {
+  decentralized::GossipStep plain = step;
+  plain.clear_mix_weight();
+  return DenseGossip::share(plain, me, weights, ctx, replica, local);
 }
 
 }  // namespace edgerig

@@ -1,7 +1,10 @@
 // The agent side of edgegossip: dpsgd's round (DenseGossip on the family's round engine) with
 // the local batch the coordinator gives this device each round (GossipStep.local_batch) drawn
-// from its shard, and its averaging weight (GossipStep.mix_weight: local batch / mean batch) as
-// the weight u of its share, so a neighbour's model counts in proportion to its batch.
+// from its shard, and the device's weight (GossipStep.mix_weight: local batch / mean batch) on
+// its gradient: its loss is the sum over its batch divided by the mean batch, so every sample
+// weighs the same as in one step on the global batch, and a device with a tiny batch takes a
+// tiny step. The models then average with dpsgd's plain weights (u = 1): each device's update
+// counts in proportion to its batch once, not twice (docs/design.md "edgegossip", rule 3).
 #pragma once
 
 #include <optional>
@@ -29,12 +32,21 @@ class ShardCursor {
   std::vector<int64_t> order_;
 };
 
+// Multiplies every parameter's .grad by `weight` (a device's local batch over the mean batch):
+// the gradient of a batch's mean loss becomes that of its summed loss over the mean batch.
+// Parameters without a gradient are left alone; a weight of exactly 1 changes no bit.
+void weighGradients(const std::vector<torch::Tensor>& parameters, double weight);
+
 class EdgeGossip : public DenseGossip {
  public:
   EdgeGossip() : DenseGossip(/*push_sum=*/false) {}
   Status start(WorkerContext& ctx, ModelReplica& replica) override;
   Result<LocalStep> localStep(const decentralized::GossipStep& step, WorkerContext& ctx,
                               ModelReplica& replica) override;
+  // DenseGossip's share with u = 1: the batch weight is on the gradient already.
+  Result<std::vector<Outgoing>> share(const decentralized::GossipStep& step, int me,
+                                      const MixingWeights& weights, WorkerContext& ctx,
+                                      ModelReplica& replica, LocalStep& local) override;
 
  private:
   std::optional<ShardCursor> cursor_;
