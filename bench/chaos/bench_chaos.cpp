@@ -158,7 +158,7 @@ int run(int argc, char** argv) {
   app.add_option("--out", out_dir, "folder for the experiment, the run folder, logs (new)");
   app.add_option("--cli", cli, "the edgerig-run binary");
   app.add_flag("--crash-during-restart", o.crash_during_restart,
-               "also crash devices while another one restarts (allreduce fails on it today)");
+               "also crash devices while another one restarts");
   CLI11_PARSE(app, argc, argv);
 
   const AlgorithmChaos* a = findAlgorithm(o.algorithm);

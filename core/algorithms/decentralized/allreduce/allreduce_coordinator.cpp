@@ -116,7 +116,11 @@ Result<StepResult> AllreduceCoordinator::runStep(int64_t iteration) {
         [&](const DeviceMessage& m) {
           if (!m.env.has_algo() || !waiting.count(m.device)) return false;
           auto d = bodyAs<decentralized::StepDone>(m.env.algo());
-          if (!d || d->iteration() != iteration) return false;
+          // Of this attempt: a StepDone of the attempt a lost device interrupted (sent, or kept
+          // unclaimed, before the RingSetup that discarded its gradient) does not count.
+          if (!d || d->iteration() != iteration || d->ring_epoch() != step.ring_epoch()) {
+            return false;
+          }
           done = *d;
           return true;
         },
@@ -128,6 +132,7 @@ Result<StepResult> AllreduceCoordinator::runStep(int64_t iteration) {
   // Every device has the average: apply it everywhere.
   decentralized::Commit commit;
   commit.set_iteration(iteration);
+  commit.set_ring_epoch(step.ring_epoch());
   for (int d : devices) ctx_.send(d, algoMessage(bridge::TrafficKind::kControl, commit));
   return totals.result();
 }
@@ -161,22 +166,45 @@ Result<Coordinator::Handover> AllreduceCoordinator::gatherHandover() {
 
 Status AllreduceCoordinator::deviceRejoined(int device) {
   // Everyone restarts from the survivors' model and momentum: the returning device gets the
-  // current weights, and the ring stays in lockstep.
-  std::vector<int> sources;
-  for (int d : ringDevices()) {
-    if (d != device && ctx_.alive(d)) sources.push_back(d);
+  // current weights, and the ring stays in lockstep. A device lost meanwhile (a source while its
+  // model is gathered, anyone while the ring starts) is left out and the rejoin tried again, as
+  // an interrupted iteration is.
+  const auto t0 = std::chrono::steady_clock::now();
+  size_t lost = 0;
+  for (int attempt = 0; attempt < kMaxStepAttempts; ++attempt) {
+    lost += ctx_.takeLost().size();  // whoever is lost is left out below
+    std::vector<int> sources;
+    for (int d : ringDevices()) {
+      if (d != device && ctx_.alive(d)) sources.push_back(d);
+    }
+    if (sources.empty()) return unavailable("no device left to take the model from");
+    auto state = gatherAverage(ctx_, sources, /*optimizer=*/true);
+    if (!state && state.status().code() == StatusCode::kUnavailable) continue;
+    if (!state) return state.status();
+    std::vector<int> devices;
+    for (int d : sources) {
+      if (ctx_.alive(d)) devices.push_back(d);
+    }
+    const bool back = ctx_.alive(device);
+    if (back) devices.push_back(device);
+    std::sort(devices.begin(), devices.end());
+    initial_state_ = std::move(*state->mutable_state());
+    auto st = startRing(devices, state->optimizer());
+    if (!st && st.code() == StatusCode::kUnavailable) continue;
+    if (!st) return st;
+    if (lost > 0) {
+      recoveredEvent(ctx_, "ring re-formed", devices, lost,
+                     "devices lost while " + ctx_.deviceName(device) + " rejoined", t0);
+    }
+    // Lost again before it was in: the ring goes on without it, as after any loss.
+    if (back) {
+      ctx_.event(std::string(events::kDeviceRejoined),
+                 ctx_.deviceName(device) + " rejoined the ring with the current model", device);
+    }
+    return Status::ok();
   }
-  if (sources.empty()) return unavailable("no device left to take the model from");
-  auto state = gatherAverage(ctx_, sources, /*optimizer=*/true);
-  if (!state) return state.status();
-  initial_state_ = std::move(*state->mutable_state());
-  std::vector<int> devices = ringDevices();
-  if (std::find(devices.begin(), devices.end(), device) == devices.end()) devices.push_back(device);
-  std::sort(devices.begin(), devices.end());
-  if (auto st = startRing(devices, state->optimizer()); !st) return st;
-  ctx_.event(std::string(events::kDeviceRejoined),
-             ctx_.deviceName(device) + " rejoined the ring with the current model", device);
-  return Status::ok();
+  return unavailable("taking " + ctx_.deviceName(device) + " back was interrupted " +
+                     std::to_string(kMaxStepAttempts) + " times by lost devices");
 }
 
 std::vector<int> AllreduceCoordinator::ringDevices() const {

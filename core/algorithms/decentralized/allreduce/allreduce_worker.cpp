@@ -134,6 +134,7 @@ Status AllreduceWorker::finishIfReduced() {
     it.reported = true;
     decentralized::StepDone done;
     done.set_iteration(number);
+    done.set_ring_epoch(ring_.ring_epoch());  // iterations_ holds this epoch's alone
     done.set_loss_sum(it.local.loss_sum);
     done.set_correct(it.local.correct);
     done.set_samples(it.local.samples);
@@ -146,6 +147,11 @@ Status AllreduceWorker::finishIfReduced() {
 }
 
 Status AllreduceWorker::onCommit(const decentralized::Commit& commit) {
+  if (commit.ring_epoch() != ring_.ring_epoch()) {
+    return invalidArgument("commit of iteration " + std::to_string(commit.iteration()) +
+                           " for ring epoch " + std::to_string(commit.ring_epoch()) +
+                           ", this device is in epoch " + std::to_string(ring_.ring_epoch()));
+  }
   auto it = iterations_.find(commit.iteration());
   if (it == iterations_.end() || !it->second.reported) {
     return invalidArgument("commit of iteration " + std::to_string(commit.iteration()) +

@@ -132,6 +132,7 @@ Status DssyncWorker::finishIfAveraged() {
   round_->reported = true;
   decentralized::StepDone done;
   done.set_iteration(round_->iteration);
+  done.set_ring_epoch(setup_.ring_epoch());
   done.set_loss_sum(round_->local.loss_sum);
   done.set_correct(round_->local.correct);
   done.set_samples(round_->local.samples);
