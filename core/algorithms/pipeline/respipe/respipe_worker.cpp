@@ -656,15 +656,30 @@ Status RespipeStageWorker::onFetchReplica(const pipeline::FetchReplica& f) {
   pipeline::Replica body;
   body.set_stage(stage());
   *body.mutable_layers() = f.layers();
-  // The replica as this stage would route with it now (stepped in the owner's place, maybe).
+  // The replica as this stage would route with it now (stepped in the owner's place, maybe),
+  // with its momentum: the controller restarts the pipeline from it when the owner was lost in a
+  // way routing cannot cover (RespipeCoordinator::recoverLost).
+  ensureReplica();
   ModelState state;
   if (replica_) {
-    for (auto& t : stateOf(*replica_)) {
+    ModelState all = stateOf(*replica_);
+    if (replica_optimizer_) {
+      for (auto& t : momentumOf(*replica_optimizer_, *replica_)) all.push_back(std::move(t));
+    }
+    for (auto& t : all) {
       if (std::find(layers.begin(), layers.end(), layerOfTensor(t.first)) != layers.end())
-        state.push_back(t);
+        state.push_back(std::move(t));
     }
   }
-  if (!state.empty() || (replica_ && !layers.empty())) {
+  // Held: the loaded replica covers every layer asked for (a layer without parameters has none).
+  bool held = replica_ && replica_stage_ >= 0 && !layers.empty();
+  if (held) {
+    const auto covered = layerNames(firstLayerOf(replica_stage_), lastLayerOf(replica_stage_));
+    for (const auto& l : layers) {
+      held = held && std::find(covered.begin(), covered.end(), l) != covered.end();
+    }
+  }
+  if (held) {
     body.set_iteration(replica_iteration_);
     body.set_held(true);
   }
