@@ -111,8 +111,7 @@ void RespipeCoordinator::applyTakeOver(const pipeline::TakeOver& t, int64_t iter
   const std::string why = ctx_.deviceName(by) + " took over " + ctx_.deviceName(replaced) +
                           "'s layers after " + std::to_string(t.misses()) + " missed deadlines";
   ctx_.planChanged(*plan_, device_of_stage_, layers_, reference_time_s_, why);
-  std::string cuts;
-  for (int c : plan_->cuts()) cuts += (cuts.empty() ? "" : " ") + std::to_string(c);
+  const std::string cuts = joined(plan_->cuts());
   namespace f = events::fields;
   ctx_.event(std::string(events::kTakeover),
              why + " (its replica had seen " + std::to_string(t.replica_iteration()) +
@@ -437,8 +436,13 @@ Status RespipeCoordinator::recoverOnce(int64_t done_through, Clock::time_point l
     int before = 0;
     for (int q = 0; q < s; ++q) before = active(q) ? q : before;
     const int holder = start_devices_[static_cast<size_t>(before)];
+    // Its layers: its own and those of the stages it took over (up to the next active stage).
+    int span_end = s + 1;
+    while (span_end < k && !active(span_end)) ++span_end;
+    const int first_layer = start_plan_.first(s);
+    const int last_layer = start_plan_.boundaries[static_cast<size_t>(span_end)];
     std::vector<std::string> names;
-    for (int l = start_plan_.first(s); l < start_plan_.last(s); ++l) {
+    for (int l = first_layer; l < last_layer; ++l) {
       names.push_back(layers_[static_cast<size_t>(l)].name);
     }
     pipeline::FetchReplica fetch;
@@ -464,7 +468,7 @@ Status RespipeCoordinator::recoverOnce(int64_t done_through, Clock::time_point l
                " mini-batches";
     }
     // Every layer with parameters must now have its tensors.
-    for (int l = start_plan_.first(s); l < start_plan_.last(s); ++l) {
+    for (int l = first_layer; l < last_layer; ++l) {
       const auto& info = layers_[static_cast<size_t>(l)];
       if (info.parameters == 0) continue;
       bool found = false;
