@@ -139,7 +139,10 @@ class TwoStages {
     EXPECT_TRUE(r.held());
     auto tensors = *tensorsOf(env.algo());
     ModelState state;
-    for (int i = 0; i < r.names_size(); ++i) state.emplace_back(r.names(i), tensors[i]);
+    // The weights; the replica's momentum travels with them (for the controller's take-over).
+    for (int i = 0; i < r.names_size(); ++i) {
+      if (!r.names(i).ends_with(".momentum")) state.emplace_back(r.names(i), tensors[i]);
+    }
     return {state, r.iteration()};
   }
 

@@ -5,7 +5,10 @@
 #include <optional>
 
 #include "core/algorithms/algo_message.h"
+#include "core/algorithms/pipeline/common/replica_store.h"
 #include "core/data/sampler.h"
+#include "core/model/model_state.h"
+#include "core/model/tensor_codec.h"
 #include "core/runlog/event_kinds.h"
 
 namespace edgerig {
@@ -13,6 +16,8 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 constexpr auto kCatchUpTimeout = std::chrono::seconds(60);
+// Each wait of the controller's take-over (survivors' weights, a replica, the new workers).
+constexpr auto kRecoveryTimeout = std::chrono::seconds(60);
 constexpr int64_t kEvalBatch = 500;
 constexpr int kEvalInFlight = 2;
 constexpr int64_t kEvalIdBase = int64_t{1} << 40;  // as PipelineCoordinator's
@@ -30,12 +35,28 @@ std::chrono::milliseconds leftUntil(Clock::time_point deadline) {
                   std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now()));
 }
 
+std::string seconds(double s) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.2f", s);
+  return buf;
+}
+
+std::string joined(const std::vector<int>& v) {
+  std::string out;
+  for (int x : v) {
+    if (!out.empty()) out += ' ';
+    out += std::to_string(x);
+  }
+  return out;
+}
+
 }  // namespace
 
 Status RespipeCoordinator::setup() {
   redundancy_ = static_cast<int>(ctx_.params().getInt("redundancy"));
   routing_ = ctx_.params().getInt("deadlineMs") > 0 && redundancy_ > 0;
   merged_.clear();
+  lost_.clear();
   flushed_.clear();
   last_iteration_ = -1;
   if (auto st = PipelineCoordinator::setup(); !st) return st;
@@ -56,16 +77,26 @@ Status RespipeCoordinator::takeLost() {
                            std::to_string(redundancy_) + ", deadlineMs " +
                            std::to_string(ctx_.params().getInt("deadlineMs")) + ")");
       }
-      // Its predecessor routes around it and takes it over after F misses, on its own.
+      // Its predecessor routes around it and takes it over after F misses, on its own; if the
+      // iteration stalls instead, the controller takes it over (runStep, recoverLost).
+      lost_.try_emplace(s, Clock::now());
     }
   }
   return Status::ok();
+}
+
+std::chrono::milliseconds RespipeCoordinator::routeGrace() const {
+  // Routing around a lost stage costs one deadline (the micro-batches' timers run side by side)
+  // and the rest of the pipeline's work; an iteration that routing can finish ends well within.
+  const auto tau = std::chrono::milliseconds(ctx_.params().getInt("deadlineMs"));
+  return std::max<std::chrono::milliseconds>(std::chrono::seconds(2), 4 * tau);
 }
 
 void RespipeCoordinator::applyTakeOver(const pipeline::TakeOver& t, int64_t iteration) {
   const int taken = t.taken();
   if (taken <= 0 || taken >= originalStages() || !active(taken)) return;
   merged_.insert(taken);
+  lost_.erase(taken);
   StagePlan shrunk;
   device_of_stage_.clear();
   for (int s = 0; s < originalStages(); ++s) {
@@ -80,8 +111,7 @@ void RespipeCoordinator::applyTakeOver(const pipeline::TakeOver& t, int64_t iter
   const std::string why = ctx_.deviceName(by) + " took over " + ctx_.deviceName(replaced) +
                           "'s layers after " + std::to_string(t.misses()) + " missed deadlines";
   ctx_.planChanged(*plan_, device_of_stage_, layers_, reference_time_s_, why);
-  std::string cuts;
-  for (int c : plan_->cuts()) cuts += (cuts.empty() ? "" : " ") + std::to_string(c);
+  const std::string cuts = joined(plan_->cuts());
   namespace f = events::fields;
   ctx_.event(std::string(events::kTakeover),
              why + " (its replica had seen " + std::to_string(t.replica_iteration()) +
@@ -95,7 +125,28 @@ void RespipeCoordinator::applyTakeOver(const pipeline::TakeOver& t, int64_t iter
 }
 
 Result<StepResult> RespipeCoordinator::trainStep(int64_t iteration) {
-  if (auto st = takeLost(); !st) return st;
+  for (int attempt = 0;; ++attempt) {
+    if (auto st = takeLost(); !st) return st;
+    std::optional<Clock::time_point> stalled;
+    auto result = runStep(iteration, stalled);
+    if (!stalled) return result;
+    if (attempt >= originalStages()) {
+      return unavailable("iteration " + std::to_string(iteration) + " stalled " +
+                         std::to_string(attempt + 1) +
+                         " times after a lost stage, though the controller restarted the "
+                         "pipeline each time; see the events before this error");
+    }
+    // The stages start again from what they hold now (the stages after the lost one may have
+    // applied this iteration already: our design, as ftpipehd's recovery) and run it again.
+    const std::string why = "routing around it had not finished iteration " +
+                            std::to_string(iteration) + " " +
+                            seconds(routeGrace().count() / 1000.0) + " s after the loss";
+    if (auto st = recoverLost(iteration - 1, *stalled, why); !st) return st;
+  }
+}
+
+Result<StepResult> RespipeCoordinator::runStep(int64_t iteration,
+                                               std::optional<Clock::time_point>& stalled) {
   const auto& cfg = ctx_.config();
   const auto started = Clock::now();
   const std::vector<int64_t> indices =
@@ -117,15 +168,30 @@ Result<StepResult> RespipeCoordinator::trainStep(int64_t iteration) {
   std::map<int, int> routed;  // per device
   int discarded = 0;
   const auto deadline = Clock::now() + step_timeout_;
+  // From the first loss this iteration sees (or its start, for a loss not yet taken over), the
+  // iteration has routeGrace() to end. A stage that died holding micro-batches it had already
+  // acknowledged leaves its predecessor waiting for their gradients, which no deadline covers.
+  std::optional<Clock::time_point> loss;
   while (!waiting.empty()) {
+    for (const auto& [s, at] : lost_) {
+      const auto from = std::max(at, started);
+      loss = loss ? std::min(*loss, from) : from;
+    }
+    auto wait = leftUntil(deadline);
+    if (loss) wait = std::min(wait, leftUntil(*loss + routeGrace()));
     auto msg = ctx_.await(
         [iteration](const DeviceMessage& m) {
           if (bodyIn<pipeline::TakeOver>(m)) return true;
           auto d = bodyIn<pipeline::StepDone>(m);
           return d && d->mode() == wire::STEP_MODE_TRAIN && d->iteration() <= iteration;
         },
-        leftUntil(deadline), "iteration " + std::to_string(iteration));
+        wait, "iteration " + std::to_string(iteration));
     if (!msg) {
+      if (msg.status().code() == StatusCode::kTimeout && loss &&
+          Clock::now() >= *loss + routeGrace()) {
+        stalled = *loss;
+        return msg.status();
+      }
       if (msg.status().code() != StatusCode::kUnavailable) return msg.status();
       if (auto st = takeLost(); !st) return st;
       continue;
@@ -186,6 +252,24 @@ Result<StepResult> RespipeCoordinator::trainStep(int64_t iteration) {
 }
 
 Status RespipeCoordinator::catchUp() {
+  if (auto st = takeLost(); !st) return st;
+  // A take-over its predecessor has already sent settles it.
+  while (!lost_.empty()) {
+    auto msg =
+        ctx_.await([](const DeviceMessage& m) { return bodyIn<pipeline::TakeOver>(m).has_value(); },
+                   std::chrono::milliseconds(0), "take-overs");
+    if (!msg) break;
+    applyTakeOver(*bodyIn<pipeline::TakeOver>(*msg), last_iteration_);
+  }
+  // A lost stage never catches up, and evaluations are not routed: take it over first.
+  auto settleLost = [this]() -> Status {
+    if (lost_.empty()) return Status::ok();
+    const std::string why =
+        "it was not taken over yet, and a lost stage never catches up before an evaluation or a "
+        "gathering of the model";
+    return recoverLost(last_iteration_, lost_.begin()->second, why);
+  };
+  if (auto st = settleLost(); !st) return st;
   const auto deadline = Clock::now() + kCatchUpTimeout;
   for (int s = 0; s < originalStages(); ++s) {
     while (active(s) && flushed_[s] < last_iteration_) {
@@ -199,6 +283,7 @@ Status RespipeCoordinator::catchUp() {
       if (!msg) {
         if (msg.status().code() != StatusCode::kUnavailable) return msg.status();
         if (auto st = takeLost(); !st) return st;
+        if (auto st = settleLost(); !st) return st;
         continue;
       }
       if (auto t = bodyIn<pipeline::TakeOver>(*msg)) {
@@ -274,6 +359,176 @@ Result<EvalResult> RespipeCoordinator::evaluate(int64_t samples) {
 Result<wire::ModelStateBlob> RespipeCoordinator::gatherState() {
   if (auto st = catchUp(); !st) return st;
   return PipelineCoordinator::gatherState();  // over the active stages, in plan order
+}
+
+Result<Coordinator::Handover> RespipeCoordinator::gatherHandover() {
+  // A restart or a switch: the model after every iteration run, without a lost stage.
+  if (auto st = catchUp(); !st) return st;
+  return PipelineCoordinator::gatherHandover();
+}
+
+Status RespipeCoordinator::recoverLost(int64_t done_through, Clock::time_point lost_at,
+                                       const std::string& reason) {
+  // Another device lost meanwhile starts it again over the stages left.
+  for (int attempt = 0;; ++attempt) {
+    Status st = recoverOnce(done_through, lost_at, reason);
+    if (st || st.code() != StatusCode::kUnavailable || attempt >= originalStages()) return st;
+    if (auto taken = takeLost(); !taken) return taken;
+  }
+}
+
+Status RespipeCoordinator::recoverOnce(int64_t done_through, Clock::time_point lost_at,
+                                       const std::string& reason) {
+  const auto started = Clock::now();
+  const int k = originalStages();
+  std::vector<int> kept;  // stages (as the workers number them) whose device lives
+  std::vector<int> gone;
+  for (int s = 0; s < k; ++s) {
+    if (!active(s)) continue;
+    (ctx_.alive(start_devices_[static_cast<size_t>(s)]) ? kept : gone).push_back(s);
+  }
+  auto nameOf = [&](int s) { return ctx_.deviceName(start_devices_[static_cast<size_t>(s)]); };
+  std::string gone_names;
+  for (int s : gone) gone_names += (gone_names.empty() ? "" : ", ") + nameOf(s);
+  // Each lost stage goes to the active stage before it, which holds its replica: it must live.
+  for (int s : gone) {
+    int before = -1;
+    for (int q = 0; q < s; ++q) before = active(q) ? q : before;
+    if (s == 0 || s == k - 1 || before < 0) {
+      return unavailable("device " + nameOf(s) + " (stage " + std::to_string(s) +
+                         ") was lost; respipe routes around a middle stage only");
+    }
+    if (!ctx_.alive(start_devices_[static_cast<size_t>(before)])) {
+      return unavailable("devices " + nameOf(before) + " and " + nameOf(s) + " (stages " +
+                         std::to_string(before) + " and " + std::to_string(s) +
+                         ", one after the other) were both lost; each stage keeps a replica of " +
+                         "the next one only, so " + nameOf(s) + "'s layers are gone");
+    }
+  }
+  // The survivors' weights and momentum.
+  std::map<std::string, torch::Tensor> weights, momentum;
+  for (int s : kept) {
+    wire::Envelope env;
+    env.mutable_fetch_state()->set_optimizer(true);
+    ctx_.sendControl(start_devices_[static_cast<size_t>(s)], std::move(env));
+  }
+  std::set<int> pending;
+  for (int s : kept) pending.insert(start_devices_[static_cast<size_t>(s)]);
+  while (!pending.empty()) {
+    auto msg = ctx_.await(
+        [&pending](const DeviceMessage& m) {
+          return m.env.has_state_reply() && pending.count(m.device);
+        },
+        kRecoveryTimeout, "the stages' weights, to take over " + gone_names);
+    if (!msg) return msg.status();
+    pending.erase(msg->device);
+    auto w = fromBlob(msg->env.state_reply().state());
+    auto m = fromBlob(msg->env.state_reply().optimizer());
+    if (!w) return w.status();
+    if (!m) return m.status();
+    for (auto& [name, t] : *w) weights.emplace(name, t);
+    for (auto& [name, t] : *m) momentum.emplace(name, t);
+  }
+  // Each lost stage's layers from its predecessor's replica (unless the predecessor took them
+  // over itself meanwhile: then its own weights, already gathered, are newer).
+  std::string sources;
+  for (int s : gone) {
+    int before = 0;
+    for (int q = 0; q < s; ++q) before = active(q) ? q : before;
+    const int holder = start_devices_[static_cast<size_t>(before)];
+    // Its layers: its own and those of the stages it took over (up to the next active stage).
+    int span_end = s + 1;
+    while (span_end < k && !active(span_end)) ++span_end;
+    const int first_layer = start_plan_.first(s);
+    const int last_layer = start_plan_.boundaries[static_cast<size_t>(span_end)];
+    std::vector<std::string> names;
+    for (int l = first_layer; l < last_layer; ++l) {
+      names.push_back(layers_[static_cast<size_t>(l)].name);
+    }
+    pipeline::FetchReplica fetch;
+    for (const auto& n : names) fetch.add_layers(n);
+    ctx_.send(holder, algoMessage(bridge::TrafficKind::kControl, fetch));
+    const std::string first = names.front();
+    auto msg = ctx_.await(
+        [holder, first](const DeviceMessage& m) {
+          auto r = bodyIn<pipeline::Replica>(m);
+          return r && m.device == holder && r->layers_size() > 0 && r->layers(0) == first;
+        },
+        kRecoveryTimeout, ctx_.deviceName(holder) + "'s replica of " + nameOf(s) + "'s layers");
+    if (!msg) return msg.status();
+    const auto r = bodyIn<pipeline::Replica>(*msg);
+    auto tensors = tensorsOf(msg->env.algo());
+    std::string source = "none";
+    if (r->held() && tensors && static_cast<int>(tensors->size()) == r->names_size()) {
+      for (int i = 0; i < r->names_size(); ++i) {
+        const auto& t = (*tensors)[static_cast<size_t>(i)];
+        (r->names(i).ends_with(".momentum") ? momentum : weights).emplace(r->names(i), t);
+      }
+      source = ctx_.deviceName(holder) + "'s replica after " + std::to_string(r->iteration()) +
+               " mini-batches";
+    }
+    // Every layer with parameters must now have its tensors.
+    for (int l = first_layer; l < last_layer; ++l) {
+      const auto& info = layers_[static_cast<size_t>(l)];
+      if (info.parameters == 0) continue;
+      bool found = false;
+      for (const auto& [name, t] : weights) found = found || layerOfTensor(name) == info.name;
+      if (!found) {
+        return unavailable("device " + nameOf(s) + " (stage " + std::to_string(s) +
+                           ") was lost and " + ctx_.deviceName(holder) +
+                           " holds no replica of its layer " + info.name + " (redundancy " +
+                           std::to_string(redundancy_) +
+                           "); its weights are gone, so the run stops");
+      }
+    }
+    sources += (sources.empty() ? "" : "; ") + nameOf(s) + "'s layers from " + source;
+  }
+  // The new plan: the survivors in order, each lost stage's layers added to the one before it.
+  StagePlan plan;
+  std::vector<int> devices;
+  for (int s : kept) {
+    plan.boundaries.push_back(start_plan_.boundaries[static_cast<size_t>(s)]);
+    devices.push_back(start_devices_[static_cast<size_t>(s)]);
+  }
+  plan.boundaries.push_back(start_plan_.boundaries.back());
+  ModelState w_state(weights.begin(), weights.end());
+  ModelState m_state(momentum.begin(), momentum.end());
+  plan_ = plan;
+  device_of_stage_ = devices;
+  initial_state_ = toBlob(w_state);
+  initial_optimizer_ = toBlob(m_state);
+  Status st = startStages();
+  initial_state_.Clear();
+  initial_optimizer_.Clear();
+  if (!st) return st;
+  // The workers number their stages by this plan from now on.
+  start_plan_ = *plan_;
+  start_devices_ = device_of_stage_;
+  merged_.clear();
+  lost_.clear();
+  flushed_.clear();
+  for (int s = 0; s < originalStages(); ++s) flushed_[s] = done_through;
+  const double took = std::chrono::duration<double>(Clock::now() - started).count();
+  const double detection = std::chrono::duration<double>(started - lost_at).count();
+  const std::string why = gone.empty()
+                              ? std::string("the controller restarted the pipeline")
+                              : "the controller took over " + gone_names + " (" + sources + ")";
+  ctx_.planChanged(*plan_, device_of_stage_, layers_, reference_time_s_, why);
+  std::string left;
+  for (int d : device_of_stage_) left += (left.empty() ? "" : " ") + ctx_.deviceName(d);
+  namespace f = events::fields;
+  ctx_.event(std::string(events::kRecovered),
+             why + ": " + reason + ", so the pipeline restarted on " + left + " in " +
+                 seconds(took) + " s; the plan is now " + plan_->describe(layers_),
+             -1,
+             {{std::string(f::kDevices), left},
+              {std::string(f::kDetectionSeconds), seconds(detection)},
+              {std::string(f::kSeconds), seconds(took)},
+              {std::string(f::kSources), sources},
+              {std::string(f::kCuts), joined(plan_->cuts())},
+              {std::string(f::kIteration), std::to_string(done_through + 1)}});
+  ctx_.metric("recovery_s", took);
+  return Status::ok();
 }
 
 }  // namespace edgerig

@@ -4,9 +4,14 @@
 // predecessor says so): that one catches up by itself, and evaluation and gathering wait for it.
 // A stage that took its successor over (TakeOver) shrinks the plan here, with an event, without
 // a round trip. Per device and iteration it writes the routed-around micro-batches per second.
+// A middle stage lost in a way routing cannot cover (it died holding micro-batches it had already
+// acknowledged, whose gradients its predecessor then waits for) is taken over by the controller:
+// the pipeline restarts on the stages left, the lost layers on the predecessor, from its replica.
 #pragma once
 
+#include <chrono>
 #include <map>
+#include <optional>
 #include <set>
 
 #include "core/algorithms/pipeline/common/pipeline_coordinator.h"
@@ -16,12 +21,15 @@ namespace edgerig {
 
 class RespipeCoordinator : public PipelineCoordinator {
  public:
+  using Clock = std::chrono::steady_clock;
+
   explicit RespipeCoordinator(RunContext& ctx) : PipelineCoordinator(ctx) {}
 
   Status setup() override;
   Result<StepResult> trainStep(int64_t iteration) override;
   Result<EvalResult> evaluate(int64_t samples) override;
   Result<wire::ModelStateBlob> gatherState() override;
+  Result<Handover> gatherHandover() override;
 
  private:
   // The stages as the workers number them (the plan they started with); a taken stage is merged.
@@ -33,12 +41,25 @@ class RespipeCoordinator : public PipelineCoordinator {
   Status catchUp();
   // A lost device: taken, and the run goes on if its stage can be routed around.
   Status takeLost();
+  // One attempt at the iteration. `stalled` is set when a stage was lost and the iteration did
+  // not end within routeGrace() of it: routing cannot finish it, the controller must take over.
+  Result<StepResult> runStep(int64_t iteration, std::optional<Clock::time_point>& stalled);
+  // The controller's take-over: every lost stage's layers go to the living stage before it, from
+  // that stage's replica (weights and momentum), the survivors keep theirs, and the pipeline
+  // restarts on them (a new generation). Every stage then counts as flushed through
+  // `done_through`. Fails, naming why, when a lost stage has no living predecessor holding a
+  // replica of it.
+  Status recoverLost(int64_t done_through, Clock::time_point lost_at, const std::string& reason);
+  Status recoverOnce(int64_t done_through, Clock::time_point lost_at, const std::string& reason);
+  // How long after a loss an iteration may still end by routing around the lost stage.
+  std::chrono::milliseconds routeGrace() const;
 
   StagePlan start_plan_;
   std::vector<int> start_devices_;
-  std::set<int> merged_;                 // stages taken over by their predecessor
-  std::map<int, int64_t> flushed_;       // per stage: the newest training iteration flushed
-  std::map<int, int64_t> routed_total_;  // per device
+  std::set<int> merged_;                   // stages taken over by their predecessor
+  std::map<int, Clock::time_point> lost_;  // stages lost, not yet taken over: when it was seen
+  std::map<int, int64_t> flushed_;         // per stage: the newest training iteration flushed
+  std::map<int, int64_t> routed_total_;    // per device
   std::map<int, int64_t> discarded_total_;
   int64_t last_iteration_ = -1;
   int redundancy_ = 1;

@@ -96,6 +96,12 @@ Status RespipeStageWorker::onMessage(const wire::AlgoMessage& m) {
     if (!r) return r.status();
     return onReplica(m, *r);
   }
+  if (bodyIs<pipeline::TakeOver>(m)) {  // from the stage that took over one before this one
+    auto t = bodyAs<pipeline::TakeOver>(m);
+    if (!t) return t.status();
+    taken_by_[t->taken()] = static_cast<int>(m.from());
+    return Status::ok();
+  }
   if (bodyIs<pipeline::FetchReplica>(m)) {
     auto f = bodyAs<pipeline::FetchReplica>(m);
     if (!f) return f.status();
@@ -585,7 +591,7 @@ void RespipeStageWorker::sendReplicas(int64_t mini_batches) {
   for (const auto& [name, t] : state) body.add_names(name);
   std::set<int> sent;
   for (int back = 1; back <= redundancy_ && stage() - back >= 0; ++back) {
-    const int d = deviceOfStage(stage() - back);
+    const int d = runnerOf(stage() - back);
     if (d == ctx().device() || !sent.insert(d).second) continue;
     wire::AlgoMessage msg = algoMessage(bridge::TrafficKind::kReplica, body);
     for (const auto& [name, t] : state) appendTensor(msg, t);
@@ -656,23 +662,61 @@ Status RespipeStageWorker::onFetchReplica(const pipeline::FetchReplica& f) {
   pipeline::Replica body;
   body.set_stage(stage());
   *body.mutable_layers() = f.layers();
-  // The replica as this stage would route with it now (stepped in the owner's place, maybe).
+  // The replica as this stage would route with it now (stepped in the owner's place, maybe),
+  // with its momentum: the controller restarts the pipeline from it when the owner was lost in a
+  // way routing cannot cover (RespipeCoordinator::recoverLost).
+  ensureReplica();
   ModelState state;
   if (replica_) {
-    for (auto& t : stateOf(*replica_)) {
+    ModelState all = stateOf(*replica_);
+    if (replica_optimizer_) {
+      for (auto& t : momentumOf(*replica_optimizer_, *replica_)) all.push_back(std::move(t));
+    }
+    for (auto& t : all) {
       if (std::find(layers.begin(), layers.end(), layerOfTensor(t.first)) != layers.end())
-        state.push_back(t);
+        state.push_back(std::move(t));
     }
   }
-  if (!state.empty() || (replica_ && !layers.empty())) {
+  // Held: the loaded replica covers every layer asked for (a layer without parameters has none).
+  bool held = replica_ && replica_stage_ >= 0 && !layers.empty();
+  if (held) {
+    const auto covered = layerNames(firstLayerOf(replica_stage_), lastLayerOf(replica_stage_));
+    for (const auto& l : layers) {
+      held = held && std::find(covered.begin(), covered.end(), l) != covered.end();
+    }
+  }
+  if (held) {
     body.set_iteration(replica_iteration_);
     body.set_held(true);
+  } else if (!layers.empty()) {
+    // Layers the next stage took over from the one after it: their newest copies, as it sent
+    // them (it replicates its whole slice), from the store.
+    if (auto copy = store_.take(layers)) {
+      state = std::move(copy).value();
+      int64_t oldest = -1;
+      for (const auto& l : layers) {
+        oldest = oldest < 0 ? store_.iterationOf(l) : std::min(oldest, store_.iterationOf(l));
+      }
+      body.set_iteration(oldest);
+      body.set_held(true);
+    }
   }
   for (const auto& [name, t] : state) body.add_names(name);
   wire::AlgoMessage msg = algoMessage(bridge::TrafficKind::kReplica, body);
   for (const auto& [name, t] : state) appendTensor(msg, t);
   ctx().sendToController(std::move(msg));
   return Status::ok();
+}
+
+int RespipeStageWorker::runnerOf(int s) const {
+  // A stage taken over runs where its taker does (which may itself have been taken over).
+  for (auto it = taken_by_.find(s); it != taken_by_.end(); it = taken_by_.find(s)) {
+    int taker = -1;
+    for (int q = 0; q < s; ++q) taker = deviceOfStage(q) == it->second ? q : taker;
+    if (taker < 0) return it->second;
+    s = taker;
+  }
+  return deviceOfStage(s);
 }
 
 void RespipeStageWorker::takeOver() {
@@ -709,6 +753,12 @@ void RespipeStageWorker::takeOver() {
   t.set_iteration(next);
   t.set_replica_iteration(replica_seen);
   ctx().sendToController(algoMessage(bridge::TrafficKind::kControl, t));
+  // The stages whose replicas the taken one kept send them here from now on (not to the device
+  // that is gone: its link would queue them until it comes back).
+  for (int s = taken + 1; s <= taken + redundancy_ && s < numStages(); ++s) {
+    if (deviceOfStage(s) != ctx().device())
+      ctx().send(deviceOfStage(s), algoMessage(bridge::TrafficKind::kControl, t));
+  }
   ctx().log()->warn("took stage {}'s layers over after {} missed deadlines", taken, misses);
   ensureReplica();
 }

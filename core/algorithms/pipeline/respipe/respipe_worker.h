@@ -92,6 +92,8 @@ class RespipeStageWorker : public PipelineStageWorker {
   bool mustHold(int64_t iteration, wire::StepMode mode) const;
   void replayHeld();
 
+  // The device running stage s's layers now: its own, or the one that took it over (TakeOver).
+  int runnerOf(int s) const;
   int stage() const { return stageSetup().stage(); }
   int numStages() const { return stageSetup().num_stages(); }
   int firstLayerOf(int s) const { return stageSetup().boundaries(s); }
@@ -117,7 +119,8 @@ class RespipeStageWorker : public PipelineStageWorker {
   int routed_in_flight_ = 0;        // routed micro-batches whose replica backward is pending
   int consecutive_misses_ = 0;
   bool takeover_due_ = false;
-  int discarded_ = 0;  // late results discarded since the last StepDone
+  int discarded_ = 0;            // late results discarded since the last StepDone
+  std::map<int, int> taken_by_;  // stage -> the device that took it over (told by that device)
 };
 
 }  // namespace edgerig
