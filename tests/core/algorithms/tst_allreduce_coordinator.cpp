@@ -30,7 +30,6 @@ struct ScriptedDevice {
   uint32_t epoch = 0;
   int64_t reduced = -1;  // the iteration it has reduced in `epoch`, not yet committed
   int64_t committed = -1;
-  int starts = 0;                     // WorkerStarts received
   std::vector<std::string> refusals;  // what the real worker would have answered RunError to
 };
 
@@ -150,7 +149,6 @@ class ScriptedRing : public RunContext {
     std::vector<wire::WorkerReady> readies;
     for (const auto& l : launches) {
       ScriptedDevice& s = dev(l.device);
-      ++s.starts;
       decentralized::RingSetup setup;
       l.setup.UnpackTo(&setup);
       s.epoch = setup.ring_epoch();

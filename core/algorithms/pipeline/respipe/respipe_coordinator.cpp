@@ -388,12 +388,16 @@ Status RespipeCoordinator::recoverOnce(int64_t done_through, Clock::time_point l
     (ctx_.alive(start_devices_[static_cast<size_t>(s)]) ? kept : gone).push_back(s);
   }
   auto nameOf = [&](int s) { return ctx_.deviceName(start_devices_[static_cast<size_t>(s)]); };
+  auto activeBefore = [&](int s) {  // the active stage before s, which holds its replica; or -1
+    int before = -1;
+    for (int q = 0; q < s; ++q) before = active(q) ? q : before;
+    return before;
+  };
   std::string gone_names;
   for (int s : gone) gone_names += (gone_names.empty() ? "" : ", ") + nameOf(s);
   // Each lost stage goes to the active stage before it, which holds its replica: it must live.
   for (int s : gone) {
-    int before = -1;
-    for (int q = 0; q < s; ++q) before = active(q) ? q : before;
+    const int before = activeBefore(s);
     if (s == 0 || s == k - 1 || before < 0) {
       return unavailable("device " + nameOf(s) + " (stage " + std::to_string(s) +
                          ") was lost; respipe routes around a middle stage only");
@@ -433,9 +437,7 @@ Status RespipeCoordinator::recoverOnce(int64_t done_through, Clock::time_point l
   // over itself meanwhile: then its own weights, already gathered, are newer).
   std::string sources;
   for (int s : gone) {
-    int before = 0;
-    for (int q = 0; q < s; ++q) before = active(q) ? q : before;
-    const int holder = start_devices_[static_cast<size_t>(before)];
+    const int holder = start_devices_[static_cast<size_t>(activeBefore(s))];  // checked above
     // Its layers: its own and those of the stages it took over (up to the next active stage).
     int span_end = s + 1;
     while (span_end < k && !active(span_end)) ++span_end;
