@@ -76,14 +76,15 @@ SplitFrame encodeSplitFrame(wire::Envelope&& env) {
   const std::string rest = env.algo().SerializeAsString();  // data is empty now: not encoded
   const uint64_t data_len = out.bulk.size();
   const uint64_t message_len = rest.size() + lengthFieldSize(kDataField, data_len);
-  const uint32_t version = env.protocol_version() != 0 ? env.protocol_version() : kProtocolVersion;
+  if (env.protocol_version() == 0) env.set_protocol_version(kProtocolVersion);
+  env.clear_algo();  // serialized above: what is left are the envelope's own fields
 
   std::string& h = out.head;
-  h.reserve(32 + rest.size());
+  h.reserve(48 + rest.size());
   h.resize(kFrameHeaderBytes);
-  appendVarint(h, WireFormatLite::MakeTag(wire::Envelope::kProtocolVersionFieldNumber,
-                                          WireFormatLite::WIRETYPE_VARINT));
-  appendVarint(h, version);
+  // Every envelope-level field (the version, a data link's numbering), in field order, before
+  // the message (field 40) as canonical encoding places them.
+  env.AppendToString(&h);
   appendLengthTag(h, kMessageField, message_len);
   h += rest;
   appendLengthTag(h, kDataField, data_len);

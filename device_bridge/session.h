@@ -100,6 +100,8 @@ class Session : public std::enable_shared_from_this<Session> {
   const std::string& peerName() const { return peer_name_; }
   wire::PeerRole peerRole() const { return peer_role_; }
   int peerCores() const { return peer_cores_; }  // from the agent's Welcome; 0 if unknown
+  // The protocol version the agent stamped on its Welcome (dialer side; 0 if unknown).
+  uint32_t peerProtocolVersion() const { return peer_version_; }
   wire::Protection protection() const { return protection_; }    // negotiated in the handshake
   std::string remoteAddress() const { return remote_address_; }  // "host:port"
   TrafficCounters counters() const;                              // thread-safe snapshot
@@ -209,6 +211,7 @@ class Session : public std::enable_shared_from_this<Session> {
   Status close_status_;
   std::string peer_name_;
   int peer_cores_ = 0;
+  uint32_t peer_version_ = 0;
   wire::PeerRole peer_role_ = wire::PEER_ROLE_UNSPECIFIED;
   std::string remote_address_;
 

@@ -173,6 +173,7 @@ void Session::handleHandshake(wire::Envelope&& env) {
       }
       if (!w.agent_name().empty()) peer_name_ = w.agent_name();
       peer_cores_ = w.cores();
+      peer_version_ = env.protocol_version();
       logger("edgerig.bridge")
           ->debug("connected to {}: {} cores, host {}", who(), w.cores(), w.hostname());
       return authenticated(deriveSessionKeys(token_, transcript_), /*dialer=*/true);

@@ -45,6 +45,7 @@ Result<std::unique_ptr<AgentRuntime>> AgentRuntime::start(AgentOptions options) 
   std::unique_ptr<AgentRuntime> agent(new AgentRuntime(std::move(options)));
   AgentRuntime* self = agent.get();
   torch::set_num_threads(std::max(1, self->options_.threads));
+  self->inbox_ = std::make_unique<InboundLinks>(self->io_.context());  // before any peer dials
   bridge::SessionOptions so = self->options_.session;
   so.local_name = self->options_.name;
   auto listener = bridge::Listener::create(
@@ -65,9 +66,18 @@ Result<std::unique_ptr<AgentRuntime>> AgentRuntime::start(AgentOptions options) 
   if (self->options_.session.loss_timeout.count() > 0) {
     reconnect.give_up = self->options_.session.loss_timeout;
   }
-  self->links_ = std::make_unique<PeerLinks>(
-      self->io_.context(), self->options_.token, link,
-      [self](const std::shared_ptr<bridge::Session>& s) { self->onPeerLinkOpen(s); }, reconnect);
+  PeerLinkHooks hooks;
+  hooks.opened = [self](const std::shared_ptr<bridge::Session>&) { self->applyShapeToPeers(); };
+  hooks.message = [self](const std::shared_ptr<bridge::Session>& s, wire::Envelope&& env) {
+    self->onPeerMessage(s, std::move(env));
+  };
+  hooks.closed = [self](const std::shared_ptr<bridge::Session>& s, const Status&) {
+    self->inbox_->closed(s.get());
+    std::lock_guard lock(self->sessions_mu_);
+    self->retire(s);
+  };
+  self->links_ = std::make_unique<PeerLinks>(self->io_.context(), self->options_.token, link,
+                                             std::move(hooks), reconnect);
 
   WorkerHostLinks host;
   host.to_controller = [self](wire::Envelope e) { self->sendToController(std::move(e)); };
@@ -164,24 +174,12 @@ void AgentRuntime::onSession(std::shared_ptr<bridge::Session> s) {
         if (auto locked = weak.lock()) onPeerMessage(locked, std::move(env));
       },
       [this, weak](const Status&) {
-        std::lock_guard lock(sessions_mu_);
         auto locked = weak.lock();
+        if (locked) inbox_->closed(locked.get());
+        std::lock_guard lock(sessions_mu_);
         if (locked) retire(locked);
         std::erase_if(inbound_, [&](const auto& p) { return p == locked; });
       });
-}
-
-void AgentRuntime::onPeerLinkOpen(const std::shared_ptr<bridge::Session>& s) {
-  std::weak_ptr<bridge::Session> weak = s;
-  s->start(
-      [this, weak](wire::Envelope&& env) {
-        if (auto locked = weak.lock()) onPeerMessage(locked, std::move(env));
-      },
-      [this, weak](const Status&) {
-        std::lock_guard lock(sessions_mu_);
-        if (auto locked = weak.lock()) retire(locked);
-      });
-  applyShapeToPeers();
 }
 
 void AgentRuntime::onControllerMessage(const std::shared_ptr<bridge::Session>& s,
@@ -237,6 +235,14 @@ void AgentRuntime::onControllerMessage(const std::shared_ptr<bridge::Session>& s
 }
 
 void AgentRuntime::onPeerMessage(const std::shared_ptr<bridge::Session>& s, wire::Envelope&& env) {
+  // A numbered data link's envelope is delivered once, in order, across the link's sessions.
+  if (auto admitted = inbox_->admit(s, env); !admitted) {
+    log()->error("{}", admitted.status().message());
+    s->close();
+    return;
+  } else if (!*admitted) {
+    return;  // a duplicate re-sent after a break
+  }
   switch (peerAction(env)) {
     case AgentAction::kDeliver:
       tasks_.post(

@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "core/agent/inbound_links.h"
 #include "core/agent/peer_links.h"
 #include "core/agent/probe_receiver.h"
 #include "core/agent/task_queue.h"
@@ -48,7 +49,6 @@ class AgentRuntime {
   void onSession(std::shared_ptr<bridge::Session> s);
   void onControllerMessage(const std::shared_ptr<bridge::Session>& s, wire::Envelope&& env);
   void onPeerMessage(const std::shared_ptr<bridge::Session>& s, wire::Envelope&& env);
-  void onPeerLinkOpen(const std::shared_ptr<bridge::Session>& s);
   void applyFault(const wire::FaultCommand& f);
   void sendProbe(const wire::ProbeRequest& p);
   void onProbeData(const std::shared_ptr<bridge::Session>& s, const wire::ProbeData& d);
@@ -78,9 +78,10 @@ class AgentRuntime {
   // Traffic of closed sessions, so that reported byte counts only ever grow.
   std::map<std::pair<std::string, int>, std::pair<uint64_t, uint64_t>> retired_traffic_;
   bridge::LinkShape link_shape_;
-  std::string link_peer_;             // empty: every peer link
-  std::unique_ptr<PeerLinks> links_;  // our outgoing data links
-  ProbeReceiver probe_rx_;            // io thread only
+  std::string link_peer_;                // empty: every peer link
+  std::unique_ptr<PeerLinks> links_;     // our outgoing data links
+  std::unique_ptr<InboundLinks> inbox_;  // peers' data links to us
+  ProbeReceiver probe_rx_;               // io thread only
 
   // metrics (io thread)
   int64_t last_samples_ = 0;

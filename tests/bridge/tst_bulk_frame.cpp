@@ -37,6 +37,10 @@ std::vector<wire::Envelope> samples(size_t bytes) {
   fill(a, bytes, 2);
   a->add_tensors()->add_shape(512);  // a second tensor (the labels) in the same bulk data
   a->mutable_data()->append(pattern(2048, 3));
+  // A numbered data link's envelope (core/agent/peer_links.h): its envelope-level fields must
+  // survive the split encoding.
+  out[1].set_link_id(0x9e3779b97f4a7c15ull);
+  out[1].set_link_seq(42);
   auto* g = out[2].mutable_algo();
   g->set_kind(2);
   g->set_from(-1);
