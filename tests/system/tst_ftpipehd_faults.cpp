@@ -159,7 +159,10 @@ TEST(FtpipehdFaults, AKillWhileLayersMoveAbortsTheMigrationAndRecovers) {
   constexpr int kIterations = 16;
   ExperimentConfig c = baseRun("ftpipehd-kill-migrating", 3, kIterations);
   c.algorithm.params.set("replanEvery", int64_t{4});
-  c.algorithm.params.set("replanGain", 1.1);
+  // The re-plan can only move pool1 off dev0 (conv1 stays on it): a predicted gain of only
+  // 1.17-1.43x measured on a quiet machine, and under a full suite at -j2 once below 1.1 at
+  // every measurement. Any gain will do here: what is tested is the kill during the migration.
+  c.algorithm.params.set("replanGain", 1.01);
   FaultConfig slow;
   slow.device = 0;
   slow.kind = "slowdown";
