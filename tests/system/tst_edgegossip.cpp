@@ -247,14 +247,13 @@ TEST(EdgeGossip, AScheduledSlowdownIsMeasuredAndRebalanced) {
   std::string replans;
   for (const auto& e : r.data.events) {
     if (e.kind != events::kReplanned) continue;
-    replans += "\n  " + std::to_string(e.iteration) + " (" + std::to_string(e.time_s) +
-               " s): " + e.detail;
-    changed = changed ||
-              (e.time_s >= slowed_at && e.detail.find("speed changed") != std::string::npos);
+    replans +=
+        "\n  " + std::to_string(e.iteration) + " (" + std::to_string(e.time_s) + " s): " + e.detail;
+    changed =
+        changed || (e.time_s >= slowed_at && e.detail.find("speed changed") != std::string::npos);
   }
   EXPECT_TRUE(changed) << "a rebalance after the slowdown (applied at " << slowed_at
-                       << " s), named for the change; the rebalances:"
-                       << replans;
+                       << " s), named for the change; the rebalances:" << replans;
 }
 
 }  // namespace
