@@ -12,12 +12,6 @@ namespace {
 
 auto log() { return bridge::logger("edgerig.agent"); }
 
-std::string hex(uint64_t v) {
-  char buf[24];
-  std::snprintf(buf, sizeof buf, "%016llx", static_cast<unsigned long long>(v));
-  return buf;
-}
-
 std::string who(const bridge::Session& s) {
   return (s.peerName().empty() ? std::string("peer") : s.peerName()) + " (" + s.remoteAddress() +
          ")";
@@ -86,6 +80,12 @@ struct InboundLinks::State {
   uint64_t duplicates = 0;
 };
 
+std::string linkIdText(uint64_t id) {
+  char buf[24];
+  std::snprintf(buf, sizeof buf, "%016llx", static_cast<unsigned long long>(id));
+  return buf;
+}
+
 InboundLinks::InboundLinks(asio::io_context& io, AckPolicy policy)
     : state_(std::make_shared<State>(io, policy)) {}
 
@@ -102,7 +102,7 @@ Result<bool> InboundLinks::admit(const std::shared_ptr<bridge::Session>& s,
   };
   if (id == 0) return bad("envelope " + std::to_string(seq) + " without a link id");
   if (seq == 0 || seq > kMaxLinkSeq) {
-    return bad("envelope number " + std::to_string(seq) + " of link " + hex(id) +
+    return bad("envelope number " + std::to_string(seq) + " of link " + linkIdText(id) +
                " is out of range (1 to 2^62)");
   }
   std::vector<State::Ack> acks;
@@ -112,7 +112,8 @@ Result<bool> InboundLinks::admit(const std::shared_ptr<bridge::Session>& s,
     if (auto b = st.bound.find(s.get()); b == st.bound.end()) {
       st.bound.emplace(s.get(), id);
     } else if (b->second != id) {
-      return bad("the link id changed mid-session, from " + hex(b->second) + " to " + hex(id));
+      return bad("the link id changed mid-session, from " + linkIdText(b->second) + " to " +
+                 linkIdText(id));
     }
     auto it = st.links.find(id);
     if (it == st.links.end()) {
@@ -122,7 +123,7 @@ Result<bool> InboundLinks::admit(const std::shared_ptr<bridge::Session>& s,
         log()->warn(
             "data link {} from {} starts at envelope {}: this agent has no record of the ones "
             "before (restarted since, or forgotten); delivering from there",
-            hex(id), who(*s), seq);
+            linkIdText(id), who(*s), seq);
         it->second.delivered = seq - 1;
       }
     }
@@ -137,8 +138,8 @@ Result<bool> InboundLinks::admit(const std::shared_ptr<bridge::Session>& s,
     }
     if (seq != l.delivered + 1) {
       --l.frames;
-      return bad("envelope " + std::to_string(seq) + " of link " + hex(id) + " skips ahead (" +
-                 std::to_string(l.delivered + 1) +
+      return bad("envelope " + std::to_string(seq) + " of link " + linkIdText(id) +
+                 " skips ahead (" + std::to_string(l.delivered + 1) +
                  " was due): a bug in the sender's resume; please report it");
     }
     l.delivered = seq;

@@ -20,6 +20,7 @@
 #include <cstdint>
 #include <memory>
 #include <mutex>
+#include <string>
 #include <unordered_map>
 
 #include "device_bridge/session.h"
@@ -37,6 +38,9 @@ struct AckPolicy {
 // Above this a sequence number is not a count of frames but garbage (2^62 frames would take
 // centuries): refused, so that nothing downstream can wrap.
 inline constexpr uint64_t kMaxLinkSeq = uint64_t{1} << 62;
+
+// A link id as logs name it: 16 hex digits.
+std::string linkIdText(uint64_t id);
 
 class InboundLinks {
  public:

@@ -2,8 +2,8 @@
 
 #include <algorithm>
 #include <cmath>
-#include <cstdio>
 
+#include "core/agent/inbound_links.h"
 #include "device_bridge/address.h"
 #include "device_bridge/log.h"
 
@@ -11,12 +11,6 @@ namespace edgerig {
 namespace {
 
 auto log() { return bridge::logger("edgerig.agent"); }
-
-std::string hex(uint64_t v) {
-  char buf[24];
-  std::snprintf(buf, sizeof buf, "%016llx", static_cast<unsigned long long>(v));
-  return buf;
-}
 
 int64_t msSince(std::chrono::steady_clock::time_point t) {
   return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - t)
@@ -226,8 +220,9 @@ void PeerLinks::dialed(int device, const std::string& address, int generation,
   // Under the lock, so a concurrent send() cannot overtake: first what a broken session may
   // have lost (the receiver drops what it had delivered), then what waited.
   if (!l.unacked.empty()) {
-    log()->info("link {} to device {} at {} resumed: envelopes {} to {} sent again", hex(l.link_id),
-                device, address, l.unacked.front().seq, l.unacked.back().seq);
+    log()->info("link {} to device {} at {} resumed: envelopes {} to {} sent again",
+                linkIdText(l.link_id), device, address, l.unacked.front().seq,
+                l.unacked.back().seq);
   }
   for (const Pending& p : l.unacked) session->send(p.env);
   std::deque<Pending> waiting;
@@ -270,11 +265,12 @@ void PeerLinks::onAck(const std::shared_ptr<bridge::Session>& s, const wire::Lin
     if (!l) return;  // the link was reset since: moot
     device = static_cast<int>(l - links_.data());
     if (ack.link_id() != l->link_id) {
-      error = "acknowledged link " + hex(ack.link_id()) + " on a session of link " +
-              hex(l->link_id) + " (a link id that changed mid-session)";
+      error = "acknowledged link " + linkIdText(ack.link_id()) + " on a session of link " +
+              linkIdText(l->link_id) + " (a link id that changed mid-session)";
     } else if (ack.seq() >= l->next_seq) {
-      error = "acknowledged envelope " + std::to_string(ack.seq()) + " of link " + hex(l->link_id) +
-              ", but only " + std::to_string(l->next_seq - 1) + " were sent on it";
+      error = "acknowledged envelope " + std::to_string(ack.seq()) + " of link " +
+              linkIdText(l->link_id) + ", but only " + std::to_string(l->next_seq - 1) +
+              " were sent on it";
     } else {
       bool progress = false;
       while (!l->unacked.empty() && l->unacked.front().seq <= ack.seq()) {
