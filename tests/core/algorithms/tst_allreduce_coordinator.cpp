@@ -287,16 +287,22 @@ TEST(AllreduceProtocol, AStepDoneOfTheInterruptedAttemptDoesNotCountForTheRerun)
   ASSERT_EQ(result->devices.size(), 2u) << "the re-run's two reports, not the stale one";
 }
 
+// Iteration 1 loses device `lost` and the ring re-forms over the others (`layout`); then `lost`
+// is up again (restarted), ready to rejoin.
+void loseOneAndBringItBack(ScriptedRing& ring, AllreduceCoordinator& coordinator, int lost,
+                           const std::string& layout) {
+  ASSERT_TRUE(coordinator.setup());
+  ring.lose(lost);
+  ASSERT_TRUE(coordinator.trainStep(1));
+  ASSERT_EQ(coordinator.layoutDescription(), layout);
+  ring.dev(lost).alive = true;
+}
+
 TEST(AllreduceProtocol, ADeviceLostWhileTheModelIsGatheredForARejoinIsLeftOut) {
   ScriptedRing ring(3);
   AllreduceCoordinator coordinator(ring);
-  ASSERT_TRUE(coordinator.setup());
-  // dev1 was lost and the ring re-formed over dev0, dev2.
-  ring.lose(1);
-  ASSERT_TRUE(coordinator.trainStep(1));
-  ASSERT_EQ(coordinator.layoutDescription(), "ring dev0 dev2");
-  // It comes back (restarted): while the survivors' models are gathered, dev2 is lost.
-  ring.dev(1).alive = true;
+  ASSERT_NO_FATAL_FAILURE(loseOneAndBringItBack(ring, coordinator, 1, "ring dev0 dev2"));
+  // While the survivors' models are gathered for dev1's rejoin, dev2 is lost.
   ring.on_control = [&](int d, const wire::Envelope& env) {
     if (!env.has_fetch_state()) return;
     if (d == 2) {
@@ -325,11 +331,7 @@ TEST(AllreduceProtocol, ADeviceLostWhileTheModelIsGatheredForARejoinIsLeftOut) {
 TEST(AllreduceProtocol, ADeviceLostWhileTheRingRestartsForARejoinIsLeftOut) {
   ScriptedRing ring(4);
   AllreduceCoordinator coordinator(ring);
-  ASSERT_TRUE(coordinator.setup());
-  ring.lose(3);
-  ASSERT_TRUE(coordinator.trainStep(1));
-  ASSERT_EQ(coordinator.layoutDescription(), "ring dev0 dev1 dev2");
-  ring.dev(3).alive = true;
+  ASSERT_NO_FATAL_FAILURE(loseOneAndBringItBack(ring, coordinator, 3, "ring dev0 dev1 dev2"));
   // The first start of the new ring loses dev2.
   bool failed_once = false;
   ring.on_start = [&](const std::vector<WorkerLaunch>&) {
@@ -351,10 +353,7 @@ TEST(AllreduceProtocol, ADeviceLostWhileTheRingRestartsForARejoinIsLeftOut) {
 TEST(AllreduceProtocol, ARejoiningDeviceLostAgainIsNotTakenBack) {
   ScriptedRing ring(3);
   AllreduceCoordinator coordinator(ring);
-  ASSERT_TRUE(coordinator.setup());
-  ring.lose(1);
-  ASSERT_TRUE(coordinator.trainStep(1));
-  ring.dev(1).alive = true;
+  ASSERT_NO_FATAL_FAILURE(loseOneAndBringItBack(ring, coordinator, 1, "ring dev0 dev2"));
   // dev1 dies again while the others' models are gathered.
   ring.on_control = [&](int d, const wire::Envelope& env) {
     if (env.has_fetch_state() && ring.alive(1)) ring.lose(1);
