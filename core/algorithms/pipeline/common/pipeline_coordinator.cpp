@@ -15,6 +15,11 @@ constexpr int kProfileRepetitions = 2;
 constexpr auto kSetupTimeout = std::chrono::seconds(120);
 constexpr int64_t kEvalBatch = 500;
 constexpr int kEvalInFlight = 2;  // bounds the activations queued between stages
+// How long an evaluation waits for each answer, at least. Not ftpipehd's backward deadline
+// (step_timeout_ there), which is for training steps, where a miss is recovered from: a
+// 500-sample batch through the pipeline can take longer than that on a loaded machine, and an
+// evaluation's time-out fails the run. A lost device still ends the wait at once.
+constexpr auto kEvalAnswerTimeout = std::chrono::seconds(60);
 // Evaluation steps get ids far from training iterations so that the two never collide.
 constexpr int64_t kEvalIdBase = int64_t{1} << 40;
 
@@ -278,7 +283,7 @@ Result<EvalResult> PipelineCoordinator::evaluate(int64_t samples) {
           done = stepDoneIn(m);
           return done && done->iteration() >= first_id && done->mode() == wire::STEP_MODE_EVAL;
         },
-        step_timeout_, "evaluation");
+        std::max<std::chrono::milliseconds>(step_timeout_, kEvalAnswerTimeout), "evaluation");
     if (!msg) {
       return msg.status().code() == StatusCode::kUnavailable ? lostDevice(msg.status())
                                                              : msg.status();
