@@ -389,14 +389,16 @@ TEST(FtpipehdFaults, AFailureRightAfterAReplicationRetrainsNothingAndKeepsTheMod
 // 5. The backward deadline is for training steps: an evaluation that takes longer is waited for.
 
 TEST(FtpipehdFaults, AnEvaluationSlowerThanTheBackwardDeadlineIsWaitedFor) {
-  // A micro-batch of 8 takes a few milliseconds a stage; an evaluation batch of 500 (1,000 test
-  // images) takes far longer than 40 ms. Before the fix the evaluation's wait used the deadline
-  // and failed the run ("timed out after 0 s waiting for evaluation"), which a full suite at
-  // -j4 once hit with the 800 ms deadline of the test above.
+  // An iteration of 8 images takes a few milliseconds a stage; an evaluation batch of 500 (1,000
+  // test images) takes far longer than the 150 ms deadline. Before the fix the evaluation's wait
+  // used the deadline and failed the run ("timed out after 0 s waiting for evaluation"), which a
+  // full suite at -j4 once hit with the 800 ms deadline of the test above.
   constexpr int kIterations = 4;
   ExperimentConfig c = baseRun("ftpipehd-slow-eval", 3, kIterations);
+  c.batch_size = 8;  // one micro-batch of 8: an iteration is far inside the deadline
+  c.algorithm.params.set("microBatches", int64_t{1});
   c.test_limit = 1000;
-  c.algorithm.params.set("deadlineMs", int64_t{40});
+  c.algorithm.params.set("deadlineMs", int64_t{150});
   const Outcome r = runIt(c, "slow-eval");
   ASSERT_TRUE(r.summary.ok) << r.summary.error;
   const auto evaluations = eventsOf(r, events::kEvaluation);
