@@ -252,7 +252,7 @@ TEST(Settings, EvalSamplesIsTheNumberOfSamplesAnEvaluationScores) {
 
 struct AgentThreads {
   int threads = 0;  // the most the process ran while training (/proc/PID/status)
-  int busy = 0;     // those that computed: a quarter of the busiest one's training CPU time
+  int busy = 0;     // those that computed: half the busiest one's training CPU time or more
   std::map<long, long> ticks_at_start;  // CPU ticks by thread when training was under way
 };
 
@@ -280,8 +280,11 @@ std::map<std::string, AgentThreads> agentThreads(int threads_per_agent) {
         spent.push_back(t - (before == s.ticks_at_start.end() ? 0 : before->second));
       }
       const long most = spent.empty() ? 0 : *std::max_element(spent.begin(), spent.end());
+      // torch's workers share the work evenly (measured: each within 10 % of the busiest); the
+      // I/O thread that moves the activations spent 15-20 % of the busiest one's time quietly,
+      // and under a full suite it once passed the quarter mark this used before.
       s.busy = static_cast<int>(
-          std::count_if(spent.begin(), spent.end(), [&](long t) { return 4 * t >= most; }));
+          std::count_if(spent.begin(), spent.end(), [&](long t) { return 2 * t >= most; }));
       if (std::getenv("EDGERIG_TEST_VERBOSE") != nullptr) {
         for (long t : spent) std::printf("%s %ld ticks\n", name.c_str(), t);
       }
@@ -309,11 +312,7 @@ TEST(Settings, ThreadsPerAgentIsHowManyComputeThreadsEachAgentRuns) {
     std::printf("threadsPerAgent %d: dev0 %d threads (%d busy), dev1 %d threads (%d busy)\n", n,
                 by[n]["dev0"].threads, by[n]["dev0"].busy, by[n]["dev1"].threads,
                 by[n]["dev1"].busy);
-    // With 3, the busiest thread does a third of the work, and under a full suite at -j4 one
-    // more thread (which one was not recorded) once passed a quarter of it: 4 busy.
-    // With 1, the trainer does all of it and nothing else comes near.
-    EXPECT_GE(by[n]["dev0"].busy, n) << "dev0's threads that computed";
-    EXPECT_LE(by[n]["dev0"].busy, n == 1 ? 1 : n + 1) << "dev0's threads that computed";
+    EXPECT_EQ(by[n]["dev0"].busy, n) << "dev0's threads that computed";
   }
   for (const std::string name : {"dev0", "dev1"}) {
     EXPECT_GE(by[3][name].threads - by[1][name].threads, 2) << name;
