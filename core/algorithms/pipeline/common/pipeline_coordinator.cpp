@@ -6,6 +6,7 @@
 #include "core/algorithms/algo_message.h"
 #include "core/data/sampler.h"
 #include "core/model/layer_chain.h"
+#include "core/model/tensor_codec.h"
 #include "pipeline.pb.h"
 
 namespace edgerig {
@@ -22,14 +23,6 @@ constexpr int kEvalInFlight = 2;  // bounds the activations queued between stage
 constexpr auto kEvalAnswerTimeout = std::chrono::seconds(60);
 // Evaluation steps get ids far from training iterations so that the two never collide.
 constexpr int64_t kEvalIdBase = int64_t{1} << 40;
-
-// The StepDone in `m`, when it is one.
-std::optional<pipeline::StepDone> stepDoneIn(const DeviceMessage& m) {
-  if (!m.env.has_algo() || !bodyIs<pipeline::StepDone>(m.env.algo())) return std::nullopt;
-  auto d = bodyAs<pipeline::StepDone>(m.env.algo());
-  if (!d) return std::nullopt;
-  return *d;
-}
 
 }  // namespace
 
@@ -228,7 +221,7 @@ Result<StepResult> PipelineCoordinator::runIteration(int64_t iteration, int64_t 
                                    deadline - std::chrono::steady_clock::now()));
     auto msg = ctx_.await(
         [iteration, &done](const DeviceMessage& m) {
-          done = stepDoneIn(m);
+          done = bodyIn<pipeline::StepDone>(m);
           return done && done->iteration() == iteration && done->mode() == wire::STEP_MODE_TRAIN;
         },
         left, "iteration " + std::to_string(iteration));
@@ -280,7 +273,7 @@ Result<EvalResult> PipelineCoordinator::evaluate(int64_t samples) {
     std::optional<pipeline::StepDone> done;
     auto msg = ctx_.await(
         [first_id, &done](const DeviceMessage& m) {
-          done = stepDoneIn(m);
+          done = bodyIn<pipeline::StepDone>(m);
           return done && done->iteration() >= first_id && done->mode() == wire::STEP_MODE_EVAL;
         },
         std::max<std::chrono::milliseconds>(step_timeout_, kEvalAnswerTimeout), "evaluation");
@@ -358,6 +351,63 @@ Result<Coordinator::Handover> PipelineCoordinator::gatherStages(bool optimizer) 
     }
   }
   return whole;
+}
+
+Status PipelineCoordinator::fetchStates(const std::vector<int>& devices,
+                                        std::chrono::milliseconds timeout, const std::string& what,
+                                        ModelState& weights, ModelState& momentum) {
+  for (int d : devices) {
+    wire::Envelope env;
+    env.mutable_fetch_state()->set_optimizer(true);
+    ctx_.sendControl(d, std::move(env));
+  }
+  // One reply per device (an interrupted recovery may have left some of its own behind).
+  std::vector<int> pending = devices;
+  while (!pending.empty()) {
+    auto msg = ctx_.await(
+        [&pending](const DeviceMessage& m) {
+          return m.env.has_state_reply() &&
+                 std::find(pending.begin(), pending.end(), m.device) != pending.end();
+        },
+        timeout, what);
+    if (!msg) return msg.status();
+    pending.erase(std::find(pending.begin(), pending.end(), msg->device));
+    auto w = fromBlob(msg->env.state_reply().state());
+    auto m = fromBlob(msg->env.state_reply().optimizer());
+    if (!w) return w.status();
+    if (!m) return m.status();
+    weights.insert(weights.end(), w->begin(), w->end());
+    momentum.insert(momentum.end(), m->begin(), m->end());
+  }
+  return Status::ok();
+}
+
+Result<std::optional<PipelineCoordinator::ReplicaCopy>> PipelineCoordinator::fetchReplica(
+    int holder, const std::vector<std::string>& layers, std::chrono::milliseconds timeout,
+    const std::string& what) {
+  if (layers.empty()) return std::optional<ReplicaCopy>();
+  pipeline::FetchReplica fetch;
+  for (const auto& n : layers) fetch.add_layers(n);
+  ctx_.send(holder, algoMessage(bridge::TrafficKind::kControl, fetch));
+  const std::string first = layers.front();
+  auto msg = ctx_.await(
+      [holder, first](const DeviceMessage& m) {
+        auto r = bodyIn<pipeline::Replica>(m);
+        return r && m.device == holder && r->layers_size() > 0 && r->layers(0) == first;
+      },
+      timeout, what);
+  if (!msg) return msg.status();
+  const auto r = bodyIn<pipeline::Replica>(*msg);
+  auto tensors = tensorsOf(msg->env.algo());
+  if (!r->held() || !tensors || static_cast<int>(tensors->size()) != r->names_size()) {
+    return std::optional<ReplicaCopy>();
+  }
+  ReplicaCopy copy;
+  copy.iteration = r->iteration();
+  for (int i = 0; i < r->names_size(); ++i) {
+    copy.tensors.emplace_back(r->names(i), (*tensors)[static_cast<size_t>(i)]);
+  }
+  return std::optional<ReplicaCopy>(std::move(copy));
 }
 
 std::string PipelineCoordinator::layoutDescription() const {

@@ -6,10 +6,23 @@
 
 #include <chrono>
 #include <optional>
+#include <string>
+#include <vector>
 
 #include "core/algorithms/coordinator.h"
+#include "core/model/model_state.h"
 
 namespace edgerig {
+
+// The algorithm body of `m` as T, when `m` carries one (nullopt otherwise, or if it does not
+// parse): for the predicates of RunContext::await.
+template <typename T>
+std::optional<T> bodyIn(const DeviceMessage& m) {
+  if (!m.env.has_algo() || !m.env.algo().body().Is<T>()) return std::nullopt;
+  T out;
+  if (!m.env.algo().body().UnpackTo(&out)) return std::nullopt;
+  return out;
+}
 
 class PipelineCoordinator : public Coordinator {
  public:
@@ -51,6 +64,20 @@ class PipelineCoordinator : public Coordinator {
   virtual Status lostDevice(const Status& lost);
   // Every stage's weights (and with `optimizer` its momentum), in stage order.
   Result<Handover> gatherStages(bool optimizer);
+  // The weights and momentum of each of `devices`' stages (FetchState), one reply from each, added
+  // to `weights` and `momentum` in the order they come; `what` names the wait in a time-out.
+  Status fetchStates(const std::vector<int>& devices, std::chrono::milliseconds timeout,
+                     const std::string& what, ModelState& weights, ModelState& momentum);
+  // A replica of `layers` (FetchReplica to `holder`, which answers with a pipeline::Replica).
+  struct ReplicaCopy {
+    ModelState tensors;     // "<layer>.<param>", and "....momentum" when the holder keeps it
+    int64_t iteration = 0;  // the mini-batches the copy has seen
+  };
+  // nullopt when `holder` keeps no replica of them.
+  Result<std::optional<ReplicaCopy>> fetchReplica(int holder,
+                                                  const std::vector<std::string>& layers,
+                                                  std::chrono::milliseconds timeout,
+                                                  const std::string& what);
   int deviceOf(int stage) const { return device_of_stage_[static_cast<size_t>(stage)]; }
   int stageOf(int device) const;
   int numStages() const { return static_cast<int>(device_of_stage_.size()); }

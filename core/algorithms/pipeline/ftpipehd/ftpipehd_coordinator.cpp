@@ -1,10 +1,10 @@
 #include "core/algorithms/pipeline/ftpipehd/ftpipehd_coordinator.h"
 
 #include <algorithm>
-#include <cstdio>
 #include <optional>
 
 #include "core/algorithms/algo_message.h"
+#include "core/algorithms/pipeline/common/event_text.h"
 #include "core/model/layer_chain.h"
 #include "core/model/stage.h"
 #include "core/model/tensor_codec.h"
@@ -14,6 +14,8 @@
 namespace edgerig {
 namespace {
 
+using pipeline_text::joined;
+using pipeline_text::seconds;
 constexpr auto kMigrationTimeout = std::chrono::seconds(60);
 constexpr auto kReplicaWait = std::chrono::milliseconds(30000);
 constexpr auto kProbeWait = std::chrono::milliseconds(200);
@@ -21,36 +23,6 @@ constexpr int kProfileRepetitions = 2;  // as the starting profile (PipelineCoor
 // A stage with less than this share of an even stage's reference work is not timed for its
 // device's capacity (trustedCapacities).
 constexpr double kTrustedShare = 0.1;
-
-template <typename T>
-std::optional<T> bodyIn(const DeviceMessage& m) {
-  if (!m.env.has_algo() || !bodyIs<T>(m.env.algo())) return std::nullopt;
-  auto body = bodyAs<T>(m.env.algo());
-  if (!body) return std::nullopt;
-  return *body;
-}
-
-std::string joined(const std::vector<double>& v) {
-  std::string out;
-  char buf[32];
-  for (double x : v) {
-    std::snprintf(buf, sizeof buf, "%.4g", x);
-    out += (out.empty() ? "" : " ") + std::string(buf);
-  }
-  return out;
-}
-
-std::string joined(const std::vector<int>& v) {
-  std::string out;
-  for (int x : v) out += (out.empty() ? "" : " ") + std::to_string(x);
-  return out;
-}
-
-std::string seconds(double s) {
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "%.3f", s);
-  return buf;
-}
 
 double since(std::chrono::steady_clock::time_point t) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - t).count();
@@ -500,28 +472,10 @@ Status FtpipehdCoordinator::recoverOnce(const std::vector<int>& lost, int64_t it
 
   // Phase 2: every layer's weights. The survivors' own (and momentum) from them...
   ModelState weights, momentum;
-  for (int d : survivors) {
-    wire::Envelope env;
-    env.mutable_fetch_state()->set_optimizer(true);
-    ctx_.sendControl(d, std::move(env));
-  }
-  // One reply per survivor (an interrupted recovery may have left some of its own behind).
-  std::vector<int> pending = survivors;
-  while (!pending.empty()) {
-    auto msg = ctx_.await(
-        [&pending](const DeviceMessage& m) {
-          return m.env.has_state_reply() &&
-                 std::find(pending.begin(), pending.end(), m.device) != pending.end();
-        },
-        kMigrationTimeout, "the surviving stages' weights");
-    if (!msg) return msg.status();
-    pending.erase(std::find(pending.begin(), pending.end(), msg->device));
-    auto w = fromBlob(msg->env.state_reply().state());
-    auto m = fromBlob(msg->env.state_reply().optimizer());
-    if (!w) return w.status();
-    if (!m) return m.status();
-    weights.insert(weights.end(), w->begin(), w->end());
-    momentum.insert(momentum.end(), m->begin(), m->end());
+  if (auto st = fetchStates(survivors, kMigrationTimeout, "the surviving stages' weights", weights,
+                            momentum);
+      !st) {
+    return st;
   }
   // ... the lost stages' from the next stage's neighbour replica, else the controller's copy.
   const int64_t data_now = dataIteration(iteration);
@@ -534,22 +488,12 @@ Status FtpipehdCoordinator::recoverOnce(const std::vector<int>& lost, int64_t it
     std::string source;
     const int next = s + 1 < old_k ? old_devices[static_cast<size_t>(s) + 1] : -1;
     if (next >= 0 && usable(next)) {
-      pipeline::FetchReplica fetch;
-      for (const auto& n : names) fetch.add_layers(n);
-      ctx_.send(next, algoMessage(bridge::TrafficKind::kControl, fetch));
-      const std::string first = names.front();
-      auto msg = ctx_.await(
-          [next, first](const DeviceMessage& m) {
-            auto r = bodyIn<pipeline::Replica>(m);
-            return r && m.device == next && r->layers_size() > 0 && r->layers(0) == first;
-          },
-          kMigrationTimeout, "the neighbour replica of " + first);
-      if (!msg) return msg.status();
-      const auto r = bodyIn<pipeline::Replica>(*msg);
-      auto tensors = tensorsOf(msg->env.algo());
-      if (r->held() && tensors && static_cast<int>(tensors->size()) == r->names_size()) {
-        for (int i = 0; i < r->names_size(); ++i) weights.emplace_back(r->names(i), (*tensors)[i]);
-        resume = std::min(resume, r->iteration());
+      auto copy =
+          fetchReplica(next, names, kMigrationTimeout, "the neighbour replica of " + names.front());
+      if (!copy) return copy.status();
+      if (*copy) {
+        weights.insert(weights.end(), (*copy)->tensors.begin(), (*copy)->tensors.end());
+        resume = std::min(resume, (*copy)->iteration);
         source = "neighbour";
       }
     }

@@ -1,10 +1,10 @@
 #include "core/algorithms/pipeline/respipe/respipe_coordinator.h"
 
 #include <algorithm>
-#include <cstdio>
 #include <optional>
 
 #include "core/algorithms/algo_message.h"
+#include "core/algorithms/pipeline/common/event_text.h"
 #include "core/algorithms/pipeline/common/replica_store.h"
 #include "core/data/sampler.h"
 #include "core/model/model_state.h"
@@ -15,6 +15,8 @@ namespace edgerig {
 namespace {
 
 using Clock = std::chrono::steady_clock;
+using pipeline_text::joined;
+using pipeline_text::seconds;
 constexpr auto kCatchUpTimeout = std::chrono::seconds(60);
 // Each wait of the controller's take-over (survivors' weights, a replica, the new workers).
 constexpr auto kRecoveryTimeout = std::chrono::seconds(60);
@@ -22,32 +24,9 @@ constexpr int64_t kEvalBatch = 500;
 constexpr int kEvalInFlight = 2;
 constexpr int64_t kEvalIdBase = int64_t{1} << 40;  // as PipelineCoordinator's
 
-template <typename T>
-std::optional<T> bodyIn(const DeviceMessage& m) {
-  if (!m.env.has_algo() || !bodyIs<T>(m.env.algo())) return std::nullopt;
-  auto body = bodyAs<T>(m.env.algo());
-  if (!body) return std::nullopt;
-  return *body;
-}
-
 std::chrono::milliseconds leftUntil(Clock::time_point deadline) {
   return std::max(std::chrono::milliseconds(0),
                   std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now()));
-}
-
-std::string seconds(double s) {
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "%.2f", s);
-  return buf;
-}
-
-std::string joined(const std::vector<int>& v) {
-  std::string out;
-  for (int x : v) {
-    if (!out.empty()) out += ' ';
-    out += std::to_string(x);
-  }
-  return out;
 }
 
 }  // namespace
@@ -411,27 +390,17 @@ Status RespipeCoordinator::recoverOnce(int64_t done_through, Clock::time_point l
   }
   // The survivors' weights and momentum.
   std::map<std::string, torch::Tensor> weights, momentum;
-  for (int s : kept) {
-    wire::Envelope env;
-    env.mutable_fetch_state()->set_optimizer(true);
-    ctx_.sendControl(start_devices_[static_cast<size_t>(s)], std::move(env));
-  }
-  std::set<int> pending;
-  for (int s : kept) pending.insert(start_devices_[static_cast<size_t>(s)]);
-  while (!pending.empty()) {
-    auto msg = ctx_.await(
-        [&pending](const DeviceMessage& m) {
-          return m.env.has_state_reply() && pending.count(m.device);
-        },
-        kRecoveryTimeout, "the stages' weights, to take over " + gone_names);
-    if (!msg) return msg.status();
-    pending.erase(msg->device);
-    auto w = fromBlob(msg->env.state_reply().state());
-    auto m = fromBlob(msg->env.state_reply().optimizer());
-    if (!w) return w.status();
-    if (!m) return m.status();
-    for (auto& [name, t] : *w) weights.emplace(name, t);
-    for (auto& [name, t] : *m) momentum.emplace(name, t);
+  {
+    std::vector<int> kept_devices;
+    for (int s : kept) kept_devices.push_back(start_devices_[static_cast<size_t>(s)]);
+    ModelState w, m;
+    if (auto st = fetchStates(kept_devices, kRecoveryTimeout,
+                              "the stages' weights, to take over " + gone_names, w, m);
+        !st) {
+      return st;
+    }
+    weights.insert(w.begin(), w.end());
+    momentum.insert(m.begin(), m.end());
   }
   // Each lost stage's layers from its predecessor's replica (unless the predecessor took them
   // over itself meanwhile: then its own weights, already gathered, are newer).
@@ -447,26 +416,15 @@ Status RespipeCoordinator::recoverOnce(int64_t done_through, Clock::time_point l
     for (int l = first_layer; l < last_layer; ++l) {
       names.push_back(layers_[static_cast<size_t>(l)].name);
     }
-    pipeline::FetchReplica fetch;
-    for (const auto& n : names) fetch.add_layers(n);
-    ctx_.send(holder, algoMessage(bridge::TrafficKind::kControl, fetch));
-    const std::string first = names.front();
-    auto msg = ctx_.await(
-        [holder, first](const DeviceMessage& m) {
-          auto r = bodyIn<pipeline::Replica>(m);
-          return r && m.device == holder && r->layers_size() > 0 && r->layers(0) == first;
-        },
-        kRecoveryTimeout, ctx_.deviceName(holder) + "'s replica of " + nameOf(s) + "'s layers");
-    if (!msg) return msg.status();
-    const auto r = bodyIn<pipeline::Replica>(*msg);
-    auto tensors = tensorsOf(msg->env.algo());
+    auto copy = fetchReplica(holder, names, kRecoveryTimeout,
+                             ctx_.deviceName(holder) + "'s replica of " + nameOf(s) + "'s layers");
+    if (!copy) return copy.status();
     std::string source = "none";
-    if (r->held() && tensors && static_cast<int>(tensors->size()) == r->names_size()) {
-      for (int i = 0; i < r->names_size(); ++i) {
-        const auto& t = (*tensors)[static_cast<size_t>(i)];
-        (r->names(i).ends_with(".momentum") ? momentum : weights).emplace(r->names(i), t);
+    if (*copy) {
+      for (const auto& [name, t] : (*copy)->tensors) {
+        (name.ends_with(".momentum") ? momentum : weights).emplace(name, t);
       }
-      source = ctx_.deviceName(holder) + "'s replica after " + std::to_string(r->iteration()) +
+      source = ctx_.deviceName(holder) + "'s replica after " + std::to_string((*copy)->iteration) +
                " mini-batches";
     }
     // Every layer with parameters must now have its tensors.
