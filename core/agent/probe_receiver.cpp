@@ -1,6 +1,32 @@
 #include "core/agent/probe_receiver.h"
 
+#include <algorithm>
+#include <cmath>
+#include <limits>
+
 namespace edgerig {
+namespace {
+
+// Bytes per second: the median over every two chunks i < j of their bytes between over their
+// time between; two chunks read at the same instant count as infinitely fast (a read that was
+// late delivers the chunks queued behind it at once). Infinite when more than half are.
+double medianPairRate(const std::vector<ProbeReceiver::Clock::time_point>& at,
+                      const std::vector<uint64_t>& bytes) {
+  std::vector<double> rates;
+  rates.reserve(at.size() * (at.size() - 1) / 2);
+  for (size_t i = 0; i < at.size(); ++i) {
+    for (size_t j = i + 1; j < at.size(); ++j) {
+      const double dt = std::chrono::duration<double>(at[j] - at[i]).count();
+      const double db = static_cast<double>(bytes[j] - bytes[i]);
+      rates.push_back(dt > 0 ? db / dt : std::numeric_limits<double>::infinity());
+    }
+  }
+  const auto mid = rates.begin() + static_cast<std::ptrdiff_t>(rates.size() / 2);
+  std::nth_element(rates.begin(), mid, rates.end());
+  return *mid;
+}
+
+}  // namespace
 
 Result<std::optional<wire::ProbeReport>> ProbeReceiver::onChunk(const std::string& peer,
                                                                 const wire::ProbeData& chunk,
@@ -31,8 +57,11 @@ Result<std::optional<wire::ProbeReport>> ProbeReceiver::onChunk(const std::strin
     b.to = chunk.to();
     b.chunks = chunk.chunks();
     b.next = 1;
-    b.first = at;
-    open_[peer] = b;  // a burst cut short (its sender restarted) is replaced
+    b.arrival.reserve(b.chunks);
+    b.received.reserve(b.chunks);
+    b.arrival.push_back(at);
+    b.received.push_back(0);
+    open_[peer] = std::move(b);  // a burst cut short (its sender restarted) is replaced
     return std::optional<wire::ProbeReport>();
   }
   if (it == open_.end()) {
@@ -46,6 +75,8 @@ Result<std::optional<wire::ProbeReport>> ProbeReceiver::onChunk(const std::strin
                   std::to_string(b.next - 1) + " of probe " + std::to_string(b.probe_id));
   }
   b.bytes += chunk.payload().size();
+  b.arrival.push_back(at);
+  b.received.push_back(b.bytes);
   ++b.next;
   if (b.next < b.chunks) return std::optional<wire::ProbeReport>();
   wire::ProbeReport r;
@@ -54,7 +85,11 @@ Result<std::optional<wire::ProbeReport>> ProbeReceiver::onChunk(const std::strin
   r.set_to(b.to);
   r.set_sender_name(peer);
   r.set_bytes(b.bytes);
-  r.set_seconds(std::chrono::duration<double>(at - b.first).count());
+  // Reported as the time the bytes took at that rate (bytes / seconds is the rate); the span
+  // from the first read to the last when the median is infinite (most chunks read at once).
+  const double rate = medianPairRate(b.arrival, b.received);
+  const double span = std::chrono::duration<double>(at - b.arrival.front()).count();
+  r.set_seconds(rate > 0 && std::isfinite(rate) ? static_cast<double>(b.bytes) / rate : span);
   r.set_chunks(b.chunks);
   open_.erase(it);
   return std::optional<wire::ProbeReport>(std::move(r));
