@@ -9,11 +9,6 @@
 namespace edgerig {
 namespace {
 
-// The first measurement: after rounds 1 and 2 (round 0 left out).
-constexpr int64_t kFirstWindow = 2;
-// A device's rounds off its reference this many times running: its speed changed.
-constexpr int kChangeRounds = 3;
-
 std::string fixed(double v, int digits) {
   char buf[64];
   std::snprintf(buf, sizeof buf, "%.*f", digits, v);
@@ -24,127 +19,82 @@ std::string fixed(double v, int digits) {
 
 EdgeGossipCoordinator::EdgeGossipCoordinator(RunContext& ctx, GossipRules rules)
     : GossipCoordinator(ctx, std::move(rules)),
-      measure_every_(std::max<int64_t>(1, ctx.params().getInt("measureEvery"))),
-      tolerance_(ctx.params().getDouble("rebalanceTolerance")),
       period_(ctx.params().getInt("minPeriod"), ctx.params().getInt("maxPeriod"),
-              ctx.params().getDouble("stallThreshold")),
-      watch_(ctx.params().getDouble("speedChange"), kChangeRounds) {}
+              ctx.params().getDouble("stallThreshold")) {}
 
 Status EdgeGossipCoordinator::setup() {
   if (auto st = GossipCoordinator::setup(); !st) return st;
-  global_ = static_cast<int64_t>(members().size()) * ctx_.config().batch_size;
+  steer_.emplace(static_cast<int64_t>(members().size()) * ctx_.config().batch_size,
+                 ctx_.params().getInt("measureEvery"),
+                 ctx_.params().getDouble("rebalanceTolerance"),
+                 ctx_.params().getDouble("speedChange"));
   return Status::ok();
 }
 
 int64_t EdgeGossipCoordinator::iterationsPerEpoch() const {
-  return global_ > 0 ? std::max<int64_t>(1, trainSize() / global_) : 1;
+  const int64_t global = steer_ ? steer_->global() : 0;
+  return global > 0 ? std::max<int64_t>(1, trainSize() / global) : 1;
 }
 
 void EdgeGossipCoordinator::beginRound(int64_t iteration) {
-  const std::vector<int> devices = members();
-  bool same = batch_.size() == devices.size();
-  for (int d : devices) same = same && batch_.count(d);
-  if (!same) {
-    if (batch_.empty()) {
-      // The start: nothing measured yet, an even split.
-      for (size_t i = 0; i < devices.size(); ++i) {
-        const int64_t n = static_cast<int64_t>(devices.size());
-        const int64_t k = static_cast<int64_t>(i);
-        batch_[devices[i]] = global_ * (k + 1) / n - global_ * k / n;
-      }
-    } else {
-      rebalance(iteration, "the devices changed");
-    }
-  }
+  announce(iteration, steer_->begin(iteration, members()));
   exchange_ = period_.exchangesAt(iteration);
   ctx_.metric("exchange_period", static_cast<double>(period_.period()));
 }
 
 void EdgeGossipCoordinator::prepareStep(int device, decentralized::GossipStep& step) {
-  const int64_t b = batch_.count(device) ? batch_.at(device) : ctx_.config().batch_size;
+  const auto& batches = steer_->batches();
+  const int64_t b = batches.count(device) ? batches.at(device) : ctx_.config().batch_size;
   step.set_local_batch(b);
   // The weight on the device's gradient, batch / mean batch: 1 for every device when the batches
   // are equal (then it is dpsgd).
-  const double mean = static_cast<double>(global_) / static_cast<double>(batch_.size());
+  const double mean = static_cast<double>(steer_->global()) / static_cast<double>(batches.size());
   step.set_mix_weight(static_cast<double>(b) / mean);
   step.set_skip_exchange(!exchange_);
 }
 
 void EdgeGossipCoordinator::roundDone(int64_t iteration, const StepResult& result) {
-  constexpr size_t kKeptRounds = 200;
-  std::vector<int> drifted;
+  std::vector<MeasuredRound> rounds;
   for (const auto& ds : result.devices) {
     ctx_.metric("iteration_time", ds.compute_s, ds.device);
-    if (batch_.count(ds.device)) {
-      ctx_.metric("local_batch", static_cast<double>(batch_.at(ds.device)), ds.device);
+    if (steer_->batches().count(ds.device)) {
+      ctx_.metric("local_batch", static_cast<double>(steer_->batches().at(ds.device)), ds.device);
     }
-    if (iteration == 0 || ds.samples <= 0 || ds.compute_s <= 0) continue;  // first-touch costs
-    auto& rounds = rounds_[ds.device];
-    rounds.push_back(RoundTime{static_cast<double>(ds.samples), ds.compute_s});
-    if (rounds.size() > kKeptRounds) rounds.erase(rounds.begin());
-    // Off its reference by more than speedChange three rounds running is a change, not noise.
-    if (watch_.observe(ds.device, ds.compute_s) && measured_at_ >= 0) drifted.push_back(ds.device);
+    rounds.push_back(MeasuredRound{ds.device, ds.samples, ds.compute_s});
   }
-  if (measured_at_ < 0 && iteration >= kFirstWindow) {
-    rebalance(iteration, "measured at the start");
-  } else if (!drifted.empty()) {
-    // Only the rounds since the change describe the device now.
-    for (int d : drifted) rounds_[d].erase(rounds_[d].begin(), rounds_[d].end() - kChangeRounds);
-    rebalance(iteration, ctx_.deviceName(drifted.front()) + "'s speed changed", drifted);
-  } else if (measured_at_ >= 0 && iteration - measured_at_ >= measure_every_) {
-    rebalance(iteration,
-              "re-measured after " + std::to_string(iteration - measured_at_) + " rounds");
-  }
+  announce(iteration, steer_->done(iteration, rounds, members()));
 }
 
-void EdgeGossipCoordinator::rebalance(int64_t iteration, const std::string& why,
-                                      const std::vector<int>& drifted) {
-  measured_at_ = iteration;
-  // A device whose speed changed is measured afresh; one whose batch changes below too. The
-  // others keep their references, so a change that lands just after this measurement still
-  // shows against the speed they had before it.
-  for (int d : drifted) watch_.restart(d);
-  const std::vector<int> devices = members();
-  watch_.keepOnly(devices);
-  std::map<int, TimeModel> fitted;
-  TimeModel mean;
-  for (int d : devices) {
-    if (rounds_.count(d) && !rounds_.at(d).empty()) {
-      fitted[d] = fitTime(rounds_.at(d));
-      mean.a += fitted[d].a / static_cast<double>(devices.size());
-      mean.c += fitted[d].c / static_cast<double>(devices.size());
-    }
-  }
-  if (fitted.empty()) return;
-  mean.a *= static_cast<double>(devices.size()) / static_cast<double>(fitted.size());
-  mean.c *= static_cast<double>(devices.size()) / static_cast<double>(fitted.size());
-  std::vector<TimeModel> models;
-  std::vector<int64_t> current;
-  for (int d : devices) {
-    models.push_back(fitted.count(d) ? fitted.at(d) : mean);
-    current.push_back(batch_.count(d) ? batch_.at(d) : 0);
-  }
-  auto next = splitBatch(equalTimeBatches(models, global_), global_);
-  if (!next) {
+void EdgeGossipCoordinator::announce(int64_t iteration,
+                                     const Result<std::optional<Rebalance>>& decided) {
+  if (!decided) {
     ctx_.event(std::string(events::kError),
-               "edgegossip could not rebalance: " + next.status().message());
+               "edgegossip could not rebalance: " + decided.status().message());
     return;
   }
-  const bool members_changed = batch_.size() != devices.size();
-  if (!members_changed && !worthRebalancing(current, *next, tolerance_)) return;
-  std::string speeds_text, batches_text;
-  for (size_t i = 0; i < devices.size(); ++i) {
-    if (current[i] != (*next)[i]) watch_.restart(devices[i]);
+  if (!decided->has_value()) return;
+  const Rebalance& r = **decided;
+  std::string why;
+  switch (r.why) {
+    case Rebalance::Why::kStart:
+      why = "measured at the start";
+      break;
+    case Rebalance::Why::kMembersChanged:
+      why = "the devices changed";
+      break;
+    case Rebalance::Why::kSpeedChanged:
+      why = ctx_.deviceName(r.drifted.front()) + "'s speed changed";
+      break;
+    case Rebalance::Why::kPeriodic:
+      why = "re-measured after " + std::to_string(r.since) + " rounds";
+      break;
   }
-  batch_.clear();
-  for (size_t i = 0; i < devices.size(); ++i) {
-    batch_[devices[i]] = (*next)[i];
+  std::string speeds_text, batches_text;
+  for (size_t i = 0; i < r.devices.size(); ++i) {
     // samples/s at the new batch, as the model predicts it
-    const double b = static_cast<double>((*next)[i]);
-    speeds_text +=
-        (i ? ", " : "") + ctx_.deviceName(devices[i]) + " " + fixed(b / models[i].at(b), 0);
+    speeds_text += (i ? ", " : "") + ctx_.deviceName(r.devices[i]) + " " + fixed(r.speeds[i], 0);
     batches_text +=
-        (i ? ", " : "") + ctx_.deviceName(devices[i]) + " " + std::to_string((*next)[i]);
+        (i ? ", " : "") + ctx_.deviceName(r.devices[i]) + " " + std::to_string(r.batches[i]);
   }
   ctx_.event(
       std::string(events::kReplanned),

@@ -13,9 +13,10 @@
 // written every round.
 #pragma once
 
-#include <map>
+#include <optional>
 
 #include "core/algorithms/decentralized/common/gossip_coordinator.h"
+#include "core/algorithms/decentralized/edgegossip/batch_steer.h"
 #include "core/algorithms/decentralized/edgegossip/edgegossip_plan.h"
 
 namespace edgerig {
@@ -36,20 +37,13 @@ class EdgeGossipCoordinator : public GossipCoordinator {
   void roundDone(int64_t iteration, const StepResult& result) override;
 
  private:
-  // New batches from each member's time model, fitted to its rounds (a device without rounds
-  // yet: the members' mean model).
-  // `drifted`: the devices whose speed changed (their references are rebuilt either way).
-  void rebalance(int64_t iteration, const std::string& why, const std::vector<int>& drifted = {});
+  // Announces what the steering decided: a `replanned` event, or an error event when it could
+  // not split the batch.
+  void announce(int64_t iteration, const Result<std::optional<Rebalance>>& decided);
 
-  int64_t global_ = 0;
-  int64_t measure_every_;
-  double tolerance_;
+  std::optional<BatchSteer> steer_;  // from setup(), which knows the members
   ExchangePeriod period_;
   bool exchange_ = true;
-  std::map<int, int64_t> batch_;
-  std::map<int, std::vector<RoundTime>> rounds_;  // since its speed last changed (round 0 out)
-  SpeedWatch watch_;          // each device's round time against its speed since its batch changed
-  int64_t measured_at_ = -1;  // the round of the last measurement
 };
 
 }  // namespace edgerig

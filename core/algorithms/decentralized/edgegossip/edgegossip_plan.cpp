@@ -123,18 +123,56 @@ bool worthRebalancing(const std::vector<int64_t>& current, const std::vector<int
 SpeedWatch::SpeedWatch(double change, int rounds)
     : change_(change), rounds_(static_cast<size_t>(std::max(rounds, 1))) {}
 
-bool SpeedWatch::observe(int device, double seconds) {
-  Device& d = devices_[device];
-  if (d.first.size() < rounds_) {
-    d.first.push_back(seconds);
-    return false;
+std::vector<int> SpeedWatch::observe(const std::map<int, double>& round) {
+  std::map<int, double> ratio;  // time over reference, of the devices that have a reference
+  for (const auto& [device, seconds] : round) {
+    Device& d = devices_[device];
+    d.recent.push_back(seconds);
+    if (d.recent.size() > rounds_) d.recent.erase(d.recent.begin());
+    if (d.first.size() < rounds_) {
+      d.first.push_back(seconds);
+      continue;
+    }
+    const double ref = reference(device);
+    if (ref > 0) ratio[device] = seconds / ref;
   }
-  const double ref = reference(device);
-  d.off = ref > 0 && std::abs(seconds / ref - 1.0) > change_ ? d.off + 1 : 0;
-  return d.off >= static_cast<int>(rounds_);
+  std::vector<int> changed;
+  for (const auto& [device, r] : ratio) {
+    // The others' median ratio: how much slower the machine is this round for everyone.
+    std::vector<double> others;
+    for (const auto& [other, o] : ratio) {
+      if (other != device) others.push_back(o);
+    }
+    double machine = 1;
+    if (!others.empty()) {
+      std::sort(others.begin(), others.end());
+      const size_t m = others.size() / 2;
+      machine = others.size() % 2 ? others[m] : (others[m - 1] + others[m]) / 2;
+    }
+    Device& d = devices_[device];
+    d.off = machine > 0 && std::abs(r / machine - 1.0) > change_ ? d.off + 1 : 0;
+    if (d.off >= static_cast<int>(rounds_)) changed.push_back(device);
+  }
+  // The one that moved most against its own reference first: with two devices both are off
+  // against the other, and the one that changed is the one that moved.
+  std::stable_sort(changed.begin(), changed.end(), [&](int a, int b) {
+    return std::abs(std::log(ratio.at(a))) > std::abs(std::log(ratio.at(b)));
+  });
+  return changed;
 }
 
 void SpeedWatch::restart(int device) { devices_.erase(device); }
+
+void SpeedWatch::rebase(int device) {
+  auto it = devices_.find(device);
+  if (it == devices_.end()) return;
+  if (it->second.recent.size() < rounds_) {
+    devices_.erase(it);
+    return;
+  }
+  it->second.first = it->second.recent;
+  it->second.off = 0;
+}
 
 void SpeedWatch::keepOnly(const std::vector<int>& devices) {
   for (auto it = devices_.begin(); it != devices_.end();) {

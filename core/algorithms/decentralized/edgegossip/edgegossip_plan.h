@@ -51,14 +51,24 @@ bool worthRebalancing(const std::vector<int64_t>& current, const std::vector<int
 // A change of a device's speed, told from noise: a device whose round time is off its reference
 // (the median of its first `rounds` rounds since it was last restarted) by more than `change`
 // (a fraction) `rounds` rounds running has changed speed. The median, so one stalled round among
-// the first does not inflate the reference until a real slowdown no longer looks off.
+// the first does not inflate the reference until a real slowdown no longer looks off. Each
+// device's time over its reference is judged against the same ratio of the others in that round
+// (their median): a busy machine slows every device alike, which changes nobody's share of the
+// batch, so a load burst in the reference rounds, or just before a real change, hides nothing.
 class SpeedWatch {
  public:
   explicit SpeedWatch(double change, int rounds = 3);
-  // One round of `device` taking `seconds`; true when its speed has changed (then restart it).
-  bool observe(int device, double seconds);
-  // Forgets what `device`'s rounds looked like: its batch or its speed changed.
+  // One round: each device's seconds. Returns the devices whose speed has changed (then restart
+  // or rebase each), the one that moved most against its own reference first.
+  std::vector<int> observe(const std::map<int, double>& round);
+  // One device alone in its round: judged against its own reference only.
+  bool observe(int device, double seconds) { return !observe({{device, seconds}}).empty(); }
+  // Forgets what `device`'s rounds looked like: its batch changed, its next rounds are the
+  // reference.
   void restart(int device);
+  // Its speed changed (observe said so): the rounds that showed the change are its reference
+  // from now on, so a further change in the rounds just after shows too.
+  void rebase(int device);
   // Forgets every device not in `devices`.
   void keepOnly(const std::vector<int>& devices);
   // The device's reference round time; 0 until its first `rounds` rounds are in.
@@ -66,8 +76,9 @@ class SpeedWatch {
 
  private:
   struct Device {
-    std::vector<double> first;  // the first rounds since the last restart
-    int off = 0;                // rounds in a row off the reference
+    std::vector<double> first;   // the first rounds since the last restart
+    std::vector<double> recent;  // the last `rounds` rounds
+    int off = 0;                 // rounds in a row off the reference
   };
   double change_;
   size_t rounds_;
