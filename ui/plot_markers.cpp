@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <cmath>
 
+#include "core/runlog/event_kinds.h"
 #include "ui/plot_panel.h"
 
 namespace edgerig::ui {
@@ -40,7 +41,16 @@ void PlotPanel::addRunEvents(const std::vector<RunEvent>& events, int run) {
         markers_.back().iteration == static_cast<double>(e.iteration) &&
         e.time_s - markers_.back().time_s < kSameMomentS) {
       Marker& last = markers_.back();
-      if (!last.label.split('\n').contains(label)) setMarkerLabel(last, last.label + '\n' + label);
+      const bool phase = e.kind == events::kRecoveryPhase;
+      if (phase && last.phase_open) {
+        // A recovery's phases two to a line ("fetch 0.41 s · commit 0.09 s"): the four of them
+        // and the loss, the plan and the recovery still fit the label area.
+        setMarkerLabel(last, last.label + QStringLiteral(" · ") + label);
+        last.phase_open = false;
+      } else if (!last.label.split('\n').contains(label)) {
+        setMarkerLabel(last, last.label + '\n' + label);
+        last.phase_open = phase;
+      }
       last.details += '\n' + detail;
       any = true;
       continue;
@@ -56,6 +66,7 @@ void PlotPanel::addRunEvents(const std::vector<RunEvent>& events, int run) {
     m.details = detail;
     placeMarker(m);
     setMarkerLabel(m, label);
+    m.phase_open = e.kind == events::kRecoveryPhase;
     markers_.push_back(m);
     any = true;
   }

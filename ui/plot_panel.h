@@ -134,8 +134,9 @@ class PlotPanel : public QWidget {
     int run = -1;  // compare mode: the run whose event it is
     double time_s = 0, iteration = 0;
     QString label;
-    QSize label_size;  // of the text box, padding included
-    QString details;   // the events in full, a line each: the tooltip
+    QSize label_size;         // of the text box, padding included
+    QString details;          // the events in full, a line each: the tooltip
+    bool phase_open = false;  // its last line holds one recovery phase; the next joins it
     std::array<QCPItemStraightLine*, kChartCount> lines{};
     std::array<QCPItemText*, kChartCount> texts{};
   };

@@ -142,6 +142,14 @@ QString markerLabel(const RunEvent& e) {
   if (e.kind == events::kDeviceRestarted) return prefix + QStringLiteral("back");
   if (e.kind == events::kPlanChanged) return QStringLiteral("plan");
   if (e.kind == events::kRecovered) return QStringLiteral("recovered");
+  if (e.kind == events::kRecoveryPhase) {
+    // "fetch 0.12 s": a recovery's phases share the marker of the moment it happened.
+    const QString seconds = QString::fromStdString(e.field(events::fields::kSeconds));
+    bool ok = false;
+    const double s = seconds.toDouble(&ok);
+    return QString::fromStdString(e.field(events::fields::kPhase)) + ' ' +
+           (ok ? QString::number(s, 'f', 2) : seconds) + QStringLiteral(" s");
+  }
   if (e.kind == events::kTakeover) return prefix + QStringLiteral("took over");
   if (e.kind == events::kAlgorithmSwitched) {
     const std::string to = e.field(events::fields::kTo);

@@ -34,6 +34,10 @@ inline constexpr std::string_view kSwitchSkipped = "switch_skipped";
 inline constexpr std::string_view kAlgorithmSwitched = "algorithm_switched";
 inline constexpr std::string_view kRecovered =
     "recovered";  // an algorithm went on without a device
+// One phase of a pipeline's recovery, when it ended (fields `phase`, `seconds`): "detect" (from
+// the interruption to the loss being known), "re-plan", "fetch" (every layer's weights),
+// "commit" (the survivors restarted on the new plan); `recovered` follows the last.
+inline constexpr std::string_view kRecoveryPhase = "recovery_phase";
 // A pipeline re-partitioned to measured capacities: the decision (why, predicted gain), then the
 // migration of the layers that moved (its time), or its abort (the old plan stays).
 inline constexpr std::string_view kReplanned = "replanned";
@@ -69,6 +73,7 @@ inline constexpr std::string_view kLayersMoved = "layers_moved";
 inline constexpr std::string_view kDetectionSeconds = "detection_s";
 inline constexpr std::string_view kSources = "sources";
 inline constexpr std::string_view kIterationsRetrained = "iterations_retrained";
+inline constexpr std::string_view kPhase = "phase";  // recovery_phase: which
 // takeover: the device that took over, the one it replaced, after how many missed deadlines;
 // late_discarded: how many results.
 inline constexpr std::string_view kDevice = "device";

@@ -217,6 +217,41 @@ RunEvent recoveredEvent(const RunResult& r, const std::string& survivors) {
   if (!r.losses.empty()) {
     EXPECT_LT(r.losses.back(), r.losses.front());
   }
+  // Its phases, each an event when it ended, in order and before it: detection first, then the
+  // attempts (one cut short by a second loss leaves its phases too), the last of them complete.
+  // The last attempt's three add up to the recovery's time, detection to its detection_s, and
+  // the events are as far apart in the log as the phases say they took.
+  std::vector<const RunEvent*> phases;
+  for (const auto& ev : r.data.events) {
+    if (ev.kind == events::kRecoveryPhase) phases.push_back(&ev);
+    if (ev.kind == events::kRecovered) break;
+  }
+  std::string order;
+  for (const RunEvent* p : phases) {
+    order += (order.empty() ? "" : " ") + p->field(events::fields::kPhase);
+  }
+  EXPECT_EQ(order.rfind("detect re-plan", 0), 0u) << order;
+  EXPECT_EQ(order.size() - order.rfind(" re-plan fetch commit"), 21u) << order;
+  if (phases.size() >= 4) {
+    const size_t n = phases.size();
+    const auto took = [&](size_t i) {
+      return std::stod(phases[i]->field(events::fields::kSeconds));
+    };
+    EXPECT_EQ(phases[0]->field(events::fields::kSeconds),
+              e.field(events::fields::kDetectionSeconds));
+    // The recovery's seconds count every attempt; one attempt's phases are all of it.
+    const double attempt = took(n - 3) + took(n - 2) + took(n - 1);
+    const double recovery = std::stod(e.field(events::fields::kSeconds));
+    if (n == 4) {
+      EXPECT_NEAR(attempt, recovery, 0.005) << order;
+    } else {
+      EXPECT_LE(attempt, recovery + 0.005) << order;
+    }
+    for (size_t i = n - 2; i < n; ++i) {
+      EXPECT_NEAR(phases[i]->time_s - phases[i - 1]->time_s, took(i), 0.01) << phases[i]->detail;
+    }
+    EXPECT_LE(phases[n - 1]->time_s, e.time_s);
+  }
   std::printf("[ measured ] recovered: %s | detection %s s, recovery %s s\n", e.detail.c_str(),
               e.field(events::fields::kDetectionSeconds).c_str(),
               e.field(events::fields::kSeconds).c_str());

@@ -256,6 +256,14 @@ class TstPlotPanel : public QObject {
     QCOMPARE(markerLabel(RunEvent{1, 1, "", "links_changed", "dev1", {{"from", "dev1"}}}),
              QString());
     QCOMPARE(markerLabel(RunEvent{1, 1, "", "_changed", "", {}}), QString());
+    // A recovery's phases, each with its duration.
+    QCOMPARE(markerLabel(RunEvent{1,
+                                  8,
+                                  "",
+                                  "recovery_phase",
+                                  "recovery: fetch took 0.118 s",
+                                  {{"phase", "fetch"}, {"seconds", "0.118"}, {"iteration", "8"}}}),
+             QString("fetch 0.12 s"));
     QCOMPARE(markerLabel(RunEvent{1, 1, "", "evaluation", "", {}}), QString());
   }
 
@@ -460,6 +468,40 @@ class TstPlotPanel : public QObject {
     QVERIFY2(text->text().count('\n') == 2, qPrintable(text->text()));  // three stacked labels
     QVERIFY(text->text().startsWith("dev2: "));
     QVERIFY(text->text().contains("plan"));
+  }
+
+  // A pipeline's recovery (ftpipehd): the loss, its four phases with their durations, the new
+  // plan and the recovery are one marker, the phases two to a line, and the whole of it shows.
+  void aRecoveryIsOneMarkerWithItsPhases() {
+    PlotPanel p;
+    p.resize(1200, 700);
+    p.show();
+    QVERIFY(QTest::qWaitForWindowExposed(&p));
+    for (int it = 1; it <= 120; ++it) p.addMetrics(iteration(it));
+    const auto phase = [](double t, const char* name, const char* seconds) {
+      return RunEvent{t,
+                      100,
+                      "",
+                      "recovery_phase",
+                      std::string("recovery: ") + name + " took " + seconds + " s",
+                      {{"phase", name}, {"seconds", seconds}, {"iteration", "100"}}};
+    };
+    p.addEvents({RunEvent{7.998, 100, "dev1", "device_lost", "no heartbeat"},
+                 phase(7.998, "detect", "0.022"), phase(7.998, "re-plan", "0.000"),
+                 phase(8.412, "fetch", "0.414"), phase(8.501, "commit", "0.089"),
+                 RunEvent{8.501, 100, "", "plan_changed", "recovered without dev1"},
+                 RunEvent{8.501, 100, "", "recovered", "went on without dev1 in 0.503 s"}});
+    QCOMPARE(p.markerCount(), 1);
+    QTRY_VERIFY(!p.replotPending());
+    const QString expected =
+        "dev1: lost\ndetect 0.02 s · re-plan 0.00 s\nfetch 0.41 s · commit 0.09 s\nplan\nrecovered";
+    QCustomPlot* plot = p.chart(Chart::kAccuracy);
+    bool shown = false;
+    for (int i = 0; i < plot->itemCount(); ++i) {
+      auto* text = qobject_cast<QCPItemText*>(plot->item(i));
+      if (text && text->text() == expected) shown = text->visible();
+    }
+    QVERIFY2(shown, "the recovery's label, whole and visible");
   }
 
   void markerLabelsNeverCoverEachOther() {

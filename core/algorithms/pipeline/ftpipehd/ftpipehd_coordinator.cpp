@@ -423,19 +423,21 @@ Status FtpipehdCoordinator::rejoin(int device, Clock::time_point started) {
 
 Status FtpipehdCoordinator::recover(std::vector<int> lost, int64_t iteration,
                                     Clock::time_point interrupted) {
+  const auto detected = Clock::now();
+  const double detection = std::chrono::duration<double>(detected - interrupted).count();
+  recoveryPhase("detect", detection, iteration);
   // Another device lost while recovering (two killed at once are seen one after the other)
   // starts the recovery again over the devices left.
   for (int attempt = 0;; ++attempt) {
-    Status st = recoverOnce(lost, iteration, interrupted);
+    Status st = recoverOnce(lost, iteration, detected, detection);
     if (st || st.code() != StatusCode::kUnavailable || attempt >= ctx_.numDevices()) return st;
     lost = ctx_.takeLost();
   }
 }
 
 Status FtpipehdCoordinator::recoverOnce(const std::vector<int>& lost, int64_t iteration,
-                                        Clock::time_point interrupted) {
-  const auto detected = Clock::now();
-  const double waited = std::chrono::duration<double>(detected - interrupted).count();
+                                        Clock::time_point detected, double detection) {
+  const auto attempt = Clock::now();
   // The lost stages' replicas never come; the survivors' are dropped with their generation.
   replicas_expected_ = 0;
   const StagePlan old_plan = *plan_;
@@ -469,6 +471,8 @@ Status FtpipehdCoordinator::recoverOnce(const std::vector<int>& lost, int64_t it
   auto plan = balancedPlan(planInputs(capacity));
   device_of_stage_ = old_devices;
   if (!plan) return plan.status();
+  auto phase_start = Clock::now();
+  recoveryPhase("re-plan", std::chrono::duration<double>(phase_start - attempt).count(), iteration);
 
   // Phase 2: every layer's weights. The survivors' own (and momentum) from them...
   ModelState weights, momentum;
@@ -507,6 +511,10 @@ Status FtpipehdCoordinator::recoverOnce(const std::vector<int>& lost, int64_t it
     for (const auto& n : names) sources += (sources.empty() ? "" : " ") + n + ":" + source;
   }
 
+  recoveryPhase("fetch", std::chrono::duration<double>(Clock::now() - phase_start).count(),
+                iteration);
+  phase_start = Clock::now();
+
   // Phase 3: commit. The survivors restart on the new plan (a new generation: whatever the old
   // one still sends is dropped) and the mini-batches since the oldest replica used run again.
   plan_ = *plan;
@@ -520,6 +528,8 @@ Status FtpipehdCoordinator::recoverOnce(const std::vector<int>& lost, int64_t it
   const int64_t retrained = data_now - resume;
   replay_offset_ += retrained;
   window_.reset(numStages());
+  recoveryPhase("commit", std::chrono::duration<double>(Clock::now() - phase_start).count(),
+                iteration);
   const double took = std::chrono::duration<double>(Clock::now() - detected).count();
   ctx_.planChanged(*plan_, device_of_stage_, layers_, reference_time_s_,
                    "recovered without " + lost_names);
@@ -531,7 +541,7 @@ Status FtpipehdCoordinator::recoverOnce(const std::vector<int>& lost, int64_t it
                  std::to_string(retrained) + " iterations retrained",
              -1,
              {{std::string(f::kDevices), left},
-              {std::string(f::kDetectionSeconds), seconds(waited)},
+              {std::string(f::kDetectionSeconds), seconds(detection)},
               {std::string(f::kSeconds), seconds(took)},
               {std::string(f::kSources), sources},
               {std::string(f::kIterationsRetrained), std::to_string(retrained)},
@@ -540,6 +550,15 @@ Status FtpipehdCoordinator::recoverOnce(const std::vector<int>& lost, int64_t it
   ctx_.metric("recovery_s", took);
   ctx_.metric("iterations_retrained", static_cast<double>(retrained));
   return Status::ok();
+}
+
+void FtpipehdCoordinator::recoveryPhase(const char* phase, double took, int64_t iteration) {
+  namespace f = events::fields;
+  ctx_.event(std::string(events::kRecoveryPhase),
+             std::string("recovery: ") + phase + " took " + seconds(took) + " s", -1,
+             {{std::string(f::kPhase), phase},
+              {std::string(f::kSeconds), seconds(took)},
+              {std::string(f::kIteration), std::to_string(iteration)}});
 }
 
 }  // namespace edgerig
