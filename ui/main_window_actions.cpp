@@ -351,6 +351,7 @@ void MainWindow::onProgress(const RunProgress& progress) { status_->setProgress(
 void MainWindow::onDeviceMetrics(const std::vector<MetricSample>& metrics) {
   device_model_->addMetrics(metrics);
   topology_->addMetrics(metrics);
+  partition_->addMetrics(metrics);
   device_view_->setColumnHidden(DeviceTableModel::kLocalBatch, !device_model_->hasLocalBatch());
 }
 

@@ -5,6 +5,7 @@
 #include <QMouseEvent>
 #include <QPainter>
 #include <QToolTip>
+#include <QVariantAnimation>
 #include <algorithm>
 #include <cmath>
 
@@ -33,6 +34,26 @@ QString widthName(PartitionStrip::WidthBy by) {
 PartitionStrip::PartitionStrip(QWidget* parent) : QWidget(parent) {
   setMouseTracking(true);
   setSizePolicy(QSizePolicy::Expanding, QSizePolicy::Fixed);
+  cut_move_ = new QVariantAnimation(this);
+  cut_move_->setStartValue(0.0);
+  cut_move_->setEndValue(1.0);
+  cut_move_->setDuration(kCutMoveMs);
+  cut_move_->setEasingCurve(QEasingCurve::InOutCubic);
+  connect(cut_move_, &QVariantAnimation::valueChanged, this, [this] { update(); });
+  connect(cut_move_, &QVariantAnimation::finished, this, [this] {
+    moved_from_.clear();
+    update();
+  });
+}
+
+int PartitionStrip::drawnCutX(size_t i) const {
+  const std::vector<int> now = cuts();
+  if (i >= now.size()) return -1;
+  const int to = boundaryX(now[i]);
+  if (moved_from_.size() != now.size()) return to;
+  const double t = cut_move_->currentValue().toDouble();
+  const int from = boundaryX(moved_from_[i]);
+  return from + static_cast<int>(std::lround(t * (to - from)));
 }
 
 void PartitionStrip::setLayers(std::vector<LayerInfo> layers) {
@@ -68,7 +89,50 @@ std::vector<int> PartitionStrip::replicaHoldersOf(int stage) const {
   return holders;
 }
 
+void PartitionStrip::addMetrics(const std::vector<MetricSample>& metrics) {
+  bool changed = false;
+  for (const auto& m : metrics) {
+    now_ = std::max(now_, m.iteration);
+    if (!m.device.empty()) continue;
+    if (m.metric == "neighbour_replica_iteration") {
+      neighbour_at_ = static_cast<int64_t>(m.value);
+      changed = true;
+    } else if (m.metric == "global_replica_iteration") {
+      global_at_ = static_cast<int64_t>(m.value);
+      changed = true;
+    }
+  }
+  if (changed || neighbour_at_ != kNoReport || global_at_ != kNoReport) update();
+}
+
+QString PartitionStrip::deviceName(int d) const {
+  const QString name = static_cast<size_t>(d) < device_names_.size() ? device_names_[d] : QString();
+  return name.isEmpty() ? QStringLiteral("device %1").arg(d) : name;
+}
+
+QString PartitionStrip::successorReplicaText(int stage) const {
+  if (neighbour_at_ == kNoReport && global_at_ == kNoReport) return {};
+  if (stage < 0 || static_cast<size_t>(stage) >= plan_devices_.size()) return {};
+  const bool last = static_cast<size_t>(stage) + 1 == plan_devices_.size();
+  const QString holder =
+      last ? tr("the controller") : deviceName(plan_devices_[static_cast<size_t>(stage) + 1]);
+  if (neighbour_at_ >= 0) {
+    return tr("replica on %1, %2 it old")
+        .arg(holder)
+        .arg(std::max<int64_t>(0, now_ - neighbour_at_));
+  }
+  if (global_at_ >= 0) {
+    return tr("replica on the controller, %1 it old").arg(std::max<int64_t>(0, now_ - global_at_));
+  }
+  return tr("no replica yet");
+}
+
 void PartitionStrip::setPlan(const PlanInfo& plan) {
+  if (plan.algorithm != plan_algorithm_) {
+    neighbour_at_ = global_at_ = kNoReport;
+    plan_algorithm_ = plan.algorithm;
+  }
+  const std::vector<int> before = cuts();
   owner_.assign(layers_.size(), -1);
   replicas_.clear();
   plan_devices_ = plan.device_of_stage;
@@ -80,6 +144,14 @@ void PartitionStrip::setPlan(const PlanInfo& plan) {
     for (int l = first; l < last && l < layerCount(); ++l) owner_[static_cast<size_t>(l)] = device;
   }
   if (!plan.layer_time_s.empty()) setLayerTimes(plan.layer_time_s);
+  if (const std::vector<int> after = cuts(); before.size() == after.size() && before != after) {
+    moved_from_ = before;
+    cut_move_->stop();
+    cut_move_->start();
+  } else {
+    moved_from_.clear();
+    cut_move_->stop();
+  }
   update();
 }
 
@@ -163,6 +235,9 @@ void PartitionStrip::setDevices(const std::vector<DeviceStatus>& devices) {
 }
 
 void PartitionStrip::clearAssignment() {
+  neighbour_at_ = global_at_ = kNoReport;
+  now_ = 0;
+  plan_algorithm_.clear();
   owner_.assign(layers_.size(), -1);
   replicas_.clear();
   plan_devices_.clear();
@@ -301,8 +376,8 @@ void PartitionStrip::paintEvent(QPaintEvent*) {
   }
   // Cut points: a dark bar across the strip; the owning device's name under its span.
   const std::vector<int> plan_cuts = cuts();
-  for (int cut : plan_cuts) {
-    p.fillRect(QRect(boundaryX(cut) - 2, area.top() - 3, 4, area.height() + 6), QColor(30, 30, 30));
+  for (size_t i = 0; i < plan_cuts.size(); ++i) {
+    p.fillRect(QRect(drawnCutX(i) - 2, area.top() - 3, 4, area.height() + 6), QColor(30, 30, 30));
   }
   // Proposed cuts (before a run): dashed, with a grip when they can be dragged.
   const bool proposing = !proposed_.empty() && proposed_ != plan_cuts;
@@ -351,10 +426,6 @@ void PartitionStrip::paintEvent(QPaintEvent*) {
     }
     return;
   }
-  auto deviceName = [this](int d) {
-    QString name = static_cast<size_t>(d) < device_names_.size() ? device_names_[d] : QString();
-    return name.isEmpty() ? QStringLiteral("device %1").arg(d) : name;
-  };
   int start = 0;
   int stage = 0;
   for (int l = 1; l <= layerCount(); ++l) {
@@ -375,6 +446,17 @@ void PartitionStrip::paintEvent(QPaintEvent*) {
         const QRect band(QPoint(layerRect(start).left() + 1, area.top() + 1),
                          QPoint(layerRect(l - 1).right() - 1, area.top() + 4));
         p.fillRect(band, deviceColor(holders.front()).darker(110));
+      } else if (const QString replica = successorReplicaText(stage); !replica.isEmpty()) {
+        // ftpipehd: where its replica lives (the next stage, the last one's the controller), in
+        // that holder's colour along the top, grey for the controller; its age in the label.
+        name += QStringLiteral(" · ") + replica;
+        const bool on_next =
+            neighbour_at_ >= 0 && static_cast<size_t>(stage) + 1 < plan_devices_.size();
+        const QRect band(QPoint(layerRect(start).left() + 1, area.top() + 1),
+                         QPoint(layerRect(l - 1).right() - 1, area.top() + 4));
+        p.fillRect(band,
+                   on_next ? deviceColor(plan_devices_[static_cast<size_t>(stage) + 1]).darker(110)
+                           : QColor(90, 90, 90));
       }
       label(start, l - 1, name, deviceColor(d).darker(150));
     }

@@ -9,9 +9,11 @@
 #include <vector>
 
 #include "core/model/layer_info.h"
+#include "core/runlog/run_log.h"
 #include "ui/ui_types.h"
 
 class QComboBox;
+class QVariantAnimation;
 
 namespace edgerig::ui {
 
@@ -38,6 +40,16 @@ class PartitionStrip : public QWidget {
   void setStageReplicas(int redundancy);
   // The devices holding a replica of stage s of the current plan (nearest first).
   std::vector<int> replicaHoldersOf(int stage) const;
+  // A pipeline whose stage k sends its replica to stage k+1 and the last stage to the controller
+  // (ftpipehd), told by its run-level metrics: `neighbour_replica_iteration` (the iteration the
+  // newest neighbour replicas were taken at; -1: none since the stages last started) and
+  // `global_replica_iteration` (every stage's copy on the controller). Any metric's iteration is
+  // the run's current one.
+  void addMetrics(const std::vector<MetricSample>& metrics);
+  // Where stage s's replica lives and how old it is: "replica on dev2, 13 it old", "replica on
+  // the controller, 40 it old" (none on the next stage since a restart), "no replica yet"; empty
+  // when the run reports no replicas.
+  QString successorReplicaText(int stage) const;
   void clearAssignment();
 
   void setWidthBy(WidthBy by);
@@ -73,6 +85,12 @@ class PartitionStrip : public QWidget {
   QString layerToolTip(int layer) const;
   // Layer indices where a new stage starts (the plan's cuts).
   std::vector<int> cuts() const;
+  // A new plan that moves cuts (as many stages as before: a re-plan, a migration) slides each cut
+  // from where it was to its new boundary (kCutMoveMs), so the move is seen; the x where cut i of
+  // cuts() is drawn now, and the animation (tests step it).
+  static constexpr int kCutMoveMs = 700;
+  int drawnCutX(size_t i) const;
+  QVariantAnimation* cutAnimation() const { return cut_move_; }
 
   QSize sizeHint() const override;
   QSize minimumSizeHint() const override;
@@ -106,6 +124,13 @@ class PartitionStrip : public QWidget {
   std::vector<int> replicas_;      // devices that each hold the whole model
   std::vector<int> plan_devices_;  // device per stage of the current plan
   int stage_replicas_ = 0;         // r: stage k holds replicas of k+1 .. k+r
+  // The successor replicas' iterations (kNoReport: the run reports none), and the run's newest.
+  static constexpr int64_t kNoReport = -2;
+  int64_t neighbour_at_ = kNoReport, global_at_ = kNoReport, now_ = 0;
+  std::string plan_algorithm_;             // another algorithm's plan forgets the replicas
+  std::vector<int> moved_from_;            // the cuts before the plan whose move is being drawn
+  QVariantAnimation* cut_move_ = nullptr;  // 0 → 1 over kCutMoveMs
+  QString deviceName(int device) const;
   WidthBy width_by_ = WidthBy::kParameters;
   bool cuts_editable_ = false;
   int drag_ = -1;  // index of the cut being dragged

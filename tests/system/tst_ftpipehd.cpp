@@ -261,6 +261,21 @@ RunEvent recoveredEvent(const RunResult& r, const std::string& survivors) {
 TEST(Ftpipehd, AKilledMiddleStageIsRestoredFromItsNeighbourReplica) {
   const RunResult r = runIt(recoveryRun({2}), "kill-middle");
   const RunEvent e = recoveredEvent(r, "dev0 dev1 dev3");
+  // What the views are told of the replicas (the partition strip names each one's age): none on
+  // the stages and the starting model on the controller at the start, neighbour replicas at the
+  // boundaries of iterations 3 and 6, a global one at 6, none on the stages after the recovery's
+  // restart; and the recovery replayed from the newest one reported.
+  std::vector<double> neighbour, global;
+  for (const auto& m : r.data.metrics) {
+    if (m.metric == "neighbour_replica_iteration") neighbour.push_back(m.value);
+    if (m.metric == "global_replica_iteration") global.push_back(m.value);
+  }
+  ASSERT_GE(neighbour.size(), 4u);
+  EXPECT_EQ(std::vector<double>(neighbour.begin(), neighbour.begin() + 4),
+            (std::vector<double>{-1, 3, 6, -1}));
+  ASSERT_GE(global.size(), 2u);
+  EXPECT_EQ(std::vector<double>(global.begin(), global.begin() + 2), (std::vector<double>{0, 6}));
+  EXPECT_EQ(std::stoi(e.field(events::fields::kIterationsRetrained)), 8 - 6);
   // dev2 ran fc1; dev3 (the next stage) holds its neighbour replica; the others are owners.
   EXPECT_EQ(e.field(events::fields::kSources), "fc1:neighbour") << e.detail;
   // Replicas travelled as their own traffic kind, counted by the agents themselves.

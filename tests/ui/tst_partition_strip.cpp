@@ -3,6 +3,7 @@
 // tooltip per layer; it follows a new plan; before a run its cuts can be dragged.
 #include <QComboBox>
 #include <QSignalSpy>
+#include <QVariantAnimation>
 #include <QtTest>
 
 #include "core/model/layer_info.h"
@@ -175,6 +176,86 @@ class TstPartitionStrip : public QObject {
     QCOMPARE(strip.replicaHoldersOf(1), (std::vector<int>{0}));
     if (qEnvironmentVariableIsSet("EDGERIG_STRIP_SNAPSHOT"))
       strip.grab().save(qEnvironmentVariable("EDGERIG_STRIP_SNAPSHOT"));
+  }
+
+  // ftpipehd: stage k's replica lives on stage k+1, the last stage's on the controller; each
+  // stage names where and how old, in iterations, from the run's metrics, with a band in the
+  // holder's colour (grey: the controller). None on the stages after a restart: the global one.
+  void namesWhereEachStagesReplicaLivesAndHowOld() {
+    PartitionStrip strip;
+    strip.resize(900, 70);
+    strip.setLayers(equalLayers(6));
+    PlanInfo plan;
+    plan.algorithm = "ftpipehd";
+    plan.stage_first_layer = {0, 2, 4};
+    plan.device_of_stage = {0, 1, 2};
+    strip.setPlan(plan);
+    QCOMPARE(strip.successorReplicaText(0), QString());  // nothing reported: nothing said
+    const auto metric = [](int64_t it, const char* name, double v) {
+      return edgerig::MetricSample{0.1 * static_cast<double>(it), it, "", name, v};
+    };
+    strip.addMetrics(
+        {metric(0, "neighbour_replica_iteration", -1), metric(0, "global_replica_iteration", 0)});
+    QCOMPARE(strip.successorReplicaText(0), QString("replica on the controller, 0 it old"));
+    strip.addMetrics({metric(40, "neighbour_replica_iteration", 40),
+                      edgerig::MetricSample{5.3, 53, "dev0", "samples_per_s", 100}});
+    QCOMPARE(strip.successorReplicaText(0), QString("replica on device 1, 13 it old"));
+    QCOMPARE(strip.successorReplicaText(1), QString("replica on device 2, 13 it old"));
+    QCOMPARE(strip.successorReplicaText(2), QString("replica on the controller, 13 it old"));
+    const QImage image = strip.grab().toImage();
+    const auto bandOf = [&](int layer) {
+      return image.pixelColor(strip.layerRect(layer).center().x(), strip.layerRect(layer).top() + 2)
+          .rgb();
+    };
+    QCOMPARE(bandOf(0), edgerig::ui::deviceColor(1).darker(110).rgb());
+    QCOMPARE(bandOf(2), edgerig::ui::deviceColor(2).darker(110).rgb());
+    QCOMPARE(bandOf(4), QColor(90, 90, 90).rgb());
+    // A restart on a new plan: the stages hold none until the next replication.
+    strip.addMetrics({metric(60, "neighbour_replica_iteration", -1)});
+    QCOMPARE(strip.successorReplicaText(1), QString("replica on the controller, 60 it old"));
+    // Another algorithm's plan (a switch) says nothing of replicas.
+    plan.algorithm = "gpipe";
+    strip.setPlan(plan);
+    QCOMPARE(strip.successorReplicaText(0), QString());
+    if (qEnvironmentVariableIsSet("EDGERIG_STRIP_SNAPSHOT"))
+      strip.grab().save(qEnvironmentVariable("EDGERIG_STRIP_SNAPSHOT"));
+  }
+
+  // A re-plan that moves a cut slides it from the old boundary to the new one; the layers take
+  // their new owner at once. A plan with another number of stages (a recovery) just shows.
+  void aReplanSlidesTheCutToItsNewPlace() {
+    PartitionStrip strip;
+    strip.resize(600, 70);
+    strip.setLayers(equalLayers(6));
+    PlanInfo plan;
+    plan.algorithm = "ftpipehd";
+    plan.stage_first_layer = {0, 2};
+    plan.device_of_stage = {0, 1};
+    strip.setPlan(plan);
+    QCOMPARE(strip.cutAnimation()->state(), QAbstractAnimation::Stopped);  // the first plan
+    QCOMPARE(strip.drawnCutX(0), strip.boundaryX(2));
+    plan.stage_first_layer = {0, 4};
+    strip.setPlan(plan);
+    QCOMPARE(strip.cutAnimation()->state(), QAbstractAnimation::Running);
+    QCOMPARE(strip.deviceOf(3), 0);  // already the new owner's
+    strip.cutAnimation()->pause();
+    strip.cutAnimation()->setCurrentTime(0);
+    QCOMPARE(strip.drawnCutX(0), strip.boundaryX(2));
+    strip.cutAnimation()->setCurrentTime(PartitionStrip::kCutMoveMs / 2);
+    QVERIFY(strip.drawnCutX(0) > strip.boundaryX(2) + 10);
+    QVERIFY(strip.drawnCutX(0) < strip.boundaryX(4) - 10);
+    // The bar is drawn where drawnCutX says, mid-way across layer 2 or 3.
+    const QImage image = strip.grab().toImage();
+    const int y = strip.layerRect(2).center().y();
+    QCOMPARE(image.pixelColor(strip.drawnCutX(0), y).rgb(), QColor(30, 30, 30).rgb());
+    strip.cutAnimation()->setCurrentTime(PartitionStrip::kCutMoveMs);
+    QTRY_COMPARE(strip.drawnCutX(0), strip.boundaryX(4));
+    strip.cutAnimation()->stop();
+    // A recovery on fewer stages: no slide.
+    plan.stage_first_layer = {0};
+    plan.device_of_stage = {1};
+    strip.setPlan(plan);
+    QCOMPARE(strip.cutAnimation()->state(), QAbstractAnimation::Stopped);
   }
 
   void widthModes() {

@@ -19,6 +19,11 @@ using pipeline_text::seconds;
 constexpr auto kMigrationTimeout = std::chrono::seconds(60);
 constexpr auto kReplicaWait = std::chrono::milliseconds(30000);
 constexpr auto kProbeWait = std::chrono::milliseconds(200);
+// Run-level metrics for the views: the controller iteration at whose boundary the newest
+// neighbour replicas (-1: none held since the stages last started or moved layers) and global
+// replicas were taken.
+constexpr const char* kNeighbourReplicaIteration = "neighbour_replica_iteration";
+constexpr const char* kGlobalReplicaIteration = "global_replica_iteration";
 constexpr int kProfileRepetitions = 2;  // as the starting profile (PipelineCoordinator)
 // A stage with less than this share of an even stage's reference work is not timed for its
 // device's capacity (trustedCapacities).
@@ -57,6 +62,10 @@ Status FtpipehdCoordinator::setup() {
   last_capacity_ = capacity_;
   links_seen_ = ctx_.linkProbes();
   window_.reset(numStages());
+  // Where the replicas stand, for the views (the partition strip names each stage's replica and
+  // its age): none on the stages yet, the starting model on the controller.
+  ctx_.metric(kNeighbourReplicaIteration, -1);
+  ctx_.metric(kGlobalReplicaIteration, 0);
   return Status::ok();
 }
 
@@ -82,7 +91,7 @@ Result<StepResult> FtpipehdCoordinator::trainStep(int64_t iteration) {
       std::vector<double> stage_s;
       for (const DeviceStep& d : result->devices) stage_s.push_back(d.compute_s);  // stage order
       window_.add(stage_s);
-      replicateIfDue(dataIteration(iteration) + 1);
+      replicateIfDue(dataIteration(iteration) + 1, iteration + 1);
       next_iteration_ = iteration + 1;
       return result;
     }
@@ -204,6 +213,7 @@ Status FtpipehdCoordinator::migrate(const StagePlan& to, int64_t iteration,
   }
   const double took = since(started);
   ctx_.planChanged(*plan_, device_of_stage_, layers_, reference_time_s_, why);
+  ctx_.metric(kNeighbourReplicaIteration, -1);  // the stages' replicas went with the plan
   namespace f = events::fields;
   ctx_.event(std::string(events::kMigrated),
              std::to_string(layers_moved) + " layers (" + std::to_string(bytes_moved) +
@@ -237,7 +247,7 @@ void FtpipehdCoordinator::abortMigration(int64_t migration, int64_t iteration,
               {std::string(f::kIteration), std::to_string(iteration)}});
 }
 
-void FtpipehdCoordinator::replicateIfDue(int64_t data_done) {
+void FtpipehdCoordinator::replicateIfDue(int64_t data_done, int64_t boundary) {
   const bool neighbour =
       replicate_neighbour_every_ > 0 && data_done % replicate_neighbour_every_ == 0;
   const bool global = replicate_global_every_ > 0 && data_done % replicate_global_every_ == 0;
@@ -250,6 +260,8 @@ void FtpipehdCoordinator::replicateIfDue(int64_t data_done) {
     ctx_.send(deviceOf(s), algoMessage(bridge::TrafficKind::kControl, r));
   }
   replicas_expected_ += global ? numStages() : 1;  // the last stage sends one for both
+  if (neighbour) ctx_.metric(kNeighbourReplicaIteration, static_cast<double>(boundary));
+  if (global) ctx_.metric(kGlobalReplicaIteration, static_cast<double>(boundary));
 }
 
 Status FtpipehdCoordinator::collectReplicas(std::chrono::milliseconds timeout) {
@@ -407,6 +419,7 @@ Status FtpipehdCoordinator::rejoin(int device, Clock::time_point started) {
   window_.reset(numStages());
   ctx_.planChanged(*plan_, device_of_stage_, layers_, reference_time_s_,
                    ctx_.deviceName(device) + " rejoined");
+  ctx_.metric(kNeighbourReplicaIteration, -1);  // the stages' replicas went with the plan
   const double took = since(started);
   const int stage = stageOf(device);
   ctx_.event(std::string(events::kDeviceRejoined),
@@ -533,6 +546,7 @@ Status FtpipehdCoordinator::recoverOnce(const std::vector<int>& lost, int64_t it
   const double took = std::chrono::duration<double>(Clock::now() - detected).count();
   ctx_.planChanged(*plan_, device_of_stage_, layers_, reference_time_s_,
                    "recovered without " + lost_names);
+  ctx_.metric(kNeighbourReplicaIteration, -1);  // the stages' replicas went with the plan
   std::string left;
   for (int d : survivors) left += (left.empty() ? "" : " ") + ctx_.deviceName(d);
   namespace f = events::fields;

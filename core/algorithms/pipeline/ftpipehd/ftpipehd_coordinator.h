@@ -40,8 +40,9 @@ class FtpipehdCoordinator : public PipelineCoordinator {
   void abortMigration(int64_t migration, int64_t iteration, const std::string& reason,
                       std::chrono::steady_clock::time_point started);
 
-  // After the flush of `data_done` mini-batches: Replicate to every stage when R_n or R_g is due.
-  void replicateIfDue(int64_t data_done);
+  // After the flush of `data_done` mini-batches, at the controller's iteration boundary
+  // `boundary`: Replicate to every stage when R_n or R_g is due.
+  void replicateIfDue(int64_t data_done, int64_t boundary);
   // Stores the replicas sent to the controller since the last call (waits at most `timeout`
   // for each one still expected).
   Status collectReplicas(std::chrono::milliseconds timeout);
