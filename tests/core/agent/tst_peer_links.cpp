@@ -119,6 +119,10 @@ class Receiver {
   ~Receiver() {
     if (listener_) listener_->close();
     for (auto& s : sessionsCopy()) s->close();
+    // Each session's handlers hold `shared_`: if the io_context ends before a close runs (and
+    // clears them), the sessions kept here would hold each other up (LeakSanitizer found it).
+    std::lock_guard lock(shared_->mu);
+    shared_->sessions.clear();
   }
   uint16_t port() const { return listener_ ? listener_->port() : 0; }
   std::vector<uint32_t> seqs() const {  // delivered, in order

@@ -108,7 +108,9 @@ TEST(MetricsAggregator, TotalsSurviveARestartedAgent) {
   EXPECT_DOUBLE_EQ(sampleOf(ms, "bytes_sent_activation"), 9100);
   EXPECT_DOUBLE_EQ(sampleOf(ms, "bytes_out_per_s"), 110);
   EXPECT_EQ(agg.device(0).bytes_sent, 10010u);
-  const auto* act = link(agg.links(), "dev1", "activation");
+  const auto links = agg.links();  // kept: `act` points into it (ASan found the temporary)
+  const auto* act = link(links, "dev1", "activation");
+  ASSERT_NE(act, nullptr);
   EXPECT_EQ(act->bytes, 9100u);
   EXPECT_DOUBLE_EQ(act->bytes_per_s, 100);
 }

@@ -442,15 +442,17 @@ Status FtpipehdCoordinator::recover(std::vector<int> lost, int64_t iteration,
   // Another device lost while recovering (two killed at once are seen one after the other)
   // starts the recovery again over the devices left.
   for (int attempt = 0;; ++attempt) {
-    Status st = recoverOnce(lost, iteration, detected, detection);
+    // The first attempt starts at the detection, so its phases add up to the recovery's time.
+    Status st =
+        recoverOnce(lost, iteration, detected, detection, attempt == 0 ? detected : Clock::now());
     if (st || st.code() != StatusCode::kUnavailable || attempt >= ctx_.numDevices()) return st;
     lost = ctx_.takeLost();
   }
 }
 
 Status FtpipehdCoordinator::recoverOnce(const std::vector<int>& lost, int64_t iteration,
-                                        Clock::time_point detected, double detection) {
-  const auto attempt = Clock::now();
+                                        Clock::time_point detected, double detection,
+                                        Clock::time_point attempt) {
   // The lost stages' replicas never come; the survivors' are dropped with their generation.
   replicas_expected_ = 0;
   const StagePlan old_plan = *plan_;
@@ -524,9 +526,9 @@ Status FtpipehdCoordinator::recoverOnce(const std::vector<int>& lost, int64_t it
     for (const auto& n : names) sources += (sources.empty() ? "" : " ") + n + ":" + source;
   }
 
-  recoveryPhase("fetch", std::chrono::duration<double>(Clock::now() - phase_start).count(),
-                iteration);
-  phase_start = Clock::now();
+  const auto fetched = Clock::now();
+  recoveryPhase("fetch", std::chrono::duration<double>(fetched - phase_start).count(), iteration);
+  phase_start = fetched;
 
   // Phase 3: commit. The survivors restart on the new plan (a new generation: whatever the old
   // one still sends is dropped) and the mini-batches since the oldest replica used run again.
@@ -541,9 +543,10 @@ Status FtpipehdCoordinator::recoverOnce(const std::vector<int>& lost, int64_t it
   const int64_t retrained = data_now - resume;
   replay_offset_ += retrained;
   window_.reset(numStages());
-  recoveryPhase("commit", std::chrono::duration<double>(Clock::now() - phase_start).count(),
+  const auto committed = Clock::now();
+  recoveryPhase("commit", std::chrono::duration<double>(committed - phase_start).count(),
                 iteration);
-  const double took = std::chrono::duration<double>(Clock::now() - detected).count();
+  const double took = std::chrono::duration<double>(committed - detected).count();
   ctx_.planChanged(*plan_, device_of_stage_, layers_, reference_time_s_,
                    "recovered without " + lost_names);
   ctx_.metric(kNeighbourReplicaIteration, -1);  // the stages' replicas went with the plan

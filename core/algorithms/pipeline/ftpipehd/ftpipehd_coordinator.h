@@ -52,10 +52,10 @@ class FtpipehdCoordinator : public PipelineCoordinator {
   Status recover(std::vector<int> lost, int64_t iteration, Clock::time_point interrupted);
   // A `recovery_phase` event: `phase` of the recovery at `iteration` ended, after `took` s.
   void recoveryPhase(const char* phase, double took, int64_t iteration);
-  // One attempt; the loss was seen at `detected`, `detection` s after the interruption (the
-  // recovered event's times count from there, over every attempt).
+  // One attempt, started at `attempt`; the loss was seen at `detected`, `detection` s after the
+  // interruption (the recovered event's times count from there, over every attempt).
   Status recoverOnce(const std::vector<int>& lost, int64_t iteration, Clock::time_point detected,
-                     double detection);
+                     double detection, Clock::time_point attempt);
   // After a missed deadline: the stages' devices that do not answer a probe (now dropped).
   std::vector<int> unresponsiveStages();
   // One device's capacity from a fresh layer profile (T_ref over its own times), as the
