@@ -50,7 +50,6 @@ class BatchSteer {
 
   int64_t global() const { return global_; }
   const std::map<int, int64_t>& batches() const { return batch_; }
-  const SpeedWatch& watch() const { return watch_; }
 
  private:
   // New batches from each member's time model, fitted to its rounds (a device without rounds
