@@ -81,6 +81,15 @@ TEST(EdgeGossipPlan, RoundTimesAreFittedAndEqualised) {
   const TimeModel p = fitTime({{20, 0.010}, {20, 0.090}, {20, 0.012}});
   EXPECT_EQ(p.a, 0);
   EXPECT_NEAR(p.c, 0.012 / 20, 1e-12);
+  // Two noisy levels that fit an almost flat line (50 ms at 24, 52 ms at 50): the slope is held
+  // to a quarter of the average cost at the largest batch, so no batch is predicted at more
+  // than 4× the samples/s measured there.
+  const TimeModel flat = fitTime({{24, 0.050}, {24, 0.050}, {50, 0.052}, {50, 0.052}});
+  EXPECT_NEAR(flat.c, 0.25 * 0.052 / 50, 1e-12);
+  for (double b : {50.0, 140.0, 384.0, 10000.0}) {
+    EXPECT_LE(b / flat.at(b), 4 * 50 / 0.052 + 1e-6) << "batch " << b;
+  }
+  EXPECT_GE(flat.a, 0);
   // Without overhead the equal-time batches are in proportion to speed 1/c.
   const auto plain = equalTimeBatches({{0, 1}, {0, 1}, {0, 2}, {0, 4}}, 110);
   EXPECT_NEAR(plain[0], 40, 1e-9);

@@ -127,10 +127,16 @@ Result<std::optional<Rebalance>> BatchSteer::rebalance(int64_t iteration,
   if (!members_changed && !worthRebalancing(current, *next, tolerance_)) {
     return std::optional<Rebalance>{};
   }
-  // A device whose batch changes is measured afresh; the others keep their references, so a
-  // change that lands just after this measurement still shows against the speed they had.
+  // A device whose batch changes is judged against its model's time at the new batch (a
+  // device without rounds yet: its first rounds); the others keep their references. Either way
+  // a change that lands just after this measurement shows.
   for (size_t i = 0; i < members.size(); ++i) {
-    if (current[i] != (*next)[i]) watch_.restart(members[i]);
+    if (current[i] == (*next)[i]) continue;
+    if (fitted.count(members[i])) {
+      watch_.expect(members[i], models[i].at(static_cast<double>((*next)[i])));
+    } else {
+      watch_.restart(members[i]);
+    }
   }
   batch_.clear();
   out.devices = members;

@@ -66,6 +66,11 @@ Result<std::vector<int64_t>> splitBatch(const std::vector<double>& speeds, int64
   return out;
 }
 
+namespace {
+// fitTime's bound on the fitted slope (our design, docs/design.md "edgegossip", rule 1).
+constexpr double kLeastMarginal = 0.25;
+}  // namespace
+
 TimeModel fitTime(const std::vector<RoundTime>& rounds) {
   if (rounds.empty()) return {};
   // The median time of each batch size seen: one slow round (a busy machine) moves nothing.
@@ -92,9 +97,18 @@ TimeModel fitTime(const std::vector<RoundTime>& rounds) {
     var += (b - mb) * (b - mb);
   }
   if (var <= 0) return proportional;
-  const double c = cov / var;
-  const double a = mt - c * mb;
+  double c = cov / var;
+  double a = mt - c * mb;
   if (!(c > 0) || a < 0 || !std::isfinite(a)) return proportional;
+  // A sample's cost at the margin is at least kLeastMarginal of its average cost at the largest
+  // batch measured: two noisy levels can fit a nearly flat line, which predicts a device that
+  // could take any batch for free (seen under load: a device slowed 4× given 140 of 384).
+  const auto& [b_max, t_max] = points.back();
+  const double least = kLeastMarginal * t_max / b_max;
+  if (c < least) {
+    c = least;
+    a = std::max(0.0, mt - c * mb);
+  }
   return {a, c};
 }
 
@@ -162,6 +176,17 @@ std::vector<int> SpeedWatch::observe(const std::map<int, double>& round) {
 }
 
 void SpeedWatch::restart(int device) { devices_.erase(device); }
+
+void SpeedWatch::expect(int device, double seconds) {
+  if (!(seconds > 0) || !std::isfinite(seconds)) {
+    restart(device);
+    return;
+  }
+  Device& d = devices_[device];
+  d.first.assign(rounds_, seconds);
+  d.recent.clear();
+  d.off = 0;
+}
 
 void SpeedWatch::rebase(int device) {
   auto it = devices_.find(device);

@@ -29,7 +29,9 @@ struct RoundTime {
 // seen counts by its median round time (noise of a busy machine moves nothing); fitted by least
 // squares over those when more than one size was seen; otherwise a = 0 and c = median seconds /
 // batch, time in proportion to the batch. a ≥ 0 and c > 0 always (a fit that says
-// otherwise falls back to the proportional model). Zero model for no rounds.
+// otherwise falls back to the proportional model), and c is at least a quarter of the average
+// cost of a sample at the largest batch seen (then a is refitted): the model never predicts
+// more than 4× the samples/s measured there. Zero model for no rounds.
 struct TimeModel {
   double a = 0;
   double c = 0;
@@ -66,6 +68,10 @@ class SpeedWatch {
   // Forgets what `device`'s rounds looked like: its batch changed, its next rounds are the
   // reference.
   void restart(int device);
+  // Its batch changed and its time model predicts `seconds` a round at the new one: that is its
+  // reference from the next round on, so a change in the first rounds at the new batch shows
+  // too (restart would take those rounds as the reference).
+  void expect(int device, double seconds);
   // Its speed changed (observe said so): the rounds that showed the change are its reference
   // from now on, so a further change in the rounds just after shows too.
   void rebase(int device);
