@@ -64,10 +64,13 @@ double unloaded(int d, int64_t b) { return base(d) * (kOverhead + kPerSample * b
 std::string describe(const std::vector<Decision>& decisions) {
   std::string out;
   for (const auto& [i, r] : decisions) {
-    out += "\n  round " + std::to_string(i) + ": why " + std::to_string(static_cast<int>(r.why)) +
-           ", batches";
-    for (int64_t b : r.batches) out += " " + std::to_string(b);
-    if (!r.drifted.empty()) out += ", first drifted dev" + std::to_string(r.drifted.front());
+    // (appended piece by piece: GCC 12 warns of a bogus memcpy bound on the chained operator+)
+    out.append("\n  round ").append(std::to_string(i));
+    out.append(": why ").append(std::to_string(static_cast<int>(r.why))).append(", batches");
+    for (int64_t b : r.batches) out.append(" ").append(std::to_string(b));
+    if (!r.drifted.empty()) {
+      out.append(", first drifted dev").append(std::to_string(r.drifted.front()));
+    }
   }
   return out;
 }
