@@ -66,6 +66,8 @@ std::string summaryTable(const Comparison& c) {
   lines.push_back({"iterations", num(&ComparisonRow::iterations), count});
   lines.push_back({"samples/s (run average)", opt(&ComparisonRow::samples_per_s),
                    [](double v) { return printf1("%.1f", v); }});
+  lines.push_back({"samples/s (second half)", opt(&ComparisonRow::samples_per_s_second_half),
+                   [](double v) { return printf1("%.1f", v); }});
   lines.push_back({"bytes sent", num(&ComparisonRow::bytes_total), humanBytes});
   std::set<std::string> kinds;
   for (const auto& r : c.rows) {

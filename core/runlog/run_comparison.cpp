@@ -91,6 +91,7 @@ ComparisonRow summarizeRun(const std::string& name, const std::string& dir, cons
   std::map<std::string, double> last_sent;                            // device -> bytes
   std::map<std::string, std::map<std::string, double>> last_by_kind;  // kind -> device -> bytes
   std::optional<double> average, legacy_rate;
+  std::vector<std::pair<int64_t, double>> rates;  // the run-level samples_per_s rows
   for (const MetricSample& m : run.metrics) {
     row.wall_time_s = std::max(row.wall_time_s, m.time_s);
     row.iterations = std::max(row.iterations, m.iteration);
@@ -98,7 +99,10 @@ ComparisonRow summarizeRun(const std::string& name, const std::string& dir, cons
       if (m.metric == "test_accuracy")
         row.test_accuracy.push_back({m.time_s, m.iteration, m.value});
       if (m.metric == "samples_per_s_average") average = m.value;
-      if (m.metric == "samples_per_s") legacy_rate = m.value;
+      if (m.metric == "samples_per_s") {
+        legacy_rate = m.value;
+        rates.emplace_back(m.iteration, m.value);
+      }
       continue;
     }
     if (m.metric == "bytes_sent") {
@@ -108,6 +112,18 @@ ComparisonRow summarizeRun(const std::string& name, const std::string& dir, cons
     }
   }
   row.samples_per_s = average ? average : legacy_rate;
+  if (!rates.empty()) {
+    const int64_t half = rates.back().first / 2;
+    std::vector<double> late;
+    for (const auto& [iteration, rate] : rates) {
+      if (iteration > half) late.push_back(rate);
+    }
+    if (!late.empty()) {
+      std::sort(late.begin(), late.end());
+      const size_t m = late.size() / 2;
+      row.samples_per_s_second_half = late.size() % 2 ? late[m] : (late[m - 1] + late[m]) / 2;
+    }
+  }
   for (const auto& [device, bytes] : last_sent) row.bytes_total += bytes;
   for (const auto& [kind, devices] : last_by_kind) {
     double sum = 0;
@@ -284,7 +300,8 @@ std::vector<std::string> summaryHeader(const Comparison& c) {
   }
   for (const char* col :
        {"final_test_accuracy", "best_test_accuracy", "wall_time_s", "target_accuracy",
-        "time_to_target_s", "iterations_to_target", "iterations", "samples_per_s", "bytes_total"}) {
+        "time_to_target_s", "iterations_to_target", "iterations", "samples_per_s",
+        "samples_per_s_second_half", "bytes_total"}) {
     h.push_back(col);
   }
   for (const auto& kind : unionKeys(c.rows, /*events=*/false)) h.push_back(kBytesPrefix + kind);
@@ -308,6 +325,7 @@ std::vector<std::vector<std::string>> summaryCells(const Comparison& c) {
     row.push_back(r.iterations_to_target ? std::to_string(*r.iterations_to_target) : "");
     row.push_back(std::to_string(r.iterations));
     row.push_back(r.samples_per_s ? fixed(*r.samples_per_s, 2) : "");
+    row.push_back(r.samples_per_s_second_half ? fixed(*r.samples_per_s_second_half, 2) : "");
     row.push_back(formatValue(r.bytes_total));
     for (const auto& k : kinds) row.push_back(formatValue(valueOr(r.bytes_by_kind, k, 0.0)));
     for (int n : {r.faults, r.replans, r.recoveries, r.lost_devices}) {

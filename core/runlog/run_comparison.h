@@ -47,6 +47,10 @@ struct ComparisonRow {
   // Whole-run average: the last samples_per_s_average (samples over training time). Folders
   // written before that metric existed recorded the average as samples_per_s; their last one.
   std::optional<double> samples_per_s;
+  // After a change mid-run (a slowdown, a re-plan): the median of the current rate (the
+  // run-level samples_per_s, over ~2 s of training) in the rows of the second half of its
+  // iterations (iteration > the last one's half).
+  std::optional<double> samples_per_s_second_half;
   double bytes_total = 0;                       // sum over devices of their last bytes_sent
   std::map<std::string, double> bytes_by_kind;  // the same, per bytes_sent_<kind> metric
   // faults: fault_applied events, except the device profiles applied at start-up (emulated
@@ -86,9 +90,9 @@ Result<Comparison> compareRunDirs(const std::vector<std::string>& dirs,
 // summary.csv: the header, then one row per run, as text cells (the GUI's table shows the same
 // cells). Columns: run, status, the settings, final_test_accuracy, best_test_accuracy,
 // wall_time_s, target_accuracy, time_to_target_s, iterations_to_target, iterations,
-// samples_per_s, bytes_total, bytes_<kind>..., faults, replans, recoveries, lost_devices,
-// events_<kind>... . An empty cell is a value the run does not have (never evaluated, target
-// not reached).
+// samples_per_s, samples_per_s_second_half, bytes_total, bytes_<kind>..., faults, replans,
+// recoveries, lost_devices, events_<kind>... . An empty cell is a value the run does not have
+// (never evaluated, target not reached).
 std::vector<std::string> summaryHeader(const Comparison& c);
 std::vector<std::vector<std::string>> summaryCells(const Comparison& c);
 std::string summaryCsv(const Comparison& c);

@@ -5,6 +5,7 @@
 // marks the stopped one; a bad sweep is refused before anything runs.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <filesystem>
 #include <fstream>
@@ -13,6 +14,8 @@
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "cli_process.h"
 #include "core/runlog/csv.h"
@@ -60,6 +63,7 @@ std::vector<std::map<std::string, std::string>> summaryRows(const std::string& p
 struct Recomputed {
   std::vector<std::tuple<double, int64_t, double>> accuracy;  // time, iteration, value
   double wall = 0, samples_per_s = -1, bytes_total = 0;
+  double second_half = -1;  // median samples_per_s over iterations past the last one's half
   int64_t iterations = 0;
   std::map<std::string, double> bytes_by_kind;
   std::map<std::string, int> events;
@@ -70,6 +74,7 @@ Recomputed recompute(const std::string& run_dir) {
   Recomputed r;
   std::map<std::string, double> sent;
   std::map<std::string, std::map<std::string, double>> kinds;
+  std::vector<std::pair<int64_t, double>> rates;  // the run-level samples_per_s rows
   const auto metrics = table(run_dir + "/metrics.csv");
   for (size_t i = 1; i < metrics.size(); ++i) {
     const auto& row = metrics[i];  // time_s,iteration,device,metric,value
@@ -79,11 +84,21 @@ Recomputed recompute(const std::string& run_dir) {
     r.iterations = std::max(r.iterations, it);
     if (row[2].empty() && row[3] == "test_accuracy") r.accuracy.emplace_back(t, it, v);
     if (row[2].empty() && row[3] == "samples_per_s_average") r.samples_per_s = v;
+    if (row[2].empty() && row[3] == "samples_per_s") rates.emplace_back(it, v);
     if (!row[2].empty() && row[3] == "bytes_sent") sent[row[2]] = v;
     if (!row[2].empty() && row[3].rfind("bytes_sent_", 0) == 0)
       kinds[row[3].substr(11)][row[2]] = v;
   }
   for (const auto& [d, v] : sent) r.bytes_total += v;
+  std::vector<double> late;
+  for (const auto& [it, v] : rates) {
+    if (2 * it > rates.back().first) late.push_back(v);
+  }
+  std::sort(late.begin(), late.end());
+  if (!late.empty()) {
+    const size_t n = late.size();
+    r.second_half = n % 2 ? late[n / 2] : (late[n / 2 - 1] + late[n / 2]) / 2;
+  }
   for (const auto& [k, devices] : kinds) {
     for (const auto& [d, v] : devices) r.bytes_by_kind[k] += v;
   }
@@ -185,6 +200,8 @@ TEST_F(CompareCli, WritesTheFolderAndItsSummaryMatchesTheRuns) {
     EXPECT_EQ(number(row, "iterations"), 30);
     EXPECT_EQ(e.iterations, 30);
     EXPECT_NEAR(number(row, "samples_per_s"), e.samples_per_s, 0.006);  // printed to 2 decimals
+    EXPECT_GT(e.second_half, 0);
+    EXPECT_NEAR(number(row, "samples_per_s_second_half"), e.second_half, 0.006);
     EXPECT_GT(e.bytes_total, 0);
     EXPECT_DOUBLE_EQ(number(row, "bytes_total"), e.bytes_total);
     for (const auto& [kind, bytes] : e.bytes_by_kind) {

@@ -136,6 +136,51 @@ TEST_F(RunComparison, OlderFoldersRecordedTheAverageAsSamplesPerS) {
   EXPECT_FALSE(c->target_accuracy.has_value());  // never evaluated: no target
 }
 
+// A run slowed half-way: 200 samples/s over iterations 1–50, then 100 (one dip to 0 at 80, a
+// stall). The second half (iterations 51–100) is its median rate there, the stall outvoted; the
+// whole-run figure is the last average. An odd count takes the middle value, an even count the
+// mean of the two middle ones.
+TEST_F(RunComparison, TheSecondHalfsRateIsTheMedianOfItsCurrentRates) {
+  const std::string dir = path("slowed");
+  auto log = RunLog::create(dir, "{}");
+  ASSERT_TRUE(log.isOk());
+  std::vector<MetricSample> rows;
+  for (int64_t it = 1; it <= 100; ++it) {
+    const double rate = it == 80 ? 0 : it <= 50 ? 200 : 100;
+    rows.push_back({0.1 * static_cast<double>(it), it, "", "samples_per_s", rate});
+    rows.push_back({0.1 * static_cast<double>(it), it, "", "samples_per_s_average", 150});
+  }
+  (*log)->append(rows);
+  (*log).reset();
+  auto c = compareRunDirs({dir}, std::nullopt);
+  ASSERT_TRUE(c.isOk()) << c.status().message();
+  ASSERT_TRUE(c->rows[0].samples_per_s_second_half.has_value());
+  EXPECT_DOUBLE_EQ(*c->rows[0].samples_per_s_second_half, 100);
+  EXPECT_DOUBLE_EQ(*c->rows[0].samples_per_s, 150);
+
+  // Iterations 1–4 at 10, 20, 40, 80: the second half is 3 and 4, (40 + 80) / 2.
+  const std::string even = path("even-count");
+  auto log2 = RunLog::create(even, "{}");
+  ASSERT_TRUE(log2.isOk());
+  (*log2)->append(std::vector<MetricSample>{{1, 1, "", "samples_per_s", 10},
+                                            {2, 2, "", "samples_per_s", 20},
+                                            {3, 3, "", "samples_per_s", 40},
+                                            {4, 4, "", "samples_per_s", 80}});
+  (*log2).reset();
+  c = compareRunDirs({even}, std::nullopt);
+  ASSERT_TRUE(c.isOk());
+  EXPECT_DOUBLE_EQ(*c->rows[0].samples_per_s_second_half, 60);
+  // Only iteration 0: no second half.
+  const std::string none = path("only-zero");
+  auto log3 = RunLog::create(none, "{}");
+  ASSERT_TRUE(log3.isOk());
+  (*log3)->append(std::vector<MetricSample>{{1, 0, "", "samples_per_s", 10}});
+  (*log3).reset();
+  c = compareRunDirs({none}, std::nullopt);
+  ASSERT_TRUE(c.isOk());
+  EXPECT_FALSE(c->rows[0].samples_per_s_second_half.has_value());
+}
+
 TEST_F(RunComparison, SettingsAreTheFieldsThatDiffer) {
   FakeRun a, b, d;
   a.config_json = config("even", 4);
@@ -177,6 +222,7 @@ TEST_F(RunComparison, SummaryCsvHeaderAndCells) {
                                         "iterations_to_target",
                                         "iterations",
                                         "samples_per_s",
+                                        "samples_per_s_second_half",
                                         "bytes_total",
                                         "bytes_sent_activation",
                                         "bytes_sent_gradient",
@@ -195,12 +241,12 @@ TEST_F(RunComparison, SummaryCsvHeaderAndCells) {
   // at 1 + 3 s; its last report at 6.0 s counted (6 - 1) / 0.05 = 100 iterations of bytes:
   // activations 1e5 x 100 x (1 + 2), gradients half of that.
   const std::vector<std::string> balanced{
-      "balanced", "finished", "balanced", "0.85",     "0.85",     "6.500",    "0.8", "4.000",
-      "60",       "100",      "1280.00",  "45000000", "30000000", "15000000", "1",   "0",
-      "0",        "0",        "2",        "1",        "1",        "1",        "1",   "1"};
+      "balanced", "finished", "balanced", "0.85",     "0.85",     "6.500",    "0.8", "4.000", "60",
+      "100",      "1280.00",  "1280.00",  "45000000", "30000000", "15000000", "1",   "0",     "0",
+      "0",        "2",        "1",        "1",        "1",        "1",        "1"};
   EXPECT_EQ(rows->at(2), balanced);
   EXPECT_EQ(rows->at(1)[7], "7.000");  // even: after 60 iterations of 0.1 s
-  EXPECT_EQ(rows->at(1)[19], "0");     // no fault_applied there
+  EXPECT_EQ(rows->at(1)[20], "0");     // no fault_applied there
 }
 
 TEST_F(RunComparison, TerminalTableGivesRatiosToTheFirstRun) {
