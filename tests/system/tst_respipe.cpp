@@ -348,6 +348,72 @@ TEST(Respipe, EndToEndFreezeRouteKillTakeOverReturnFinish) {
               takeovers.front().detail.c_str(), r.summary.training_s, r.summary.test_accuracy);
 }
 
+// r = 0: the stages checkpoint to the controller every T (here 4) mini-batches instead. The
+// middle stage is killed at 6: the controller re-plans over dev0 and dev2, restarts them from
+// the checkpoint after 4 mini-batches (weights and momentum) and replays from there. The
+// rollback is exact: every iteration's loss, replayed ones included, equals the unfaulted run's
+// loss for the same mini-batch.
+TEST(Respipe, WithoutRedundancyALostStageIsRecoveredThroughAReplanFromTheCheckpoint) {
+  namespace f = events::fields;
+  ExperimentConfig c = respipeRun(4, 8);
+  c.algorithm.params.set("redundancy", int64_t{0});
+  c.faults.push_back(fault(1, "crash", 6));
+  const RunResult r = runIt(c, "r0-middle", {}, std::chrono::seconds(120));
+  ASSERT_TRUE(r.summary.ok) << r.summary.error;
+  ASSERT_EQ(r.losses.size(), static_cast<size_t>(kIterations));
+  const auto recovered = eventsOf(r, events::kRecovered);
+  ASSERT_EQ(recovered.size(), 1u);
+  const RunEvent& rec = recovered.front();
+  EXPECT_EQ(rec.field(f::kDevices), "dev0 dev2") << rec.detail;
+  EXPECT_NE(rec.field(f::kSources).find("conv2:controller (checkpoint)"), std::string::npos)
+      << rec.detail;
+  EXPECT_EQ(eventsOf(r, events::kRecoveryPhase).size(), 4u) << "detect, re-plan, fetch, commit";
+  const int64_t at = std::stoll(rec.field(f::kIteration));
+  const int64_t retrained = std::stoll(rec.field(f::kIterationsRetrained));
+  EXPECT_GE(at, 6) << rec.detail;
+  EXPECT_GE(retrained, 1) << rec.detail;
+  EXPECT_LT(retrained, 4) << "the checkpoint is at most T - 1 mini-batches old: " << rec.detail;
+  // Iteration i ran mini-batch i before the recovery and i - retrained after it.
+  const RunResult& ref = reference();
+  ASSERT_EQ(ref.losses.size(), static_cast<size_t>(kIterations));
+  for (int64_t i = 0; i < kIterations; ++i) {
+    const int64_t batch = i < at ? i : i - retrained;
+    const double want = ref.losses[static_cast<size_t>(batch)];
+    EXPECT_NEAR(r.losses[static_cast<size_t>(i)], want, 1e-5 * std::max(1.0, want))
+        << "iteration " << i << " (mini-batch " << batch << ")";
+  }
+  EXPECT_EQ(lastPlanDevices(r), "dev0 dev2");
+  EXPECT_GT(r.summary.test_accuracy, 0.3);
+  std::printf("[ measured ] %s\n", rec.detail.c_str());
+}
+
+// r = 0 recovers the first stage too (with r >= 1 a lost first stage ends the run), and the
+// device that comes back rejoins through the controller's restart, with a fresh plan.
+TEST(Respipe, WithoutRedundancyALostFirstStageIsRecoveredAndRejoinsOnItsReturn) {
+  namespace f = events::fields;
+  ExperimentConfig c = respipeRun(4, 8);
+  c.algorithm.params.set("redundancy", int64_t{0});
+  c.faults.push_back(fault(0, "crash", 5));
+  c.faults.push_back(fault(0, "restart", 11));
+  const RunResult r = runIt(c, "r0-first", {}, std::chrono::seconds(120));
+  ASSERT_TRUE(r.summary.ok) << r.summary.error;
+  ASSERT_EQ(r.losses.size(), static_cast<size_t>(kIterations));
+  const auto recovered = eventsOf(r, events::kRecovered);
+  ASSERT_EQ(recovered.size(), 1u);
+  EXPECT_EQ(recovered.front().field(f::kDevices), "dev1 dev2") << recovered.front().detail;
+  const int64_t at = std::stoll(recovered.front().field(f::kIteration));
+  const int64_t retrained = std::stoll(recovered.front().field(f::kIterationsRetrained));
+  const RunResult& ref = reference();
+  for (int64_t i = 0; i < 11 && i < static_cast<int64_t>(ref.losses.size()); ++i) {
+    const int64_t batch = i < at ? i : i - retrained;
+    const double want = ref.losses[static_cast<size_t>(batch)];
+    EXPECT_NEAR(r.losses[static_cast<size_t>(i)], want, 1e-5 * std::max(1.0, want))
+        << "iteration " << i << " (mini-batch " << batch << ")";
+  }
+  EXPECT_EQ(lastPlanDevices(r), "dev0 dev1 dev2") << "dev0 is back after its restart";
+  for (double l : r.losses) EXPECT_TRUE(std::isfinite(l));
+}
+
 }  // namespace
 }  // namespace edgerig
 

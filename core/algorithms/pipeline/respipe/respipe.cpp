@@ -12,13 +12,16 @@ AlgorithmEntry respipeEntry() {
   info.family = "pipeline";
   info.summary =
       "pipeline whose stages keep replicas of their successors and route around a late one "
-      "(deadline per micro-batch); takes a failed stage over (our design after ResPipe)";
+      "(deadline per micro-batch); takes a failed stage over, or with r = 0 recovers through a "
+      "re-plan from the controller's checkpoint (our design after ResPipe)";
   info.fault_tolerant = true;
   info.params = pipelineParams("even");
   info.params.push_back({"redundancy",
                          "r: redundancy",
                          ParamSpec::Kind::kInt,
-                         "stage k keeps replicas of stages k+1 .. k+r (0: none, no routing)",
+                         "stage k keeps replicas of stages k+1 .. k+r (0: none, no routing; the "
+                         "stages checkpoint to the controller and a lost one is recovered through "
+                         "a re-plan)",
                          int64_t{1},
                          0,
                          8,
@@ -27,7 +30,8 @@ AlgorithmEntry respipeEntry() {
                          "T: refresh every",
                          ParamSpec::Kind::kInt,
                          "iterations between copies of each stage's weights and momentum to the "
-                         "r stages before it (traffic kind replica)",
+                         "r stages before it, or to the controller when r = 0 (traffic kind "
+                         "replica)",
                          int64_t{10},
                          1,
                          1000000,

@@ -7,7 +7,9 @@
 #include "core/algorithms/pipeline/common/event_text.h"
 #include "core/algorithms/pipeline/common/replica_store.h"
 #include "core/data/sampler.h"
+#include "core/model/layer_chain.h"
 #include "core/model/model_state.h"
+#include "core/model/stage.h"
 #include "core/model/tensor_codec.h"
 #include "core/runlog/event_kinds.h"
 
@@ -42,6 +44,30 @@ Status RespipeCoordinator::setup() {
   start_plan_ = *plan_;
   start_devices_ = device_of_stage_;
   for (int s = 0; s < originalStages(); ++s) flushed_[s] = -1;
+  replan_lost_.clear();
+  checkpoints_.clear();
+  start_checkpoint_.reset();
+  if (redundancy_ == 0) {
+    // The first checkpoint is the starting model (the seed's, or the one handed over), keyed
+    // when the first iteration says where the run stands. It costs nothing on the wire.
+    Checkpoint start;
+    for (const auto& info : layers_) start.layers.insert(info.name);
+    if (initial_state_.tensors_size() > 0) {
+      auto w = fromBlob(initial_state_);
+      if (!w) return w.status();
+      start.weights = std::move(w).value();
+      if (initial_optimizer_.tensors_size() > 0) {
+        auto m = fromBlob(initial_optimizer_);
+        if (!m) return m.status();
+        start.momentum = std::move(m).value();
+      }
+    } else {
+      auto chain = LayerChain::build(ctx_.config().model, ctx_.config().seed);
+      if (!chain) return chain.status();
+      start.weights = stateOf(*StageModule(*chain, 0, chain->numLayers()));
+    }
+    start_checkpoint_ = std::move(start);
+  }
   return Status::ok();
 }
 
@@ -49,6 +75,10 @@ Status RespipeCoordinator::takeLost() {
   for (int d : ctx_.takeLost()) {
     for (int s = 0; s < originalStages(); ++s) {
       if (start_devices_[static_cast<size_t>(s)] != d || !active(s)) continue;
+      if (redundancy_ == 0) {  // recovered through a re-plan, from the controller's checkpoint
+        replan_lost_.insert(d);
+        continue;
+      }
       if (s == 0 || s == originalStages() - 1 || !routing_) {
         return unavailable("device " + ctx_.deviceName(d) + " (stage " + std::to_string(s) +
                            ") was lost; respipe routes around a middle stage only, with " +
@@ -104,10 +134,24 @@ void RespipeCoordinator::applyTakeOver(const pipeline::TakeOver& t, int64_t iter
 }
 
 Result<StepResult> RespipeCoordinator::trainStep(int64_t iteration) {
+  keyStartCheckpoint(iteration);
+  auto started = Clock::now();  // of the attempt a loss interrupts
   for (int attempt = 0;; ++attempt) {
     if (auto st = takeLost(); !st) return st;
+    if (redundancy_ == 0) {
+      storeCheckpoints();
+      if (!replan_lost_.empty()) {
+        if (attempt >= ctx_.numDevices()) {
+          return unavailable("iteration " + std::to_string(iteration) +
+                             " lost a stage after every recovery");
+        }
+        if (auto st = recoverByReplan(iteration, started); !st) return st;
+        started = Clock::now();
+      }
+    }
     std::optional<Clock::time_point> stalled;
     auto result = runStep(iteration, stalled);
+    if (!result && !replan_lost_.empty()) continue;  // r = 0: recover, then run it again
     if (!stalled) return result;
     if (attempt >= originalStages()) {
       return unavailable("iteration " + std::to_string(iteration) + " stalled " +
@@ -129,7 +173,7 @@ Result<StepResult> RespipeCoordinator::runStep(int64_t iteration,
   const auto& cfg = ctx_.config();
   const auto started = Clock::now();
   const std::vector<int64_t> indices =
-      EpochSampler(train_size_, cfg.batch_size, cfg.seed).batch(iteration);
+      EpochSampler(train_size_, cfg.batch_size, cfg.seed).batch(dataIteration(iteration));
   pipeline::Step step;
   step.set_iteration(iteration);
   step.set_mode(wire::STEP_MODE_TRAIN);
@@ -173,6 +217,7 @@ Result<StepResult> RespipeCoordinator::runStep(int64_t iteration,
       }
       if (msg.status().code() != StatusCode::kUnavailable) return msg.status();
       if (auto st = takeLost(); !st) return st;
+      if (!replan_lost_.empty()) return msg.status();  // r = 0: trainStep recovers
       continue;
     }
     if (auto t = bodyIn<pipeline::TakeOver>(*msg)) {
@@ -242,6 +287,7 @@ Status RespipeCoordinator::catchUp() {
   }
   // A lost stage never catches up, and evaluations are not routed: take it over first.
   auto settleLost = [this]() -> Status {
+    if (!replan_lost_.empty()) return recoverByReplan(last_iteration_ + 1, Clock::now());
     if (lost_.empty()) return Status::ok();
     const std::string why =
         "it was not taken over yet, and a lost stage never catches up before an evaluation or a "
@@ -279,6 +325,17 @@ Status RespipeCoordinator::catchUp() {
 }
 
 Result<EvalResult> RespipeCoordinator::evaluate(int64_t samples) {
+  for (int attempt = 0;; ++attempt) {
+    auto result = evaluateOnce(samples);
+    // r = 0: a stage lost during the evaluation is recovered (catchUp, through a re-plan) and
+    // the evaluation runs again, on the model rolled back to the checkpoint.
+    if (result || redundancy_ != 0 || replan_lost_.empty() || attempt >= ctx_.numDevices()) {
+      return result;
+    }
+  }
+}
+
+Result<EvalResult> RespipeCoordinator::evaluateOnce(int64_t samples) {
   if (auto st = catchUp(); !st) return st;
   int k = 0;
   for (int s = 0; s < originalStages(); ++s) k += active(s) ? 1 : 0;
@@ -312,7 +369,11 @@ Result<EvalResult> RespipeCoordinator::evaluate(int64_t samples) {
         step_timeout_, "evaluation");
     if (!msg) {
       if (msg.status().code() == StatusCode::kUnavailable) {
-        ctx_.takeLost();
+        if (redundancy_ != 0) {
+          ctx_.takeLost();
+        } else if (auto st = takeLost(); !st || !replan_lost_.empty()) {
+          return st ? msg.status() : st;  // r = 0: evaluate() recovers and evaluates again
+        }
         return unavailable(msg.status().message() +
                            "; respipe does not route evaluations, so this one stops");
       }

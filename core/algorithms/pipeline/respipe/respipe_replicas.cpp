@@ -15,7 +15,12 @@ std::vector<std::string> RespipeStageWorker::layerNames(int first, int last) con
 }
 
 void RespipeStageWorker::sendReplicas(int64_t mini_batches) {
-  if (redundancy_ <= 0 || stage() == 0) return;
+  // r = 0: no stage holds another's layers, so every stage (the first too) checkpoints its
+  // weights and momentum to the controller instead, from which a lost stage is recovered through
+  // a re-plan (our design, docs/design.md respipe 5). The starting weights are the controller's
+  // own (the seed makes them), so nothing is sent at 0.
+  const bool checkpoint = redundancy_ == 0;
+  if (checkpoint ? mini_batches == 0 : stage() == 0) return;
   pipeline::Replica body;
   body.set_iteration(mini_batches);
   body.set_stage(stage());
@@ -26,6 +31,12 @@ void RespipeStageWorker::sendReplicas(int64_t mini_batches) {
   ModelState state = stateOf(*module());
   for (auto& t : momentumOf(optimizer(), *module())) state.push_back(std::move(t));
   for (const auto& [name, t] : state) body.add_names(name);
+  if (checkpoint) {
+    wire::AlgoMessage msg = algoMessage(bridge::TrafficKind::kReplica, body);
+    for (const auto& [name, t] : state) appendTensor(msg, t);
+    ctx().sendToController(std::move(msg));
+    return;
+  }
   std::set<int> sent;
   for (int back = 1; back <= redundancy_ && stage() - back >= 0; ++back) {
     const int d = runnerOf(stage() - back);
