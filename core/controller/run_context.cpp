@@ -1,5 +1,6 @@
 // The RunContext a coordinator sees: starting workers, sending, waiting (with the stash of
 // messages nobody waited for yet), lost devices, events, metrics and the run's layout.
+#include <algorithm>
 #include <cmath>
 
 #include "core/controller/controller_run.h"
@@ -135,7 +136,9 @@ Result<DeviceMessage> Controller::Run::await(const std::function<bool(const Devi
       for (int d : untaken_lost_) names += (names.empty() ? "" : ", ") + pool_->name(d);
       return unavailable("device " + names + " was lost while waiting for " + what);
     }
-    auto in = pool_->next(kPumpSlice);
+    // Never past the deadline: a zero timeout takes only what has already arrived.
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
+    auto in = pool_->next(std::clamp(left, std::chrono::milliseconds(0), kPumpSlice));
     if (in) {
       if (!in->closed && !stale(in->env)) {
         const auto kind = in->env.body_case();
