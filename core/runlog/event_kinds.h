@@ -63,7 +63,7 @@ inline constexpr std::string_view kDevices = "devices";      // recovered: who i
 inline constexpr std::string_view kSeconds = "seconds";      // how long something took
 
 // replanned, migrated, migration_aborted:
-inline constexpr std::string_view kReason = "reason";          // why it re-planned or aborted
+inline constexpr std::string_view kReason = "reason";  // why it re-planned, aborted, took over
 inline constexpr std::string_view kGain = "predicted_gain";    // old / new slowest step
 inline constexpr std::string_view kCapacities = "capacities";  // per stage, as measured
 inline constexpr std::string_view kCuts = "cuts";              // the new plan's cut points

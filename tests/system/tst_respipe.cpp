@@ -335,6 +335,11 @@ TEST(Respipe, EndToEndFreezeRouteKillTakeOverReturnFinish) {
   EXPECT_GE(std::stoll(takeovers.front().field(events::fields::kIteration)), 14)
       << "the freeze alone (a few misses) must not cause the take-over: "
       << takeovers.front().detail;
+  // The controller saw the kill and told dev0, which took over at its next flush, without
+  // waiting out F = 12 deadlines.
+  EXPECT_EQ(takeovers.front().field(events::fields::kReason), "lost") << takeovers.front().detail;
+  EXPECT_LT(std::stoll(takeovers.front().field(events::fields::kMisses)), 12)
+      << takeovers.front().detail;
   // The plan shrank to dev0 dev2 at the take-over, and the re-plan after the restart has dev1.
   bool shrank = false;
   for (const auto& e : eventsOf(r, events::kPlanChanged)) {

@@ -26,9 +26,11 @@ constexpr int64_t kEvalBatch = 500;
 constexpr int kEvalInFlight = 2;
 constexpr int64_t kEvalIdBase = int64_t{1} << 40;  // as PipelineCoordinator's
 
+// Rounded up: a wait of this long never ends before `deadline` (await ends exactly at its
+// timeout, and the callers then check that the deadline has passed).
 std::chrono::milliseconds leftUntil(Clock::time_point deadline) {
   return std::max(std::chrono::milliseconds(0),
-                  std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now()));
+                  std::chrono::ceil<std::chrono::milliseconds>(deadline - Clock::now()));
 }
 
 }  // namespace
@@ -86,9 +88,17 @@ Status RespipeCoordinator::takeLost() {
                            std::to_string(redundancy_) + ", deadlineMs " +
                            std::to_string(ctx_.params().getInt("deadlineMs")) + ")");
       }
-      // Its predecessor routes around it and takes it over after F misses, on its own; if the
+      // Its predecessor routes around it and takes it over, on its own: told of the loss here,
+      // it routes at once and takes over at its next flush (without it, after F misses). If the
       // iteration stalls instead, the controller takes it over (runStep, recoverLost).
-      lost_.try_emplace(s, Clock::now());
+      if (lost_.try_emplace(s, Clock::now()).second) {
+        int before = s - 1;
+        while (before > 0 && !active(before)) --before;
+        pipeline::SuccessorLost told;
+        told.set_stage(s);
+        ctx_.send(start_devices_[static_cast<size_t>(before)],
+                  algoMessage(bridge::TrafficKind::kControl, told));
+      }
     }
   }
   return Status::ok();
@@ -117,8 +127,10 @@ void RespipeCoordinator::applyTakeOver(const pipeline::TakeOver& t, int64_t iter
   plan_ = shrunk;
   const int by = start_devices_[static_cast<size_t>(t.stage())];
   const int replaced = start_devices_[static_cast<size_t>(taken)];
-  const std::string why = ctx_.deviceName(by) + " took over " + ctx_.deviceName(replaced) +
-                          "'s layers after " + std::to_string(t.misses()) + " missed deadlines";
+  const std::string why =
+      ctx_.deviceName(by) + " took over " + ctx_.deviceName(replaced) + "'s layers " +
+      (t.lost() ? "when told it was lost (" + std::to_string(t.misses()) + " missed deadlines)"
+                : "after " + std::to_string(t.misses()) + " missed deadlines");
   ctx_.planChanged(*plan_, device_of_stage_, layers_, reference_time_s_, why);
   const std::string cuts = joined(plan_->cuts());
   namespace f = events::fields;
@@ -129,6 +141,7 @@ void RespipeCoordinator::applyTakeOver(const pipeline::TakeOver& t, int64_t iter
              {{std::string(f::kDevice), ctx_.deviceName(by)},
               {std::string(f::kReplaced), ctx_.deviceName(replaced)},
               {std::string(f::kMisses), std::to_string(t.misses())},
+              {std::string(f::kReason), t.lost() ? "lost" : "missed deadlines"},
               {std::string(f::kCuts), cuts},
               {std::string(f::kIteration), std::to_string(std::max(iteration, t.iteration()))}});
 }

@@ -186,6 +186,7 @@ void RespipeStageWorker::takeOver() {
     ctx().log()->error("taking over stage {}'s momentum: {}", taken, st.message());
   }
   const int misses = consecutive_misses_;
+  const bool lost = successor_lost_;
   const int64_t replica_seen = replica_iteration_;
   reassign(*merged, std::move(opt));
   span_end_ = taken;
@@ -194,6 +195,7 @@ void RespipeStageWorker::takeOver() {
   replica_stage_ = -1;
   replica_iteration_ = -1;
   consecutive_misses_ = 0;
+  successor_lost_ = false;
   int64_t next = finished_.empty() ? 0 : *finished_.rbegin() + 1;
   pipeline::TakeOver t;
   t.set_stage(stage());
@@ -201,6 +203,7 @@ void RespipeStageWorker::takeOver() {
   t.set_misses(misses);
   t.set_iteration(next);
   t.set_replica_iteration(replica_seen);
+  t.set_lost(lost);
   ctx().sendToController(algoMessage(bridge::TrafficKind::kControl, t));
   // The stages whose replicas the taken one kept send them here from now on (not to the device
   // that is gone: its link would queue them until it comes back).
@@ -208,7 +211,8 @@ void RespipeStageWorker::takeOver() {
     if (deviceOfStage(s) != ctx().device())
       ctx().send(deviceOfStage(s), algoMessage(bridge::TrafficKind::kControl, t));
   }
-  ctx().log()->warn("took stage {}'s layers over after {} missed deadlines", taken, misses);
+  ctx().log()->warn("took stage {}'s layers over {} ({} missed deadlines)", taken,
+                    lost ? "when it was lost" : "after missed deadlines", misses);
   ensureReplica();
 }
 

@@ -103,6 +103,12 @@ Status RespipeStageWorker::onMessage(const wire::AlgoMessage& m) {
     if (!f) return f.status();
     return onFetchReplica(*f);
   }
+  if (bodyIs<pipeline::SuccessorLost>(m)) {
+    auto l = bodyAs<pipeline::SuccessorLost>(m);
+    if (!l) return l.status();
+    onSuccessorLost(l->stage());
+    return Status::ok();
+  }
   return PipelineStageWorker::onOtherMessage(m);
 }
 
@@ -229,6 +235,7 @@ Status RespipeStageWorker::forward(int64_t iteration, int m, wire::StepMode mode
   const bool train = mode == wire::STEP_MODE_TRAIN;
   ComputeMeter& meter = ctx().meter();
   for (int s = stage(); s <= span_end_; ++s) route.push_back(ctx().device());
+  bool route_now = false;
   try {
     torch::Tensor output;
     if (train) {
@@ -285,15 +292,19 @@ Status RespipeStageWorker::forward(int64_t iteration, int m, wire::StepMode mode
       // The last stage is never routed around (it reports the loss): a deadline only guards a
       // stage that has a successor, when this device holds a replica of it.
       // Evaluation is not routed: a stage's evaluation ends with its own forward.
-      if (train && deadline_.count() > 0 && redundancy_ > 0 && next < numStages() - 1) {
+      const bool guarded =
+          train && deadline_.count() > 0 && redundancy_ > 0 && next < numStages() - 1;
+      if (guarded && !successor_lost_) {
         mb.deadline =
             ctx().schedule(deadline_, [this, iteration, m] { routeAround(iteration, m); });
       }
       st.pending[m] = std::move(mb);
+      route_now = guarded && successor_lost_;  // it is gone: no deadline to wait out
     }
   } catch (const std::exception& e) {
     return torchError("forward pass", e);
   }
+  if (route_now) routeAround(iteration, m);
   finishIfDone(iteration);
   return Status::ok();
 }
@@ -348,6 +359,30 @@ void RespipeStageWorker::routeAround(int64_t iteration, int m) {
       "around it ({} in a row)",
       iteration, m, skipped, deadline_.count(), consecutive_misses_);
   finishIfDone(iteration);
+}
+
+void RespipeStageWorker::onSuccessorLost(int lost_stage) {
+  if (lost_stage != span_end_ + 1 || redundancy_ <= 0 || deadline_.count() <= 0) return;
+  if (lost_stage >= numStages() - 1) return;  // the last stage is never routed around
+  successor_lost_ = true;
+  takeover_due_ = true;
+  ctx().log()->warn("stage {} was lost: routing around it at once, taking it over at the next "
+                    "flush", lost_stage);
+  // What waits for its deadline goes now (in micro-batch order; a flush may end the iteration).
+  std::vector<std::pair<int64_t, int>> waiting;
+  for (const auto& [iteration, st] : iterations_) {
+    if (st.mode != wire::STEP_MODE_TRAIN) continue;
+    for (const auto& [m, mb] : st.pending) {
+      if (!mb.acked && !mb.routed) waiting.emplace_back(iteration, m);
+    }
+  }
+  for (const auto& [iteration, m] : waiting) {
+    auto it = iterations_.find(iteration);
+    if (it == iterations_.end() || !it->second.pending.count(m)) continue;
+    it->second.pending[m].deadline.cancel();
+    routeAround(iteration, m);
+  }
+  if (takeover_due_ && iterations_.empty()) takeOver();
 }
 
 Status RespipeStageWorker::onAck(const pipeline::ForwardAck& a) {

@@ -69,6 +69,9 @@ class RespipeStageWorker : public PipelineStageWorker {
   Status onReplicaGradients(const wire::AlgoMessage& m, const pipeline::ReplicaGradients& rg);
   Status onReplica(const wire::AlgoMessage& m, const pipeline::Replica& r);
   Status onFetchReplica(const pipeline::FetchReplica& f);
+  // The controller says the next stage's device is gone: route around it without waiting for
+  // deadlines, and take it over at the next flush (now, between iterations).
+  void onSuccessorLost(int lost_stage);
 
   Status forward(int64_t iteration, int m, wire::StepMode mode, int micro_batches, int batch_size,
                  torch::Tensor input, const torch::Tensor& labels, std::vector<int> route);
@@ -119,6 +122,7 @@ class RespipeStageWorker : public PipelineStageWorker {
   int routed_in_flight_ = 0;        // routed micro-batches whose replica backward is pending
   int consecutive_misses_ = 0;
   bool takeover_due_ = false;
+  bool successor_lost_ = false;  // told so: micro-batches go to the replica at once
   int discarded_ = 0;            // late results discarded since the last StepDone
   std::map<int, int> taken_by_;  // stage -> the device that took it over (told by that device)
 };
