@@ -17,11 +17,15 @@
 #include "core/controller/controller.h"
 #include "core/experiment/compare_plan.h"
 #include "core/experiment/experiment.h"
+#include "core/runlog/comparison_curve.h"
+#include "core/runlog/csv.h"
+#include "core/runlog/numbers.h"
 #include "core/runlog/run_comparison.h"
 #include "quickstart_experiment.h"
 #include "terminal_report.h"
 #ifdef EDGERIG_WITH_UI
 #include "ui/compare_render.h"
+#include "ui/compare_xy.h"
 #endif
 
 namespace edgerig {
@@ -134,6 +138,10 @@ CompareCommand::CompareCommand(CLI::App& app) {
                    "compare run folders that exist instead of running anything (summary and "
                    "plots only); a comparison folder stands for the runs inside it")
       ->expected(1, CLI::detail::expected_max_vector_size);
+  sub_->add_option("--xy", xy_,
+                   "X,Y: also draw one summary.csv column against another, a point per run "
+                   "(xy.png, xy.pdf, curve.csv); either may be A/B, a ratio of two columns "
+                   "(e.g. bytes_sent_replica/iterations,time_lost_s)");
   sub_->add_flag("--quiet", quiet_, "no progress, only the comparison");
   sub_->add_flag("--dry-run", dry_run_,
                  "check every run's experiment and list the runs, then stop (nothing is run or "
@@ -141,6 +149,9 @@ CompareCommand::CompareCommand(CLI::App& app) {
 }
 
 int CompareCommand::fromExisting() {
+  if (!xy_.empty()) {
+    if (auto spec = parseCurveSpec(xy_); !spec) return usage(spec.status().message());
+  }
   if (!experiments_.empty() || !variants_.empty() || !sweeps_.empty() || !overrides_.empty()) {
     return usage(
         "--from compares runs that exist: it takes no experiment, --variant, --sweep or "
@@ -156,6 +167,9 @@ int CompareCommand::fromExisting() {
 
 int CompareCommand::run() {
   if (!from_.empty()) return fromExisting();
+  if (!xy_.empty()) {
+    if (auto spec = parseCurveSpec(xy_); !spec) return usage(spec.status().message());
+  }
   CompareSpec spec;
   for (const auto& path : experiments_) {
     auto text = readText(path);
@@ -294,10 +308,51 @@ int CompareCommand::writeComparison(const std::vector<std::string>& dirs, const 
     return 1;
   }
   std::cout << "plots:          " << png << ", " << pdf << "\n";
-#else
+#endif
+  if (!xy_.empty()) {
+    if (const int st = writeCurve(*comparison, out); st != 0) return st;
+  }
+#ifndef EDGERIG_WITH_UI
   std::cout << "plots:          none (built without the GUI library, EDGERIG_BUILD_UI=OFF)\n";
 #endif
   std::cout << "comparison:     " << out << "\n";
+  return 0;
+}
+
+int CompareCommand::writeCurve(const Comparison& comparison, const std::string& out) {
+  const auto spec = parseCurveSpec(xy_);  // checked before anything ran
+  auto curve = curveOf(comparison, spec->first, spec->second);
+  if (!curve) {
+    std::cerr << "edgerig-run compare: " << curve.status().message() << "\n";
+    return 1;
+  }
+  const std::string csv = (fs::path(out) / "curve.csv").string();
+  std::ofstream f(csv);
+  f << csvRow({"run", "group", "label", curve->x_column, curve->y_column});
+  std::cout << "\n== " << curve->y_column << " against " << curve->x_column << " ==\n";
+  for (const auto& p : curve->points) {
+    f << csvRow({p.run, p.group, p.label, formatValue(p.x), formatValue(p.y)});
+    std::printf("  %-28s %-36s %14.6g %12.6g\n", p.group.c_str(), p.label.c_str(), p.x, p.y);
+  }
+  f.close();
+  if (!f) {
+    std::cerr << "edgerig-run compare: cannot write " << csv << "\n";
+    return 1;
+  }
+  std::cout << "curve:          " << csv;
+#ifdef EDGERIG_WITH_UI
+  const std::string png = (fs::path(out) / "xy.png").string();
+  const std::string pdf = (fs::path(out) / "xy.pdf").string();
+  if (auto st = ui::renderCurve(*curve, fs::path(out).filename().string() + ": " +
+                                            curve->y_column + " against " + curve->x_column,
+                                png, pdf);
+      !st) {
+    std::cerr << "\nedgerig-run compare: " << st.message() << "\n";
+    return 1;
+  }
+  std::cout << ", " << png << ", " << pdf;
+#endif
+  std::cout << "\n";
   return 0;
 }
 

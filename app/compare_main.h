@@ -9,6 +9,8 @@
 
 namespace edgerig {
 
+struct Comparison;
+
 class CompareCommand {
  public:
   // Adds the `compare` subcommand and its options to `app`.
@@ -23,10 +25,12 @@ class CompareCommand {
   int fromExisting();
   // summary.csv, the table and the plots of the run folders in `dirs`.
   int writeComparison(const std::vector<std::string>& dirs, const std::string& out);
+  // --xy: curve.csv, the points on the terminal, and xy.png / xy.pdf when the GUI is built.
+  int writeCurve(const Comparison& comparison, const std::string& out);
 
   CLI::App* sub_ = nullptr;
   std::vector<std::string> experiments_, variants_, sweeps_, overrides_, from_;
-  std::string out_, runs_root_ = "runs";
+  std::string out_, runs_root_ = "runs", xy_;
   double target_ = 0;
   bool quiet_ = false;
   bool dry_run_ = false;

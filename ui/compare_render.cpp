@@ -9,6 +9,7 @@
 #include <memory>
 
 #include "ui/compare_runs.h"
+#include "ui/offscreen_app.h"
 #include "ui/plot_panel.h"
 
 namespace edgerig::ui {
@@ -74,15 +75,7 @@ Status renderComparison(const std::vector<std::string>& run_dirs, const std::str
                         const std::string& png_path, const std::string& pdf_path) {
   // Headless: no display is needed or used, whatever the environment says.
   std::unique_ptr<QApplication> app;
-  if (!QCoreApplication::instance()) {
-    qputenv("QT_QPA_PLATFORM", "offscreen");
-    static int argc = 1;
-    static char name[] = "edgerig-run";
-    static char* argv[] = {name, nullptr};
-    app = std::make_unique<QApplication>(argc, argv);
-  } else if (!qobject_cast<QApplication*>(QCoreApplication::instance())) {
-    return internalError("renderComparison needs a QApplication (widgets), not a core application");
-  }
+  if (auto st = ensureWidgetsApp(app, "renderComparison"); !st) return st;
   auto loaded = loadComparison(run_dirs);
   if (!loaded) return loaded.status();
 

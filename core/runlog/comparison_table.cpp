@@ -85,6 +85,10 @@ std::string summaryTable(const Comparison& c) {
   lines.push_back({"re-plans", num(&ComparisonRow::replans), count});
   lines.push_back({"recoveries", num(&ComparisonRow::recoveries), count});
   lines.push_back({"lost devices", num(&ComparisonRow::lost_devices), count});
+  lines.push_back({"training time", opt(&ComparisonRow::training_s), seconds});
+  lines.push_back({"iterations retrained", num(&ComparisonRow::iterations_retrained), count});
+  lines.push_back({"time lost to faults", opt(&ComparisonRow::time_lost_s),
+                   [](double v) { return printf1("%.2f s", v); }});
   // Event kinds: only those whose counts differ between runs (summary.csv has every kind).
   std::set<std::string> events;
   for (const auto& r : c.rows) {

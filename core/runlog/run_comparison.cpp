@@ -92,10 +92,12 @@ ComparisonRow summarizeRun(const std::string& name, const std::string& dir, cons
   std::map<std::string, std::map<std::string, double>> last_by_kind;  // kind -> device -> bytes
   std::optional<double> average, legacy_rate;
   std::vector<std::pair<int64_t, double>> rates;  // the run-level samples_per_s rows
+  std::optional<double> last_loss_at;             // the newest run-level train_loss row
   for (const MetricSample& m : run.metrics) {
     row.wall_time_s = std::max(row.wall_time_s, m.time_s);
     row.iterations = std::max(row.iterations, m.iteration);
     if (m.device.empty()) {
+      if (m.metric == "train_loss") last_loss_at = std::max(last_loss_at.value_or(0.0), m.time_s);
       if (m.metric == "test_accuracy")
         row.test_accuracy.push_back({m.time_s, m.iteration, m.value});
       if (m.metric == "samples_per_s_average") average = m.value;
@@ -146,11 +148,20 @@ ComparisonRow summarizeRun(const std::string& name, const std::string& dir, cons
     if (e.kind == events::kFaultApplied && !startsWith(e.detail, "profile ")) ++row.faults;
     // A re-plan is any layout after the first: a pipeline's plan or a decentralized graph.
     if (e.kind == events::kPlanChanged || e.kind == events::kGraphChanged) ++plans;
-    if (e.kind.find("recover") != std::string::npos) ++row.recoveries;
+    if (e.kind.find("recover") != std::string::npos && e.kind != events::kRecoveryPhase) {
+      ++row.recoveries;  // a recovery_phase is a part of one
+    }
     if (e.kind == events::kDeviceLost) ++row.lost_devices;
     if (e.kind == events::kRunFinished) row.status = "finished";
     if (e.kind == events::kRunStopped) row.status = "stopped";
     if (e.kind == events::kRunFailed) row.status = "failed";
+    if (e.kind == events::kTrainingStarted && last_loss_at && !row.training_s) {
+      row.training_s = std::max(0.0, *last_loss_at - e.time_s);
+    }
+    if (e.kind == events::kRecovered) {
+      const auto n = parseInt64(e.field(events::fields::kIterationsRetrained));
+      if (n && *n > 0) row.iterations_retrained += *n;
+    }
   }
   row.replans = std::max(0, plans - 1);
   return row;
@@ -206,6 +217,31 @@ Comparison compareRuns(std::vector<ComparisonRow> rows, std::optional<double> ta
     if (!differs) continue;
     for (size_t i = 0; i < rows.size(); ++i) {
       rows[i].settings.emplace_back(path, lookup(flat[i], path).value_or(""));
+    }
+  }
+  // Time lost: each faulted run against its fault-free twin (the same settings but the faults').
+  auto withoutFaults = [&](size_t i) {
+    std::vector<std::pair<std::string, std::string>> kept;
+    for (const auto& [path, value] : flat[i]) {
+      if (!startsWith(path, "faults")) kept.emplace_back(path, value);
+    }
+    return kept;
+  };
+  for (size_t i = 0; i < rows.size(); ++i) {
+    ComparisonRow& r = rows[i];
+    r.time_lost_s.reset();
+    if (r.faults == 0 || !r.training_s) continue;
+    const auto mine = withoutFaults(i);
+    for (size_t j = 0; j < rows.size(); ++j) {
+      const ComparisonRow& twin = rows[j];
+      if (j == i || twin.faults > 0 || twin.lost_devices > 0 || !twin.training_s ||
+          twin.iterations <= 0 || withoutFaults(j) != mine) {
+        continue;
+      }
+      const double pace = *twin.training_s / static_cast<double>(twin.iterations);
+      r.time_lost_s = *r.training_s - *twin.training_s +
+                      static_cast<double>(r.iterations_retrained) * pace;
+      break;
     }
   }
   c.rows = std::move(rows);
@@ -305,7 +341,10 @@ std::vector<std::string> summaryHeader(const Comparison& c) {
     h.push_back(col);
   }
   for (const auto& kind : unionKeys(c.rows, /*events=*/false)) h.push_back(kBytesPrefix + kind);
-  for (const char* col : {"faults", "replans", "recoveries", "lost_devices"}) h.push_back(col);
+  for (const char* col : {"faults", "replans", "recoveries", "lost_devices", "training_s",
+                          "iterations_retrained", "time_lost_s"}) {
+    h.push_back(col);
+  }
   for (const auto& kind : unionKeys(c.rows, /*events=*/true)) h.push_back("events_" + kind);
   return h;
 }
@@ -331,6 +370,9 @@ std::vector<std::vector<std::string>> summaryCells(const Comparison& c) {
     for (int n : {r.faults, r.replans, r.recoveries, r.lost_devices}) {
       row.push_back(std::to_string(n));
     }
+    row.push_back(r.training_s ? formatTime(*r.training_s) : "");
+    row.push_back(std::to_string(r.iterations_retrained));
+    row.push_back(r.time_lost_s ? formatTime(*r.time_lost_s) : "");
     for (const auto& k : events) row.push_back(std::to_string(valueOr(r.events_by_kind, k, 0)));
     out.push_back(std::move(row));
   }

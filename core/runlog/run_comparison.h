@@ -55,9 +55,21 @@ struct ComparisonRow {
   std::map<std::string, double> bytes_by_kind;  // the same, per bytes_sent_<kind> metric
   // faults: fault_applied events, except the device profiles applied at start-up (emulated
   // hardware, not faults); replans: plan_changed after the first plan; recoveries: events whose
-  // kind contains "recover"; lost_devices: device_lost.
+  // kind contains "recover" but recovery_phase (a part of one); lost_devices: device_lost.
   int faults = 0, replans = 0, recoveries = 0, lost_devices = 0;
   std::map<std::string, int> events_by_kind;
+  // Training time: from training_started to the last iteration's run-level train_loss row (the
+  // set-up and the final evaluation excluded); none without both.
+  std::optional<double> training_s;
+  // The sum of the recovered events' iterations_retrained: mini-batches run again after a
+  // recovery, in place of later ones (the run's iteration count stays the experiment's).
+  int64_t iterations_retrained = 0;
+  // What a fault cost this run in time, against its fault-free twin in the comparison (every
+  // setting the same but the faults', and no fault applied there): training_s minus the twin's,
+  // plus the retrained iterations at the twin's pace (the work redone, which the run did instead
+  // of later iterations). None without a fault applied here or without such a twin; filled by
+  // compareRuns.
+  std::optional<double> time_lost_s;
 };
 
 struct Comparison {
@@ -72,7 +84,7 @@ ComparisonRow summarizeRun(const std::string& name, const std::string& dir, cons
 
 // The rows side by side, the first being the baseline: the settings that differ among them, the
 // target (given, or kDefaultTargetFraction of the best final accuracy, rounded to 4 decimals) and
-// each run's time and iterations to it.
+// each run's time and iterations to it, and each faulted run's time lost against its twin.
 Comparison compareRuns(std::vector<ComparisonRow> rows, std::optional<double> target);
 
 // Each folder's name, made unique with -2, -3, ... ("runs/a/run", "runs/b/run" -> run, run-2).
@@ -91,8 +103,8 @@ Result<Comparison> compareRunDirs(const std::vector<std::string>& dirs,
 // cells). Columns: run, status, the settings, final_test_accuracy, best_test_accuracy,
 // wall_time_s, target_accuracy, time_to_target_s, iterations_to_target, iterations,
 // samples_per_s, samples_per_s_second_half, bytes_total, bytes_<kind>..., faults, replans,
-// recoveries, lost_devices, events_<kind>... . An empty cell is a value the run does not have
-// (never evaluated, target not reached).
+// recoveries, lost_devices, training_s, iterations_retrained, time_lost_s, events_<kind>... .
+// An empty cell is a value the run does not have (never evaluated, target not reached, no twin).
 std::vector<std::string> summaryHeader(const Comparison& c);
 std::vector<std::vector<std::string>> summaryCells(const Comparison& c);
 std::string summaryCsv(const Comparison& c);

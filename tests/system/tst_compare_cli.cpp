@@ -246,6 +246,46 @@ TEST_F(CompareCli, FromRebuildsTheSameSummaryWithoutTraining) {
   for (const auto& e : fs::directory_iterator(again)) EXPECT_FALSE(e.is_directory()) << e.path();
 }
 
+// --xy: a point per run, one summary.csv column (or a ratio of two) against another, in
+// curve.csv and xy.png; a column summary.csv does not have is named in the error.
+TEST_F(CompareCli, XyDrawsOneColumnAgainstAnother) {
+  ASSERT_EQ(exit_, 0) << stdout_ << stderr_;
+  testsupport::ScratchDir dir("compare-cli-xy");
+  const std::string xy = dir.path("xy");
+  pid_t pid = spawn("EDGERIG_RUN",
+                    {"compare", "--from", out_, "--out", xy, "--xy",
+                     "bytes_total/iterations,samples_per_s"},
+                    dir);
+  ASSERT_GT(pid, 0);
+  ASSERT_EQ(waitExit(pid, 60s), 0) << slurp(dir.path("stderr"));
+  const auto summary = summaryRows(out_ + "/summary.csv");
+  const auto curve = summaryRows(xy + "/curve.csv");
+  ASSERT_EQ(curve.size(), 2u);
+  for (size_t i = 0; i < curve.size(); ++i) {
+    EXPECT_EQ(curve[i].at("run"), summary[i].at("run"));
+    EXPECT_EQ(curve[i].at("group"), "microBatches=" + summary[i].at("algorithm.microBatches"));
+    EXPECT_NEAR(number(curve[i], "bytes_total/iterations"),
+                number(summary[i], "bytes_total") / number(summary[i], "iterations"), 1e-6);
+    EXPECT_DOUBLE_EQ(number(curve[i], "samples_per_s"), number(summary[i], "samples_per_s"));
+  }
+  const std::string png = slurp(xy + "/xy.png");
+  EXPECT_EQ(png.substr(0, 8), std::string("\x89PNG\r\n\x1a\n", 8));
+  EXPECT_EQ(slurp(xy + "/xy.pdf").substr(0, 5), "%PDF-");
+
+  const std::string bad = dir.path("bad");
+  pid = spawn("EDGERIG_RUN",
+              {"compare", "--from", out_, "--out", bad, "--xy", "iterations,time_lost"}, dir);
+  ASSERT_GT(pid, 0);
+  EXPECT_EQ(waitExit(pid, 60s), 1);
+  EXPECT_NE(slurp(dir.path("stderr")).find("no column 'time_lost'"), std::string::npos)
+      << slurp(dir.path("stderr"));
+  pid = spawn("EDGERIG_RUN", {"compare", "--from", out_, "--out", bad, "--xy", "iterations"}, dir);
+  ASSERT_GT(pid, 0);
+  EXPECT_EQ(waitExit(pid, 60s), 2) << "a malformed --xy is refused before anything is read";
+  EXPECT_NE(slurp(dir.path("stderr")).find("--xy takes X,Y"), std::string::npos)
+      << slurp(dir.path("stderr"));
+}
+
 TEST(CompareCliStop, CtrlCInTheMiddleKeepsTheFinishedRuns) {
   testsupport::ScratchDir dir("compare-cli-stop");
   const std::string out = dir.path("cmp");

@@ -8,6 +8,7 @@
 #include <filesystem>
 #include <map>
 
+#include "core/runlog/comparison_curve.h"
 #include "core/runlog/csv.h"
 #include "core/runlog/run_comparison.h"
 #include "run_dir_fixture.h"
@@ -99,6 +100,7 @@ TEST_F(RunComparison, BytesEventsAndThroughputFromTheFolder) {
       {3.5, 20, "", "plan_changed", "re-plan: a | b"},
       {4.0, 24, "dev2", "device_lost", "no heartbeat for 3.5 s"},
       {4.5, 28, "", "recovery_started", "three-phase"},
+      {4.6, 28, "", "recovery_phase", "a phase of that recovery, not another one"},
       {5.0, 32, "", "recovery_finished", "back to 2 stages"},
       {5.0, 32, "", "plan_changed", "recovery plan: a | b"}};
   f.end_kind = "run_stopped";
@@ -230,6 +232,9 @@ TEST_F(RunComparison, SummaryCsvHeaderAndCells) {
                                         "replans",
                                         "recoveries",
                                         "lost_devices",
+                                        "training_s",
+                                        "iterations_retrained",
+                                        "time_lost_s",
                                         "events_device_joined",
                                         "events_fault_applied",
                                         "events_plan_changed",
@@ -243,10 +248,82 @@ TEST_F(RunComparison, SummaryCsvHeaderAndCells) {
   const std::vector<std::string> balanced{
       "balanced", "finished", "balanced", "0.85",     "0.85",     "6.500",    "0.8", "4.000", "60",
       "100",      "1280.00",  "1280.00",  "45000000", "30000000", "15000000", "1",   "0",     "0",
-      "0",        "2",        "1",        "1",        "1",        "1",        "1"};
+      "0",        "5.000",    "0",        "",         "2",        "1",        "1",   "1",     "1",
+      "1"};
+  // (training_s: 100 iterations of 0.05 s after training_started; no time lost: its fault has
+  // no fault-free twin here, the other runs differ in their plan.)
   EXPECT_EQ(rows->at(2), balanced);
   EXPECT_EQ(rows->at(1)[7], "7.000");  // even: after 60 iterations of 0.1 s
-  EXPECT_EQ(rows->at(1)[20], "0");     // no fault_applied there
+  EXPECT_EQ(rows->at(1)[23], "0");     // no fault_applied there
+}
+
+// A faulted run against its fault-free twin: the run with every setting the same but the
+// faults', and no fault applied. Two pairs that differ in redundancy, so each must find its own.
+TEST_F(RunComparison, TimeLostIsMeasuredAgainstTheFaultFreeTwin) {
+  auto cfg = [](int redundancy, int at) {
+    return R"({"name": "x", "algorithm": {"name": "respipe", "redundancy": )" +
+           std::to_string(redundancy) + R"(}, "faults": [{"atIteration": )" + std::to_string(at) +
+           R"(, "device": 1, "kind": "crash"}]})";
+  };
+  auto run = [&](int redundancy, int at, double per_iteration, int retrained) {
+    FakeRun f;
+    f.config_json = cfg(redundancy, at);
+    f.seconds_per_iteration = per_iteration;  // 100 iterations
+    if (at < 100) {
+      const double t = fakeRunTime(f, at);
+      f.extra_events = {{t, at, "dev1", "fault_applied", "scheduled crash"},
+                        {t + 0.01, at, "dev1", "device_lost", "closed the connection"},
+                        {t + 0.02, at, "", "recovery_phase", "recovery: fetch took 0.001 s"},
+                        {t + 0.03,
+                         at,
+                         "",
+                         "recovered",
+                         "went on without dev1",
+                         {{"iterations_retrained", std::to_string(retrained)}}}};
+    }
+    return f;
+  };
+  auto c = compareRunDirs({write("r0-none", run(0, 100000, 0.1, 0)),
+                           write("r0-crash", run(0, 50, 0.12, 5)),
+                           write("r1-none", run(1, 100000, 0.05, 0)),
+                           write("r1-crash", run(1, 50, 0.06, 0))},
+                          std::nullopt);
+  ASSERT_TRUE(c.isOk()) << c.status().message();
+  const auto& rows = c->rows;
+  ASSERT_TRUE(rows[1].training_s.has_value());
+  EXPECT_NEAR(*rows[1].training_s, 12.0, 1e-9);  // 100 x 0.12 s from training_started
+  EXPECT_EQ(rows[1].iterations_retrained, 5);
+  EXPECT_EQ(rows[1].recoveries, 1) << "the recovery_phase is part of the recovered one";
+  // 12 - 10 s, plus 5 retrained iterations at the twin's 0.1 s each.
+  ASSERT_TRUE(rows[1].time_lost_s.has_value());
+  EXPECT_NEAR(*rows[1].time_lost_s, 2.5, 1e-9);
+  ASSERT_TRUE(rows[3].time_lost_s.has_value());
+  EXPECT_NEAR(*rows[3].time_lost_s, 1.0, 1e-9) << "against r1-none (5 s), not r0-none";
+  EXPECT_FALSE(rows[0].time_lost_s.has_value()) << "no fault, no time lost";
+  EXPECT_FALSE(rows[2].time_lost_s.has_value());
+  // Without its twin a faulted run has none.
+  auto alone = compareRunDirs({rows[1].run_dir, rows[2].run_dir}, std::nullopt);
+  ASSERT_TRUE(alone.isOk());
+  EXPECT_FALSE(alone->rows[0].time_lost_s.has_value());
+
+  // The curve: a point per run with both values, grouped by the first setting but the faults'.
+  auto curve = curveOf(*c, "training_s/iterations", "time_lost_s");
+  ASSERT_TRUE(curve.isOk()) << curve.status().message();
+  ASSERT_EQ(curve->points.size(), 2u);
+  EXPECT_EQ(curve->points[0].run, "r0-crash");
+  EXPECT_EQ(curve->points[0].group, "redundancy=0");
+  EXPECT_NEAR(curve->points[0].x, 0.12, 1e-9);
+  EXPECT_NEAR(curve->points[0].y, 2.5, 1e-9);
+  EXPECT_EQ(curve->points[1].group, "redundancy=1");
+  auto unknown = curveOf(*c, "replica_bytes", "time_lost_s");
+  ASSERT_FALSE(unknown.isOk());
+  EXPECT_NE(unknown.status().message().find("no column 'replica_bytes'"), std::string::npos);
+  EXPECT_NE(unknown.status().message().find("time_lost_s"), std::string::npos)
+      << "the columns it has are listed";
+  EXPECT_TRUE(parseCurveSpec("a/b,c").isOk());
+  EXPECT_FALSE(parseCurveSpec("a").isOk());
+  EXPECT_FALSE(parseCurveSpec("a,b,c").isOk());
+  EXPECT_FALSE(parseCurveSpec(",b").isOk());
 }
 
 TEST_F(RunComparison, TerminalTableGivesRatiosToTheFirstRun) {
