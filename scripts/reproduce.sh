@@ -76,12 +76,15 @@ for name in $names; do
     [ -f "$out/summary.csv" ] || exit "$((rc ? rc : 1))"
     ln -sfn "$(basename "$out")" "runs/seeds/$name"
     runs=$(($(wc -l <"$out/summary.csv") - 1))
-    first=$(csv_cell "$out/summary.csv" "$headline_column" 1)
-    last=$(csv_cell "$out/summary.csv" "$headline_column" "$runs")
+    # headline_rows (optional): the two runs (1-based rows of summary.csv) the headline divides,
+    # the second over the first; default the last run over the first.
+    read -r first_row last_row <<<"${headline_rows:-1 $runs}"
+    first=$(csv_cell "$out/summary.csv" "$headline_column" "$first_row")
+    last=$(csv_cell "$out/summary.csv" "$headline_column" "$last_row")
     ratio=$(awk -v a="$last" -v b="$first" 'BEGIN { if (b + 0 > 0) printf "%.2f", a / b; else print "n/a" }')
     echo "seed,column,measured_ratio,claimed_ratio,folder" >"$out/headline.csv"
     echo "$name,$headline_column,$ratio,$headline_claim,$out" >>"$out/headline.csv"
-    echo "HEADLINE $name: $headline_column, last run over the first: $ratio (claim: $headline_claim)"
+    echo "HEADLINE $name: $headline_column, run $last_row over run $first_row: $ratio (claim: $headline_claim)"
     echo "   folder: runs/seeds/$name -> $out; open it overlaid: ./${EDGERIG_BUILD:-build}/app/edgerig --compare runs/seeds/$name"
     exit "$rc"
   ) || status=$?
