@@ -68,22 +68,36 @@ Result<Curve> curveOf(const Comparison& c, const std::string& x, const std::stri
     return *n / *d;
   };
   Curve curve{x, y, {}};
+  std::vector<size_t> rows;  // of the runs with a point
   for (size_t i = 0; i < c.rows.size(); ++i) {
     const auto vx = value(cells[i], *ex);
     const auto vy = value(cells[i], *ey);
     if (!vx || !vy) continue;
-    CurvePoint p{*vx, *vy, c.rows[i].run, "", ""};
-    for (const auto& [path, v] : c.rows[i].settings) {
-      if (path.rfind("faults", 0) == 0) continue;
-      const std::string part = shortPath(path) + "=" + v;
-      if (p.group.empty()) {
-        p.group = part;
-      } else {
-        if (!p.label.empty()) p.label += ' ';
-        p.label += part;
+    rows.push_back(i);
+    curve.points.push_back(CurvePoint{*vx, *vy, c.rows[i].run, "", ""});
+  }
+  // The settings that differ among the points (every run has the same paths, in one order).
+  std::vector<size_t> varying;
+  if (!rows.empty()) {
+    const auto& first = c.rows[rows.front()].settings;
+    for (size_t k = 0; k < first.size(); ++k) {
+      for (size_t r : rows) {
+        if (c.rows[r].settings.at(k).second != first[k].second) {
+          varying.push_back(k);
+          break;
+        }
       }
     }
-    curve.points.push_back(std::move(p));
+  }
+  for (size_t p = 0; p < rows.size(); ++p) {
+    const auto& settings = c.rows[rows[p]].settings;
+    for (size_t v = 0; v < varying.size(); ++v) {
+      const auto& [path, value] = settings[varying[v]];
+      const std::string part = shortPath(path) + "=" + value;
+      std::string& into = v + 1 == varying.size() ? curve.points[p].label : curve.points[p].group;
+      if (!into.empty()) into += ' ';
+      into += part;
+    }
   }
   return curve;
 }

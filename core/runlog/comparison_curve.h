@@ -14,8 +14,9 @@ namespace edgerig {
 struct CurvePoint {
   double x = 0, y = 0;
   std::string run;
-  // The run's settings but the faults' (paths shortened to their last part: "redundancy=0"):
-  // `group` is the first of them, the outermost axis of a sweep, and `label` the others.
+  // Of the settings that differ among the points (paths shortened to their last part,
+  // "redundancy=0"): `label` is the last (a sweep's innermost axis), `group` the others; the
+  // points of one group make one line.
   std::string group, label;
 };
 

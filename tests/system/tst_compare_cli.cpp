@@ -263,7 +263,8 @@ TEST_F(CompareCli, XyDrawsOneColumnAgainstAnother) {
   ASSERT_EQ(curve.size(), 2u);
   for (size_t i = 0; i < curve.size(); ++i) {
     EXPECT_EQ(curve[i].at("run"), summary[i].at("run"));
-    EXPECT_EQ(curve[i].at("group"), "microBatches=" + summary[i].at("algorithm.microBatches"));
+    EXPECT_EQ(curve[i].at("label"), "microBatches=" + summary[i].at("algorithm.microBatches"));
+    EXPECT_EQ(curve[i].at("group"), "");
     EXPECT_NEAR(number(curve[i], "bytes_total/iterations"),
                 number(summary[i], "bytes_total") / number(summary[i], "iterations"), 1e-6);
     EXPECT_DOUBLE_EQ(number(curve[i], "samples_per_s"), number(summary[i], "samples_per_s"));

@@ -306,15 +306,16 @@ TEST_F(RunComparison, TimeLostIsMeasuredAgainstTheFaultFreeTwin) {
   ASSERT_TRUE(alone.isOk());
   EXPECT_FALSE(alone->rows[0].time_lost_s.has_value());
 
-  // The curve: a point per run with both values, grouped by the first setting but the faults'.
+  // The curve: a point per run with both values, labelled by what differs among the points.
   auto curve = curveOf(*c, "training_s/iterations", "time_lost_s");
   ASSERT_TRUE(curve.isOk()) << curve.status().message();
   ASSERT_EQ(curve->points.size(), 2u);
   EXPECT_EQ(curve->points[0].run, "r0-crash");
-  EXPECT_EQ(curve->points[0].group, "redundancy=0");
+  EXPECT_EQ(curve->points[0].label, "redundancy=0");
+  EXPECT_EQ(curve->points[0].group, "") << "one setting differs: one line";
   EXPECT_NEAR(curve->points[0].x, 0.12, 1e-9);
   EXPECT_NEAR(curve->points[0].y, 2.5, 1e-9);
-  EXPECT_EQ(curve->points[1].group, "redundancy=1");
+  EXPECT_EQ(curve->points[1].label, "redundancy=1");
   auto unknown = curveOf(*c, "replica_bytes", "time_lost_s");
   ASSERT_FALSE(unknown.isOk());
   EXPECT_NE(unknown.status().message().find("no column 'replica_bytes'"), std::string::npos);
