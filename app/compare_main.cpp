@@ -139,9 +139,10 @@ CompareCommand::CompareCommand(CLI::App& app) {
                    "plots only); a comparison folder stands for the runs inside it")
       ->expected(1, CLI::detail::expected_max_vector_size);
   sub_->add_option("--xy", xy_,
-                   "X,Y: also draw one summary.csv column against another, a point per run "
-                   "(xy.png, xy.pdf, curve.csv); either may be A/B, a ratio of two columns "
-                   "(e.g. bytes_sent_replica/iterations,time_lost_s)");
+                   "X,Y[,ALONG]: also draw one summary.csv column against another, a point per "
+                   "run (xy.png, xy.pdf, curve.csv); either may be A/B, a ratio of two columns "
+                   "(e.g. bytes_sent_replica/iterations,time_lost_s,refreshEvery); a line joins "
+                   "the runs that differ only in ALONG (default: the last setting that differs)");
   sub_->add_flag("--quiet", quiet_, "no progress, only the comparison");
   sub_->add_flag("--dry-run", dry_run_,
                  "check every run's experiment and list the runs, then stop (nothing is run or "
@@ -321,7 +322,7 @@ int CompareCommand::writeComparison(const std::vector<std::string>& dirs, const 
 
 int CompareCommand::writeCurve(const Comparison& comparison, const std::string& out) {
   const auto spec = parseCurveSpec(xy_);  // checked before anything ran
-  auto curve = curveOf(comparison, spec->first, spec->second);
+  auto curve = curveOf(comparison, *spec);
   if (!curve) {
     std::cerr << "edgerig-run compare: " << curve.status().message() << "\n";
     return 1;

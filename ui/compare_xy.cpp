@@ -17,7 +17,7 @@
 namespace edgerig::ui {
 namespace {
 
-constexpr int kWidth = 900, kHeight = 620;
+constexpr int kWidth = 1100, kHeight = 620;
 
 Status cannotWrite(const std::string& path) {
   return unavailable("cannot write " + path + ": check the folder exists and is writable");
@@ -34,6 +34,15 @@ void build(QCustomPlot& plot, const Curve& curve, const QString& title) {
   plot.yAxis->setLabel(QString::fromStdString(curve.y_column));
   plot.legend->setVisible(true);
   plot.legend->setFont(QFont(QApplication::font().family(), 9));
+  // The legend right of the chart, so that it hides no point.
+  plot.axisRect()->insetLayout()->take(plot.legend);
+  auto* side = new QCPLayoutGrid;
+  plot.plotLayout()->addElement(1, 1, side);
+  side->addElement(0, 0, plot.legend);
+  side->addElement(1, 0, new QCPLayoutElement(&plot));  // pushes the legend to the top
+  side->setRowStretchFactor(1, 100);
+  side->setMargins(QMargins(0, 0, 10, 0));
+  plot.plotLayout()->setColumnStretchFactor(1, 0.001);
   // Groups in the order they first appear; each group's points joined in the order of x.
   std::vector<std::string> order;
   std::map<std::string, std::vector<const CurvePoint*>> groups;
@@ -69,9 +78,17 @@ void build(QCustomPlot& plot, const Curve& curve, const QString& title) {
       first = false;
     }
   }
-  // Room for the labels right and above; zero kept in view when the values are positive.
+  // Room for the labels right and above; zero kept in view when the values are positive. An x
+  // spanning a factor of 20 or more (a sweep of T = 1, 10, 50, say) is drawn on a log scale.
   const double dx = std::max(1e-9, x_max - x_min), dy = std::max(1e-9, y_max - y_min);
-  plot.xAxis->setRange(std::min(0.0, x_min - 0.05 * dx), x_max + 0.25 * dx);
+  if (x_min > 0 && x_max / x_min >= 20) {
+    plot.xAxis->setScaleType(QCPAxis::stLogarithmic);
+    plot.xAxis->setTicker(QSharedPointer<QCPAxisTickerLog>(new QCPAxisTickerLog));
+    plot.xAxis->setLabel(plot.xAxis->label() + " (log scale)");
+    plot.xAxis->setRange(x_min / 1.5, x_max * 4);
+  } else {
+    plot.xAxis->setRange(std::min(0.0, x_min - 0.05 * dx), x_max + 0.25 * dx);
+  }
   plot.yAxis->setRange(std::min(0.0, y_min - 0.05 * dy), y_max + 0.12 * dy);
 }
 

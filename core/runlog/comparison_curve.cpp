@@ -15,17 +15,27 @@ std::string shortPath(const std::string& path) {
 
 }  // namespace
 
-Result<std::pair<std::string, std::string>> parseCurveSpec(const std::string& spec) {
-  const auto comma = spec.find(',');
-  if (comma == std::string::npos || comma == 0 || comma + 1 == spec.size() ||
-      spec.find(',', comma + 1) != std::string::npos) {
-    return invalidArgument("--xy takes X,Y: two summary.csv columns (either may be A/B), got '" +
+Result<CurveSpec> parseCurveSpec(const std::string& spec) {
+  std::vector<std::string> parts;
+  size_t from = 0;
+  for (;;) {
+    const auto comma = spec.find(',', from);
+    parts.push_back(spec.substr(from, comma == std::string::npos ? std::string::npos : comma - from));
+    if (comma == std::string::npos) break;
+    from = comma + 1;
+  }
+  const bool empty = std::any_of(parts.begin(), parts.end(), [](const auto& p) { return p.empty(); });
+  if (parts.size() < 2 || parts.size() > 3 || empty) {
+    return invalidArgument("--xy takes X,Y or X,Y,ALONG: two summary.csv columns (either may be "
+                           "A/B) and the setting the lines run along, got '" +
                            spec + "'");
   }
-  return std::make_pair(spec.substr(0, comma), spec.substr(comma + 1));
+  return CurveSpec{parts[0], parts[1], parts.size() == 3 ? parts[2] : ""};
 }
 
-Result<Curve> curveOf(const Comparison& c, const std::string& x, const std::string& y) {
+Result<Curve> curveOf(const Comparison& c, const CurveSpec& spec) {
+  const std::string& x = spec.x;
+  const std::string& y = spec.y;
   const auto header = summaryHeader(c);
   const auto cells = summaryCells(c);
   auto columnOf = [&](const std::string& name) -> Result<size_t> {
@@ -89,12 +99,31 @@ Result<Curve> curveOf(const Comparison& c, const std::string& x, const std::stri
       }
     }
   }
+  // The one the lines run along: named, else the last.
+  size_t along = varying.empty() ? 0 : varying.size() - 1;
+  if (!spec.along.empty()) {
+    const auto& settings = c.rows.front().settings;
+    auto named = std::find_if(varying.begin(), varying.end(), [&](size_t k) {
+      return settings[k].first == spec.along || shortPath(settings[k].first) == spec.along;
+    });
+    if (named == varying.end()) {
+      std::string known;
+      for (size_t k : varying) {
+        if (!known.empty()) known += ", ";
+        known += settings[k].first;
+      }
+      return invalidArgument("--xy: '" + spec.along +
+                             "' is not a setting that differs among the points (those are: " +
+                             (known.empty() ? "none" : known) + ")");
+    }
+    along = static_cast<size_t>(named - varying.begin());
+  }
   for (size_t p = 0; p < rows.size(); ++p) {
     const auto& settings = c.rows[rows[p]].settings;
     for (size_t v = 0; v < varying.size(); ++v) {
       const auto& [path, value] = settings[varying[v]];
       const std::string part = shortPath(path) + "=" + value;
-      std::string& into = v + 1 == varying.size() ? curve.points[p].label : curve.points[p].group;
+      std::string& into = v == along ? curve.points[p].label : curve.points[p].group;
       if (!into.empty()) into += ' ';
       into += part;
     }

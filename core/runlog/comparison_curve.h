@@ -15,8 +15,8 @@ struct CurvePoint {
   double x = 0, y = 0;
   std::string run;
   // Of the settings that differ among the points (paths shortened to their last part,
-  // "redundancy=0"): `label` is the last (a sweep's innermost axis), `group` the others; the
-  // points of one group make one line.
+  // "redundancy=0"): `label` is the one the lines run along (by default the last in the
+  // experiment's order), `group` the others; the points of one group make one line.
   std::string group, label;
 };
 
@@ -25,12 +25,18 @@ struct Curve {
   std::vector<CurvePoint> points;  // the runs with both values, in the comparison's order
 };
 
+struct CurveSpec {
+  std::string x, y;
+  std::string along;  // a setting (its path, or the path's last part); empty: the default
+};
+
 // `x` and `y` name summary.csv columns; either may be A/B, the ratio of two columns
 // ("bytes_sent_replica/iterations"). A run whose cell is empty (or a zero divisor) has no point.
-// Errors name a column summary.csv does not have, and list those it has.
-Result<Curve> curveOf(const Comparison& c, const std::string& x, const std::string& y);
+// `along` names the setting each line runs along. Errors name a column summary.csv does not
+// have (listing those it has), or an `along` that is not a setting differing among the points.
+Result<Curve> curveOf(const Comparison& c, const CurveSpec& spec);
 
-// "X,Y" as --xy takes it; errors say what is wrong.
-Result<std::pair<std::string, std::string>> parseCurveSpec(const std::string& spec);
+// "X,Y" or "X,Y,ALONG" as --xy takes it; errors say what is wrong.
+Result<CurveSpec> parseCurveSpec(const std::string& spec);
 
 }  // namespace edgerig

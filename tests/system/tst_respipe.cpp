@@ -305,6 +305,36 @@ TEST(Respipe, AFrozenFirstOrLastStageCostsItsFreezeAndNeverHangsTheRun) {
   EXPECT_GT(last_gap, 1.2) << "the last stage's 1.5 s freeze costs its time";
 }
 
+// The adaptive τ: dev1 slowed 40x from iteration 5 to 11 (its micro-batch takes ~1 ms, so less
+// would hide in the acknowledgement's own noise on a loaded machine). With τ capped at 5 s but
+// adapted to 3x dev1's measured acknowledgement time, dev0 routes around it; with a fixed 5 s τ
+// nothing is routed (every micro-batch waits for the slowed stage).
+TEST(Respipe, AnAdaptiveDeadlineRoutesAroundASlowedStageAFixedLongOneWaitsFor) {
+  auto run = [](double adapt, const std::string& name) {
+    ExperimentConfig c = respipeRun(4, 1000);
+    c.algorithm.params.set("deadlineMs", int64_t{5000});
+    c.algorithm.params.set("deadlineAdapt", adapt);
+    FaultConfig slow = fault(1, "slowdown", 5);
+    slow.slowdown = 40;
+    c.faults.push_back(slow);
+    c.faults.push_back(fault(1, "clear", 11));
+    return runIt(c, name, {}, std::chrono::seconds(120));
+  };
+  const RunResult adaptive = run(3.0, "adaptive-tau");
+  const RunResult fixed = run(0.0, "fixed-tau");
+  ASSERT_TRUE(adaptive.summary.ok) << adaptive.summary.error;
+  ASSERT_TRUE(fixed.summary.ok) << fixed.summary.error;
+  const double routed = lastMetric(adaptive, "dev0", "routed_total");
+  std::printf("[ measured ] routed around the slowed dev1: %.0f (adaptive τ), %.0f (fixed 5 s); "
+              "training %.2f s vs %.2f s\n",
+              routed, lastMetric(fixed, "dev0", "routed_total"), adaptive.summary.training_s,
+              fixed.summary.training_s);
+  EXPECT_GE(routed, 12.0) << "half of the six slowed iterations' micro-batches, at least";
+  EXPECT_EQ(lastMetric(fixed, "dev0", "routed_total"), 0.0);
+  EXPECT_EQ(adaptive.losses.size(), static_cast<size_t>(kIterations));
+  for (double l : adaptive.losses) EXPECT_TRUE(std::isfinite(l));
+}
+
 // A lost last stage cannot be routed around: the run ends, with an error that says why.
 TEST(Respipe, ALostLastStageEndsTheRunWithAClearError) {
   ExperimentConfig c = respipeRun(1, 4);

@@ -307,7 +307,7 @@ TEST_F(RunComparison, TimeLostIsMeasuredAgainstTheFaultFreeTwin) {
   EXPECT_FALSE(alone->rows[0].time_lost_s.has_value());
 
   // The curve: a point per run with both values, labelled by what differs among the points.
-  auto curve = curveOf(*c, "training_s/iterations", "time_lost_s");
+  auto curve = curveOf(*c, {"training_s/iterations", "time_lost_s", ""});
   ASSERT_TRUE(curve.isOk()) << curve.status().message();
   ASSERT_EQ(curve->points.size(), 2u);
   EXPECT_EQ(curve->points[0].run, "r0-crash");
@@ -316,15 +316,24 @@ TEST_F(RunComparison, TimeLostIsMeasuredAgainstTheFaultFreeTwin) {
   EXPECT_NEAR(curve->points[0].x, 0.12, 1e-9);
   EXPECT_NEAR(curve->points[0].y, 2.5, 1e-9);
   EXPECT_EQ(curve->points[1].label, "redundancy=1");
-  auto unknown = curveOf(*c, "replica_bytes", "time_lost_s");
+  auto unknown = curveOf(*c, {"replica_bytes", "time_lost_s", ""});
   ASSERT_FALSE(unknown.isOk());
   EXPECT_NE(unknown.status().message().find("no column 'replica_bytes'"), std::string::npos);
   EXPECT_NE(unknown.status().message().find("time_lost_s"), std::string::npos)
       << "the columns it has are listed";
+  auto along = curveOf(*c, {"training_s/iterations", "time_lost_s", "algorithm.redundancy"});
+  ASSERT_TRUE(along.isOk()) << along.status().message();
+  EXPECT_EQ(along->points[1].label, "redundancy=1");
+  auto not_along = curveOf(*c, {"training_s/iterations", "time_lost_s", "refreshEvery"});
+  ASSERT_FALSE(not_along.isOk());
+  EXPECT_NE(not_along.status().message().find("algorithm.redundancy"), std::string::npos)
+      << not_along.status().message();
   EXPECT_TRUE(parseCurveSpec("a/b,c").isOk());
+  EXPECT_EQ(parseCurveSpec("a,b,c")->along, "c");
   EXPECT_FALSE(parseCurveSpec("a").isOk());
-  EXPECT_FALSE(parseCurveSpec("a,b,c").isOk());
+  EXPECT_FALSE(parseCurveSpec("a,b,c,d").isOk());
   EXPECT_FALSE(parseCurveSpec(",b").isOk());
+  EXPECT_FALSE(parseCurveSpec("a,b,").isOk());
 }
 
 TEST_F(RunComparison, TerminalTableGivesRatiosToTheFirstRun) {

@@ -45,6 +45,16 @@ AlgorithmEntry respipeEntry() {
                          0,
                          600000,
                          {}});
+  info.params.push_back({"deadlineAdapt",
+                         "τ adaptive: multiple",
+                         ParamSpec::Kind::kDouble,
+                         "0: τ is deadlineMs. Else τ is this multiple of the median time the next "
+                         "stage took to acknowledge its last 16 on-time micro-batches, between "
+                         "5 ms and deadlineMs (deadlineMs until 4 are measured)",
+                         0.0,
+                         0.0,
+                         1000.0,
+                         {}});
   info.params.push_back({"takeoverMisses",
                          "F: misses before take-over",
                          ParamSpec::Kind::kInt,

@@ -196,6 +196,7 @@ void RespipeStageWorker::takeOver() {
   replica_iteration_ = -1;
   consecutive_misses_ = 0;
   successor_lost_ = false;
+  ack_ms_.clear();  // the next stage is another one now
   int64_t next = finished_.empty() ? 0 : *finished_.rbegin() + 1;
   pipeline::TakeOver t;
   t.set_stage(stage());

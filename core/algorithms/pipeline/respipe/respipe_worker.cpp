@@ -1,6 +1,9 @@
 #include "core/algorithms/pipeline/respipe/respipe_worker.h"
 
+#include <algorithm>
 #include <chrono>
+#include <cmath>
+#include <vector>
 
 #include "core/algorithms/algo_message.h"
 #include "core/model/tensor_codec.h"
@@ -9,6 +12,11 @@ namespace edgerig {
 namespace {
 
 constexpr size_t kFinishedKept = 256;  // iterations remembered to recognise late results
+// The adaptive τ: the acknowledgements it takes the median of, how many it needs first, and the
+// shortest τ it sets (scheduling jitter alone would miss anything shorter).
+constexpr size_t kAckWindow = 16;
+constexpr size_t kAckMeasured = 4;
+constexpr auto kLeastDeadline = std::chrono::milliseconds(5);
 
 template <typename Fn>
 double timed(ComputeMeter& meter, Fn&& fn) {
@@ -42,6 +50,7 @@ Status RespipeStageWorker::initRespipe() {
   redundancy_ = static_cast<int>(ctx().params().getInt("redundancy"));
   refresh_every_ = ctx().params().getInt("refreshEvery");
   deadline_ = std::chrono::milliseconds(ctx().params().getInt("deadlineMs"));
+  deadline_adapt_ = ctx().params().getDouble("deadlineAdapt");
   takeover_misses_ = static_cast<int>(ctx().params().getInt("takeoverMisses"));
   span_end_ = stage();
   sendReplicas(0);  // the starting weights: a stage can be routed around from the first batch
@@ -295,8 +304,9 @@ Status RespipeStageWorker::forward(int64_t iteration, int m, wire::StepMode mode
       const bool guarded =
           train && deadline_.count() > 0 && redundancy_ > 0 && next < numStages() - 1;
       if (guarded && !successor_lost_) {
-        mb.deadline =
-            ctx().schedule(deadline_, [this, iteration, m] { routeAround(iteration, m); });
+        mb.sent = std::chrono::steady_clock::now();
+        mb.deadline = ctx().schedule(currentDeadline(),
+                                     [this, iteration, m] { routeAround(iteration, m); });
       }
       st.pending[m] = std::move(mb);
       route_now = guarded && successor_lost_;  // it is gone: no deadline to wait out
@@ -357,7 +367,7 @@ void RespipeStageWorker::routeAround(int64_t iteration, int m) {
   ctx().log()->info(
       "iteration {} micro-batch {}: stage {} missed its {} ms deadline, routed "
       "around it ({} in a row)",
-      iteration, m, skipped, deadline_.count(), consecutive_misses_);
+      iteration, m, skipped, currentDeadline().count(), consecutive_misses_);
   finishIfDone(iteration);
 }
 
@@ -392,8 +402,28 @@ Status RespipeStageWorker::onAck(const pipeline::ForwardAck& a) {
   if (mb == it->second.pending.end()) return Status::ok();
   mb->second.acked = true;
   mb->second.deadline.cancel();
-  if (!mb->second.routed) consecutive_misses_ = 0;
+  if (!mb->second.routed) {
+    consecutive_misses_ = 0;
+    // On time: its delay teaches the adaptive τ (a late one would teach it to wait for a slow
+    // stage, which is what routing avoids).
+    if (deadline_adapt_ > 0 && mb->second.sent != std::chrono::steady_clock::time_point{}) {
+      ack_ms_.push_back(std::chrono::duration<double, std::milli>(
+                            std::chrono::steady_clock::now() - mb->second.sent)
+                            .count());
+      if (ack_ms_.size() > kAckWindow) ack_ms_.pop_front();
+    }
+  }
   return Status::ok();
+}
+
+std::chrono::milliseconds RespipeStageWorker::currentDeadline() const {
+  if (deadline_adapt_ <= 0 || ack_ms_.size() < kAckMeasured) return deadline_;
+  std::vector<double> sorted(ack_ms_.begin(), ack_ms_.end());
+  std::nth_element(sorted.begin(), sorted.begin() + static_cast<long>(sorted.size() / 2),
+                   sorted.end());
+  const double tau = deadline_adapt_ * sorted[sorted.size() / 2];
+  return std::clamp(std::chrono::milliseconds(static_cast<int64_t>(std::ceil(tau))),
+                    std::min(kLeastDeadline, deadline_), deadline_);
 }
 
 Status RespipeStageWorker::onGradients(const wire::AlgoMessage& msg, const pipeline::Gradients& g) {

@@ -39,6 +39,7 @@ class RespipeStageWorker : public PipelineStageWorker {
     torch::Tensor labels;
     std::vector<int> route;  // route[s]: the device that ran stage s, up to this stage's last
     TimerHandle deadline;
+    std::chrono::steady_clock::time_point sent;  // to the next stage, for the adaptive τ
     bool acked = false;
     bool routed = false;
     torch::Tensor replica_input;  // when routed (train): its backward runs on the replica
@@ -103,9 +104,15 @@ class RespipeStageWorker : public PipelineStageWorker {
   int lastLayerOf(int s) const { return stageSetup().boundaries(s + 1); }
   bool endsPipeline() const { return span_end_ == numStages() - 1; }
 
+  // τ now: deadlineMs, or with deadlineAdapt the multiple of the next stage's median
+  // acknowledgement time (our design, docs/design.md respipe 2).
+  std::chrono::milliseconds currentDeadline() const;
+
   int redundancy_ = 1;
   int64_t refresh_every_ = 10;
   std::chrono::milliseconds deadline_{0};
+  double deadline_adapt_ = 0;
+  std::deque<double> ack_ms_;  // the next stage's last on-time acknowledgement times
   int takeover_misses_ = 8;
 
   int span_end_ = 0;  // the last stage whose layers this device runs (its own, or taken over)
