@@ -4,9 +4,11 @@
 #include <numeric>
 
 #include "core/algorithms/algo_message.h"
+#include "core/algorithms/pipeline/common/event_text.h"
 #include "core/data/sampler.h"
 #include "core/model/layer_chain.h"
 #include "core/model/tensor_codec.h"
+#include "core/runlog/event_kinds.h"
 #include "pipeline.pb.h"
 
 namespace edgerig {
@@ -412,6 +414,29 @@ Result<std::optional<PipelineCoordinator::ReplicaCopy>> PipelineCoordinator::fet
 
 std::string PipelineCoordinator::layoutDescription() const {
   return plan_ ? plan_->describe(layers_) : std::string("(no plan)");
+}
+
+void PipelineCoordinator::recoveryPhase(const char* phase, double took, int64_t iteration) {
+  namespace f = events::fields;
+  ctx_.event(std::string(events::kRecoveryPhase),
+             std::string("recovery: ") + phase + " took " + pipeline_text::seconds(took) + " s", -1,
+             {{std::string(f::kPhase), phase},
+              {std::string(f::kSeconds), pipeline_text::seconds(took)},
+              {std::string(f::kIteration), std::to_string(iteration)}});
+}
+
+void PipelineCoordinator::recovered(const Recovery& r) {
+  namespace f = events::fields;
+  ctx_.event(std::string(events::kRecovered), r.detail, -1,
+             {{std::string(f::kDevices), r.devices},
+              {std::string(f::kDetectionSeconds), pipeline_text::seconds(r.detection_s)},
+              {std::string(f::kSeconds), pipeline_text::seconds(r.seconds)},
+              {std::string(f::kSources), r.sources},
+              {std::string(f::kIterationsRetrained), std::to_string(r.retrained)},
+              {std::string(f::kCuts), pipeline_text::joined(plan_->cuts())},
+              {std::string(f::kIteration), std::to_string(r.iteration)}});
+  ctx_.metric("recovery_s", r.seconds);
+  ctx_.metric("iterations_retrained", static_cast<double>(r.retrained));
 }
 
 }  // namespace edgerig

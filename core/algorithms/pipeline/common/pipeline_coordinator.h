@@ -78,6 +78,20 @@ class PipelineCoordinator : public Coordinator {
                                                   const std::vector<std::string>& layers,
                                                   std::chrono::milliseconds timeout,
                                                   const std::string& what);
+  // A `recovery_phase` event: `phase` of the recovery at `iteration` ended, after `took` s.
+  void recoveryPhase(const char* phase, double took, int64_t iteration);
+  // A recovery's `recovered` event, with the fields the views and the comparison read, and the
+  // run metrics recovery_s and iterations_retrained.
+  struct Recovery {
+    std::string detail;   // for people
+    std::string devices;  // who is left, by name
+    double detection_s = 0;
+    double seconds = 0;
+    std::string sources;  // where each lost layer came from
+    int64_t retrained = 0;
+    int64_t iteration = 0;
+  };
+  void recovered(const Recovery& r);
   int deviceOf(int stage) const { return device_of_stage_[static_cast<size_t>(stage)]; }
   int stageOf(int device) const;
   int numStages() const { return static_cast<int>(device_of_stage_.size()); }

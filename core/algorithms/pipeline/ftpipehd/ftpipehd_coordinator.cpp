@@ -552,30 +552,11 @@ Status FtpipehdCoordinator::recoverOnce(const std::vector<int>& lost, int64_t it
   ctx_.metric(kNeighbourReplicaIteration, -1);  // the stages' replicas went with the plan
   std::string left;
   for (int d : survivors) left += (left.empty() ? "" : " ") + ctx_.deviceName(d);
-  namespace f = events::fields;
-  ctx_.event(std::string(events::kRecovered),
-             "went on without " + lost_names + " in " + seconds(took) + " s (" + sources + "); " +
+  recovered({"went on without " + lost_names + " in " + seconds(took) + " s (" + sources + "); " +
                  std::to_string(retrained) + " iterations retrained",
-             -1,
-             {{std::string(f::kDevices), left},
-              {std::string(f::kDetectionSeconds), seconds(detection)},
-              {std::string(f::kSeconds), seconds(took)},
-              {std::string(f::kSources), sources},
-              {std::string(f::kIterationsRetrained), std::to_string(retrained)},
-              {std::string(f::kCuts), joined(plan_->cuts())},
-              {std::string(f::kIteration), std::to_string(iteration)}});
-  ctx_.metric("recovery_s", took);
-  ctx_.metric("iterations_retrained", static_cast<double>(retrained));
+             left, detection, took, sources, retrained, iteration});
   return Status::ok();
 }
 
-void FtpipehdCoordinator::recoveryPhase(const char* phase, double took, int64_t iteration) {
-  namespace f = events::fields;
-  ctx_.event(std::string(events::kRecoveryPhase),
-             std::string("recovery: ") + phase + " took " + seconds(took) + " s", -1,
-             {{std::string(f::kPhase), phase},
-              {std::string(f::kSeconds), seconds(took)},
-              {std::string(f::kIteration), std::to_string(iteration)}});
-}
 
 }  // namespace edgerig

@@ -50,8 +50,6 @@ class FtpipehdCoordinator : public PipelineCoordinator {
   // its living owner, else the next stage's neighbour replica, else the controller's copy; start
   // the survivors on the new plan and resume from the oldest replica used.
   Status recover(std::vector<int> lost, int64_t iteration, Clock::time_point interrupted);
-  // A `recovery_phase` event: `phase` of the recovery at `iteration` ended, after `took` s.
-  void recoveryPhase(const char* phase, double took, int64_t iteration);
   // One attempt, started at `attempt`; the loss was seen at `detected`, `detection` s after the
   // interruption (the recovered event's times count from there, over every attempt).
   Status recoverOnce(const std::vector<int>& lost, int64_t iteration, Clock::time_point detected,

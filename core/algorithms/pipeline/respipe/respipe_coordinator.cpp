@@ -550,18 +550,10 @@ Status RespipeCoordinator::recoverOnce(int64_t done_through, Clock::time_point l
   ctx_.planChanged(*plan_, device_of_stage_, layers_, reference_time_s_, why);
   std::string left;
   for (int d : device_of_stage_) left += (left.empty() ? "" : " ") + ctx_.deviceName(d);
-  namespace f = events::fields;
-  ctx_.event(std::string(events::kRecovered),
-             why + ": " + reason + ", so the pipeline restarted on " + left + " in " +
+  // Nothing is replayed: the interrupted iteration runs again (it had not ended).
+  recovered({why + ": " + reason + ", so the pipeline restarted on " + left + " in " +
                  seconds(took) + " s; the plan is now " + plan_->describe(layers_),
-             -1,
-             {{std::string(f::kDevices), left},
-              {std::string(f::kDetectionSeconds), seconds(detection)},
-              {std::string(f::kSeconds), seconds(took)},
-              {std::string(f::kSources), sources},
-              {std::string(f::kCuts), joined(plan_->cuts())},
-              {std::string(f::kIteration), std::to_string(done_through + 1)}});
-  ctx_.metric("recovery_s", took);
+             left, detection, took, sources, 0, done_through + 1});
   return Status::ok();
 }
 

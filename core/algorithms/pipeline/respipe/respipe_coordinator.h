@@ -88,7 +88,6 @@ class RespipeCoordinator : public PipelineCoordinator {
   Status replanOnce(int64_t iteration, Clock::time_point detected, double detection,
                     Clock::time_point attempt);
   Result<StagePlan> planOver(const std::vector<int>& devices);
-  void recoveryPhase(const char* phase, double took, int64_t iteration);
 
   StagePlan start_plan_;
   std::vector<int> start_devices_;

@@ -91,14 +91,6 @@ Result<StagePlan> RespipeCoordinator::planOver(const std::vector<int>& devices) 
   return plan;
 }
 
-void RespipeCoordinator::recoveryPhase(const char* phase, double took, int64_t iteration) {
-  namespace f = events::fields;
-  ctx_.event(std::string(events::kRecoveryPhase),
-             std::string("recovery: ") + phase + " took " + seconds(took) + " s", -1,
-             {{std::string(f::kPhase), phase},
-              {std::string(f::kSeconds), seconds(took)},
-              {std::string(f::kIteration), std::to_string(iteration)}});
-}
 
 Status RespipeCoordinator::recoverByReplan(int64_t iteration, Clock::time_point interrupted) {
   keyStartCheckpoint(iteration);
@@ -193,22 +185,11 @@ Status RespipeCoordinator::replanOnce(int64_t iteration, Clock::time_point detec
     if (!left.empty()) left += ' ';
     left += ctx_.deviceName(d);
   }
-  namespace f = events::fields;
-  ctx_.event(std::string(events::kRecovered),
-             "went on without " + lost_names + " in " + seconds(took) +
+  recovered({"went on without " + lost_names + " in " + seconds(took) +
                  " s through a re-plan (r = 0: every layer from the controller's checkpoint after " +
                  std::to_string(resume) + " mini-batches); " + std::to_string(retrained) +
                  " iterations retrained; the plan is now " + plan_->describe(layers_),
-             -1,
-             {{std::string(f::kDevices), left},
-              {std::string(f::kDetectionSeconds), seconds(detection)},
-              {std::string(f::kSeconds), seconds(took)},
-              {std::string(f::kSources), sources},
-              {std::string(f::kIterationsRetrained), std::to_string(retrained)},
-              {std::string(f::kCuts), joined(plan_->cuts())},
-              {std::string(f::kIteration), std::to_string(iteration)}});
-  ctx_.metric("recovery_s", took);
-  ctx_.metric("iterations_retrained", static_cast<double>(retrained));
+             left, detection, took, sources, retrained, iteration});
   return Status::ok();
 }
 

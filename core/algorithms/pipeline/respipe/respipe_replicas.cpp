@@ -1,7 +1,8 @@
 // respipe's replicas and take-over, the agent side (RespipeStageWorker, respipe_worker.h): the
-// copies of this stage's layers sent to the r stages before it every T mini-batches, the replica
-// of the next stage loaded from the store, the controller's FetchReplica, and the take-over of
-// the next stage's layers after F consecutive misses.
+// copies of this stage's layers sent to the r stages before it every T mini-batches (with r = 0,
+// to the controller as a checkpoint), the replica of the next stage loaded from the store, the
+// controller's FetchReplica, and the take-over of the next stage's layers after F consecutive
+// misses or when the controller says it was lost.
 #include "core/algorithms/algo_message.h"
 #include "core/algorithms/pipeline/respipe/respipe_worker.h"
 #include "core/model/tensor_codec.h"
