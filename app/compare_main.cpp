@@ -344,8 +344,9 @@ int CompareCommand::writeCurve(const Comparison& comparison, const std::string& 
 #ifdef EDGERIG_WITH_UI
   const std::string png = (fs::path(out) / "xy.png").string();
   const std::string pdf = (fs::path(out) / "xy.pdf").string();
-  if (auto st = ui::renderCurve(*curve, fs::path(out).filename().string() + ": " +
-                                            curve->y_column + " against " + curve->x_column,
+  if (auto st = ui::renderCurve(*curve,
+                                fs::path(out).filename().string() + ": " + curve->y_column +
+                                    " against " + curve->x_column,
                                 png, pdf);
       !st) {
     std::cerr << "\nedgerig-run compare: " << st.message() << "\n";

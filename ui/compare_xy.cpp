@@ -27,8 +27,8 @@ Status cannotWrite(const std::string& path) {
 void build(QCustomPlot& plot, const Curve& curve, const QString& title) {
   plot.resize(kWidth, kHeight);
   plot.plotLayout()->insertRow(0);
-  auto* heading = new QCPTextElement(&plot, title, QFont(QApplication::font().family(), 12,
-                                                         QFont::Bold));
+  auto* heading =
+      new QCPTextElement(&plot, title, QFont(QApplication::font().family(), 12, QFont::Bold));
   plot.plotLayout()->addElement(0, 0, heading);
   plot.xAxis->setLabel(QString::fromStdString(curve.x_column));
   plot.yAxis->setLabel(QString::fromStdString(curve.y_column));

@@ -137,7 +137,8 @@ Result<DeviceMessage> Controller::Run::await(const std::function<bool(const Devi
       return unavailable("device " + names + " was lost while waiting for " + what);
     }
     // Never past the deadline: a zero timeout takes only what has already arrived.
-    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
+    const auto left =
+        std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
     auto in = pool_->next(std::clamp(left, std::chrono::milliseconds(0), kPumpSlice));
     if (in) {
       if (!in->closed && !stale(in->env)) {

@@ -20,15 +20,18 @@ Result<CurveSpec> parseCurveSpec(const std::string& spec) {
   size_t from = 0;
   for (;;) {
     const auto comma = spec.find(',', from);
-    parts.push_back(spec.substr(from, comma == std::string::npos ? std::string::npos : comma - from));
+    parts.push_back(
+        spec.substr(from, comma == std::string::npos ? std::string::npos : comma - from));
     if (comma == std::string::npos) break;
     from = comma + 1;
   }
-  const bool empty = std::any_of(parts.begin(), parts.end(), [](const auto& p) { return p.empty(); });
+  const bool empty =
+      std::any_of(parts.begin(), parts.end(), [](const auto& p) { return p.empty(); });
   if (parts.size() < 2 || parts.size() > 3 || empty) {
-    return invalidArgument("--xy takes X,Y or X,Y,ALONG: two summary.csv columns (either may be "
-                           "A/B) and the setting the lines run along, got '" +
-                           spec + "'");
+    return invalidArgument(
+        "--xy takes X,Y or X,Y,ALONG: two summary.csv columns (either may be "
+        "A/B) and the setting the lines run along, got '" +
+        spec + "'");
   }
   return CurveSpec{parts[0], parts[1], parts.size() == 3 ? parts[2] : ""};
 }

@@ -239,8 +239,8 @@ Comparison compareRuns(std::vector<ComparisonRow> rows, std::optional<double> ta
         continue;
       }
       const double pace = *twin.training_s / static_cast<double>(twin.iterations);
-      r.time_lost_s = *r.training_s - *twin.training_s +
-                      static_cast<double>(r.iterations_retrained) * pace;
+      r.time_lost_s =
+          *r.training_s - *twin.training_s + static_cast<double>(r.iterations_retrained) * pace;
       break;
     }
   }

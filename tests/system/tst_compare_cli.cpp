@@ -252,10 +252,10 @@ TEST_F(CompareCli, XyDrawsOneColumnAgainstAnother) {
   ASSERT_EQ(exit_, 0) << stdout_ << stderr_;
   testsupport::ScratchDir dir("compare-cli-xy");
   const std::string xy = dir.path("xy");
-  pid_t pid = spawn("EDGERIG_RUN",
-                    {"compare", "--from", out_, "--out", xy, "--xy",
-                     "bytes_total/iterations,samples_per_s"},
-                    dir);
+  pid_t pid = spawn(
+      "EDGERIG_RUN",
+      {"compare", "--from", out_, "--out", xy, "--xy", "bytes_total/iterations,samples_per_s"},
+      dir);
   ASSERT_GT(pid, 0);
   ASSERT_EQ(waitExit(pid, 60s), 0) << slurp(dir.path("stderr"));
   const auto summary = summaryRows(out_ + "/summary.csv");

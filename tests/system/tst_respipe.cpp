@@ -325,10 +325,11 @@ TEST(Respipe, AnAdaptiveDeadlineRoutesAroundASlowedStageAFixedLongOneWaitsFor) {
   ASSERT_TRUE(adaptive.summary.ok) << adaptive.summary.error;
   ASSERT_TRUE(fixed.summary.ok) << fixed.summary.error;
   const double routed = lastMetric(adaptive, "dev0", "routed_total");
-  std::printf("[ measured ] routed around the slowed dev1: %.0f (adaptive τ), %.0f (fixed 5 s); "
-              "training %.2f s vs %.2f s\n",
-              routed, lastMetric(fixed, "dev0", "routed_total"), adaptive.summary.training_s,
-              fixed.summary.training_s);
+  std::printf(
+      "[ measured ] routed around the slowed dev1: %.0f (adaptive τ), %.0f (fixed 5 s); "
+      "training %.2f s vs %.2f s\n",
+      routed, lastMetric(fixed, "dev0", "routed_total"), adaptive.summary.training_s,
+      fixed.summary.training_s);
   EXPECT_GE(routed, 12.0) << "half of the six slowed iterations' micro-batches, at least";
   EXPECT_EQ(lastMetric(fixed, "dev0", "routed_total"), 0.0);
   EXPECT_EQ(adaptive.losses.size(), static_cast<size_t>(kIterations));

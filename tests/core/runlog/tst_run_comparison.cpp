@@ -246,10 +246,10 @@ TEST_F(RunComparison, SummaryCsvHeaderAndCells) {
   // at 1 + 3 s; its last report at 6.0 s counted (6 - 1) / 0.05 = 100 iterations of bytes:
   // activations 1e5 x 100 x (1 + 2), gradients half of that.
   const std::vector<std::string> balanced{
-      "balanced", "finished", "balanced", "0.85",     "0.85",     "6.500",    "0.8", "4.000", "60",
-      "100",      "1280.00",  "1280.00",  "45000000", "30000000", "15000000", "1",   "0",     "0",
-      "0",        "5.000",    "0",        "",         "2",        "1",        "1",   "1",     "1",
-      "1"};
+      "balanced", "finished", "balanced", "0.85",    "0.85",    "6.500",    "0.8",
+      "4.000",    "60",       "100",      "1280.00", "1280.00", "45000000", "30000000",
+      "15000000", "1",        "0",        "0",       "0",       "5.000",    "0",
+      "",         "2",        "1",        "1",       "1",       "1",        "1"};
   // (training_s: 100 iterations of 0.05 s after training_started; no time lost: its fault has
   // no fault-free twin here, the other runs differ in their plan.)
   EXPECT_EQ(rows->at(2), balanced);
@@ -283,11 +283,10 @@ TEST_F(RunComparison, TimeLostIsMeasuredAgainstTheFaultFreeTwin) {
     }
     return f;
   };
-  auto c = compareRunDirs({write("r0-none", run(0, 100000, 0.1, 0)),
-                           write("r0-crash", run(0, 50, 0.12, 5)),
-                           write("r1-none", run(1, 100000, 0.05, 0)),
-                           write("r1-crash", run(1, 50, 0.06, 0))},
-                          std::nullopt);
+  auto c = compareRunDirs(
+      {write("r0-none", run(0, 100000, 0.1, 0)), write("r0-crash", run(0, 50, 0.12, 5)),
+       write("r1-none", run(1, 100000, 0.05, 0)), write("r1-crash", run(1, 50, 0.06, 0))},
+      std::nullopt);
   ASSERT_TRUE(c.isOk()) << c.status().message();
   const auto& rows = c->rows;
   ASSERT_TRUE(rows[1].training_s.has_value());

@@ -558,5 +558,4 @@ Status FtpipehdCoordinator::recoverOnce(const std::vector<int>& lost, int64_t it
   return Status::ok();
 }
 
-
 }  // namespace edgerig

@@ -91,7 +91,6 @@ Result<StagePlan> RespipeCoordinator::planOver(const std::vector<int>& devices) 
   return plan;
 }
 
-
 Status RespipeCoordinator::recoverByReplan(int64_t iteration, Clock::time_point interrupted) {
   keyStartCheckpoint(iteration);
   const auto detected = Clock::now();
@@ -185,11 +184,12 @@ Status RespipeCoordinator::replanOnce(int64_t iteration, Clock::time_point detec
     if (!left.empty()) left += ' ';
     left += ctx_.deviceName(d);
   }
-  recovered({"went on without " + lost_names + " in " + seconds(took) +
-                 " s through a re-plan (r = 0: every layer from the controller's checkpoint after " +
-                 std::to_string(resume) + " mini-batches); " + std::to_string(retrained) +
-                 " iterations retrained; the plan is now " + plan_->describe(layers_),
-             left, detection, took, sources, retrained, iteration});
+  recovered(
+      {"went on without " + lost_names + " in " + seconds(took) +
+           " s through a re-plan (r = 0: every layer from the controller's checkpoint after " +
+           std::to_string(resume) + " mini-batches); " + std::to_string(retrained) +
+           " iterations retrained; the plan is now " + plan_->describe(layers_),
+       left, detection, took, sources, retrained, iteration});
   return Status::ok();
 }
 

@@ -305,8 +305,8 @@ Status RespipeStageWorker::forward(int64_t iteration, int m, wire::StepMode mode
           train && deadline_.count() > 0 && redundancy_ > 0 && next < numStages() - 1;
       if (guarded && !successor_lost_) {
         mb.sent = std::chrono::steady_clock::now();
-        mb.deadline = ctx().schedule(currentDeadline(),
-                                     [this, iteration, m] { routeAround(iteration, m); });
+        mb.deadline =
+            ctx().schedule(currentDeadline(), [this, iteration, m] { routeAround(iteration, m); });
       }
       st.pending[m] = std::move(mb);
       route_now = guarded && successor_lost_;  // it is gone: no deadline to wait out
@@ -376,8 +376,10 @@ void RespipeStageWorker::onSuccessorLost(int lost_stage) {
   if (lost_stage >= numStages() - 1) return;  // the last stage is never routed around
   successor_lost_ = true;
   takeover_due_ = true;
-  ctx().log()->warn("stage {} was lost: routing around it at once, taking it over at the next "
-                    "flush", lost_stage);
+  ctx().log()->warn(
+      "stage {} was lost: routing around it at once, taking it over at the next "
+      "flush",
+      lost_stage);
   // What waits for its deadline goes now (in micro-batch order; a flush may end the iteration).
   std::vector<std::pair<int64_t, int>> waiting;
   for (const auto& [iteration, st] : iterations_) {
@@ -407,8 +409,8 @@ Status RespipeStageWorker::onAck(const pipeline::ForwardAck& a) {
     // On time: its delay teaches the adaptive τ (a late one would teach it to wait for a slow
     // stage, which is what routing avoids).
     if (deadline_adapt_ > 0 && mb->second.sent != std::chrono::steady_clock::time_point{}) {
-      ack_ms_.push_back(std::chrono::duration<double, std::milli>(
-                            std::chrono::steady_clock::now() - mb->second.sent)
+      ack_ms_.push_back(std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() -
+                                                                  mb->second.sent)
                             .count());
       if (ack_ms_.size() > kAckWindow) ack_ms_.pop_front();
     }
