@@ -156,7 +156,8 @@ Result<StepResult> RespipeCoordinator::trainStep(int64_t iteration) {
       if (!replan_lost_.empty()) {
         if (attempt >= ctx_.numDevices()) {
           return unavailable("iteration " + std::to_string(iteration) +
-                             " lost a stage after every recovery");
+                             " lost a stage again after " + std::to_string(attempt) +
+                             " recoveries through a re-plan; see the events before this error");
         }
         if (auto st = recoverByReplan(iteration, started); !st) return st;
         started = Clock::now();
