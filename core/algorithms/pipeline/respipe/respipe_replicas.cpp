@@ -198,6 +198,7 @@ void RespipeStageWorker::takeOver() {
   consecutive_misses_ = 0;
   successor_lost_ = false;
   ack_ms_.clear();  // the next stage is another one now
+  on_time_run_ = 0;
   int64_t next = finished_.empty() ? 0 : *finished_.rbegin() + 1;
   pipeline::TakeOver t;
   t.set_stage(stage());

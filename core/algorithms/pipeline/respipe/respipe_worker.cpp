@@ -16,6 +16,7 @@ constexpr size_t kFinishedKept = 256;  // iterations remembered to recognise lat
 // shortest τ it sets (scheduling jitter alone would miss anything shorter).
 constexpr size_t kAckWindow = 16;
 constexpr size_t kAckMeasured = 4;
+constexpr size_t kOnTimeToLearn = 4;  // on time in a row since the last miss, before learning
 constexpr auto kLeastDeadline = std::chrono::milliseconds(5);
 
 template <typename Fn>
@@ -363,6 +364,7 @@ void RespipeStageWorker::routeAround(int64_t iteration, int m) {
                        skipped, e.what());
     return;
   }
+  on_time_run_ = 0;
   if (++consecutive_misses_ >= takeover_misses_ && takeover_misses_ > 0) takeover_due_ = true;
   ctx().log()->info(
       "iteration {} micro-batch {}: stage {} missed its {} ms deadline, routed "
@@ -406,9 +408,13 @@ Status RespipeStageWorker::onAck(const pipeline::ForwardAck& a) {
   mb->second.deadline.cancel();
   if (!mb->second.routed) {
     consecutive_misses_ = 0;
+    ++on_time_run_;
     // On time: its delay teaches the adaptive τ (a late one would teach it to wait for a slow
-    // stage, which is what routing avoids).
-    if (deadline_adapt_ > 0 && mb->second.sent != std::chrono::steady_clock::time_point{}) {
+    // stage, which is what routing avoids). Not while misses are recent: an acknowledgement
+    // that just beat τ in a run of misses would raise the median, and τ would follow the
+    // slowdown up until nothing is routed.
+    if (deadline_adapt_ > 0 && on_time_run_ > kOnTimeToLearn &&
+        mb->second.sent != std::chrono::steady_clock::time_point{}) {
       ack_ms_.push_back(std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() -
                                                                   mb->second.sent)
                             .count());

@@ -113,6 +113,7 @@ class RespipeStageWorker : public PipelineStageWorker {
   std::chrono::milliseconds deadline_{0};
   double deadline_adapt_ = 0;
   std::deque<double> ack_ms_;  // the next stage's last on-time acknowledgement times
+  size_t on_time_run_ = 0;     // acknowledgements on time since the last miss
   int takeover_misses_ = 8;
 
   int span_end_ = 0;  // the last stage whose layers this device runs (its own, or taken over)
