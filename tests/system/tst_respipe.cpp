@@ -384,6 +384,19 @@ TEST(Respipe, EndToEndFreezeRouteKillTakeOverReturnFinish) {
               takeovers.front().detail.c_str(), r.summary.training_s, r.summary.test_accuracy);
 }
 
+// r = 0's exact replay: iteration i of `r` ran mini-batch i before the recovery at `at` and
+// i - retrained after it, so its loss is the unfaulted run's for that mini-batch (iterations
+// before `until`).
+void expectReplayedLosses(const RunResult& r, int64_t at, int64_t retrained, int64_t until) {
+  const RunResult& ref = reference();
+  for (int64_t i = 0; i < until && i < static_cast<int64_t>(ref.losses.size()); ++i) {
+    const int64_t batch = i < at ? i : i - retrained;
+    const double want = ref.losses[static_cast<size_t>(batch)];
+    EXPECT_NEAR(r.losses.at(static_cast<size_t>(i)), want, 1e-5 * std::max(1.0, want))
+        << "iteration " << i << " (mini-batch " << batch << ")";
+  }
+}
+
 // r = 0: the stages checkpoint to the controller every T (here 4) mini-batches instead. The
 // middle stage is killed at 6: the controller re-plans over dev0 and dev2, restarts them from
 // the checkpoint after 4 mini-batches (weights and momentum) and replays from there. The
@@ -409,15 +422,8 @@ TEST(Respipe, WithoutRedundancyALostStageIsRecoveredThroughAReplanFromTheCheckpo
   EXPECT_GE(at, 6) << rec.detail;
   EXPECT_GE(retrained, 1) << rec.detail;
   EXPECT_LT(retrained, 4) << "the checkpoint is at most T - 1 mini-batches old: " << rec.detail;
-  // Iteration i ran mini-batch i before the recovery and i - retrained after it.
-  const RunResult& ref = reference();
-  ASSERT_EQ(ref.losses.size(), static_cast<size_t>(kIterations));
-  for (int64_t i = 0; i < kIterations; ++i) {
-    const int64_t batch = i < at ? i : i - retrained;
-    const double want = ref.losses[static_cast<size_t>(batch)];
-    EXPECT_NEAR(r.losses[static_cast<size_t>(i)], want, 1e-5 * std::max(1.0, want))
-        << "iteration " << i << " (mini-batch " << batch << ")";
-  }
+  ASSERT_EQ(reference().losses.size(), static_cast<size_t>(kIterations));
+  expectReplayedLosses(r, at, retrained, kIterations);
   EXPECT_EQ(lastPlanDevices(r), "dev0 dev2");
   EXPECT_GT(r.summary.test_accuracy, 0.3);
   std::printf("[ measured ] %s\n", rec.detail.c_str());
@@ -439,13 +445,7 @@ TEST(Respipe, WithoutRedundancyALostFirstStageIsRecoveredAndRejoinsOnItsReturn) 
   EXPECT_EQ(recovered.front().field(f::kDevices), "dev1 dev2") << recovered.front().detail;
   const int64_t at = std::stoll(recovered.front().field(f::kIteration));
   const int64_t retrained = std::stoll(recovered.front().field(f::kIterationsRetrained));
-  const RunResult& ref = reference();
-  for (int64_t i = 0; i < 11 && i < static_cast<int64_t>(ref.losses.size()); ++i) {
-    const int64_t batch = i < at ? i : i - retrained;
-    const double want = ref.losses[static_cast<size_t>(batch)];
-    EXPECT_NEAR(r.losses[static_cast<size_t>(i)], want, 1e-5 * std::max(1.0, want))
-        << "iteration " << i << " (mini-batch " << batch << ")";
-  }
+  expectReplayedLosses(r, at, retrained, 11);  // up to the restart
   EXPECT_EQ(lastPlanDevices(r), "dev0 dev1 dev2") << "dev0 is back after its restart";
   for (double l : r.losses) EXPECT_TRUE(std::isfinite(l));
 }

@@ -6,24 +6,6 @@
 #include "core/model/tensor_codec.h"
 
 namespace edgerig {
-namespace {
-
-// Runs `fn`, charges its time to the meter (which adds the emulated slowdown) and returns
-// the charged seconds.
-template <typename Fn>
-double timed(ComputeMeter& meter, Fn&& fn) {
-  auto start = std::chrono::steady_clock::now();
-  fn();
-  double t = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  return meter.afterCompute(t);
-}
-
-Status torchError(const char* what, const std::exception& e) {
-  return internalError(std::string(what) + ": " + e.what());
-}
-
-}  // namespace
-
 Result<std::unique_ptr<Worker>> PipelineStageWorker::create(WorkerContext& ctx,
                                                             const wire::WorkerStart& start) {
   std::unique_ptr<PipelineStageWorker> w(new PipelineStageWorker(ctx));
@@ -218,21 +200,20 @@ Status PipelineStageWorker::forwardMicroBatch(int64_t iteration, int m, wire::St
                                               torch::Tensor input, const torch::Tensor& labels) {
   Iteration& st = iterationState(iteration, mode, micro_batches, batch_size);
   const bool train = mode == wire::STEP_MODE_TRAIN;
-  ComputeMeter& meter = ctx_.meter();
   try {
     torch::Tensor output;
     if (train) {
       if (!isFirst()) input = input.detach().requires_grad_(true);
-      st.compute_s += timed(meter, [&] { output = module_->forward(input); });
-      meter.addSamples(input.size(0));
+      st.compute_s += timed([&] { output = module_->forward(input); });
+      ctx_.meter().addSamples(input.size(0));
     } else {
       torch::NoGradGuard no_grad;
-      st.compute_s += timed(meter, [&] { output = module_->forward(input); });
+      st.compute_s += timed([&] { output = module_->forward(input); });
     }
     ++st.forwards;
     if (isLast()) {
       torch::Tensor loss_sum;
-      st.compute_s += timed(meter, [&] {
+      st.compute_s += timed([&] {
         loss_sum = torch::nn::functional::cross_entropy(
             output, labels,
             torch::nn::functional::CrossEntropyFuncOptions().reduction(torch::kSum));
@@ -280,7 +261,7 @@ Status PipelineStageWorker::backwardMicroBatch(int64_t iteration, int m,
       return invalidArgument("gradients for micro-batch " + std::to_string(m) +
                              " have the wrong shape");
     }
-    st.compute_s += timed(ctx_.meter(), [&] { mb.output.backward(grad_output); });
+    st.compute_s += timed([&] { mb.output.backward(grad_output); });
     ++st.backwards;
     sendInputGradient(iteration, m, mb.input);
   } catch (const std::exception& e) {
@@ -308,7 +289,7 @@ void PipelineStageWorker::finishIfDone(int64_t iteration) {
   const bool done = train ? st.backwards == st.micro_batches : st.forwards == st.micro_batches;
   if (!done) return;
   if (train) {
-    st.compute_s += timed(ctx_.meter(), [&] {
+    st.compute_s += timed([&] {
       optimizer_->step();
       optimizer_->zero_grad();
     });

@@ -7,9 +7,12 @@
 
 #include <torch/torch.h>
 
+#include <chrono>
+#include <exception>
 #include <map>
 #include <memory>
 #include <optional>
+#include <string>
 
 #include "core/algorithms/worker.h"
 #include "core/model/layer_chain.h"
@@ -44,6 +47,19 @@ class PipelineStageWorker : public Worker {
   void reassign(StageModule module, std::unique_ptr<torch::optim::SGD> optimizer);
   // No iteration or evaluation is in flight on this stage.
   bool idle() const { return iterations_.empty(); }
+
+  // Runs `fn`, charges its time to the meter (which adds the emulated slowdown) and returns
+  // the charged seconds.
+  template <typename Fn>
+  double timed(Fn&& fn) {
+    const auto start = std::chrono::steady_clock::now();
+    fn();
+    return ctx_.meter().afterCompute(
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
+  }
+  static Status torchError(const char* what, const std::exception& e) {
+    return internalError(std::string(what) + ": " + e.what());
+  }
 
   WorkerContext& ctx() { return ctx_; }
   const LayerChain& chain() const { return *chain_; }

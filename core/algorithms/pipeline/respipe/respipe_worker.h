@@ -6,6 +6,8 @@
 // step therefore still has every micro-batch's share. A late result whose replacement was used
 // is discarded and counted. After F consecutive misses stage k takes k+1's layers over for good,
 // at the next iteration boundary, and tells the controller. Event-driven: deadlines are timers.
+// Routing and the adaptive τ are in respipe_routing.cpp, replicas and take-over in
+// respipe_replicas.cpp.
 #pragma once
 
 #include <deque>
