@@ -71,6 +71,15 @@ for name in $names; do
     out="runs/seeds/$(date +%Y%m%d-%H%M%S)-$name"
     echo "== seed $name: $claim"
     echo "   ($paper; here: $scenario)"
+    # testbed (optional): (netns NAME LEFT RIGHT MBIT) runs the variants on agents in network
+    # namespaces, two halves behind a kernel rate limit (scripts/netns-testbed.sh), in place of
+    # the experiment's local devices and their emulated links.
+    if [ -n "${testbed+x}" ] && [ "${testbed[0]}" = netns ]; then
+      trap 'bash scripts/netns-testbed.sh down "${testbed[1]}"' EXIT
+      eval "$(bash scripts/netns-testbed.sh up "${testbed[@]:1}")"
+      compare_args+=(--set devices.localCount=0 --set "devices.profiles=[]"
+        --set "devices.remote=$testbed_remote" --set "devices.tokenFile=$testbed_token")
+    fi
     rc=0
     "$run" compare "$seeds/$experiment" "${compare_args[@]}" --out "$out" || rc=$?
     [ -f "$out/summary.csv" ] || exit "$((rc ? rc : 1))"

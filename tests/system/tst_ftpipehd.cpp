@@ -152,8 +152,8 @@ TEST(Ftpipehd, MigrationCarriesMomentum) {
 }
 
 // cnn on 4 devices, even plan [conv1 pool1 | conv2 pool2 | fc1 | fc2], neighbour replicas every
-// 3 iterations, global every 6; `kill` devices crash at the boundary before iteration 8.
-ExperimentConfig recoveryRun(const std::vector<int>& kill) {
+// 3 iterations, global every 6; `kill` devices crash at the boundary before iteration `at`.
+ExperimentConfig recoveryRun(const std::vector<int>& kill, int at = 8) {
   ExperimentConfig c;
   c.name = "ftpipehd-recovery";
   c.seed = 9;
@@ -177,7 +177,7 @@ ExperimentConfig recoveryRun(const std::vector<int>& kill) {
     FaultConfig crash;
     crash.device = d;
     crash.kind = "crash";
-    crash.at_iteration = 8;
+    crash.at_iteration = at;
     c.faults.push_back(crash);
   }
   return c;
@@ -192,7 +192,7 @@ double lastMetric(const RunResult& r, const std::string& device, const std::stri
 }
 
 // The recovered event of a run with the layers' sources; checks what every recovery must show.
-RunEvent recoveredEvent(const RunResult& r, const std::string& survivors) {
+RunEvent recoveredEvent(const RunResult& r, const std::string& survivors, int at = 8) {
   EXPECT_TRUE(r.summary.ok) << r.summary.error;
   EXPECT_EQ(r.losses.size(), 20u) << "every iteration of the run trained";
   const auto recovered = eventsOf(r, events::kRecovered);
@@ -200,11 +200,11 @@ RunEvent recoveredEvent(const RunResult& r, const std::string& survivors) {
   if (recovered.empty()) return {};
   const RunEvent& e = recovered.front();
   EXPECT_EQ(e.field(events::fields::kDevices), survivors) << e.detail;
-  // The crash comes before iteration 8; replicas are taken after 3 and 6 mini-batches.
+  // The failure comes after `at` mini-batches; the newest replica of every lost layer was taken
+  // at the last multiple of R_n = 3 (after 6 for a failure at 8, so mini-batches 6 and 7 run
+  // again): at most R_n.
   const int retrained = std::stoi(e.field(events::fields::kIterationsRetrained));
-  // The failure comes after 8 mini-batches; the newest replica of every lost layer was taken
-  // after 6 (R_n = 3, R_g = 6), so mini-batches 6 and 7 run again: at most R_n.
-  EXPECT_EQ(retrained, 8 - 8 / 3 * 3) << e.detail;
+  EXPECT_EQ(retrained, at - at / 3 * 3) << e.detail;
   EXPECT_LT(std::stod(e.field(events::fields::kSeconds)), 10.0) << e.detail;
   // The last plan in partitions.csv runs on the survivors only, one stage each.
   // (Each row has its own time, so a plan is told by its stage 0 row, not by one time.)
@@ -256,9 +256,30 @@ RunEvent recoveredEvent(const RunResult& r, const std::string& survivors) {
   return e;
 }
 
+// Every stage rolls back to the replica's mini-batch, momentum included, so the replay is
+// exact: iteration i ran mini-batch i before the recovery and i - retrained after it, and its
+// loss is the unfailed run's for that mini-batch.
+void expectExactReplay(const RunResult& r, const RunEvent& e) {
+  static const RunResult unfailed = runIt(recoveryRun({}), "unfailed");
+  ASSERT_TRUE(unfailed.summary.ok) << unfailed.summary.error;
+  ASSERT_EQ(unfailed.losses.size(), 20u);
+  const int64_t at = std::stoll(e.field(events::fields::kIteration));
+  const int64_t retrained = std::stoll(e.field(events::fields::kIterationsRetrained));
+  for (int64_t i = 0; i < static_cast<int64_t>(r.losses.size()); ++i) {
+    const int64_t batch = i < at ? i : i - retrained;
+    const double want = unfailed.losses[static_cast<size_t>(batch)];
+    EXPECT_NEAR(r.losses[static_cast<size_t>(i)], want, 1e-5 * std::max(1.0, want))
+        << "iteration " << i << " (mini-batch " << batch << "): " << e.detail;
+  }
+}
+
 TEST(Ftpipehd, AKilledMiddleStageIsRestoredFromItsNeighbourReplica) {
   const RunResult r = runIt(recoveryRun({2}), "kill-middle");
   const RunEvent e = recoveredEvent(r, "dev0 dev1 dev3");
+  // Mini-batch 6 is a global boundary too: the controller held the whole model of then.
+  EXPECT_NE(e.detail.find("every stage from its weights of mini-batch 6"), std::string::npos)
+      << e.detail;
+  expectExactReplay(r, e);
   // What the views are told of the replicas (the partition strip names each one's age): none on
   // the stages and the starting model on the controller at the start, neighbour replicas at the
   // boundaries of iterations 3 and 6, a global one at 6, none on the stages after the recovery's
@@ -281,6 +302,17 @@ TEST(Ftpipehd, AKilledMiddleStageIsRestoredFromItsNeighbourReplica) {
   EXPECT_GT(lastMetric(r, "dev3", "bytes_sent_replica"), 0.0);
 }
 
+// Killed after 10 mini-batches: the neighbour replica is of 9, the controller's global one of 6,
+// so the survivors roll back to the weights and momentum they kept when they replicated after 9.
+TEST(Ftpipehd, TheSurvivorsRollBackToTheirOwnWeightsOfTheNeighbourReplica) {
+  const RunResult r = runIt(recoveryRun({2}, 10), "kill-middle-10");
+  const RunEvent e = recoveredEvent(r, "dev0 dev1 dev3", 10);
+  EXPECT_EQ(e.field(events::fields::kSources), "fc1:neighbour") << e.detail;
+  EXPECT_NE(e.detail.find("every stage from its weights of mini-batch 9"), std::string::npos)
+      << e.detail;
+  expectExactReplay(r, e);
+}
+
 TEST(Ftpipehd, TwoNeighboursKilledAtOnceComeBackFromTheControllersReplica) {
   const RunResult r = runIt(recoveryRun({1, 2}), "kill-two");
   const RunEvent e = recoveredEvent(r, "dev0 dev3");
@@ -289,6 +321,7 @@ TEST(Ftpipehd, TwoNeighboursKilledAtOnceComeBackFromTheControllersReplica) {
   EXPECT_EQ(e.field(events::fields::kSources),
             "conv2:controller (global) pool2:controller (global) fc1:neighbour")
       << e.detail;
+  expectExactReplay(r, e);
 }
 
 TEST(Ftpipehd, AFrozenStageIsCaughtByTheBackwardDeadlineBeforeTheHeartbeatTimeout) {

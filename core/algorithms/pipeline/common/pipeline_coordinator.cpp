@@ -395,7 +395,8 @@ Result<std::optional<PipelineCoordinator::ReplicaCopy>> PipelineCoordinator::fet
   auto msg = ctx_.await(
       [holder, first](const DeviceMessage& m) {
         auto r = bodyIn<pipeline::Replica>(m);
-        return r && m.device == holder && r->layers_size() > 0 && r->layers(0) == first;
+        return r && !r->snapshot() && m.device == holder && r->layers_size() > 0 &&
+               r->layers(0) == first;
       },
       timeout, what);
   if (!msg) return msg.status();

@@ -269,7 +269,7 @@ Status FtpipehdCoordinator::collectReplicas(std::chrono::milliseconds timeout) {
     auto msg = ctx_.await(
         [](const DeviceMessage& m) {
           auto r = bodyIn<pipeline::Replica>(m);
-          return r && r->held() && m.device >= 0;
+          return r && r->held() && !r->snapshot() && m.device >= 0;
         },
         timeout, "the stages' replicas");
     if (!msg) return msg.status();
@@ -282,6 +282,38 @@ Status FtpipehdCoordinator::collectReplicas(std::chrono::milliseconds timeout) {
     controller_replicas_.put(r->iteration(), {r->layers().begin(), r->layers().end()}, state);
   }
   return Status::ok();
+}
+
+Result<bool> FtpipehdCoordinator::fetchSnapshots(const std::vector<int>& devices, int64_t at,
+                                                 ModelState& weights, ModelState& momentum) {
+  pipeline::FetchSnapshot fetch;
+  fetch.set_iteration(at);
+  for (int d : devices) ctx_.send(d, algoMessage(bridge::TrafficKind::kControl, fetch));
+  std::vector<int> pending = devices;
+  bool all = true;
+  while (!pending.empty()) {
+    auto msg = ctx_.await(
+        [&pending, at](const DeviceMessage& m) {
+          auto r = bodyIn<pipeline::Replica>(m);
+          return r && r->snapshot() && r->iteration() == at &&
+                 std::find(pending.begin(), pending.end(), m.device) != pending.end();
+        },
+        kMigrationTimeout, "the surviving stages' weights of mini-batch " + std::to_string(at));
+    if (!msg) return msg.status();
+    pending.erase(std::find(pending.begin(), pending.end(), msg->device));
+    const auto r = bodyIn<pipeline::Replica>(*msg);
+    auto tensors = tensorsOf(msg->env.algo());
+    if (!r->held() || !tensors || static_cast<int>(tensors->size()) != r->names_size()) {
+      all = false;
+      continue;
+    }
+    for (int i = 0; i < r->names_size(); ++i) {
+      const std::string& name = r->names(i);
+      (name.ends_with(".momentum") ? momentum : weights)
+          .emplace_back(name, (*tensors)[static_cast<size_t>(i)]);
+    }
+  }
+  return all;
 }
 
 std::vector<int> FtpipehdCoordinator::unresponsiveStages() {
@@ -489,17 +521,12 @@ Status FtpipehdCoordinator::recoverOnce(const std::vector<int>& lost, int64_t it
   auto phase_start = Clock::now();
   recoveryPhase("re-plan", std::chrono::duration<double>(phase_start - attempt).count(), iteration);
 
-  // Phase 2: every layer's weights. The survivors' own (and momentum) from them...
-  ModelState weights, momentum;
-  if (auto st = fetchStates(survivors, kMigrationTimeout, "the surviving stages' weights", weights,
-                            momentum);
-      !st) {
-    return st;
-  }
-  // ... the lost stages' from the next stage's neighbour replica, else the controller's copy.
+  // Phase 2: every layer's weights and momentum. The lost stages' from the next stage's
+  // neighbour replica, else the controller's copy...
   const int64_t data_now = dataIteration(iteration);
   int64_t resume = data_now;
   std::string sources;
+  ModelState lost_state;
   for (int s = 0; s < old_k; ++s) {
     if (usable(old_devices[static_cast<size_t>(s)])) continue;
     std::vector<std::string> names;
@@ -511,7 +538,7 @@ Status FtpipehdCoordinator::recoverOnce(const std::vector<int>& lost, int64_t it
           fetchReplica(next, names, kMigrationTimeout, "the neighbour replica of " + names.front());
       if (!copy) return copy.status();
       if (*copy) {
-        weights.insert(weights.end(), (*copy)->tensors.begin(), (*copy)->tensors.end());
+        lost_state.insert(lost_state.end(), (*copy)->tensors.begin(), (*copy)->tensors.end());
         resume = std::min(resume, (*copy)->iteration);
         source = "neighbour";
       }
@@ -519,11 +546,44 @@ Status FtpipehdCoordinator::recoverOnce(const std::vector<int>& lost, int64_t it
     if (source.empty()) {
       auto copy = controller_replicas_.take(names);
       if (!copy) return copy.status();
-      weights.insert(weights.end(), copy->begin(), copy->end());
+      lost_state.insert(lost_state.end(), copy->begin(), copy->end());
       for (const auto& n : names) resume = std::min(resume, controller_replicas_.iterationOf(n));
       source = s + 1 == old_k ? "controller (neighbour)" : "controller (global)";
     }
     for (const auto& n : names) sources += (sources.empty() ? "" : " ") + n + ":" + source;
+  }
+  // ... and the survivors' own as they were at that mini-batch count (our design: every stage
+  // rolls back, so the replay computes what the run without the failure computed): from the
+  // controller when it holds the whole model of then (a global replica, the starting model),
+  // else from the copies the survivors kept when they replicated; when one kept none of then (it
+  // migrated since), the survivors' as they are now: ftpipehd's mix.
+  ModelState weights, momentum;
+  std::vector<std::string> all_layers;
+  for (const auto& l : layers_) all_layers.push_back(l.name);
+  const bool controller_has_all = std::all_of(
+      all_layers.begin(), all_layers.end(),
+      [&](const std::string& l) { return controller_replicas_.iterationOf(l) == resume; });
+  Result<bool> rolled_back = false;
+  if (resume < data_now && controller_has_all) {
+    auto all = controller_replicas_.take(all_layers);
+    if (!all) return all.status();
+    lost_state = std::move(all).value();  // the lost layers' copies are the same
+    rolled_back = true;
+  } else if (resume < data_now) {
+    rolled_back = fetchSnapshots(survivors, resume, weights, momentum);
+  }
+  if (!rolled_back) return rolled_back.status();
+  if (!*rolled_back) {
+    weights.clear();
+    momentum.clear();
+    if (auto st = fetchStates(survivors, kMigrationTimeout, "the surviving stages' weights",
+                              weights, momentum);
+        !st) {
+      return st;
+    }
+  }
+  for (auto& [name, t] : lost_state) {
+    (name.ends_with(".momentum") ? momentum : weights).emplace_back(name, std::move(t));
   }
 
   const auto fetched = Clock::now();
@@ -553,7 +613,11 @@ Status FtpipehdCoordinator::recoverOnce(const std::vector<int>& lost, int64_t it
   std::string left;
   for (int d : survivors) left += (left.empty() ? "" : " ") + ctx_.deviceName(d);
   recovered({"went on without " + lost_names + " in " + seconds(took) + " s (" + sources + "); " +
-                 std::to_string(retrained) + " iterations retrained",
+                 std::to_string(retrained) + " iterations retrained" +
+                 (retrained == 0 ? ""
+                  : *rolled_back
+                      ? ", every stage from its weights of mini-batch " + std::to_string(resume)
+                      : ", the survivors on their newer weights"),
              left, detection, took, sources, retrained, iteration});
   return Status::ok();
 }

@@ -46,14 +46,19 @@ class FtpipehdCoordinator : public PipelineCoordinator {
   // Stores the replicas sent to the controller since the last call (waits at most `timeout`
   // for each one still expected).
   Status collectReplicas(std::chrono::milliseconds timeout);
-  // Three phases: drop the lost stages and re-plan over the survivors; gather every layer from
-  // its living owner, else the next stage's neighbour replica, else the controller's copy; start
-  // the survivors on the new plan and resume from the oldest replica used.
+  // Three phases: drop the lost stages and re-plan over the survivors; gather the lost layers
+  // from the next stage's neighbour replica, else the controller's copy, and the survivors' own
+  // as they were at the oldest replica used (as they are, if they kept none of then); start the
+  // survivors on the new plan and resume from that replica's mini-batch.
   Status recover(std::vector<int> lost, int64_t iteration, Clock::time_point interrupted);
   // One attempt, started at `attempt`; the loss was seen at `detected`, `detection` s after the
   // interruption (the recovered event's times count from there, over every attempt).
   Status recoverOnce(const std::vector<int>& lost, int64_t iteration, Clock::time_point detected,
                      double detection, Clock::time_point attempt);
+  // `devices`' own weights and momentum as they replicated them after mini-batch `at`
+  // (FetchSnapshot), added to `weights` and `momentum`; false when one of them kept none of then.
+  Result<bool> fetchSnapshots(const std::vector<int>& devices, int64_t at, ModelState& weights,
+                              ModelState& momentum);
   // After a missed deadline: the stages' devices that do not answer a probe (now dropped).
   std::vector<int> unresponsiveStages();
   // One device's capacity from a fresh layer profile (T_ref over its own times), as the

@@ -84,6 +84,11 @@ Status FtpipehdStageWorker::onOtherMessage(const wire::AlgoMessage& m) {
     if (!f) return f.status();
     return onFetchReplica(*f);
   }
+  if (bodyIs<pipeline::FetchSnapshot>(m)) {
+    auto f = bodyAs<pipeline::FetchSnapshot>(m);
+    if (!f) return f.status();
+    return onFetchSnapshot(*f);
+  }
   if (bodyIs<pipeline::Probe>(m)) {
     auto p = bodyAs<pipeline::Probe>(m);
     if (!p) return p.status();
@@ -115,13 +120,47 @@ Status FtpipehdStageWorker::onReplicate(const pipeline::Replicate& r) {
   for (int l = module()->first(); l < module()->last(); ++l) {
     body.add_layers(chain().infos()[static_cast<size_t>(l)].name);
   }
-  const ModelState state = stateOf(*module());
+  // Weights and momentum (our design: a restored layer goes on with its owner's momentum, so a
+  // recovery's replay computes what the run without the failure computed).
+  ModelState state = stateOf(*module());
+  for (auto& t : momentumOf(optimizer(), *module())) state.push_back(std::move(t));
   if (r.neighbour() && !isLast()) {
     ctx().send(deviceOfStage(stageSetup().stage() + 1), replicaMessage(body, state));
   }
   if (r.global() || (r.neighbour() && isLast())) {
     ctx().sendToController(replicaMessage(body, state));
   }
+  // The stage's own copy of the same state, for a recovery that rolls every stage back to it.
+  // Kept: the newest two and the newest global one (a lost stage whose successor is lost too
+  // comes back from the global replica, R_g may be many R_n old).
+  snapshots_[r.iteration()] =
+      Snapshot{{body.layers().begin(), body.layers().end()}, state, r.global()};
+  int64_t newest_global = -1;
+  for (const auto& [it, snap] : snapshots_) {
+    if (snap.global) newest_global = it;
+  }
+  while (snapshots_.size() > 2) {
+    auto oldest = snapshots_.begin();
+    if (oldest->first == newest_global) ++oldest;
+    if (std::next(oldest) == snapshots_.end() || std::next(oldest, 2) == snapshots_.end()) break;
+    snapshots_.erase(oldest);
+  }
+  return Status::ok();
+}
+
+Status FtpipehdStageWorker::onFetchSnapshot(const pipeline::FetchSnapshot& f) {
+  pipeline::Replica body;
+  body.set_iteration(f.iteration());
+  body.set_stage(stageSetup().stage());
+  body.set_snapshot(true);
+  const auto it = snapshots_.find(f.iteration());
+  if (it == snapshots_.end()) {
+    ctx().sendToController(algoMessage(bridge::TrafficKind::kReplica, body));  // held = false
+    return Status::ok();
+  }
+  for (const auto& l : it->second.layers) body.add_layers(l);
+  body.set_held(true);
+  ctx().sendToController(replicaMessage(body, it->second.state));
   return Status::ok();
 }
 
@@ -307,6 +346,7 @@ Status FtpipehdStageWorker::onCommit(const pipeline::MigrateCommit& c) {
   }
   reassign(std::move(*prepared_->module), std::move(prepared_->optimizer));
   prepared_.reset();
+  snapshots_.clear();  // of layers this stage no longer holds as they were
   pipeline::MigrateCommitted done;
   done.set_migration(c.migration());
   done.set_stage(stageSetup().stage());

@@ -6,6 +6,7 @@
 // controller (the global one).
 #pragma once
 
+#include <map>
 #include <memory>
 #include <optional>
 
@@ -33,6 +34,8 @@ class FtpipehdStageWorker : public PipelineStageWorker {
   Status onReplicate(const pipeline::Replicate& r);
   Status onReplica(const wire::AlgoMessage& m, const pipeline::Replica& r);
   Status onFetchReplica(const pipeline::FetchReplica& f);
+  // The stage's own weights and momentum as it replicated them at an iteration, for a recovery.
+  Status onFetchSnapshot(const pipeline::FetchSnapshot& f);
   // Builds the new slice once every fetched layer is in, and tells the controller.
   void finishPrepare();
   void answerPrepared(bool ok, const std::string& error);
@@ -52,6 +55,15 @@ class FtpipehdStageWorker : public PipelineStageWorker {
   };
   std::optional<Prepared> prepared_;
   ReplicaStore neighbour_;  // the previous stage's layers, as it last sent them
+  // This stage's own layers as it replicated them, by mini-batch count: the newest two
+  // replication boundaries and the newest global one (a recovery rolls every stage back to the
+  // newest replica of the lost layers). Cleared when it migrates.
+  struct Snapshot {
+    std::vector<std::string> layers;
+    ModelState state;  // weights and momentum
+    bool global = false;
+  };
+  std::map<int64_t, Snapshot> snapshots_;
 };
 
 }  // namespace edgerig
