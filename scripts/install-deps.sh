@@ -10,7 +10,7 @@ packages=(
   libspdlog-dev libcli11-dev nlohmann-json3-dev
   libgtest-dev
   dataset-fashion-mnist
-  xvfb xauth
+  xvfb xauth iproute2
   clang-format clang-tidy
   clang-14 libclang-rt-14-dev
 )
