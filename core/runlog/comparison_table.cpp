@@ -62,6 +62,7 @@ std::string summaryTable(const Comparison& c) {
   lines.push_back({"best test accuracy", opt(&ComparisonRow::best_test_accuracy), percent});
   lines.push_back({"wall time", num(&ComparisonRow::wall_time_s), seconds});
   lines.push_back({"time to target", opt(&ComparisonRow::time_to_target_s), seconds});
+  lines.push_back({"training time to target", opt(&ComparisonRow::training_to_target_s), seconds});
   lines.push_back({"iterations to target", opt(&ComparisonRow::iterations_to_target), count});
   lines.push_back({"iterations", num(&ComparisonRow::iterations), count});
   lines.push_back({"samples/s (run average)", opt(&ComparisonRow::samples_per_s),

@@ -93,11 +93,15 @@ ComparisonRow summarizeRun(const std::string& name, const std::string& dir, cons
   std::optional<double> average, legacy_rate;
   std::vector<std::pair<int64_t, double>> rates;  // the run-level samples_per_s rows
   std::optional<double> last_loss_at;             // the newest run-level train_loss row
+  std::vector<double> loss_times;                 // every run-level train_loss row's time
   for (const MetricSample& m : run.metrics) {
     row.wall_time_s = std::max(row.wall_time_s, m.time_s);
     row.iterations = std::max(row.iterations, m.iteration);
     if (m.device.empty()) {
-      if (m.metric == "train_loss") last_loss_at = std::max(last_loss_at.value_or(0.0), m.time_s);
+      if (m.metric == "train_loss") {
+        last_loss_at = std::max(last_loss_at.value_or(0.0), m.time_s);
+        loss_times.push_back(m.time_s);
+      }
       if (m.metric == "test_accuracy")
         row.test_accuracy.push_back({m.time_s, m.iteration, m.value});
       if (m.metric == "samples_per_s_average") average = m.value;
@@ -164,6 +168,25 @@ ComparisonRow summarizeRun(const std::string& name, const std::string& dir, cons
     }
   }
   row.replans = std::max(0, plans - 1);
+  // Each evaluation's training time: since training started, less every evaluation so far (from
+  // the last train_loss row before its result to the result).
+  std::optional<double> started;
+  for (const RunEvent& e : run.events) {
+    if (e.kind == events::kTrainingStarted) {
+      started = e.time_s;
+      break;
+    }
+  }
+  if (started) {
+    std::sort(loss_times.begin(), loss_times.end());
+    double evaluating = 0;
+    for (auto& p : row.test_accuracy) {
+      auto after = std::upper_bound(loss_times.begin(), loss_times.end(), p.time_s);
+      const double from = after == loss_times.begin() ? *started : std::max(*started, *(after - 1));
+      evaluating += std::max(0.0, p.time_s - from);
+      p.training_s = std::max(0.0, p.time_s - *started - evaluating);
+    }
+  }
   return row;
 }
 
@@ -182,11 +205,13 @@ Comparison compareRuns(std::vector<ComparisonRow> rows, std::optional<double> ta
   }
   for (auto& r : rows) {
     r.time_to_target_s.reset();
+    r.training_to_target_s.reset();
     r.iterations_to_target.reset();
     if (!c.target_accuracy) continue;
     for (const auto& p : r.test_accuracy) {
       if (p.accuracy >= *c.target_accuracy) {
         r.time_to_target_s = p.time_s;
+        r.training_to_target_s = p.training_s;
         r.iterations_to_target = p.iteration;
         break;
       }
@@ -336,8 +361,8 @@ std::vector<std::string> summaryHeader(const Comparison& c) {
   }
   for (const char* col :
        {"final_test_accuracy", "best_test_accuracy", "wall_time_s", "target_accuracy",
-        "time_to_target_s", "iterations_to_target", "iterations", "samples_per_s",
-        "samples_per_s_second_half", "bytes_total"}) {
+        "time_to_target_s", "training_to_target_s", "iterations_to_target", "iterations",
+        "samples_per_s", "samples_per_s_second_half", "bytes_total"}) {
     h.push_back(col);
   }
   for (const auto& kind : unionKeys(c.rows, /*events=*/false)) h.push_back(kBytesPrefix + kind);
@@ -361,6 +386,7 @@ std::vector<std::vector<std::string>> summaryCells(const Comparison& c) {
     row.push_back(formatTime(r.wall_time_s));
     row.push_back(cell(c.target_accuracy));
     row.push_back(r.time_to_target_s ? formatTime(*r.time_to_target_s) : "");
+    row.push_back(r.training_to_target_s ? formatTime(*r.training_to_target_s) : "");
     row.push_back(r.iterations_to_target ? std::to_string(*r.iterations_to_target) : "");
     row.push_back(std::to_string(r.iterations));
     row.push_back(r.samples_per_s ? fixed(*r.samples_per_s, 2) : "");

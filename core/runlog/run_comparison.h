@@ -25,6 +25,10 @@ struct AccuracyPoint {
   double time_s = 0;
   int64_t iteration = 0;
   double accuracy = 0;
+  // Seconds of training before it: from training_started, without the evaluations up to and
+  // including this one (each from the run's last train_loss row before it to its result). Empty
+  // when the folder has no training_started event.
+  std::optional<double> training_s;
 };
 
 struct ComparisonRow {
@@ -42,6 +46,8 @@ struct ComparisonRow {
   double wall_time_s = 0;  // the run's last row: seconds since it started, set-up included
   // The first evaluation at or above the comparison's target; filled by compareRuns.
   std::optional<double> time_to_target_s;
+  // The same evaluation's training_s: the time to the target without set-up and evaluations.
+  std::optional<double> training_to_target_s;
   std::optional<int64_t> iterations_to_target;
   int64_t iterations = 0;
   // Whole-run average: the last samples_per_s_average (samples over training time). Folders
@@ -101,7 +107,8 @@ Result<Comparison> compareRunDirs(const std::vector<std::string>& dirs,
 
 // summary.csv: the header, then one row per run, as text cells (the GUI's table shows the same
 // cells). Columns: run, status, the settings, final_test_accuracy, best_test_accuracy,
-// wall_time_s, target_accuracy, time_to_target_s, iterations_to_target, iterations,
+// wall_time_s, target_accuracy, time_to_target_s, training_to_target_s, iterations_to_target,
+// iterations,
 // samples_per_s, samples_per_s_second_half, bytes_total, bytes_<kind>..., faults, replans,
 // recoveries, lost_devices, training_s, iterations_retrained, time_lost_s, events_<kind>... .
 // An empty cell is a value the run does not have (never evaluated, target not reached, no twin).

@@ -22,6 +22,7 @@ struct FakeRun {
   double samples_per_iteration = 64;
   double report_every_s = 0.25;  // each device's metrics report
   int64_t eval_every = 20;       // and at the end
+  double eval_s = 0;             // each evaluation's time: its result comes that much later
   // Test accuracy of the evaluation after `iteration` iterations.
   std::function<double(int64_t iteration)> accuracy = [](int64_t i) {
     return 0.9 * static_cast<double>(i) / static_cast<double>(i + 50);
@@ -33,8 +34,11 @@ struct FakeRun {
   std::string end_kind = "run_finished";
 };
 
+// When iteration `iteration` ends: set-up, the iterations, and the evaluations before it.
 inline double fakeRunTime(const FakeRun& f, int64_t iteration) {
-  return f.setup_s + f.seconds_per_iteration * static_cast<double>(iteration);
+  const int64_t evaluations = iteration > 0 ? (iteration - 1) / f.eval_every : 0;
+  return f.setup_s + f.seconds_per_iteration * static_cast<double>(iteration) +
+         f.eval_s * static_cast<double>(evaluations);
 }
 
 // Writes the folder (which must not exist yet). Returns the RunLog's status.
@@ -88,14 +92,15 @@ inline Status writeFakeRun(const std::string& dir, const FakeRun& f) {
                                    {t, it, "", "epoch", static_cast<double>(it) / 1000.0},
                                    {t, it, "", "samples_per_s", rate},
                                    {t, it, "", "samples_per_s_average", rate}};
-    if (it % f.eval_every == 0 || it == f.iterations) {
-      step.push_back({t, it, "", "test_accuracy", f.accuracy(it)});
-      step.push_back({t, it, "", "test_loss", 1.0 - f.accuracy(it)});
-    }
     log.append(step);
+    if (it % f.eval_every == 0 || it == f.iterations) {
+      const double done = t + f.eval_s;
+      log.append(std::vector<MetricSample>{{done, it, "", "test_accuracy", f.accuracy(it)},
+                                           {done, it, "", "test_loss", 1.0 - f.accuracy(it)}});
+    }
   }
   while (next_event < events.size()) log.append(events[next_event++]);
-  const double end = fakeRunTime(f, f.iterations) + 0.5;
+  const double end = fakeRunTime(f, f.iterations) + f.eval_s + 0.5;
   log.append(RunEvent{end, f.iterations, "", f.end_kind, "scripted end"});
   return log.status();
 }

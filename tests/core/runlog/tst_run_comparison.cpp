@@ -69,6 +69,35 @@ TEST_F(RunComparison, TimeAndIterationsToAGivenTargetOnAScriptedRun) {
   EXPECT_FALSE(c->rows.at(0).iterations_to_target.has_value());
 }
 
+// Set-up and evaluations are not training: 1 s of set-up, 0.1 s an iteration, and each
+// evaluation (after 20, 40, 60...) 2 s before its result. The target is reached at the
+// evaluation after 60: 6 s of training, 1 + 6 + 3 x 2 = 13 s after the start.
+TEST_F(RunComparison, TrainingTimeToTargetLeavesOutSetUpAndEvaluations) {
+  FakeRun f;
+  f.accuracy = scripted;
+  f.eval_s = 2.0;
+  auto c = compareRunDirs({write("evaluating", f)}, 0.8);
+  ASSERT_TRUE(c.isOk()) << c.status().message();
+  const ComparisonRow& r = c->rows.at(0);
+  ASSERT_TRUE(r.time_to_target_s.has_value());
+  EXPECT_NEAR(*r.time_to_target_s, 1.0 + 6.0 + 3 * 2.0, 1e-9);
+  ASSERT_TRUE(r.training_to_target_s.has_value());
+  EXPECT_NEAR(*r.training_to_target_s, 6.0, 1e-9);
+  EXPECT_EQ(r.iterations_to_target, 60);
+  // Every evaluation has its own training time: 2, 4, 6, 8, 10 s.
+  ASSERT_EQ(r.test_accuracy.size(), 5u);
+  for (size_t i = 0; i < r.test_accuracy.size(); ++i) {
+    ASSERT_TRUE(r.test_accuracy[i].training_s.has_value());
+    EXPECT_NEAR(*r.test_accuracy[i].training_s, 2.0 * static_cast<double>(i + 1), 1e-9) << i;
+  }
+  // Without evaluation time the two differ by the set-up alone.
+  FakeRun quick;
+  quick.accuracy = scripted;
+  c = compareRunDirs({write("quick", quick)}, 0.8);
+  ASSERT_TRUE(c.isOk());
+  EXPECT_NEAR(*c->rows.at(0).training_to_target_s, 6.0, 1e-9);
+}
+
 TEST_F(RunComparison, DefaultTargetIs98PercentOfTheBestFinalAccuracy) {
   FakeRun slow;
   slow.accuracy = scripted;  // final 0.85
@@ -221,6 +250,7 @@ TEST_F(RunComparison, SummaryCsvHeaderAndCells) {
                                         "wall_time_s",
                                         "target_accuracy",
                                         "time_to_target_s",
+                                        "training_to_target_s",
                                         "iterations_to_target",
                                         "iterations",
                                         "samples_per_s",
@@ -246,15 +276,17 @@ TEST_F(RunComparison, SummaryCsvHeaderAndCells) {
   // at 1 + 3 s; its last report at 6.0 s counted (6 - 1) / 0.05 = 100 iterations of bytes:
   // activations 1e5 x 100 x (1 + 2), gradients half of that.
   const std::vector<std::string> balanced{
-      "balanced", "finished", "balanced", "0.85",    "0.85",    "6.500",    "0.8",
-      "4.000",    "60",       "100",      "1280.00", "1280.00", "45000000", "30000000",
-      "15000000", "1",        "0",        "0",       "0",       "5.000",    "0",
-      "",         "2",        "1",        "1",       "1",       "1",        "1"};
-  // (training_s: 100 iterations of 0.05 s after training_started; no time lost: its fault has
-  // no fault-free twin here, the other runs differ in their plan.)
+      "balanced", "finished", "balanced", "0.85",    "0.85",    "6.500",    "0.8",      "4.000",
+      "3.000",    "60",       "100",      "1280.00", "1280.00", "45000000", "30000000", "15000000",
+      "1",        "0",        "0",        "0",       "5.000",   "0",        "",         "2",
+      "1",        "1",        "1",        "1",       "1"};
+  // (training to target: 60 iterations of 0.05 s; training_s: 100 of them after
+  // training_started; no time lost: its fault has no fault-free twin here, the other runs differ
+  // in their plan.)
   EXPECT_EQ(rows->at(2), balanced);
   EXPECT_EQ(rows->at(1)[7], "7.000");  // even: after 60 iterations of 0.1 s
-  EXPECT_EQ(rows->at(1)[23], "0");     // no fault_applied there
+  EXPECT_EQ(rows->at(1)[8], "6.000");  // of which the set-up was 1 s
+  EXPECT_EQ(rows->at(1)[24], "0");     // no fault_applied there
 }
 
 // A faulted run against its fault-free twin: the run with every setting the same but the
