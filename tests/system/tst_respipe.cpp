@@ -332,6 +332,14 @@ TEST(Respipe, AnAdaptiveDeadlineRoutesAroundASlowedStageAFixedLongOneWaitsFor) {
       fixed.summary.training_s);
   EXPECT_GE(routed, 12.0) << "half of the six slowed iterations' micro-batches, at least";
   EXPECT_EQ(lastMetric(fixed, "dev0", "routed_total"), 0.0);
+  // The slowed stage skips the forwards already routed around it (RoutedAround), so few late
+  // results reach dev2 to be discarded there: measured by dev2, not by dev1.
+  const double late = lastMetric(adaptive, "dev2", "late_discarded");
+  const double skipped = lastMetric(adaptive, "dev1", "forwards_skipped");
+  std::printf("[ measured ] dev1 skipped %.0f forwards; dev2 discarded %.0f late results\n",
+              skipped, late);
+  EXPECT_GT(skipped, 0.0);
+  EXPECT_LT(late, routed / 2) << "the slowed stage computed what was routed around it";
   EXPECT_EQ(adaptive.losses.size(), static_cast<size_t>(kIterations));
   for (double l : adaptive.losses) EXPECT_TRUE(std::isfinite(l));
 }

@@ -245,6 +245,7 @@ Result<StepResult> RespipeCoordinator::runStep(int64_t iteration,
     flushed_[s] = std::max(flushed_[s], d.iteration());
     discarded += d.discarded();
     discarded_total_[msg->device] += d.discarded();
+    skipped_total_[msg->device] += d.skipped();
     if (d.iteration() < iteration || !active(s)) continue;  // a stage catching up
     waiting.erase(s);
     for (int around : d.routed_around()) waiting.erase(around);
@@ -276,6 +277,7 @@ Result<StepResult> RespipeCoordinator::runStep(int64_t iteration,
     ctx_.metric("routed_per_s", routed[dev] / took, dev);
     ctx_.metric("routed_total", static_cast<double>(routed_total_[dev]), dev);
     ctx_.metric("late_discarded", static_cast<double>(discarded_total_[dev]), dev);
+    ctx_.metric("forwards_skipped", static_cast<double>(skipped_total_[dev]), dev);
   }
   if (discarded > 0) {
     namespace f = events::fields;

@@ -96,6 +96,7 @@ class RespipeCoordinator : public PipelineCoordinator {
   std::map<int, int64_t> flushed_;         // per stage: the newest training iteration flushed
   std::map<int, int64_t> routed_total_;    // per device
   std::map<int, int64_t> discarded_total_;
+  std::map<int, int64_t> skipped_total_;  // forwards not computed: routed around already
   int64_t last_iteration_ = -1;
   int redundancy_ = 1;
   bool routing_ = true;  // a deadline is set: stages route around late successors

@@ -63,6 +63,13 @@ void RespipeStageWorker::routeAround(int64_t iteration, int m) {
     appendTensor(msg, out.detach());
     appendTensor(msg, mb.labels);
     ctx().send(deviceOfStage(next), std::move(msg));
+    if (!successor_lost_) {  // its forward need not run there any more
+      pipeline::RoutedAround notice;
+      notice.set_iteration(iteration);
+      notice.set_micro_batch(m);
+      notice.set_stage(skipped);
+      ctx().send(deviceOfStage(skipped), algoMessage(bridge::TrafficKind::kControl, notice));
+    }
   } catch (const std::exception& e) {
     ctx().log()->error("routing micro-batch {} of iteration {} around stage {}: {}", m, iteration,
                        skipped, e.what());

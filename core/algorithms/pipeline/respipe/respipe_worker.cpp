@@ -83,6 +83,14 @@ Status RespipeStageWorker::onMessage(const wire::AlgoMessage& m) {
     if (!r) return r.status();
     return onReplica(m, *r);
   }
+  if (bodyIs<pipeline::RoutedAround>(m)) {
+    auto r = bodyAs<pipeline::RoutedAround>(m);
+    if (!r) return r.status();
+    if (r->stage() == stage() && !finished_.count(r->iteration())) {
+      routed_away_[r->iteration()].insert(r->micro_batch());
+    }
+    return Status::ok();
+  }
   if (bodyIs<pipeline::TakeOver>(m)) {  // from the stage that took over one before this one
     auto t = bodyAs<pipeline::TakeOver>(m);
     if (!t) return t.status();
@@ -207,11 +215,63 @@ Status RespipeStageWorker::onActivations(const wire::AlgoMessage& msg,
   ctx().setIteration(id);
   iterations_[id].seen.insert(m);
   std::vector<int> route(act.route().begin(), act.route().end());
+  if (defersForwards(act.mode())) {
+    Iteration& st = iterations_[id];
+    if (st.micro_batches == 0) {  // known here even if every forward is skipped
+      st.mode = act.mode();
+      st.micro_batches = act.micro_batches();
+      st.batch_size = act.batch_size();
+    }
+    waiting_.push_back(Waiting{static_cast<int>(msg.from()), id, m, act.mode(), act.micro_batches(),
+                               act.batch_size(), (*tensors)[0], (*tensors)[1], std::move(route)});
+    if (!waiting_scheduled_) {
+      waiting_scheduled_ = true;
+      ctx().schedule(std::chrono::milliseconds(0), [this] { runWaiting(); });
+    }
+    return Status::ok();
+  }
   Status st = forward(id, m, act.mode(), act.micro_batches(), act.batch_size(), (*tensors)[0],
                       (*tensors)[1], std::move(route));
   if (!st) return st;
   ctx().send(msg.from(), algoMessage(bridge::TrafficKind::kControl, ack));
   return Status::ok();
+}
+
+bool RespipeStageWorker::defersForwards(wire::StepMode mode) const {
+  // As the predecessor guards this stage (forward()): training, a deadline, replicas, not last.
+  return mode == wire::STEP_MODE_TRAIN && deadline_.count() > 0 && redundancy_ > 0 && !isFirst() &&
+         span_end_ < numStages() - 1;
+}
+
+void RespipeStageWorker::runWaiting() {
+  waiting_scheduled_ = false;
+  while (!waiting_.empty()) {
+    Waiting w = std::move(waiting_.front());
+    waiting_.pop_front();
+    const auto away = routed_away_.find(w.iteration);
+    if (finished_.count(w.iteration) || !iterations_.count(w.iteration) ||
+        (away != routed_away_.end() && away->second.count(w.m))) {
+      ++skipped_;  // routed around already: its result could only be discarded
+      continue;
+    }
+    ctx().setIteration(w.iteration);
+    if (Status st = forward(w.iteration, w.m, w.mode, w.micro_batches, w.batch_size, w.input,
+                            w.labels, std::move(w.route));
+        !st) {
+      ctx().log()->error("forward of micro-batch {} of iteration {}: {}", w.m, w.iteration,
+                         st.message());
+    }
+    pipeline::ForwardAck ack;
+    ack.set_iteration(w.iteration);
+    ack.set_micro_batch(w.m);
+    ack.set_stage(stage());
+    ctx().send(w.from, algoMessage(bridge::TrafficKind::kControl, ack));
+    break;  // one forward a task: what arrived during it is read before the next
+  }
+  if (!waiting_.empty() && !waiting_scheduled_) {
+    waiting_scheduled_ = true;
+    ctx().schedule(std::chrono::milliseconds(0), [this] { runWaiting(); });
+  }
 }
 
 Status RespipeStageWorker::forward(int64_t iteration, int m, wire::StepMode mode, int micro_batches,
@@ -475,9 +535,12 @@ void RespipeStageWorker::finishIfDone(int64_t iteration) {
   if (st.routed > 0) d.add_routed_around(span_end_ + 1);
   d.set_discarded(discarded_);
   discarded_ = 0;
+  d.set_skipped(skipped_);
+  skipped_ = 0;
   if (train) afterFlush(iteration, st);
   ctx().sendToController(algoMessage(bridge::TrafficKind::kControl, d));
   iterations_.erase(iteration);
+  routed_away_.erase(iteration);
   finished_.insert(iteration);
   while (finished_.size() > kFinishedKept) finished_.erase(finished_.begin());
   if (takeover_due_ && iterations_.empty()) takeOver();

@@ -69,6 +69,11 @@ class RespipeStageWorker : public PipelineStageWorker {
   Status onActivations(const wire::AlgoMessage& m, const pipeline::Activations& act);
   Status onGradients(const wire::AlgoMessage& m, const pipeline::Gradients& g);
   Status onAck(const pipeline::ForwardAck& a);
+  // A forward this stage is sent while its predecessor guards it with a deadline waits in
+  // waiting_ and runs from a task of its own, one at a time, so that a RoutedAround that arrived
+  // meanwhile is read first: a micro-batch already routed around this stage is not computed.
+  bool defersForwards(wire::StepMode mode) const;
+  void runWaiting();
   Status onReplicaGradients(const wire::AlgoMessage& m, const pipeline::ReplicaGradients& rg);
   Status onReplica(const wire::AlgoMessage& m, const pipeline::Replica& r);
   Status onFetchReplica(const pipeline::FetchReplica& f);
@@ -123,6 +128,21 @@ class RespipeStageWorker : public PipelineStageWorker {
   std::set<int64_t> finished_;  // recent iterations (a result arriving after is late)
   std::deque<wire::AlgoMessage> held_;
   bool replaying_ = false;
+
+  struct Waiting {
+    int from = -1;  // the sender, for the acknowledgement
+    int64_t iteration = 0;
+    int m = 0;
+    wire::StepMode mode = wire::STEP_MODE_TRAIN;
+    int micro_batches = 0;
+    int batch_size = 0;
+    torch::Tensor input, labels;
+    std::vector<int> route;
+  };
+  std::deque<Waiting> waiting_;
+  bool waiting_scheduled_ = false;
+  std::map<int64_t, std::set<int>> routed_away_;  // by the predecessor, per iteration
+  int skipped_ = 0;  // forwards skipped since the last StepDone (already routed around)
 
   ReplicaStore store_;  // the layers of stages after this one, as their owners last sent them
   StageModule replica_{nullptr};
