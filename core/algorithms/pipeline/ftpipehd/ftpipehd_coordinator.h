@@ -30,6 +30,12 @@ class FtpipehdCoordinator : public PipelineCoordinator {
 
  private:
   using Clock = std::chrono::steady_clock;
+  static constexpr auto kMigrationTimeout = std::chrono::seconds(60);
+  // Run-level metrics for the views: the controller iteration at whose boundary the newest
+  // neighbour replicas (-1: none held since the stages last started or moved layers) and global
+  // replicas were taken.
+  static constexpr const char* kNeighbourReplicaIteration = "neighbour_replica_iteration";
+  static constexpr const char* kGlobalReplicaIteration = "global_replica_iteration";
   // A lost stage is not the run's end: the error goes back to trainStep, which recovers.
   Status lostDevice(const Status& lost) override { return lost; }
   // At an iteration boundary, once `replanEvery` iterations were measured.
@@ -51,8 +57,9 @@ class FtpipehdCoordinator : public PipelineCoordinator {
   // as they were at the oldest replica used (as they are, if they kept none of then); start the
   // survivors on the new plan and resume from that replica's mini-batch.
   Status recover(std::vector<int> lost, int64_t iteration, Clock::time_point interrupted);
-  // One attempt, started at `attempt`; the loss was seen at `detected`, `detection` s after the
-  // interruption (the recovered event's times count from there, over every attempt).
+  // (ftpipehd_recovery.cpp) One attempt, started at `attempt`; the loss was seen at `detected`,
+  // `detection` s after the interruption (the recovered event's times count from there, over every
+  // attempt).
   Status recoverOnce(const std::vector<int>& lost, int64_t iteration, Clock::time_point detected,
                      double detection, Clock::time_point attempt);
   // `devices`' own weights and momentum as they replicated them after mini-batch `at`
