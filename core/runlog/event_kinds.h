@@ -47,6 +47,10 @@ inline constexpr std::string_view kMigrationAborted = "migration_aborted";
 // came too late (their replacement, run on a replica, had been used) were discarded.
 inline constexpr std::string_view kTakeover = "takeover";
 inline constexpr std::string_view kLateDiscarded = "late_discarded";
+// respipe: a stage that kept missing its deadline is bypassed (its predecessor routes every
+// micro-batch around it at once, probing it once an iteration), and let back in.
+inline constexpr std::string_view kBypassed = "bypassed";
+inline constexpr std::string_view kBypassEnded = "bypass_ended";
 // The link bandwidth probe finished (a summary: links measured, slowest, time taken), and the
 // measured matrix changed by more than the probe's noise since the previous one.
 inline constexpr std::string_view kLinkProbe = "link_probe";
@@ -75,7 +79,8 @@ inline constexpr std::string_view kSources = "sources";
 inline constexpr std::string_view kIterationsRetrained = "iterations_retrained";
 inline constexpr std::string_view kPhase = "phase";  // recovery_phase: which
 // takeover: the device that took over, the one it replaced, after how many missed deadlines;
-// late_discarded: how many results.
+// late_discarded: how many results; bypassed, bypass_ended: device (the predecessor), replaced
+// (the stage's device), iteration.
 inline constexpr std::string_view kDevice = "device";
 inline constexpr std::string_view kReplaced = "replaced";
 inline constexpr std::string_view kMisses = "misses";

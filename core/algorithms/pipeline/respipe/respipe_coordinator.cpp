@@ -112,6 +112,7 @@ std::chrono::milliseconds RespipeCoordinator::routeGrace() const {
 }
 
 void RespipeCoordinator::applyTakeOver(const pipeline::TakeOver& t, int64_t iteration) {
+  bypassing_[t.stage()] = 0;  // it runs the stage it bypassed now: not a bypass that ended
   const int taken = t.taken();
   if (taken <= 0 || taken >= originalStages() || !active(taken)) return;
   merged_.insert(taken);
@@ -144,6 +145,30 @@ void RespipeCoordinator::applyTakeOver(const pipeline::TakeOver& t, int64_t iter
               {std::string(f::kReason), t.lost() ? "lost" : "missed deadlines"},
               {std::string(f::kCuts), cuts},
               {std::string(f::kIteration), std::to_string(std::max(iteration, t.iteration()))}});
+}
+
+void RespipeCoordinator::noteBypass(int stage, int device, int bypassing, int deadline_ms,
+                                    int64_t iteration) {
+  int& was = bypassing_[stage];
+  if (was == bypassing) return;
+  const int target = bypassing > 0 ? bypassing : was;
+  was = bypassing;
+  if (target <= 0 || target >= originalStages()) return;
+  const int replaced = start_devices_[static_cast<size_t>(target)];
+  namespace f = events::fields;
+  const std::string stage_name =
+      "stage " + std::to_string(target) + " (" + ctx_.deviceName(replaced) + ")";
+  ctx_.event(std::string(bypassing > 0 ? events::kBypassed : events::kBypassEnded),
+             bypassing > 0
+                 ? stage_name + " kept missing its " + std::to_string(deadline_ms) +
+                       " ms deadline: " + ctx_.deviceName(device) +
+                       " routes every micro-batch around it at once (and probes it with each)"
+                 : stage_name + " answered every probe of an iteration within half its " +
+                       std::to_string(deadline_ms) + " ms deadline: no longer bypassed",
+             device,
+             {{std::string(f::kDevice), ctx_.deviceName(device)},
+              {std::string(f::kReplaced), ctx_.deviceName(replaced)},
+              {std::string(f::kIteration), std::to_string(iteration)}});
 }
 
 Result<StepResult> RespipeCoordinator::trainStep(int64_t iteration) {
@@ -249,6 +274,7 @@ Result<StepResult> RespipeCoordinator::runStep(int64_t iteration,
     if (d.iteration() < iteration || !active(s)) continue;  // a stage catching up
     waiting.erase(s);
     for (int around : d.routed_around()) waiting.erase(around);
+    noteBypass(s, msg->device, d.bypassing(), d.deadline_ms(), iteration);
     routed[msg->device] += d.routed();
     DeviceStep ds{msg->device};
     ds.compute_s = d.compute_s();
@@ -312,6 +338,7 @@ Status RespipeCoordinator::catchUp() {
   };
   if (auto st = settleLost(); !st) return st;
   const auto deadline = Clock::now() + kCatchUpTimeout;
+  bool caught_up = false;  // a StepDone counted discarded or skipped results
   for (int s = 0; s < originalStages(); ++s) {
     while (active(s) && flushed_[s] < last_iteration_) {
       auto msg = ctx_.await(
@@ -334,7 +361,20 @@ Status RespipeCoordinator::catchUp() {
       const auto d = *bodyIn<pipeline::StepDone>(*msg);
       if (d.stage() >= 0 && d.stage() < originalStages()) {
         flushed_[d.stage()] = std::max(flushed_[d.stage()], d.iteration());
+        discarded_total_[msg->device] += d.discarded();
+        skipped_total_[msg->device] += d.skipped();
+        caught_up = caught_up || d.discarded() > 0 || d.skipped() > 0;
       }
+    }
+  }
+  // What a stage that was routed around counted while catching up (after the last iteration
+  // the run waited for, when the run routed around it to the end) is in the totals too.
+  if (caught_up) {
+    for (int s = 0; s < originalStages(); ++s) {
+      const int dev = start_devices_[static_cast<size_t>(s)];
+      if (!active(s)) continue;
+      ctx_.metric("late_discarded", static_cast<double>(discarded_total_[dev]), dev);
+      ctx_.metric("forwards_skipped", static_cast<double>(skipped_total_[dev]), dev);
     }
   }
   return Status::ok();

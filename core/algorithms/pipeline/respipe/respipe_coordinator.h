@@ -97,6 +97,9 @@ class RespipeCoordinator : public PipelineCoordinator {
   std::map<int, int64_t> routed_total_;    // per device
   std::map<int, int64_t> discarded_total_;
   std::map<int, int64_t> skipped_total_;  // forwards not computed: routed around already
+  std::map<int, int> bypassing_;          // stage -> the stage it bypasses (0: none)
+  // A stage's StepDone says whom it bypasses: an event when that changes.
+  void noteBypass(int stage, int device, int bypassing, int deadline_ms, int64_t iteration);
   int64_t last_iteration_ = -1;
   int redundancy_ = 1;
   bool routing_ = true;  // a deadline is set: stages route around late successors

@@ -196,6 +196,14 @@ void RespipeStageWorker::takeOver() {
   replica_stage_ = -1;
   replica_iteration_ = -1;
   consecutive_misses_ = 0;
+  outcomes_.clear();
+  bypass_ = false;
+  probes_.clear();
+  probes_on_time_.clear();
+  good_probe_iterations_ = 0;
+  probe_iterations_needed_ = 1;
+  bypassed_since_flush_ = false;
+  bypass_ended_at_ = -1;
   successor_lost_ = false;
   ack_ms_.clear();  // the next stage is another one now
   on_time_run_ = 0;

@@ -11,6 +11,7 @@ namespace edgerig {
 namespace {
 
 constexpr size_t kFinishedKept = 256;  // iterations remembered to recognise late results
+constexpr size_t kProbesKept = 64;     // probes of a bypassed stage awaiting their answer
 
 }  // namespace
 
@@ -195,6 +196,7 @@ Status RespipeStageWorker::onActivations(const wire::AlgoMessage& msg,
   }
   const int64_t id = act.iteration();
   const int m = act.micro_batch();
+  if (act.routed_around()) return onProbe(msg, act);
   // A result that arrives after its replacement was used (or after the iteration ended here).
   pipeline::ForwardAck ack;
   ack.set_iteration(id);
@@ -248,6 +250,11 @@ void RespipeStageWorker::runWaiting() {
   while (!waiting_.empty()) {
     Waiting w = std::move(waiting_.front());
     waiting_.pop_front();
+    if (w.probe) {  // run to time this stage's answer; the result is not used
+      if (finished_.count(w.iteration)) continue;
+      runProbe(w);
+      break;
+    }
     const auto away = routed_away_.find(w.iteration);
     if (finished_.count(w.iteration) || !iterations_.count(w.iteration) ||
         (away != routed_away_.end() && away->second.count(w.m))) {
@@ -322,6 +329,16 @@ Status RespipeStageWorker::forward(int64_t iteration, int m, wire::StepMode mode
       }
     } else {
       const int next = span_end_ + 1;
+      // The last stage is never routed around (it reports the loss): a deadline only guards a
+      // stage that has a successor, when this device holds a replica of it.
+      // Evaluation is not routed: a stage's evaluation ends with its own forward.
+      const bool guarded =
+          train && deadline_.count() > 0 && redundancy_ > 0 && next < numStages() - 1;
+      // No deadline to wait out when the next stage is gone, or bypassed: then every micro-batch
+      // goes to the replica at once, and to the next stage as a probe, run there only to time
+      // its answer.
+      route_now = guarded && (successor_lost_ || (bypass_ && ensureReplica()));
+      const bool probe = route_now && !successor_lost_;
       pipeline::Activations a;
       a.set_iteration(iteration);
       a.set_micro_batch(m);
@@ -330,27 +347,33 @@ Status RespipeStageWorker::forward(int64_t iteration, int m, wire::StepMode mode
       a.set_batch_size(batch_size);
       a.set_stage(next);
       *a.mutable_route() = {route.begin(), route.end()};
-      wire::AlgoMessage out = algoMessage(bridge::TrafficKind::kActivation, a);
-      appendTensor(out, output.detach());
-      appendTensor(out, labels);
-      ctx().send(deviceOfStage(next), std::move(out));
+      if (!route_now) {
+        wire::AlgoMessage out = algoMessage(bridge::TrafficKind::kActivation, a);
+        appendTensor(out, output.detach());
+        appendTensor(out, labels);
+        ctx().send(deviceOfStage(next), std::move(out));
+      } else if (probe) {  // bypassed: routed around already, to be run only as a probe
+        a.set_routed_around(true);
+        wire::AlgoMessage out = algoMessage(bridge::TrafficKind::kActivation, a);
+        appendTensor(out, output.detach());
+        ctx().send(deviceOfStage(next), std::move(out));
+      }  // a lost device is sent nothing: its link would hold it until it came back
       MicroBatch mb;
       mb.input = input;
       mb.output = output;
       mb.labels = labels;
       mb.route = std::move(route);
-      // The last stage is never routed around (it reports the loss): a deadline only guards a
-      // stage that has a successor, when this device holds a replica of it.
-      // Evaluation is not routed: a stage's evaluation ends with its own forward.
-      const bool guarded =
-          train && deadline_.count() > 0 && redundancy_ > 0 && next < numStages() - 1;
-      if (guarded && !successor_lost_) {
+      mb.told = route_now;
+      if (probe) {
+        probes_[{iteration, m}] = Probe{std::chrono::steady_clock::now(), micro_batches};
+        while (probes_.size() > kProbesKept) probes_.erase(probes_.begin());
+      }
+      if (guarded && !route_now) {
         mb.sent = std::chrono::steady_clock::now();
         mb.deadline =
             ctx().schedule(currentDeadline(), [this, iteration, m] { routeAround(iteration, m); });
       }
       st.pending[m] = std::move(mb);
-      route_now = guarded && successor_lost_;  // it is gone: no deadline to wait out
     }
   } catch (const std::exception& e) {
     return torchError("forward pass", e);
@@ -537,6 +560,9 @@ void RespipeStageWorker::finishIfDone(int64_t iteration) {
   discarded_ = 0;
   d.set_skipped(skipped_);
   skipped_ = 0;
+  if (bypass_ || bypassed_since_flush_) d.set_bypassing(span_end_ + 1);
+  bypassed_since_flush_ = bypass_;
+  d.set_deadline_ms(static_cast<int32_t>(currentDeadline().count()));
   if (train) afterFlush(iteration, st);
   ctx().sendToController(algoMessage(bridge::TrafficKind::kControl, d));
   iterations_.erase(iteration);

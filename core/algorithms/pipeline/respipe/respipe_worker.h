@@ -44,6 +44,7 @@ class RespipeStageWorker : public PipelineStageWorker {
     std::chrono::steady_clock::time_point sent;  // to the next stage, for the adaptive τ
     bool acked = false;
     bool routed = false;
+    bool told = false;            // routed at once (the next stage bypassed, or lost)
     torch::Tensor replica_input;  // when routed (train): its backward runs on the replica
     torch::Tensor replica_output;
     bool own_backward_done = false;
@@ -69,6 +70,11 @@ class RespipeStageWorker : public PipelineStageWorker {
   Status onActivations(const wire::AlgoMessage& m, const pipeline::Activations& act);
   Status onGradients(const wire::AlgoMessage& m, const pipeline::Gradients& g);
   Status onAck(const pipeline::ForwardAck& a);
+  // Activations marked routed_around, from a predecessor that bypasses this stage: registered,
+  // and with tensors queued as a probe that runProbe times and acknowledges.
+  struct Waiting;
+  Status onProbe(const wire::AlgoMessage& m, const pipeline::Activations& act);
+  void runProbe(const Waiting& w);
   // A forward this stage is sent while its predecessor guards it with a deadline waits in
   // waiting_ and runs from a task of its own, one at a time, so that a RoutedAround that arrived
   // meanwhile is read first: a micro-batch already routed around this stage is not computed.
@@ -114,6 +120,9 @@ class RespipeStageWorker : public PipelineStageWorker {
   // τ now: deadlineMs, or with deadlineAdapt the multiple of the next stage's median
   // acknowledgement time (our design, docs/design.md respipe 2).
   std::chrono::milliseconds currentDeadline() const;
+  // A guarded micro-batch's outcome (missed its deadline or not): enough misses among the last
+  // few make this stage bypass the next one (our design, docs/design.md respipe 2).
+  void recordOutcome(bool missed);
 
   int redundancy_ = 1;
   int64_t refresh_every_ = 10;
@@ -138,6 +147,7 @@ class RespipeStageWorker : public PipelineStageWorker {
     int batch_size = 0;
     torch::Tensor input, labels;
     std::vector<int> route;
+    bool probe = false;  // from a predecessor that bypasses this stage: time it, nothing more
   };
   std::deque<Waiting> waiting_;
   bool waiting_scheduled_ = false;
@@ -151,6 +161,23 @@ class RespipeStageWorker : public PipelineStageWorker {
   int64_t replica_iteration_ = -1;  // mini-batches the loaded replica has seen
   int routed_in_flight_ = 0;        // routed micro-batches whose replica backward is pending
   int consecutive_misses_ = 0;
+  std::deque<bool> outcomes_;  // the last guarded micro-batches: true = missed its deadline
+  // The next stage keeps missing τ: every micro-batch is routed at once and also sent to it as
+  // a probe, run there only to time its answer; iterations whose probes all come back within τ
+  // end the bypass (one, or more after it flapped).
+  bool bypass_ = false;
+  struct Probe {
+    std::chrono::steady_clock::time_point sent;
+    int micro_batches = 0;
+  };
+  std::map<std::pair<int64_t, int>, Probe> probes_;  // (iteration, micro-batch): unanswered
+  std::map<int64_t, int> probes_on_time_;            // per iteration; -1 once one of them was late
+  int good_probe_iterations_ = 0;                    // in a row, every probe answered within τ
+  int probe_iterations_needed_ = 1;                  // to end the bypass (doubles when it flaps)
+  int64_t bypass_ended_at_ = -1;                     // the iteration of the last end
+  // The bypass's start, or its last probe answered within τ (F·τ after it: a take-over).
+  std::chrono::steady_clock::time_point bypass_heard_;
+  bool bypassed_since_flush_ = false;  // reported in StepDone.bypassing
   bool takeover_due_ = false;
   bool successor_lost_ = false;  // told so: micro-batches go to the replica at once
   int discarded_ = 0;            // late results discarded since the last StepDone
