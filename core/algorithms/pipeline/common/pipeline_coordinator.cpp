@@ -156,6 +156,19 @@ PlanInputs PipelineCoordinator::planInputs(const std::vector<double>& capacity) 
   return in;
 }
 
+Status PipelineCoordinator::restartStages(const StagePlan& plan, std::vector<int> devices,
+                                          wire::ModelStateBlob weights,
+                                          wire::ModelStateBlob momentum) {
+  plan_ = plan;
+  device_of_stage_ = std::move(devices);
+  initial_state_ = std::move(weights);
+  initial_optimizer_ = std::move(momentum);
+  Status st = startStages();
+  initial_state_.Clear();
+  initial_optimizer_.Clear();
+  return st;
+}
+
 Status PipelineCoordinator::startStages() {
   const int k = numStages();
   std::vector<WorkerLaunch> launches;

@@ -51,6 +51,11 @@ class PipelineCoordinator : public Coordinator {
   Status profileDevices();
   Status choosePlan();
   Status startStages();
+  // A new generation: every stage started on `plan` over `devices` from that model (weights and
+  // SGD momentum; empty blobs: the seed's weights, fresh momentum). The blobs are handed to the
+  // stages once, not kept. The recoveries, a restart and a rejoin all go through here.
+  Status restartStages(const StagePlan& plan, std::vector<int> devices,
+                       wire::ModelStateBlob weights, wire::ModelStateBlob momentum);
   // The dynamic program's inputs for the current stage order: the profiled reference layer
   // times, activation sizes per mini-batch, `capacity` per stage, and the bandwidth the run
   // context reports for each link between neighbouring stages (measured once the probe exists).

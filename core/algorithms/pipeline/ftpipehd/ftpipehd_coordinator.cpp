@@ -402,13 +402,11 @@ Status FtpipehdCoordinator::rejoin(int device, Clock::time_point started) {
               {std::string(f::kIteration), std::to_string(next_iteration_)}});
   // Commit: every stage, the returning one too, starts on the new plan from the gathered model
   // (a new generation). Nothing is lost, so nothing is retrained.
-  plan_ = *plan;
-  initial_state_ = std::move(gathered->weights);
-  initial_optimizer_ = std::move(gathered->optimizer);
-  Status st = startStages();
-  initial_state_.Clear();
-  initial_optimizer_.Clear();
-  if (!st) return st;
+  if (Status st = restartStages(*plan, device_of_stage_, std::move(gathered->weights),
+                                std::move(gathered->optimizer));
+      !st) {
+    return st;
+  }
   replicas_expected_ = 0;
   window_.reset(numStages());
   ctx_.planChanged(*plan_, device_of_stage_, layers_, reference_time_s_,

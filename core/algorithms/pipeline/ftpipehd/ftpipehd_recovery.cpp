@@ -178,14 +178,9 @@ Status FtpipehdCoordinator::recoverOnce(const std::vector<int>& lost, int64_t it
 
   // Phase 3: commit. The survivors restart on the new plan (a new generation: whatever the old
   // one still sends is dropped) and the mini-batches since the oldest replica used run again.
-  plan_ = *plan;
-  device_of_stage_ = survivors;
-  initial_state_ = toBlob(weights);
-  initial_optimizer_ = toBlob(momentum);
-  Status started = startStages();
-  initial_state_.Clear();
-  initial_optimizer_.Clear();
-  if (!started) return started;
+  if (Status st = restartStages(*plan, survivors, toBlob(weights), toBlob(momentum)); !st) {
+    return st;
+  }
   const int64_t retrained = data_now - resume;
   replay_offset_ += retrained;
   window_.reset(numStages());

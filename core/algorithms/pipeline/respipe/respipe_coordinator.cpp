@@ -568,16 +568,11 @@ Status RespipeCoordinator::recoverOnce(int64_t done_through, Clock::time_point l
     devices.push_back(start_devices_[static_cast<size_t>(s)]);
   }
   plan.boundaries.push_back(start_plan_.boundaries.back());
-  ModelState w_state(weights.begin(), weights.end());
-  ModelState m_state(momentum.begin(), momentum.end());
-  plan_ = plan;
-  device_of_stage_ = devices;
-  initial_state_ = toBlob(w_state);
-  initial_optimizer_ = toBlob(m_state);
-  Status st = startStages();
-  initial_state_.Clear();
-  initial_optimizer_.Clear();
-  if (!st) return st;
+  if (Status st = restartStages(plan, devices, toBlob(ModelState(weights.begin(), weights.end())),
+                                toBlob(ModelState(momentum.begin(), momentum.end())));
+      !st) {
+    return st;
+  }
   // The workers number their stages by this plan from now on.
   start_plan_ = *plan_;
   start_devices_ = device_of_stage_;

@@ -140,8 +140,6 @@ Status RespipeCoordinator::replanOnce(int64_t iteration, Clock::time_point detec
                          " from");
   }
   const int64_t resume = checkpoint->first;
-  initial_state_ = toBlob(checkpoint->second.weights);
-  initial_optimizer_ = toBlob(checkpoint->second.momentum);
   std::string sources;
   for (const auto& info : layers_) {
     if (!sources.empty()) sources += ' ';
@@ -155,11 +153,8 @@ Status RespipeCoordinator::replanOnce(int64_t iteration, Clock::time_point detec
   // still sends is dropped) and the mini-batches since the checkpoint run again.
   const StagePlan old_plan = *plan_;
   const std::vector<int> old_devices = device_of_stage_;
-  plan_ = *plan;
-  device_of_stage_ = survivors;
-  Status started = startStages();
-  initial_state_.Clear();
-  initial_optimizer_.Clear();
+  Status started = restartStages(*plan, survivors, toBlob(checkpoint->second.weights),
+                                 toBlob(checkpoint->second.momentum));
   if (!started) {
     plan_ = old_plan;
     device_of_stage_ = old_devices;
