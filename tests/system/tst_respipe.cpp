@@ -378,7 +378,7 @@ double routedBetween(const RunResult& r, int64_t from, int64_t to) {
 // around it at once, probing it once an iteration; once the slowdown is cleared a probe comes
 // back within τ/2 and dev1 trains its own layers again.
 TEST(Respipe, AStageThatKeepsMissingIsBypassedAndLetBackInOnceItAnswersAProbe) {
-  constexpr int kLonger = 24;
+  constexpr int kLonger = 40;  // room to be let back in on a loaded machine (slower probes)
   ExperimentConfig c = respipeRun(4, 1000);
   c.max_iterations = kLonger;
   c.algorithm.params.set("deadlineMs", int64_t{5000});
@@ -403,7 +403,7 @@ TEST(Respipe, AStageThatKeepsMissingIsBypassedAndLetBackInOnceItAnswersAProbe) {
   EXPECT_EQ(changes.front().kind, events::kBypassed);
   EXPECT_EQ(changes.front().field(events::fields::kReplaced), "dev1");
   EXPECT_EQ(changes.front().field(events::fields::kDevice), "dev0");
-  EXPECT_GE(changes.front().iteration, 5);
+  EXPECT_GE(changes.front().iteration, 4);  // the slowdown reaches dev1 during iteration 4
   EXPECT_LT(changes.front().iteration, 12) << "bypassed while slowed";
   // dev1 let back in once the slowdown was cleared: the first end at 12 or later. (A probe is
   // a forward alone, cheaper than a micro-batch's forward and backward, so a slowed stage may
