@@ -196,6 +196,7 @@ void RespipeStageWorker::takeOver() {
   replica_stage_ = -1;
   replica_iteration_ = -1;
   consecutive_misses_ = 0;
+  last_answer_ = std::chrono::steady_clock::now();  // a new next stage: nothing missed yet
   outcomes_.clear();
   bypass_ = false;
   probes_.clear();

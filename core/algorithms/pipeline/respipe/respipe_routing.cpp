@@ -88,14 +88,18 @@ void RespipeStageWorker::routeAround(int64_t iteration, int m) {
   on_time_run_ = 0;
   // Toward the take-over: a missed deadline counts; a micro-batch routed at once does not (a
   // bypass routes them as fast as this stage computes, so F of them would say nothing of how
-  // long the next stage has been silent). A bypass instead takes the stage over once it has
-  // gone F·τ without a probe answered within τ: the time F misses take without it.
+  // long the next stage has been silent). A bypass instead takes the stage over once the stage
+  // has not answered within τ for as long as F misses take without it: the M micro-batches of
+  // an iteration wait out their deadlines together, so F misses take ⌈F/M⌉ deadlines.
   if (!mb.told && ++consecutive_misses_ >= takeover_misses_ && takeover_misses_ > 0) {
     takeover_due_ = true;
   }
-  if (mb.told && bypass_ && takeover_misses_ > 0 &&
-      std::chrono::steady_clock::now() - bypass_heard_ >= takeover_misses_ * currentDeadline()) {
-    takeover_due_ = true;
+  if (mb.told && bypass_ && takeover_misses_ > 0) {
+    const int per_deadline = std::max(1, st.micro_batches);
+    const int deadlines = (takeover_misses_ + per_deadline - 1) / per_deadline;
+    if (std::chrono::steady_clock::now() - last_answer_ >= deadlines * currentDeadline()) {
+      takeover_due_ = true;
+    }
   }
   if (mb.told) {
     ctx().log()->debug("iteration {} micro-batch {}: routed around stage {} at once ({})",
@@ -115,7 +119,6 @@ void RespipeStageWorker::recordOutcome(bool missed) {
   if (outcomes_.size() > kOutcomeWindow) outcomes_.pop_front();
   if (bypass_ || std::count(outcomes_.begin(), outcomes_.end(), true) < kMissesToBypass) return;
   bypass_ = true;
-  bypass_heard_ = std::chrono::steady_clock::now();
   bypassed_since_flush_ = true;
   good_probe_iterations_ = 0;
   // Back in the bypass soon after it ended: the probes (forwards alone, no backward behind them)
@@ -225,7 +228,7 @@ Status RespipeStageWorker::onAck(const pipeline::ForwardAck& a) {
     int& on_time = probes_on_time_[a.iteration()];
     if (ms <= tau) {  // slow, perhaps, but not gone
       consecutive_misses_ = 0;
-      bypass_heard_ = std::chrono::steady_clock::now();
+      last_answer_ = std::chrono::steady_clock::now();
     }
     // A probe is a forward alone, where a micro-batch's acknowledgement without the bypass
     // also waited behind backwards: it must come back within τ/2 to count.
@@ -255,6 +258,7 @@ Status RespipeStageWorker::onAck(const pipeline::ForwardAck& a) {
   mb->second.deadline.cancel();
   if (!mb->second.routed) {
     consecutive_misses_ = 0;
+    last_answer_ = std::chrono::steady_clock::now();
     ++on_time_run_;
     recordOutcome(false);
     const bool measured = mb->second.sent != std::chrono::steady_clock::time_point{};

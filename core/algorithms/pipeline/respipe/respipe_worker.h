@@ -175,8 +175,9 @@ class RespipeStageWorker : public PipelineStageWorker {
   int good_probe_iterations_ = 0;                    // in a row, every probe answered within τ
   int probe_iterations_needed_ = 1;                  // to end the bypass (doubles when it flaps)
   int64_t bypass_ended_at_ = -1;                     // the iteration of the last end
-  // The bypass's start, or its last probe answered within τ (F·τ after it: a take-over).
-  std::chrono::steady_clock::time_point bypass_heard_;
+  // The next stage's last answer within τ (a micro-batch's or a probe's): a bypass takes the
+  // stage over ⌈F/M⌉·τ after it. Set when this stage (re)starts, so there is always one.
+  std::chrono::steady_clock::time_point last_answer_ = std::chrono::steady_clock::now();
   bool bypassed_since_flush_ = false;  // reported in StepDone.bypassing
   bool takeover_due_ = false;
   bool successor_lost_ = false;  // told so: micro-batches go to the replica at once
