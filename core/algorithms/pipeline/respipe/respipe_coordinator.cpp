@@ -383,9 +383,9 @@ Status RespipeCoordinator::catchUp() {
 Result<EvalResult> RespipeCoordinator::evaluate(int64_t samples) {
   for (int attempt = 0;; ++attempt) {
     auto result = evaluateOnce(samples);
-    // r = 0: a stage lost during the evaluation is recovered (catchUp, through a re-plan) and
-    // the evaluation runs again, on the model rolled back to the checkpoint.
-    if (result || redundancy_ != 0 || replan_lost_.empty() || attempt >= ctx_.numDevices()) {
+    // A stage lost during the evaluation is recovered (catchUp: r = 0 through a re-plan, on the
+    // model rolled back to the checkpoint; r >= 1 by a take-over) and the evaluation runs again.
+    if (result || (replan_lost_.empty() && lost_.empty()) || attempt >= ctx_.numDevices()) {
       return result;
     }
   }
@@ -424,16 +424,13 @@ Result<EvalResult> RespipeCoordinator::evaluateOnce(int64_t samples) {
         },
         step_timeout_, "evaluation");
     if (!msg) {
-      if (msg.status().code() == StatusCode::kUnavailable) {
-        if (redundancy_ != 0) {
-          ctx_.takeLost();
-        } else if (auto st = takeLost(); !st || !replan_lost_.empty()) {
-          return st ? msg.status() : st;  // r = 0: evaluate() recovers and evaluates again
-        }
-        return unavailable(msg.status().message() +
-                           "; respipe does not route evaluations, so this one stops");
-      }
-      return msg.status();
+      if (msg.status().code() != StatusCode::kUnavailable) return msg.status();
+      // A device whose stage was taken over takes no part in it: wait on. A lost stage that
+      // does is recovered by the next catchUp (r = 0 through a re-plan, r >= 1 by the
+      // controller's take-over), and evaluate() runs the evaluation again.
+      if (auto st = takeLost(); !st) return st;
+      if (!replan_lost_.empty() || !lost_.empty()) return msg.status();
+      continue;
     }
     const auto d = *bodyIn<pipeline::StepDone>(*msg);
     if (d.stage() < 0 || d.stage() >= n_stages || !active(d.stage())) continue;
