@@ -91,7 +91,9 @@ void RespipeStageWorker::routeAround(int64_t iteration, int m) {
   // long the next stage has been silent). A bypass instead takes the stage over once the stage
   // has not answered within τ for as long as F misses take without it: the M micro-batches of
   // an iteration wait out their deadlines together, so F misses take ⌈F/M⌉ deadlines.
-  if (!mb.told && ++consecutive_misses_ >= takeover_misses_ && takeover_misses_ > 0) {
+  // (Routed because the stage was lost is no miss either: the take-over is due already.)
+  const bool missed = !mb.told && !successor_lost_;
+  if (missed && ++consecutive_misses_ >= takeover_misses_ && takeover_misses_ > 0) {
     takeover_due_ = true;
   }
   if (mb.told && bypass_ && takeover_misses_ > 0) {
@@ -101,7 +103,7 @@ void RespipeStageWorker::routeAround(int64_t iteration, int m) {
       takeover_due_ = true;
     }
   }
-  if (mb.told) {
+  if (!missed) {
     ctx().log()->debug("iteration {} micro-batch {}: routed around stage {} at once ({})",
                        iteration, m, skipped, successor_lost_ ? "lost" : "bypassed");
   } else {
