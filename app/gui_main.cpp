@@ -1,8 +1,9 @@
 // edgerig: the Qt control room. `edgerig [EXPERIMENT.json] [--demo]`; --demo starts the
-// embedded quickstart at once; `edgerig --compare RUN_DIR...` opens runs overlaid (a comparison
-// folder stands for its runs). --screenshot PATH --after S saves the window mid-run and quits.
-// Ctrl-C (or SIGTERM) closes the window as its close button does: the run stops at the next
-// iteration boundary, its folder ends with run_stopped, and the exit status is 130.
+// embedded quickstart at once; `edgerig --compare RUN_DIR...` (or a folder given without it)
+// opens runs overlaid (a comparison folder stands for its runs). --screenshot PATH --after S saves
+// the window mid-run and quits. Ctrl-C (or SIGTERM) closes the window as its close button does: the
+// run stops at the next iteration boundary, its folder ends with run_stopped, and the exit status
+// is 130.
 #include <signal.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -10,6 +11,7 @@
 #include <QApplication>
 #include <QCommandLineParser>
 #include <QDockWidget>
+#include <QFileInfo>
 #include <QMessageBox>
 #include <QSocketNotifier>
 #include <QTimer>
@@ -67,8 +69,8 @@ int main(int argc, char** argv) {
   cli.addHelpOption();
   cli.addVersionOption();
   cli.addPositionalArgument("experiment",
-                            "Experiment JSON file to open (with --compare: run "
-                            "folders or comparison folders).",
+                            "Experiment JSON file to open; or a run folder to replay; or "
+                            "run or comparison folders to overlay (as with --compare).",
                             "[EXPERIMENT.json | RUN_DIR...]");
   QCommandLineOption demo("demo", "Start the built-in quickstart experiment at once.");
   QCommandLineOption compare("compare", "Open the run folders given overlaid, with their summary.");
@@ -101,7 +103,13 @@ int main(int argc, char** argv) {
   window.setExperiment(*quickstart, "built-in quickstart");
   if (cli.isSet(wall_time)) window.plots()->setXAxis(edgerig::ui::PlotPanel::XAxis::kWallTime);
   const QStringList files = cli.positionalArguments();
-  if (cli.isSet(compare)) {
+  const bool folders = !files.isEmpty() && QFileInfo(files.first()).isDir();
+  if (folders && files.size() == 1 && !cli.isSet(compare)) {  // one run folder: replay it
+    if (auto st = window.openRun(files.first()); !st) {
+      std::fprintf(stderr, "edgerig: %s\n", st.message().c_str());
+      return 2;
+    }
+  } else if (cli.isSet(compare) || folders) {  // folders: runs (or comparisons) overlaid
     if (auto st = window.compareRuns(files); !st) {
       std::fprintf(stderr, "edgerig: --compare: %s\n", st.message().c_str());
       return 2;

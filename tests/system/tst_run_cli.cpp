@@ -2,7 +2,8 @@
 // iteration boundary, keeps the run folder (its last event run_stopped) and exits 130; a broken
 // experiment file exits 2 naming the field; --set changes the run, progress goes out as lines
 // when stdout is no terminal, the summary table ends it, and `export` writes the wide CSV; a run
-// that fails (a dataset folder that is not there) exits 1 naming the path and the package.
+// that fails (a dataset folder that is not there) exits 1 naming the path and the package; the
+// control room given a run folder replays it.
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -147,6 +148,24 @@ TEST(RunCli, SetOverridesTheFileAndTheRunReportsInLinesAndExports) {
   const pid_t missing = spawn("EDGERIG_RUN", {"export", dir.path("no-such-run"), wide}, dir);
   EXPECT_NE(waitExit(missing, 30s), 0) << "export of a folder that is not there";
   EXPECT_NE(slurp(dir.path("stderr")).find("no-such-run"), std::string::npos);
+}
+
+// `edgerig RUN_DIR`, as the usage line offers: the folder is replayed (it was read as an
+// experiment file once, and the window never opened: "invalid JSON ... unexpected end of input").
+TEST(RunCli, TheControlRoomReplaysARunFolderGivenOnTheCommandLine) {
+  testsupport::ScratchDir dir("run-cli-replay");
+  setenv("XDG_CONFIG_HOME", dir.path("config").c_str(), 1);
+  const std::string run_dir = dir.path("run");
+  const pid_t run =
+      spawn("EDGERIG_RUN",
+            {longExperiment(dir), "--set", "training.maxIterations=4", "--out", run_dir}, dir);
+  ASSERT_GT(run, 0);
+  ASSERT_EQ(waitExit(run, 120s), 0) << slurp(dir.path("stderr"));
+  const std::string shot = dir.path("replay.png");
+  const pid_t gui = spawn("EDGERIG_GUI", {run_dir, "--screenshot", shot, "--after", "1"}, dir);
+  ASSERT_GT(gui, 0);
+  EXPECT_EQ(waitExit(gui, 60s), 0) << slurp(dir.path("stderr"));
+  EXPECT_FALSE(slurp(shot).empty()) << "no screenshot: the window never opened";
 }
 
 TEST(RunCli, AMissingDatasetFolderFailsTheRunAtSetUpNamingThePathAndThePackage) {
