@@ -19,7 +19,7 @@ AlgorithmEntry ftpipehdEntry() {
                          "re-plan every",
                          ParamSpec::Kind::kInt,
                          "iterations between capacity measurements from the stages' compute "
-                         "times; each may re-plan (0: never re-plan)",
+                         "times (the first after 5); each may re-plan (0: never re-plan)",
                          int64_t{20},
                          0,
                          1000000,

@@ -74,9 +74,12 @@ Result<StepResult> FtpipehdCoordinator::trainStep(int64_t iteration) {
     }
     if (replicas_expected_ > 0) st = collectReplicas(kReplicaWait);
     const bool links_remeasured = ctx_.linkProbes() != links_seen_;
+    const bool early = !early_measured_ && window_.iterations() >= kEarlyMeasurement;
     if (st && replan_every_ > 0 &&
-        (window_.iterations() >= replan_every_ || (links_remeasured && window_.iterations() > 0))) {
+        (window_.iterations() >= replan_every_ || early ||
+         (links_remeasured && window_.iterations() > 0))) {
       links_seen_ = ctx_.linkProbes();
+      early_measured_ = true;
       st = maybeReplan(iteration, links_remeasured ? "links" : "capacities");
     }
     Result<StepResult> result = st;

@@ -79,6 +79,11 @@ class FtpipehdCoordinator : public PipelineCoordinator {
   bool usable(int device) const { return ctx_.alive(device) && !dropped_.count(device); }
 
   int64_t replan_every_ = 0;
+  // The first measurement comes after kEarlyMeasurement iterations, not replanEvery (our design):
+  // the starting plan rests on the profile, layers timed alone, which misjudged real stage times
+  // by 2x and more (docs/design.md ftpipehd 1).
+  static constexpr int64_t kEarlyMeasurement = 5;
+  bool early_measured_ = false;
   // RunContext::linkProbes() when the plan was last checked: a re-probe (a link changed) makes
   // the next boundary check the plan too, not only every replanEvery iterations.
   int64_t links_seen_ = 0;
