@@ -81,7 +81,7 @@ class FtpipehdCoordinator : public PipelineCoordinator {
   int64_t replan_every_ = 0;
   // The first measurement comes after kEarlyMeasurement iterations, not replanEvery (our design):
   // the starting plan rests on the profile, layers timed alone, which misjudged real stage times
-  // by 2x and more (docs/design.md ftpipehd 1).
+  // by 2x and more (docs/design.md ftpipehd 2).
   static constexpr int64_t kEarlyMeasurement = 5;
   bool early_measured_ = false;
   // RunContext::linkProbes() when the plan was last checked: a re-probe (a link changed) makes
