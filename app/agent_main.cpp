@@ -49,6 +49,11 @@ int main(int argc, char** argv) {
   // and re-faulting it on every message (measured in bench/bridge).
   mallopt(M_TRIM_THRESHOLD, 512 << 20);
   mallopt(M_MMAP_THRESHOLD, 32 << 20);
+  // One arena: the thresholds above do not hold for the arenas glibc gives other threads, whose
+  // heaps were created and deleted over and over (mmap, page faults). A stage that took another
+  // over then ran its steps 2-3x slower in about a third of the runs (20 runs: 6 slow; none of 15
+  // with one arena; docs/benchmarks.md respipe-curve).
+  mallopt(M_ARENA_MAX, 1);
   CLI::App app{"edgerig-agent: runs pipeline stages for an edgerig controller on this device"};
   std::string listen = "0.0.0.0:7070";
   std::string name;
