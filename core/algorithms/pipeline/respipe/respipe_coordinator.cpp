@@ -6,6 +6,7 @@
 #include "core/algorithms/algo_message.h"
 #include "core/algorithms/pipeline/common/event_text.h"
 #include "core/algorithms/pipeline/common/replica_store.h"
+#include "core/algorithms/pipeline/respipe/respipe.h"
 #include "core/data/sampler.h"
 #include "core/model/layer_chain.h"
 #include "core/model/model_state.h"
@@ -164,7 +165,9 @@ void RespipeCoordinator::noteBypass(int stage, int device, int bypassing, int de
                        " ms deadline: " + ctx_.deviceName(device) +
                        " routes every micro-batch around it at once (and probes it with each)"
                  : stage_name + " answered every probe of an iteration within half its " +
-                       std::to_string(deadline_ms) + " ms deadline: no longer bypassed",
+                       std::to_string(deadline_ms) + " ms deadline (all of it after " +
+                       std::to_string(kRespipeLongBypassIterations) +
+                       " iterations bypassed): no longer bypassed",
              device,
              {{std::string(f::kDevice), ctx_.deviceName(device)},
               {std::string(f::kReplaced), ctx_.deviceName(replaced)},

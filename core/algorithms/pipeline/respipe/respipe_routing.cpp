@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "core/algorithms/algo_message.h"
+#include "core/algorithms/pipeline/respipe/respipe.h"
 #include "core/algorithms/pipeline/respipe/respipe_worker.h"
 #include "core/model/tensor_codec.h"
 
@@ -123,6 +124,7 @@ void RespipeStageWorker::recordOutcome(bool missed) {
   bypass_ = true;
   bypassed_since_flush_ = true;
   good_probe_iterations_ = 0;
+  bypass_started_at_ = finished_.empty() ? 0 : *finished_.rbegin();
   // Back in the bypass soon after it ended: the probes (forwards alone, no backward behind them)
   // were answered faster than real work is. Each such flap doubles the good iterations the
   // next end needs; a long stretch without the bypass forgets it.
@@ -233,8 +235,12 @@ Status RespipeStageWorker::onAck(const pipeline::ForwardAck& a) {
       last_answer_ = std::chrono::steady_clock::now();
     }
     // A probe is a forward alone, where a micro-batch's acknowledgement without the bypass
-    // also waited behind backwards: it must come back within τ/2 to count.
-    if (ms > tau / 2) {
+    // also waited behind backwards: it must come back within τ/2 to count, or within τ once the
+    // bypass has lasted kRespipeLongBypassIterations (a stage let back in too early misses again
+    // and is bypassed again, its next end needing twice the good iterations).
+    const bool long_bypass = a.iteration() - bypass_started_at_ >= kRespipeLongBypassIterations;
+    const double on_time_ms = long_bypass ? tau : tau / 2;
+    if (ms > on_time_ms) {
       on_time = -1;  // this iteration cannot end the bypass
       good_probe_iterations_ = 0;
       return Status::ok();
@@ -248,8 +254,10 @@ Status RespipeStageWorker::onAck(const pipeline::ForwardAck& a) {
     probes_on_time_.clear();
     bypass_ended_at_ = a.iteration();
     ctx().log()->info(
-        "stage {} answered every probe of {} iteration(s) within {} ms: no longer bypassed",
-        span_end_ + 1, probe_iterations_needed_, currentDeadline().count() / 2.0);
+        "stage {} answered every probe of {} iteration(s) within {} ms ({} of τ, bypassed since "
+        "iteration {}): no longer bypassed",
+        span_end_ + 1, probe_iterations_needed_, on_time_ms, long_bypass ? "all" : "half",
+        bypass_started_at_);
     return Status::ok();
   }
   auto it = iterations_.find(a.iteration());

@@ -175,6 +175,7 @@ class RespipeStageWorker : public PipelineStageWorker {
   int good_probe_iterations_ = 0;                    // in a row, every probe answered within τ
   int probe_iterations_needed_ = 1;                  // to end the bypass (doubles when it flaps)
   int64_t bypass_ended_at_ = -1;                     // the iteration of the last end
+  int64_t bypass_started_at_ = 0;                    // the last iteration finished before it
   // The next stage's last answer within τ (a micro-batch's or a probe's): a bypass takes the
   // stage over ⌈F/M⌉·τ after it. Set when this stage (re)starts, so there is always one.
   std::chrono::steady_clock::time_point last_answer_ = std::chrono::steady_clock::now();
