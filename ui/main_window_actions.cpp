@@ -254,6 +254,8 @@ Status MainWindow::openRun(const QString& dir) {
   replay_dir_ = dir;
   status_->reset();
   status_->setState(tr("replay"), QColor(94, 53, 177));
+  status_->setProgress(replay->progress());
+  status_->setDevices(replay->devices());
   setRunning(false);
   statusBar()->showMessage(tr("Replaying %1 (%2 events, %3 iterations)")
                                .arg(dir)

@@ -1,6 +1,7 @@
 #include "ui/run_replay.h"
 
 #include <algorithm>
+#include <charconv>
 #include <map>
 
 #include "core/catalog/catalog.h"
@@ -43,6 +44,38 @@ Result<RunReplay> RunReplay::load(const QString& dir) {
   r.rebuildPlan();
   r.rebuildGraph();
   return r;
+}
+
+RunProgress RunReplay::progress() const {
+  RunProgress p;
+  p.iteration = last_iteration_;
+  p.elapsed_s = duration_s_;
+  if (config_) {
+    p.algorithm = config_->algorithm.name;
+    p.total_iterations = config_->max_iterations;
+  }
+  for (const auto& e : events_) {
+    if (e.kind == events::kTrainingStarted) {
+      const std::string planned = e.field(events::fields::kIterations);
+      int64_t n = 0;
+      const auto [end, ec] = std::from_chars(planned.data(), planned.data() + planned.size(), n);
+      if (ec == std::errc{} && end == planned.data() + planned.size()) p.total_iterations = n;
+    } else if (e.kind == events::kRunStarted) {
+      const std::string algorithm = e.field(events::fields::kAlgorithm);
+      if (!algorithm.empty()) p.algorithm = algorithm;
+    } else if (e.kind == events::kAlgorithmSwitched) {
+      p.algorithm = e.field(events::fields::kTo);
+    }
+  }
+  p.total_iterations = std::max(p.total_iterations, p.iteration);
+  for (const auto& m : metrics_) {
+    if (!m.device.empty()) continue;
+    if (m.metric == "epoch") p.epoch = m.value;
+    if (m.metric == "test_accuracy") p.test_accuracy = m.value;
+    if (m.metric == "train_loss") p.train_loss = m.value;
+    if (m.metric == "train_accuracy") p.train_accuracy = m.value;
+  }
+  return p;
 }
 
 void RunReplay::rebuildDevices() {

@@ -46,6 +46,10 @@ class RunReplay {
   // The end of the run: the latest time and iteration any row names.
   double durationS() const { return duration_s_; }
   int64_t lastIteration() const { return last_iteration_; }
+  // Where the run ended, for the status line: its last iteration of the planned ones
+  // (training_started's field; else the experiment's maxIterations; else the last), time,
+  // epoch, test accuracy (-1: never evaluated) and the algorithm it ended with.
+  RunProgress progress() const;
 
   // Replaces what the panel shows with this run: devices, every metric (the whole run, however
   // long) and every event, drawn in one coalesced replot that fits the whole run in view.

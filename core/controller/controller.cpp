@@ -299,7 +299,8 @@ RunSummary Controller::Run::execute() {
   };
   event(std::string(events::kTrainingStarted),
         std::to_string(remaining(0)) + " iterations of " + std::to_string(cfg_.batch_size) +
-            " samples; " + describeAlgorithm(cfg_.algorithm, knownNames()) + "; " + summary_.plan);
+            " samples; " + describeAlgorithm(cfg_.algorithm, knownNames()) + "; " + summary_.plan,
+        -1, {{std::string(events::fields::kIterations), std::to_string(remaining(0))}});
   for (auto& d : metrics_.devices()) {
     if (d.role_active && d.state != DeviceState::kLost) d.state = DeviceState::kTraining;
   }

@@ -58,13 +58,14 @@ inline constexpr std::string_view kLinksChanged = "links_changed";
 
 // Structured fields an event may carry (RunEvent::fields), so readers never parse the prose.
 namespace fields {
-inline constexpr std::string_view kFrom = "from";            // algorithm_switched: the old one
-inline constexpr std::string_view kTo = "to";                // algorithm_switched: the new one
-inline constexpr std::string_view kAlgorithm = "algorithm";  // run_started
-inline constexpr std::string_view kFault = "fault";          // fault_applied: its kind
-inline constexpr std::string_view kAddress = "address";      // device_joined, device_restarted
-inline constexpr std::string_view kDevices = "devices";      // recovered: who is left
-inline constexpr std::string_view kSeconds = "seconds";      // how long something took
+inline constexpr std::string_view kFrom = "from";              // algorithm_switched: the old one
+inline constexpr std::string_view kTo = "to";                  // algorithm_switched: the new one
+inline constexpr std::string_view kAlgorithm = "algorithm";    // run_started
+inline constexpr std::string_view kIterations = "iterations";  // training_started: planned
+inline constexpr std::string_view kFault = "fault";            // fault_applied: its kind
+inline constexpr std::string_view kAddress = "address";        // device_joined, device_restarted
+inline constexpr std::string_view kDevices = "devices";        // recovered: who is left
+inline constexpr std::string_view kSeconds = "seconds";        // how long something took
 
 // replanned, migrated, migration_aborted:
 inline constexpr std::string_view kReason = "reason";  // why it re-planned, aborted, took over

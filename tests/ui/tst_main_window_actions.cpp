@@ -268,6 +268,9 @@ class TstMainWindowActions : public QObject {
     QCOMPARE(open.what(), QString("QFileDialog"));
     QCOMPARE(w.experiment().name, std::string("replayed-by-menu"));
     QVERIFY2(w.statusLine()->text().contains("replay"), qPrintable(w.statusLine()->text()));
+    // Where the replayed run ended, not a fresh run's zeros.
+    QVERIFY2(w.statusLine()->text().contains("gpipe | Elapsed 0:11 | Iteration 40 / 40"),
+             qPrintable(w.statusLine()->text()));
     QCOMPARE(w.eventModel()->rowCount(), 6);
     QCOMPARE(w.plots()->pointCount("train_loss", ""), size_t{40});
 

@@ -161,6 +161,49 @@ class TstRunReplay : public QObject {
     QCOMPARE(r->events().size(), script().events.size());
   }
 
+  // The status line's numbers for a replayed run: where it ended, of how many iterations.
+  void progressSaysWhereTheRunEnded() {
+    QTemporaryDir tmp;
+    auto r = RunReplay::load(writeRun(tmp, "run", experimentJson()));
+    QVERIFY2(r.isOk(), r.status().message().c_str());
+    auto p = r->progress();
+    QCOMPARE(p.iteration, int64_t{40});
+    QCOMPARE(p.total_iterations, int64_t{40});  // no plan in the folder: its last iteration
+    QCOMPARE(QString::fromStdString(p.algorithm), QString("ftpipehd"));  // switched at 30
+    QCOMPARE(p.elapsed_s, 11.0);
+    QCOMPARE(p.test_accuracy, -1.0);
+    QCOMPARE(p.train_loss, 0.75);
+
+    // A run stopped at 40 of the 100 its training_started planned, evaluated twice.
+    auto planned = [&](const QString& name, const std::string& iterations) {
+      const QString dir = tmp.filePath(name);
+      auto log = RunLog::create(dir.toStdString(), experimentJson());
+      if (!log) qFatal("RunLog::create: %s", log.status().message().c_str());
+      (*log)->append(RunEvent{1, 0, "", "run_started", "allreduce", {{"algorithm", "allreduce"}}});
+      (*log)->append(
+          RunEvent{1, 0, "", "training_started", "planned", {{"iterations", iterations}}});
+      std::vector<MetricSample> metrics;
+      for (int it = 1; it <= 40; ++it) {
+        metrics.push_back({1 + 0.25 * it, it, "", "train_loss", 1.0});
+        metrics.push_back({1 + 0.25 * it, it, "", "epoch", it / 32.0});
+        if (it % 20 == 0) metrics.push_back({1 + 0.25 * it, it, "", "test_accuracy", it / 48.0});
+      }
+      (*log)->append(metrics);
+      if (!(*log)->status()) qFatal("RunLog: %s", (*log)->status().message().c_str());
+      auto replay = RunReplay::load(dir);
+      if (!replay) qFatal("RunReplay::load: %s", replay.status().message().c_str());
+      return replay->progress();
+    };
+    p = planned("stopped", "100");
+    QCOMPARE(p.iteration, int64_t{40});
+    QCOMPARE(p.total_iterations, int64_t{100});
+    QCOMPARE(QString::fromStdString(p.algorithm), QString("allreduce"));
+    QCOMPARE(p.epoch, 1.25);
+    QCOMPARE(p.test_accuracy, 40 / 48.0);
+    // A field that is not a number is ignored, not thrown at the user.
+    QCOMPARE(planned("garbled", "12x").total_iterations, int64_t{40});
+  }
+
   void replaysARunCutMidRow() {
     QTemporaryDir tmp;
     const QString dir = writeRun(tmp, "run", experimentJson());
