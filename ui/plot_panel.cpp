@@ -531,7 +531,8 @@ void PlotPanel::fitRanges(double span) {
     if (plot->yAxis->scaleType() == QCPAxis::stLogarithmic) {
       plot->yAxis->setRange(std::max(1e-6, y.lower / 1.5), std::max(1e-5, y.upper * 1.5));
     } else {
-      const double pad = std::max(1e-9, y.size() * 0.08);
+      // A flat series (a routed count that stayed 0) gets room around it, not 0 to 1·10^-9.
+      const double pad = y.size() > 0 ? y.size() * 0.08 : std::max(1.0, std::abs(y.upper) * 0.08);
       const double lower = std::min(0.0, y.lower);
       const double upper = y.upper + pad;
       plot->yAxis->setRange(lower, upper > lower ? upper : lower + 1);

@@ -290,6 +290,14 @@ class TstPlotPanel : public QObject {
     // Flat series stay in view: the pipeline's 600 samples/s above the devices' 300.
     QVERIFY(p.chart(Chart::kThroughput)->yAxis->range().contains(600));
     QVERIFY(p.chart(Chart::kThroughput)->yAxis->range().contains(290));
+    // A series that stays 0 (nothing routed) is drawn on 0 to 1, not 0 to 1·10^-9.
+    for (int it = 1; it <= 50; ++it) {
+      p.addMetrics({{it * 0.1, it, "dev0", "routed_per_s", 0.0}});
+    }
+    QTRY_VERIFY(!p.replotPending());
+    const QCPRange routed = p.chart(Chart::kRouted)->yAxis->range();
+    QVERIFY2(routed.lower == 0 && routed.upper >= 1,
+             qPrintable(QString("%1 to %2").arg(routed.lower).arg(routed.upper)));
   }
 
   void derivesBusyFractionPerDevice() {
