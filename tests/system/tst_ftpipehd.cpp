@@ -153,10 +153,13 @@ TEST(Ftpipehd, MigrationCarriesMomentum) {
 
 // The first measurement comes 5 iterations in, not after replanEvery (docs/design.md ftpipehd 2):
 // dev0, 8x slower from iteration 2 than its profile said, is re-planned around at 5 though
-// P = 20, and not again within the 12 iterations.
+// P = 20, and not again within the 12 iterations. (Any gain re-plans here: the cnn's layers on two
+// devices leave a predicted gain of only ~1.13, which the default 1.1 missed once under a load of
+// three system tests on two cores; P = 20 leaves no second measurement to re-plan at.)
 TEST(Ftpipehd, TheFirstMeasurementComesFiveIterationsIn) {
   ExperimentConfig c = ftpipehdRun(0.9, true);
   c.algorithm.params.set("replanEvery", int64_t{20});
+  c.algorithm.params.set("replanGain", 1.01);
   c.max_iterations = 12;
   const RunResult r = runIt(c, "early");
   ASSERT_TRUE(r.summary.ok) << r.summary.error;
