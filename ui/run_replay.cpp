@@ -50,22 +50,14 @@ RunProgress RunReplay::progress() const {
   RunProgress p;
   p.iteration = last_iteration_;
   p.elapsed_s = duration_s_;
-  if (config_) {
-    p.algorithm = config_->algorithm.name;
-    p.total_iterations = config_->max_iterations;
-  }
+  p.algorithm = plan_.algorithm;  // the one it ended with (rebuildPlan)
+  if (config_) p.total_iterations = config_->max_iterations;
   for (const auto& e : events_) {
-    if (e.kind == events::kTrainingStarted) {
-      const std::string planned = e.field(events::fields::kIterations);
-      int64_t n = 0;
-      const auto [end, ec] = std::from_chars(planned.data(), planned.data() + planned.size(), n);
-      if (ec == std::errc{} && end == planned.data() + planned.size()) p.total_iterations = n;
-    } else if (e.kind == events::kRunStarted) {
-      const std::string algorithm = e.field(events::fields::kAlgorithm);
-      if (!algorithm.empty()) p.algorithm = algorithm;
-    } else if (e.kind == events::kAlgorithmSwitched) {
-      p.algorithm = e.field(events::fields::kTo);
-    }
+    if (e.kind != events::kTrainingStarted) continue;
+    const std::string planned = e.field(events::fields::kIterations);
+    int64_t n = 0;
+    const auto [end, ec] = std::from_chars(planned.data(), planned.data() + planned.size(), n);
+    if (ec == std::errc{} && end == planned.data() + planned.size()) p.total_iterations = n;
   }
   p.total_iterations = std::max(p.total_iterations, p.iteration);
   for (const auto& m : metrics_) {
@@ -144,10 +136,13 @@ void RunReplay::rebuildDevices() {
 }
 
 void RunReplay::rebuildPlan() {
+  // The run's own record (run_started, then each switch) over the experiment's name.
   if (config_) plan_.algorithm = config_->algorithm.name;
   for (const auto& e : events_) {
-    if (e.kind == events::kRunStarted && plan_.algorithm.empty()) {
-      plan_.algorithm = e.field(events::fields::kAlgorithm);
+    if (e.kind == events::kRunStarted) {
+      if (auto started = e.field(events::fields::kAlgorithm); !started.empty()) {
+        plan_.algorithm = started;
+      }
     }
     if (e.kind == events::kAlgorithmSwitched) {
       if (auto to = e.field(events::fields::kTo); !to.empty()) plan_.algorithm = to;

@@ -163,6 +163,19 @@ double routedBetween(const RunResult& r, int64_t from, int64_t to) {
   return after - before;
 }
 
+// The bypassed and bypass_ended events, in order, each printed.
+std::vector<RunEvent> bypassChanges(const RunResult& r) {
+  std::vector<RunEvent> changes;
+  for (const auto& e : r.data.events) {
+    if (e.kind == events::kBypassed || e.kind == events::kBypassEnded) changes.push_back(e);
+  }
+  for (const auto& e : changes) {
+    std::printf("[ measured ] %s at iteration %lld: %s\n", e.kind.c_str(),
+                static_cast<long long>(e.iteration), e.detail.c_str());
+  }
+  return changes;
+}
+
 // Bypass (docs/design.md respipe 2, our design): dev1 slowed 40x from iteration 5 to 12 misses
 // τ (3x its median acknowledgement) three times in eight, so dev0 routes every micro-batch
 // around it at once, probing it once an iteration; once the slowdown is cleared a probe comes
@@ -181,14 +194,7 @@ TEST(Respipe, AStageThatKeepsMissingIsBypassedAndLetBackInOnceItAnswersAProbe) {
   ASSERT_TRUE(r.summary.ok) << r.summary.error;
   ASSERT_EQ(r.losses.size(), static_cast<size_t>(kLonger));
   for (double l : r.losses) EXPECT_TRUE(std::isfinite(l));
-  std::vector<RunEvent> changes;
-  for (const auto& e : r.data.events) {
-    if (e.kind == events::kBypassed || e.kind == events::kBypassEnded) changes.push_back(e);
-  }
-  for (const auto& e : changes) {
-    std::printf("[ measured ] %s at iteration %lld: %s\n", e.kind.c_str(),
-                static_cast<long long>(e.iteration), e.detail.c_str());
-  }
+  const std::vector<RunEvent> changes = bypassChanges(r);
   ASSERT_FALSE(changes.empty()) << "dev1 was never bypassed";
   EXPECT_EQ(changes.front().kind, events::kBypassed);
   EXPECT_EQ(changes.front().field(events::fields::kReplaced), "dev1");
@@ -240,14 +246,7 @@ TEST(Respipe, ALongBypassLetsAStageBackInOnceItsProbesAreWithinTheDeadline) {
   const RunResult r = runIt(c, "long-bypass", {}, std::chrono::seconds(120));
   ASSERT_TRUE(r.summary.ok) << r.summary.error;
   ASSERT_EQ(r.losses.size(), static_cast<size_t>(kLonger));
-  std::vector<RunEvent> changes;
-  for (const auto& e : r.data.events) {
-    if (e.kind == events::kBypassed || e.kind == events::kBypassEnded) changes.push_back(e);
-  }
-  for (const auto& e : changes) {
-    std::printf("[ measured ] %s at iteration %lld: %s\n", e.kind.c_str(),
-                static_cast<long long>(e.iteration), e.detail.c_str());
-  }
+  const std::vector<RunEvent> changes = bypassChanges(r);
   ASSERT_FALSE(changes.empty()) << "dev1 was never bypassed";
   const RunEvent& bypassed = changes.front();
   EXPECT_EQ(bypassed.kind, events::kBypassed);
