@@ -35,8 +35,9 @@ std::vector<double> profileLayers(const LayerChain& chain, int batch_size, int r
         out.backward(torch::ones_like(out));
         if (r > 0) times.push_back(secondsSince(start));  // r == 0 is the warm-up
       }
-      std::nth_element(times.begin(), times.begin() + times.size() / 2, times.end());
-      seconds.push_back(times[times.size() / 2]);
+      std::sort(times.begin(), times.end());
+      const size_t mid = times.size() / 2;  // the median; of an even count, the middle two's mean
+      seconds.push_back(times.size() % 2 ? times[mid] : (times[mid - 1] + times[mid]) / 2);
       in_shape = {batch};
       const auto& shape = chain.info(i).output_shape;
       in_shape.insert(in_shape.end(), shape.begin(), shape.end());

@@ -1,4 +1,5 @@
-// The capacity- and bandwidth-aware partition (ftpipehd step 2) and the cost model behind it.
+// The capacity- and bandwidth-aware partition (ftpipehd step 2), the cost model behind it, and
+// gpipe's even plan by profiled cost (the same program over equal devices).
 #include <algorithm>
 #include <cmath>
 #include <limits>
@@ -91,6 +92,18 @@ Result<StagePlan> balancedPlan(const PlanInputs& in) {
     j = from[s][j];
   }
   return plan;
+}
+
+Result<StagePlan> evenCostPlan(const std::vector<double>& layer_time_s, int num_stages) {
+  if (num_stages < 1) {
+    return invalidArgument("cannot split layers over " + std::to_string(num_stages) +
+                           " stages: a plan needs at least one");
+  }
+  PlanInputs in;
+  in.layer_time_s = layer_time_s;
+  in.activation_bytes.assign(layer_time_s.size(), 0);
+  in.capacity.assign(static_cast<size_t>(num_stages), 1.0);
+  return balancedPlan(in);
 }
 
 double stageTime(const PlanInputs& in, const StagePlan& p, int s) {

@@ -1,5 +1,6 @@
 // Pipeline plans: where a chain of L layers is cut into K contiguous stages, one per device,
-// made evenly by layer count or balanced to device speed and link bandwidth.
+// made evenly by layer count or by profiled cost, or balanced to device speed and link
+// bandwidth.
 #pragma once
 
 #include <cstdint>
@@ -44,6 +45,11 @@ struct PlanInputs {
 // It minimises the slowest of all stage computations and link transfers, each taken as its
 // own pipeline step. K = capacity.size() stages, each with at least one layer.
 Result<StagePlan> balancedPlan(const PlanInputs& in);
+
+// gpipe's even plan by profiled cost: the contiguous split of the layers' reference times over
+// num_stages devices counted equal whose most expensive stage is cheapest (balancedPlan with
+// every capacity 1 and no link terms). Device speed plays no part: that is ftpipehd's plan.
+Result<StagePlan> evenCostPlan(const std::vector<double>& layer_time_s, int num_stages);
 
 // Compute time of stage s on its device plus the time of its inbound link (activations
 // forward and gradients back).

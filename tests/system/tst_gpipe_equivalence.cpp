@@ -3,7 +3,7 @@
 // models written again in plain torch::nn, loaded from the model's initial state, trained by
 // torch's own SGD): same seed, same mini-batches, momentum 0.9 and weight decay on. Every loss
 // and every weight after the last step must agree, to a tolerance measured below, and a
-// reference whose gradients are 1 % off must not.
+// reference whose gradients are 1 % off must not. Last, the even plan by profiled cost.
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 
@@ -11,6 +11,8 @@
 #include <cmath>
 #include <cstdio>
 #include <fstream>
+#include <limits>
+#include <numeric>
 #include <sstream>
 
 #include "core/controller/controller.h"
@@ -159,6 +161,46 @@ TEST(GpipeEquivalence, TwoStagesMatchOneDevice) { expectEquivalent(config(2, "cn
 TEST(GpipeEquivalence, ThreeStagesWithUnevenMicroBatchesMatchOneDevice) {
   // 32 samples in 3 micro-batches of 11, 11 and 10: the 1/B scaling must still be exact.
   expectEquivalent(config(3, "lenet5", 3), "three");
+}
+
+// gpipe's even plan by profiled cost, on real agents: the cut splits the profile's cost as
+// evenly as any cut can (checked against every cut), whatever the devices' speeds (dev1 is 4x
+// slower, which the balanced plan would answer with fewer layers for it). The profile is the
+// one the plan was made from, as the controller reports it, and it must be right where the
+// arithmetic is known: vgg's conv1_1 (1 input channel) does 64x fewer multiply-adds than
+// conv1_2 (64) at the same resolution.
+TEST(GpipeEvenCostPlan, CutsWhereTheProfiledCostSplitsEvenly) {
+  ExperimentConfig c = config(2, "vgg", 2);
+  c.max_iterations = 2;
+  c.algorithm.params.set("plan", std::string("even-cost"));
+  c.profiles.resize(2);
+  c.profiles[1].slowdown = 4;
+  std::vector<PlanInfo> plans;
+  RunObserver o;
+  o.on_plan = [&](const PlanInfo& p) { plans.push_back(p); };  // on the controller's thread
+  ControllerOptions opts;
+  opts.run_dir = testsupport::runDir("even-cost");
+  Controller controller(c, opts, o);
+  const RunSummary summary = controller.run();
+  ASSERT_TRUE(summary.ok) << summary.error;
+  ASSERT_EQ(plans.size(), 1u);
+  const PlanInfo& plan = plans.front();
+  EXPECT_EQ(plan.why, "even plan by profiled cost");
+  ASSERT_EQ(plan.stage_first_layer.size(), 2u);
+  const std::vector<double>& t = plan.layer_time_s;
+  ASSERT_EQ(t.size(), 11u) << "vgg has 11 layers";
+  EXPECT_LT(t[0], t[1] / 4) << "conv1_1 " << t[0] << " s against conv1_2 " << t[1] << " s";
+  auto heavier = [&](size_t cut) {
+    return std::max(std::accumulate(t.begin(), t.begin() + static_cast<long>(cut), 0.0),
+                    std::accumulate(t.begin() + static_cast<long>(cut), t.end(), 0.0));
+  };
+  double best = std::numeric_limits<double>::infinity();
+  for (size_t cut = 1; cut < t.size(); ++cut) best = std::min(best, heavier(cut));
+  const int cut = plan.stage_first_layer[1];
+  EXPECT_DOUBLE_EQ(heavier(static_cast<size_t>(cut)), best) << "cut at " << cut;
+  std::printf("measured: profile");
+  for (double x : t) std::printf(" %.4f", x);
+  std::printf(" s; cut at %d (the even plan by count cuts at 6)\n", cut);
 }
 
 }  // namespace

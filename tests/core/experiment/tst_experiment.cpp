@@ -244,7 +244,7 @@ TEST(ParseExperiment, BadValuesAreNamed) {
        "allreduce, "
        "dpsgd, sgp"},
       {R"({"algorithm": {"plan": "random"}})",
-       "field algorithm.plan: unknown choice \"random\"; one of even, balanced"},
+       "field algorithm.plan: unknown choice \"random\"; one of even, even-cost, balanced"},
       {R"({"algorithm": {"microBatch": 2}})",
        "field algorithm.microBatch: unknown parameter of gpipe; gpipe takes: microBatches, plan, "
        "cuts"},

@@ -99,6 +99,71 @@ TEST(BalancedPlan, TenTimesFasterDeviceGetsTenEleventhsOfAUniformChain) {
   EXPECT_EQ(balancedPlan(in)->boundaries, (std::vector<int>{0, 2, 22}));
 }
 
+// The most expensive stage when every device counts the same (brute force, independent of the
+// dynamic program).
+double heaviestStage(const std::vector<double>& t, const StagePlan& p) {
+  double worst = 0.0;
+  for (int s = 0; s < p.numStages(); ++s) {
+    double sum = 0.0;
+    for (int i = p.first(s); i < p.last(s); ++i) sum += t[i];
+    worst = std::max(worst, sum);
+  }
+  return worst;
+}
+
+TEST(EvenCostPlan, SplitsTheProfiledCostAsEvenlyAsBruteForce) {
+  std::mt19937_64 rng(777);
+  std::uniform_real_distribution<double> time(0.0, 0.1);
+  for (int round = 0; round < 60; ++round) {
+    const int layers = 1 + static_cast<int>(rng() % 10);                   // 1..10
+    const int stages = 1 + static_cast<int>(rng() % std::min(layers, 4));  // 1..4
+    std::vector<double> t;
+    for (int i = 0; i < layers; ++i) t.push_back(round % 3 == 0 ? 0.01 : time(rng));
+    Result<StagePlan> plan = evenCostPlan(t, stages);
+    ASSERT_TRUE(plan.isOk()) << plan.status().message();
+    ASSERT_EQ(plan->numStages(), stages);
+    ASSERT_EQ(plan->numLayers(), layers);
+    double best = std::numeric_limits<double>::infinity();
+    forEachPlan(layers, stages,
+                [&](const StagePlan& p) { best = std::min(best, heaviestStage(t, p)); });
+    EXPECT_NEAR(heaviestStage(t, *plan), best, 1e-12) << "round " << round;
+    if (round % 3 == 0) {  // equal layers: as even as the split by count
+      EXPECT_NEAR(heaviestStage(t, *plan), heaviestStage(t, *evenPlan(layers, stages)), 1e-12);
+    }
+  }
+}
+
+TEST(EvenCostPlan, FollowsTheCostNotTheCountAndIgnoresDeviceSpeed) {
+  // vgg's shape: expensive early convolutions, cheap classifier layers.
+  const std::vector<double> t = {0.4, 0.4, 0.05, 0.1, 0.02, 0.01, 0.01, 0.01};
+  Result<StagePlan> plan = evenCostPlan(t, 2);
+  ASSERT_TRUE(plan.isOk());
+  EXPECT_EQ(plan->cuts(), (std::vector<int>{1}));            // 0.4 | 0.6
+  EXPECT_EQ(evenPlan(8, 2)->cuts(), (std::vector<int>{4}));  // 0.95 | 0.05 by count
+  // The 5.5x of FTPipeHD's [1, 10] pair is against this plan: on a uniform chain both halves
+  // cost the same, the slow device takes 10x its half; the balanced plan gives it 1/11.
+  PlanInputs in;
+  in.layer_time_s.assign(22, 0.01);
+  in.activation_bytes.assign(22, 1000);
+  in.capacity = {1.0, 0.1};
+  EXPECT_NEAR(
+      bottleneckTime(in, *evenCostPlan(in.layer_time_s, 2)) / bottleneckTime(in, *balancedPlan(in)),
+      5.5, 1e-9);
+}
+
+TEST(EvenCostPlan, BadInputsAreErrors) {
+  EXPECT_FALSE(evenCostPlan({1, 1}, 0).isOk());
+  Result<StagePlan> too_many = evenCostPlan({1, 1}, 3);
+  ASSERT_FALSE(too_many.isOk());
+  EXPECT_NE(too_many.status().message().find("2 layers over 3"), std::string::npos)
+      << too_many.status().message();
+  Result<StagePlan> negative = evenCostPlan({1, -1, 1}, 2);
+  ASSERT_FALSE(negative.isOk());
+  EXPECT_NE(negative.status().message().find("layer 1"), std::string::npos)
+      << negative.status().message();
+  EXPECT_FALSE(evenCostPlan({}, 1).isOk());
+}
+
 TEST(BalancedPlan, ASlowLinkMovesTheCutToASmallActivation) {
   PlanInputs in;
   in.layer_time_s.assign(6, 1.0);

@@ -14,7 +14,6 @@
 namespace edgerig {
 namespace {
 
-constexpr int kProfileRepetitions = 2;
 constexpr auto kSetupTimeout = std::chrono::seconds(120);
 constexpr int64_t kEvalBatch = 500;
 constexpr int kEvalInFlight = 2;  // bounds the activations queued between stages
@@ -128,21 +127,26 @@ Status PipelineCoordinator::choosePlan() {
     }
     plan_ = *p;
     why = "explicit cuts";
-  } else if (plan_kind == "balanced") {
+  } else {
     std::vector<double> stage_capacity;
     for (int d : device_of_stage_) stage_capacity.push_back(capacity_[static_cast<size_t>(d)]);
-    auto p = balancedPlan(planInputs(stage_capacity));
+    auto p = planOfKind(stage_capacity);
     if (!p) return p.status();
     plan_ = *p;
-    why = "balanced plan from measured capacities";
-  } else {
-    auto p = evenPlan(l, k);
-    if (!p) return p.status();
-    plan_ = *p;
-    why = "even plan";
+    why = plan_kind == "balanced"    ? "balanced plan from measured capacities"
+          : plan_kind == "even-cost" ? "even plan by profiled cost"
+                                     : "even plan";
   }
   ctx_.planChanged(*plan_, device_of_stage_, layers_, reference_time_s_, why);
   return Status::ok();
+}
+
+Result<StagePlan> PipelineCoordinator::planOfKind(const std::vector<double>& capacity) const {
+  const std::string kind = ctx_.params().getString("plan");
+  if (kind == "balanced") return balancedPlan(planInputs(capacity));
+  if (kind == "even-cost")
+    return evenCostPlan(reference_time_s_, static_cast<int>(capacity.size()));
+  return evenPlan(static_cast<int>(layers_.size()), static_cast<int>(capacity.size()));
 }
 
 PlanInputs PipelineCoordinator::planInputs(const std::vector<double>& capacity) const {

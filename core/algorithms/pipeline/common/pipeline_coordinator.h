@@ -48,6 +48,11 @@ class PipelineCoordinator : public Coordinator {
                                      std::vector<double>& reference, std::vector<double>& capacity);
 
  protected:
+  // Timed passes per layer in a device's profile (after a warm-up), of which the median counts.
+  // Each agent profiles while the others start up beside it: with 2 the first layers of vgg
+  // came out 3-70x too slow (conv1_1, 64x fewer multiply-adds than conv1_2, above it); with 9
+  // they were within 10 % from run to run.
+  static constexpr int kProfileRepetitions = 9;
   Status profileDevices();
   Status choosePlan();
   Status startStages();
@@ -60,6 +65,9 @@ class PipelineCoordinator : public Coordinator {
   // times, activation sizes per mini-batch, `capacity` per stage, and the bandwidth the run
   // context reports for each link between neighbouring stages (measured once the probe exists).
   PlanInputs planInputs(const std::vector<double>& capacity) const;
+  // The experiment's plan kind (algorithm.plan: even, even-cost or balanced) over the current
+  // stage order, `capacity` per stage.
+  Result<StagePlan> planOfKind(const std::vector<double>& capacity) const;
   // One iteration: the mini-batch of `data_iteration` (a recovery replays older batches), run
   // under the id `iteration`, and every stage's flush.
   Result<StepResult> runIteration(int64_t iteration, int64_t data_iteration);

@@ -18,7 +18,6 @@ using pipeline_text::joined;
 using pipeline_text::seconds;
 constexpr auto kReplicaWait = std::chrono::milliseconds(30000);
 constexpr auto kProbeWait = std::chrono::milliseconds(200);
-constexpr int kProfileRepetitions = 2;  // as the starting profile (PipelineCoordinator)
 // A stage with less than this share of an even stage's reference work is not timed for its
 // device's capacity (trustedCapacities).
 constexpr double kTrustedShare = 0.1;

@@ -10,7 +10,9 @@ AlgorithmEntry gpipeEntry() {
   AlgorithmInfo info;
   info.name = "gpipe";
   info.family = "pipeline";
-  info.summary = "synchronous micro-batched pipeline, even or balanced plan, stops on a lost stage";
+  info.summary =
+      "synchronous micro-batched pipeline, even (by count or cost) or balanced plan, stops on a "
+      "lost stage";
   info.fault_tolerant = false;
   info.params = pipelineParams("even");
   info.check = checkPipelineParams;

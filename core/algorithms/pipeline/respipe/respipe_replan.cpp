@@ -83,10 +83,7 @@ Result<StagePlan> RespipeCoordinator::planOver(const std::vector<int>& devices) 
   device_of_stage_ = devices;
   std::vector<double> capacity;
   for (int d : devices) capacity.push_back(capacity_[static_cast<size_t>(d)]);
-  Result<StagePlan> plan =
-      ctx_.params().getString("plan") == "balanced"
-          ? balancedPlan(planInputs(capacity))
-          : evenPlan(static_cast<int>(layers_.size()), static_cast<int>(devices.size()));
+  Result<StagePlan> plan = planOfKind(capacity);
   device_of_stage_ = saved;
   return plan;
 }
