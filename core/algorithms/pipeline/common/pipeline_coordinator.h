@@ -51,7 +51,7 @@ class PipelineCoordinator : public Coordinator {
   // Timed passes per layer in a device's profile (after a warm-up), of which the median counts.
   // Each agent profiles while the others start up beside it: with 2 the first layers of vgg
   // came out 3-70x too slow (conv1_1, 64x fewer multiply-adds than conv1_2, above it); with 9
-  // they were within 10 % from run to run.
+  // conv1_1 was 8-14x below conv1_2 in every run (docs/design.md, gpipe 1).
   static constexpr int kProfileRepetitions = 9;
   Status profileDevices();
   Status choosePlan();
