@@ -138,6 +138,32 @@ TEST(LivePlan, TenTimesSlowerFirstDeviceGivesItLessAndTheGainSaysHowMuch) {
   EXPECT_FALSE(high->replan);
 }
 
+TEST(LivePlan, AReturnToThePlanTheLastReplanLeftNeedsTheThresholdSquared) {
+  // Four equal layers on two devices, the second 1.3x slower: 2 | 2 takes 2.6 s, 3 | 1 takes
+  // 3 s, 2 | 2 is proposed over 3 | 1 at a gain of 3 / 2.6 = 1.15.
+  PlanInputs in;
+  in.layer_time_s.assign(4, 1.0);
+  in.activation_bytes.assign(4, 0);
+  in.capacity = {1.0, 1.0 / 1.3};
+  const StagePlan current = *StagePlan::fromCuts(4, {3});
+  const StagePlan back = *StagePlan::fromCuts(4, {2});
+  const StagePlan other = *StagePlan::fromCuts(4, {1});
+  auto fresh = decideReplan(in, current, 1.1);
+  ASSERT_TRUE(fresh.isOk());
+  EXPECT_EQ(fresh->proposed, back);
+  EXPECT_NEAR(fresh->gain, 3.0 / 2.6, 1e-12);
+  EXPECT_TRUE(fresh->replan) << fresh->reason;
+  // The same proposal is a return when the last re-plan left `back`: 1.15 < 1.1² = 1.21.
+  auto ret = decideReplan(in, current, 1.1, &back);
+  ASSERT_TRUE(ret.isOk());
+  EXPECT_FALSE(ret->replan);
+  EXPECT_NE(ret->reason.find("1.21x"), std::string::npos) << ret->reason;
+  EXPECT_NE(ret->reason.find("the last re-plan left"), std::string::npos) << ret->reason;
+  // Another plan left before is no reason to hold back; a gain above the square is not either.
+  EXPECT_TRUE(decideReplan(in, current, 1.1, &other)->replan);
+  EXPECT_TRUE(decideReplan(in, current, 1.05, &back)->replan);  // 1.15 >= 1.1025
+}
+
 TEST(LivePlan, LayersGainedMatchALayerByLayerReference) {
   // By hand: 0..8, [0,3)[3,6)[6,9) -> [0,5)[5,7)[7,9).
   const StagePlan from = *StagePlan::fromCuts(9, {3, 6}), to = *StagePlan::fromCuts(9, {5, 7});

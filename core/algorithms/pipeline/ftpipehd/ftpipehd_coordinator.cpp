@@ -130,7 +130,9 @@ Status FtpipehdCoordinator::maybeReplan(int64_t iteration, const std::string& tr
     ctx_.setCapacity(deviceOf(s), capacity[s] / fastest);
     last_capacity_[static_cast<size_t>(deviceOf(s))] = capacity[s];
   }
-  auto decision = decideReplan(planInputs(capacity), *plan_, replan_gain_);
+  const bool same_devices = left_plan_ && left_devices_ == device_of_stage_;
+  auto decision = decideReplan(planInputs(capacity), *plan_, replan_gain_,
+                               same_devices ? &*left_plan_ : nullptr);
   if (!decision) return decision.status();
   ctx_.metric("predicted_gain", decision->gain);
   if (!decision->replan) return Status::ok();
@@ -145,7 +147,14 @@ Status FtpipehdCoordinator::maybeReplan(int64_t iteration, const std::string& tr
               {std::string(f::kCapacities), joined(capacity)},
               {std::string(f::kCuts), joined(decision->proposed.cuts())},
               {std::string(f::kIteration), std::to_string(iteration)}});
-  return migrate(decision->proposed, iteration, decision->reason);
+  const StagePlan before = *plan_;
+  const std::vector<int> devices = device_of_stage_;
+  Status st = migrate(decision->proposed, iteration, decision->reason);
+  if (st && *plan_ == decision->proposed) {
+    left_plan_ = before;
+    left_devices_ = devices;
+  }
+  return st;
 }
 
 Status FtpipehdCoordinator::migrate(const StagePlan& to, int64_t iteration,

@@ -7,6 +7,7 @@
 #pragma once
 
 #include <chrono>
+#include <optional>
 #include <set>
 
 #include "core/algorithms/pipeline/common/pipeline_coordinator.h"
@@ -99,8 +100,11 @@ class FtpipehdCoordinator : public PipelineCoordinator {
   int64_t replay_offset_ = 0;          // iterations replayed after recoveries
   int64_t next_iteration_ = 0;         // the iteration trainStep runs next
   std::vector<double> last_capacity_;  // per device, as last measured (the profile's until then)
-  std::set<int> dropped_;              // devices that missed the backward deadline
-  int rebooted_ = -1;                  // a stage restarted in place, while it is recovered from
+  // The plan the last re-plan moved away from, and the stage order it was over (decideReplan).
+  std::optional<StagePlan> left_plan_;
+  std::vector<int> left_devices_;
+  std::set<int> dropped_;  // devices that missed the backward deadline
+  int rebooted_ = -1;      // a stage restarted in place, while it is recovered from
   int64_t probe_id_ = 0;
 };
 

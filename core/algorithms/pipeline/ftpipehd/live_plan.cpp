@@ -72,7 +72,7 @@ double slowestStep(const PlanInputs& in, const StagePlan& p) {
 }
 
 Result<ReplanDecision> decideReplan(const PlanInputs& measured, const StagePlan& current,
-                                    double threshold) {
+                                    double threshold, const StagePlan* left) {
   auto proposed = balancedPlan(measured);
   if (!proposed) return proposed.status();
   ReplanDecision d;
@@ -86,6 +86,10 @@ Result<ReplanDecision> decideReplan(const PlanInputs& measured, const StagePlan&
     d.reason = "the current plan is already balanced for the measured capacities";
   } else if (d.gain < threshold) {
     d.reason = std::string("predicted gain ") + gain + " is below the threshold";
+  } else if (left != nullptr && d.proposed == *left && d.gain < threshold * threshold) {
+    std::snprintf(gain, sizeof gain, "%.2fx < %.2fx", d.gain, threshold * threshold);
+    d.reason = std::string("predicted gain ") + gain +
+               ", the threshold squared that a return to the plan the last re-plan left needs";
   } else {
     d.replan = true;
     d.reason = std::string("measured capacities changed: predicted gain ") + gain;

@@ -54,9 +54,13 @@ struct ReplanDecision {
 // stage's inbound link to its compute instead; the gain must be judged by what the DP minimises).
 double slowestStep(const PlanInputs& in, const StagePlan& p);
 
-// Re-plan when the proposed plan differs and its predicted gain is at least `threshold`.
+// Re-plan when the proposed plan differs and its predicted gain is at least `threshold`. A
+// proposal to go back to `left` (the plan the last re-plan moved away from, over the same
+// devices; null: none) needs threshold² (our design, docs/design.md ftpipehd 3): on a shared
+// machine a stage's time depends on what the others compute beside it, so each of two plans
+// can measure in favour of the other, and the plan flipped at every measurement.
 Result<ReplanDecision> decideReplan(const PlanInputs& measured, const StagePlan& current,
-                                    double threshold);
+                                    double threshold, const StagePlan* left = nullptr);
 
 // Layers [first, last) that a stage gains in a migration and the stage that holds them now.
 struct LayerFetch {
