@@ -87,7 +87,7 @@ void TerminalReport::onEvent(const RunEvent& e) {
       events::kDeviceLost,   events::kDeviceRejoined, events::kRecovered,
       events::kError,        events::kRunFailed,      events::kRunStopped,
       events::kEvaluation,   events::kStopRule,       events::kAlgorithmSwitched,
-      events::kTakeover};
+      events::kTakeover,     events::kLearningRate};
   if (quiet_ && e.kind != events::kRunFailed) return;
   if (std::none_of(std::begin(kShown), std::end(kShown),
                    [&](std::string_view k) { return e.kind == k; }))

@@ -238,6 +238,22 @@ Status Controller::Run::applyProfile(int i) {
   return Status::ok();
 }
 
+void Controller::Run::announceLearningRate(int64_t iteration) {
+  double lr = cfg_.learning_rate;
+  for (const auto& step : cfg_.lr_schedule) {
+    if (step.at_iteration > iteration) break;
+    lr *= step.factor;
+    if (step.at_iteration != iteration) continue;
+    char buf[120];
+    std::snprintf(buf, sizeof buf, "learning rate %g from iteration %lld (x %g)", lr,
+                  static_cast<long long>(iteration), step.factor);
+    char rate[32];
+    std::snprintf(rate, sizeof rate, "%.9g", lr);
+    event(std::string(events::kLearningRate), buf, -1,
+          {{std::string(events::fields::kLearningRate), rate}});
+  }
+}
+
 void Controller::Run::logStep(const StepResult& step) {
   // Per device, by device index: compute (emulated slowdown included), and the loss where more
   // than one device computes one (a decentralized run: every device has its own).
@@ -352,6 +368,7 @@ RunSummary Controller::Run::execute() {
     if (auto st = pollControls(); !st) return finish(st);
     if (auto st = boundary(progress); !st) return finish(st);
     if (auto st = reprobeIfLinksChanged(); !st) return finish(st);
+    announceLearningRate(it);
     auto step = coordinator_->trainStep(it);
     if (!step) return finish(step.status());
     iteration_ = it + 1;

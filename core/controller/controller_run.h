@@ -87,6 +87,8 @@ class Controller::Run : public RunContext {
   Result<std::unique_ptr<Coordinator>> startCoordinator(const Coordinator::Handover* state);
   void publishDevices(bool force);
   void logStep(const StepResult& step);
+  // A learning_rate event when a step of training.lrSchedule starts at `iteration`.
+  void announceLearningRate(int64_t iteration);
   RunSummary finish(const Status& st);
 
   Controller& owner_;

@@ -182,6 +182,11 @@ Result<std::vector<wire::WorkerReady>> Controller::Run::startWorkers(
   run.set_momentum(cfg_.momentum);
   run.set_weight_decay(cfg_.weight_decay);
   run.set_threads(cfg_.threads_per_agent);
+  for (const auto& l : cfg_.lr_schedule) {
+    auto* step = run.add_lr_schedule();
+    step->set_at_iteration(l.at_iteration);
+    step->set_factor(l.factor);
+  }
   const std::string params = paramsJson(cfg_.algorithm.params);
   for (auto& d : metrics_.devices()) d.role_active = false;
   std::map<int, size_t> slot;  // device → launch index

@@ -70,6 +70,7 @@ ExperimentConfig fromWire(const wire::Experiment& e) {
   if (t.has_eval_every()) c.eval_every = t.eval_every();
   if (t.has_eval_samples()) c.eval_samples = t.eval_samples();
   if (t.has_max_seconds()) c.max_seconds = t.max_seconds();
+  for (const auto& l : t.lr_schedule()) c.lr_schedule.push_back({l.at_iteration(), l.factor()});
 
   for (const auto& f : e.faults()) {
     FaultConfig g;
@@ -135,6 +136,11 @@ wire::Experiment toWire(const ExperimentConfig& c) {
   t->set_eval_every(c.eval_every);
   t->set_eval_samples(c.eval_samples);
   t->set_max_seconds(c.max_seconds);
+  for (const auto& l : c.lr_schedule) {
+    auto* step = t->add_lr_schedule();
+    step->set_at_iteration(l.at_iteration);
+    step->set_factor(l.factor);
+  }
 
   for (const auto& g : c.faults) {
     auto* f = e.add_faults();
@@ -375,6 +381,17 @@ Status validateExperiment(const ExperimentConfig& c, const ExperimentNames& name
   k.atLeast("training.evalSamples", static_cast<double>(c.eval_samples), 0,
             " (0 = whole test split)");
   k.atLeast("training.maxSeconds", c.max_seconds, 0, " (0 = no limit)");
+  for (size_t i = 0; i < c.lr_schedule.size(); ++i) {
+    const auto& l = c.lr_schedule[i];
+    const std::string at = "training.lrSchedule." + std::to_string(i);
+    k.atLeast(at + ".atIteration", static_cast<double>(l.at_iteration), 1);
+    k.above(at + ".factor", l.factor, 0);
+    if (i > 0 && l.at_iteration <= c.lr_schedule[i - 1].at_iteration) {
+      k.fail(at + ".atIteration", "must be after the step before it (iteration " +
+                                      std::to_string(c.lr_schedule[i - 1].at_iteration) +
+                                      "), got " + std::to_string(l.at_iteration));
+    }
+  }
 
   for (size_t i = 0; i < c.faults.size(); ++i) {
     const auto& f = c.faults[i];

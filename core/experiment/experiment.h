@@ -35,6 +35,14 @@ struct FaultConfig {
   bool operator==(const FaultConfig&) const = default;
 };
 
+// One step of the learning-rate schedule: from the step of iteration `at_iteration` (numbered from
+// 0) on, the rate is multiplied by `factor`; the steps multiply together (SGP's --schedule).
+struct LrStepConfig {
+  int64_t at_iteration = 0;
+  double factor = 1;
+  bool operator==(const LrStepConfig&) const = default;
+};
+
 // restart: a local agent is killed and started again at the next iteration boundary (a reboot);
 // training resumes from the model gathered just before.
 inline const std::vector<std::string> kFaultKinds{"slowdown", "link",    "freeze",
@@ -74,6 +82,7 @@ struct ExperimentConfig {
   int64_t eval_every = 200;
   int64_t eval_samples = 1000;
   double max_seconds = 0;
+  std::vector<LrStepConfig> lr_schedule;  // by increasing at_iteration; empty: a constant rate
 
   std::vector<FaultConfig> faults;
 

@@ -17,6 +17,8 @@ inline constexpr std::string_view kRunResumed = "run_resumed";
 inline constexpr std::string_view kStopRule = "stop_rule";
 inline constexpr std::string_view kError = "error";
 inline constexpr std::string_view kEvaluation = "evaluation";
+// A step of training.lrSchedule took effect (field `learning_rate`: the new rate).
+inline constexpr std::string_view kLearningRate = "learning_rate";
 // Devices.
 inline constexpr std::string_view kDeviceJoined = "device_joined";
 inline constexpr std::string_view kDeviceLost = "device_lost";
@@ -86,6 +88,7 @@ inline constexpr std::string_view kDevice = "device";
 inline constexpr std::string_view kReplaced = "replaced";
 inline constexpr std::string_view kMisses = "misses";
 inline constexpr std::string_view kCount = "count";
+inline constexpr std::string_view kLearningRate = "learning_rate";  // learning_rate: the new rate
 }  // namespace fields
 
 }  // namespace edgerig::events

@@ -117,13 +117,24 @@ struct ReferenceRun {
 inline ReferenceRun referenceTraining(
     const std::string& model, const std::vector<std::pair<std::string, torch::Tensor>>& initial,
     const std::vector<std::pair<torch::Tensor, torch::Tensor>>& batches, double lr, double momentum,
-    double weight_decay, double gradient_scale = 1.0) {
+    double weight_decay, double gradient_scale = 1.0,
+    const std::vector<std::pair<int64_t, double>>& lr_steps = {}) {
   auto m = referenceModel(model);
   m->load(initial);
   torch::optim::SGD opt(m->parameters(),
                         torch::optim::SGDOptions(lr).momentum(momentum).weight_decay(weight_decay));
   ReferenceRun out;
+  int64_t iteration = 0;
   for (const auto& [x, y] : batches) {
+    // A learning-rate schedule (iteration, factor), as torch's MultiStepLR applies one.
+    for (const auto& [at, factor] : lr_steps) {
+      if (at != iteration) continue;
+      for (auto& group : opt.param_groups()) {
+        auto& options = static_cast<torch::optim::SGDOptions&>(group.options());
+        options.lr(options.lr() * factor);
+      }
+    }
+    ++iteration;
     opt.zero_grad();
     auto loss = torch::nn::functional::cross_entropy(m->forward(x), y);
     loss.backward();

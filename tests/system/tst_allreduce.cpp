@@ -95,7 +95,11 @@ TEST(Allreduce, EqualsOneDeviceOnTheGlobalBatch) {
   torch::set_num_threads(1);
   for (int devices : {2, 3}) {
     SCOPED_TRACE(std::to_string(devices) + " devices");
-    const ExperimentConfig c = allreduceRun(devices, "lenet5", "iid");
+    ExperimentConfig c = allreduceRun(devices, "lenet5", "iid");
+    // Three devices with a learning-rate schedule, which every device must apply at one step.
+    if (devices == 3) c.lr_schedule = {{7, 0.2}, {13, 3.0}};
+    std::vector<std::pair<int64_t, double>> lr_steps;
+    for (const auto& s : c.lr_schedule) lr_steps.emplace_back(s.at_iteration, s.factor);
     const RunResult r = runIt(c, "equivalence-" + std::to_string(devices));
     ASSERT_TRUE(r.summary.ok) << r.summary.error;
     ASSERT_EQ(r.losses.size(), static_cast<size_t>(kSteps));
@@ -121,7 +125,7 @@ TEST(Allreduce, EqualsOneDeviceOnTheGlobalBatch) {
     ASSERT_TRUE(chain.isOk());
     const ModelState initial = stateOf(*StageModule(*chain, 0, chain->numLayers()));
     const auto ref = testsupport::referenceTraining(c.model, initial, batches, c.learning_rate,
-                                                    c.momentum, c.weight_decay);
+                                                    c.momentum, c.weight_decay, 1.0, lr_steps);
 
     // Measured (2 and 3 devices, 20 steps): losses agree to ~2e-6 relative and weights to
     // ~1e-6 absolute; the ring sums chunks in another order than one device, nothing more.
@@ -145,7 +149,7 @@ TEST(Allreduce, EqualsOneDeviceOnTheGlobalBatch) {
     EXPECT_LT(worst, 2e-5) << "largest weight difference after " << kSteps << " steps";
     // The tolerances can see a small error: against gradients 1 % off the same run fails them.
     const auto off = testsupport::referenceTraining(c.model, initial, batches, c.learning_rate,
-                                                    c.momentum, c.weight_decay, 1.01);
+                                                    c.momentum, c.weight_decay, 1.01, lr_steps);
     double off_loss = 0, off_weight = 0;
     for (int it = 0; it < kSteps; ++it) {
       off_loss = std::max(off_loss, std::abs(r.losses[it] - off.losses[it]) /
@@ -158,6 +162,30 @@ TEST(Allreduce, EqualsOneDeviceOnTheGlobalBatch) {
     }
     EXPECT_GT(off_loss, 2e-5) << "a 1 % gradient error passes the loss tolerance";
     EXPECT_GT(off_weight, 2e-5) << "a 1 % gradient error passes the weight tolerance";
+    if (!lr_steps.empty()) {
+      // The schedule was followed: at a constant rate the reference ends far from the run.
+      const auto constant = testsupport::referenceTraining(
+          c.model, initial, batches, c.learning_rate, c.momentum, c.weight_decay);
+      double constant_weight = 0;
+      for (const auto& [name, t] : trained) {
+        auto it = constant.weights.find(testsupport::referenceName(name));
+        ASSERT_NE(it, constant.weights.end()) << name;
+        constant_weight = std::max(constant_weight, (t - it->second).abs().max().item<double>());
+      }
+      EXPECT_GT(constant_weight, 2e-5) << "the run matches a constant learning rate";
+      // The event log names each step where it took effect, with the new rate.
+      std::vector<std::pair<int64_t, double>> logged;
+      for (const auto& e : r.data.events) {
+        if (e.kind == events::kLearningRate) {
+          logged.emplace_back(e.iteration, std::stod(e.field(events::fields::kLearningRate)));
+        }
+      }
+      ASSERT_EQ(logged.size(), 2u);
+      EXPECT_EQ(logged[0].first, 7);
+      EXPECT_NEAR(logged[0].second, 0.05 * 0.2, 1e-9);
+      EXPECT_EQ(logged[1].first, 13);
+      EXPECT_NEAR(logged[1].second, 0.05 * 0.2 * 3.0, 1e-9);
+    }
     std::printf(
         "measured: %d devices, largest loss difference %.2e (relative), largest weight "
         "difference %.2e; against gradients 1 %% off %.2e and %.2e\n",

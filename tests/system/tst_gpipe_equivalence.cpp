@@ -91,7 +91,8 @@ PipelineRun runPipeline(const ExperimentConfig& c, const std::string& name) {
 }
 
 // The reference: the same mini-batches (the run's sampler and seed) on one plain model.
-testsupport::ReferenceRun reference(const ExperimentConfig& c, double gradient_scale) {
+testsupport::ReferenceRun reference(const ExperimentConfig& c, double gradient_scale,
+                                    bool follow_schedule = true) {
   torch::set_num_threads(1);
   auto data = loadFashionMnist(kFashionMnistDir, Split::kTrain, c.train_limit);
   EXPECT_TRUE(data.isOk()) << data.status().message();
@@ -108,8 +109,12 @@ testsupport::ReferenceRun reference(const ExperimentConfig& c, double gradient_s
   EXPECT_TRUE(chain.isOk()) << chain.status().message();
   if (!chain) return {};
   const ModelState initial = stateOf(*StageModule(*chain, 0, chain->numLayers()));
+  std::vector<std::pair<int64_t, double>> lr_steps;
+  if (follow_schedule) {
+    for (const auto& s : c.lr_schedule) lr_steps.emplace_back(s.at_iteration, s.factor);
+  }
   return testsupport::referenceTraining(c.model, initial, batches, c.learning_rate, c.momentum,
-                                        c.weight_decay, gradient_scale);
+                                        c.weight_decay, gradient_scale, lr_steps);
 }
 
 struct Difference {
@@ -154,13 +159,23 @@ void expectEquivalent(const ExperimentConfig& c, const std::string& name) {
       "measured: %s, largest loss difference %.2e (relative), largest weight difference %.2e; "
       "against gradients 1 %% off: %.2e and %.2e\n",
       name.c_str(), d.loss, d.weight, off.loss, off.weight);
+  if (c.lr_schedule.empty()) return;
+  // The schedule was followed, not ignored: the reference at a constant rate is far off.
+  const Difference constant = differenceOf(run, reference(c, 1.0, false));
+  EXPECT_TRUE(constant.loss > kLossTolerance && constant.weight > kWeightTolerance)
+      << "the run matches a constant learning rate: loss " << constant.loss << ", weight "
+      << constant.weight;
+  std::printf("against a constant learning rate: %.2e and %.2e\n", constant.loss, constant.weight);
 }
 
 TEST(GpipeEquivalence, TwoStagesMatchOneDevice) { expectEquivalent(config(2, "cnn", 4), "two"); }
 
 TEST(GpipeEquivalence, ThreeStagesWithUnevenMicroBatchesMatchOneDevice) {
-  // 32 samples in 3 micro-batches of 11, 11 and 10: the 1/B scaling must still be exact.
-  expectEquivalent(config(3, "lenet5", 3), "three");
+  // 32 samples in 3 micro-batches of 11, 11 and 10: the 1/B scaling must still be exact. With a
+  // learning-rate schedule (training.lrSchedule), which every stage must apply at the same step.
+  ExperimentConfig c = config(3, "lenet5", 3);
+  c.lr_schedule = {{8, 0.2}, {16, 2.5}};
+  expectEquivalent(c, "three");
 }
 
 // gpipe's even plan by profiled cost, on real agents: the cut splits the profile's cost as

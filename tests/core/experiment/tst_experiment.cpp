@@ -67,7 +67,9 @@ constexpr const char* kFullExample = R"({
   "algorithm": {"name": "gpipe", "microBatches": 8, "plan": "balanced", "cuts": [2, 4, 6]},
   "training": {"batchSize": 128, "learningRate": 0.01, "momentum": 0.5, "weightDecay": 0.0001,
                "epochs": 2.5, "maxIterations": 5000, "evalEvery": 100, "evalSamples": 0,
-               "max_seconds": 600},
+               "max_seconds": 600,
+               "lrSchedule": [{"atIteration": 3000, "factor": 0.1}, {"at_iteration": "4000",
+                              "factor": 0.5}]},
   "faults": [
     {"atS": 30, "device": 1, "kind": "freeze", "freezeS": 10},
     {"atIteration": 200, "device": 3, "kind": "link", "delayMs": 50, "jitterMs": 10,
@@ -106,6 +108,7 @@ ExperimentConfig fullExpected() {
   c.eval_every = 100;
   c.eval_samples = 0;
   c.max_seconds = 600;
+  c.lr_schedule = {{3000, 0.1}, {4000, 0.5}};
   FaultConfig freeze;
   freeze.at_s = 30;
   freeze.device = 1;
@@ -291,6 +294,18 @@ TEST(ParseExperiment, BadValuesAreNamed) {
       {R"({"training": {"learningRate": "NaN"}})",
        "field training.learningRate: must be above 0, got nan"},
       {R"({"training": {"momentum": 1}})", "field training.momentum: must be in [0, 1)"},
+      {R"({"training": {"lrSchedule": [{"atIteration": 10}]}})",
+       "field training.lrSchedule.0.factor: must be above 0, got 0"},
+      {R"({"training": {"lrSchedule": [{"factor": 0.1}]}})",
+       "field training.lrSchedule.0.atIteration: must be at least 1, got 0"},
+      {R"({"training": {"lrSchedule": [{"atIteration": 9, "factor": 0.1},
+                                        {"atIteration": 9, "factor": 0.1}]}})",
+       "field training.lrSchedule.1.atIteration: must be after the step before it (iteration 9), "
+       "got 9"},
+      {R"({"training": {"lrSchedule": [{"atIteration": 5, "factor": -1}]}})",
+       "field training.lrSchedule.0.factor: must be above 0, got -1"},
+      {R"({"training": {"lrSchedule": {"atIteration": 5}}})",
+       "field training.lrSchedule: expected a list [...]"},
       {R"({"training": {"epochs": 0}})", "field training.epochs: no stop rule"},
       {R"({"training": {"evalEvery": -5}})", "field training.evalEvery: must be at least 0"},
       {R"({"faults": [{"device": 3, "kind": "crash"}]})",

@@ -157,7 +157,7 @@ Status AllreduceWorker::onCommit(const decentralized::Commit& commit) {
     return invalidArgument("commit of iteration " + std::to_string(commit.iteration()) +
                            ", which this device has not reduced");
   }
-  replica_->applyStep();
+  replica_->applyStep(commit.iteration());
   iterations_.erase(iterations_.begin(), std::next(it));
   return Status::ok();
 }

@@ -20,7 +20,7 @@ Result<LocalStep> GossipStrategy::localStep(const decentralized::GossipStep& ste
                                             WorkerContext& /*ctx*/, ModelReplica& replica) {
   auto local = replica.computeGradients(step.iteration());
   if (!local) return local.status();
-  local->compute_s += replica.applyStep();
+  local->compute_s += replica.applyStep(step.iteration());
   return local;
 }
 

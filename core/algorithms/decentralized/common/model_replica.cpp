@@ -4,6 +4,7 @@
 
 #include "core/data/random_stream.h"
 #include "core/data/sampler.h"
+#include "core/model/learning_rate.h"
 #include "core/model/tensor_codec.h"
 
 namespace edgerig {
@@ -109,8 +110,9 @@ Result<LocalStep> ModelReplica::computeGradientsOn(const std::vector<int64_t>& i
   return step;
 }
 
-double ModelReplica::applyStep() {
+double ModelReplica::applyStep(int64_t iteration) {
   return timedCompute(ctx_.meter(), [&] {
+    setLearningRate(*optimizer_, ctx_.run(), iteration);
     optimizer_->step();
     optimizer_->zero_grad();
   });

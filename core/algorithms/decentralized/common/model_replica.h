@@ -45,8 +45,9 @@ class ModelReplica {
   Result<LocalStep> computeGradients(int64_t iteration);
   // The same on the training samples `indices` (a batch of any size; edgegossip's).
   Result<LocalStep> computeGradientsOn(const std::vector<int64_t>& indices);
-  // Applies the parameters' current .grad (one SGD step) and clears them; returns the seconds.
-  double applyStep();
+  // Applies the parameters' current .grad (one SGD step, at the schedule's rate for `iteration`)
+  // and clears them; returns the seconds.
+  double applyStep(int64_t iteration);
   void zeroGradients();
   // On test samples [offset, offset + samples), clipped to the test split.
   Result<EvalCounts> evaluate(int64_t offset, int64_t samples);

@@ -56,7 +56,8 @@ Status DssyncWorker::onStep(const decentralized::GroupStep& step) {
   ctx_.setIteration(step.iteration());
   auto local = replica_->computeGradients(step.iteration());
   if (!local) return local.status();
-  local->compute_s += replica_->applyStep();  // the local step; then the group's average
+  local->compute_s +=
+      replica_->applyStep(step.iteration());  // the local step; then the group's average
   Round r;
   r.iteration = step.iteration();
   r.local = *local;

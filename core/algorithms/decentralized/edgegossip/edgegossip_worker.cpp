@@ -50,7 +50,7 @@ Result<LocalStep> EdgeGossip::localStep(const decentralized::GossipStep& step, W
   // A batch of 2 at the full learning rate (and momentum 0.9), alone for up to maxPeriod rounds,
   // made steps that diverged the run (docs/design.md); weighed by its batch it steps 2/b̄ as far.
   weighGradients(replica.parameters(), step.mix_weight() > 0 ? step.mix_weight() : 1.0);
-  local->compute_s += replica.applyStep();
+  local->compute_s += replica.applyStep(step.iteration());
   return local;
 }
 

@@ -3,6 +3,7 @@
 #include <chrono>
 
 #include "core/algorithms/algo_message.h"
+#include "core/model/learning_rate.h"
 #include "core/model/tensor_codec.h"
 
 namespace edgerig {
@@ -290,6 +291,7 @@ void PipelineStageWorker::finishIfDone(int64_t iteration) {
   if (!done) return;
   if (train) {
     st.compute_s += timed([&] {
+      setLearningRate(*optimizer_, run_, iteration);
       optimizer_->step();
       optimizer_->zero_grad();
     });

@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "core/algorithms/algo_message.h"
+#include "core/model/learning_rate.h"
 #include "core/model/tensor_codec.h"
 
 namespace edgerig {
@@ -538,6 +539,7 @@ void RespipeStageWorker::finishIfDone(int64_t iteration) {
   if (!done) return;
   if (train) {
     st.compute_s += timed([&] {
+      setLearningRate(optimizer(), ctx().run(), iteration);
       optimizer().step();
       optimizer().zero_grad();
     });
@@ -584,6 +586,7 @@ void RespipeStageWorker::afterFlush(int64_t iteration, Iteration& st) {
       for (auto& [name, g] : st.replica_grad_sum) {
         if (auto* p = params.find(name)) p->mutable_grad() = g;
       }
+      setLearningRate(*replica_optimizer_, ctx().run(), iteration);
       replica_optimizer_->step();
       replica_optimizer_->zero_grad();
       replica_iteration_ = seen;
