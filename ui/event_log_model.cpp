@@ -43,7 +43,7 @@ QString EventLogModel::groupOf(const QString& kind) {
   if (kind.startsWith("device")) return QStringLiteral("device");
   if (kind == "error" || kind == "run_failed") return QStringLiteral("error");
   if (kind.startsWith("run") || kind.startsWith("training") || kind == "evaluation" ||
-      kind == "stop_rule") {
+      kind == "stop_rule" || k == events::kLearningRate) {
     return QStringLiteral("run");
   }
   return QStringLiteral("other");

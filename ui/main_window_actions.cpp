@@ -77,6 +77,7 @@ void MainWindow::showProposedCuts() {
   // Before a run the strip shows the cuts a pipeline will start from, and they can be dragged.
   if (session_->running()) return;
   const AlgorithmInfo* info = findAlgorithm(config_.algorithm.name);
+  partition_->setProposalNote({});
   if (info == nullptr || info->param("cuts") == nullptr) {  // not a pipeline: no cuts to show
     partition_->clearAssignment();
     partition_->setCuts({});
@@ -89,6 +90,16 @@ void MainWindow::showProposedCuts() {
       config_.numDevices() >= 1) {
     if (auto even = evenPlan(partition_->layerCount(), config_.numDevices())) {
       for (int s = 1; s < even->numStages(); ++s) cuts.push_back(even->first(s));
+    }
+    // Only the even plan by count is known before the run; the others are cut from the profile
+    // the run starts with. The even cuts stay as handles: dragging one fixes the cuts.
+    const std::string plan = config_.algorithm.params.has("plan")
+                                 ? config_.algorithm.params.getString("plan")
+                                 : defaultParams(*info).getString("plan");
+    if (!plan.empty() && plan != "even") {
+      partition_->setProposalNote(
+          tr("plan %1: cut from the profile when the run starts (drag a cut to fix them)")
+              .arg(QString::fromStdString(plan)));
     }
   }
   partition_->clearAssignment();

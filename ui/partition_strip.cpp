@@ -202,6 +202,11 @@ QComboBox* PartitionStrip::createWidthByCombo(QWidget* parent) {
   return combo;
 }
 
+void PartitionStrip::setProposalNote(const QString& note) {
+  proposal_note_ = note;
+  update();
+}
+
 void PartitionStrip::setCuts(std::vector<int> cuts) {
   proposed_ = std::move(cuts);
   drag_ = -1;
@@ -414,6 +419,10 @@ void PartitionStrip::paintEvent(QPaintEvent*) {
         0, layerCount() - 1,
         tr("the whole model on each of %1 devices: %2").arg(replicas_.size()).arg(names.join(", ")),
         palette().color(QPalette::WindowText));
+    return;
+  }
+  if (!assigned && !proposed_.empty() && !proposal_note_.isEmpty()) {
+    label(0, layerCount() - 1, proposal_note_, palette().color(QPalette::WindowText));
     return;
   }
   if (!assigned && !proposed_.empty()) {

@@ -68,6 +68,10 @@ class PartitionStrip : public QWidget {
   // Proposed cuts before a run, drawn dashed; empty clears them.
   void setCuts(std::vector<int> cuts);
   const std::vector<int>& proposedCuts() const { return proposed_; }
+  // Said under proposed cuts in place of their stage names, when the run will cut elsewhere
+  // (a plan made from the profile at the start); empty: the stages are named.
+  void setProposalNote(const QString& note);
+  const QString& proposalNote() const { return proposal_note_; }
   // When editable, each drawn cut is a handle the mouse drags to another layer boundary.
   void setCutsEditable(bool editable);
   bool cutsEditable() const { return cuts_editable_; }
@@ -121,6 +125,7 @@ class PartitionStrip : public QWidget {
   std::vector<bool> device_lost_;
   std::vector<double> layer_times_;
   std::vector<int> proposed_;
+  QString proposal_note_;
   std::vector<int> replicas_;      // devices that each hold the whole model
   std::vector<int> plan_devices_;  // device per stage of the current plan
   int stage_replicas_ = 0;         // r: stage k holds replicas of k+1 .. k+r

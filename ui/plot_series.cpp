@@ -159,6 +159,10 @@ QString markerLabel(const RunEvent& e) {
   if (e.kind == events::kRunResumed) return QStringLiteral("resumed");
   // ftpipehd's new plan, edgegossip's new local batches: the reason is in the event log.
   if (e.kind == events::kReplanned) return QStringLiteral("re-plan");
+  // A step of the learning-rate schedule: accuracy and consensus often turn there.
+  if (e.kind == events::kLearningRate) {
+    return QStringLiteral("lr ") + QString::fromStdString(e.field(events::fields::kLearningRate));
+  }
   return changeLabel(e);
 }
 

@@ -79,6 +79,35 @@ class TstMainWindow : public QObject {
     }
   }
 
+  void proposedCutsSayWhenTheRunWillCutElsewhere() {
+    // Before a run the strip proposes the even cuts by count. Only plan "even" will use them;
+    // the other plans cut from the profile at the start, and the strip must not name stages it
+    // does not know. Explicit cuts are what the run uses.
+    QTemporaryDir dir;
+    MainWindow w;
+    auto open = [&](const char* algorithm) {
+      const QString path = writeFile(dir, "p.json",
+                                     QString(R"({"devices": {"localCount": 2},
+                                               "model": {"name": "vgg"},
+                                               "algorithm": %1})")
+                                         .arg(algorithm)
+                                         .toUtf8());
+      auto st = w.openExperiment(path);
+      QVERIFY2(st.isOk(), st.message().c_str());
+      QVERIFY(!w.partition()->proposedCuts().empty());
+    };
+    open(R"({"name": "gpipe", "plan": "even"})");
+    QVERIFY(w.partition()->proposalNote().isEmpty());
+    open(R"({"name": "gpipe", "plan": "balanced"})");
+    QVERIFY2(w.partition()->proposalNote().contains("plan balanced"),
+             qPrintable(w.partition()->proposalNote()));
+    open(R"({"name": "gpipe", "plan": "even-cost"})");
+    QVERIFY(w.partition()->proposalNote().contains("plan even-cost"));
+    open(R"({"name": "gpipe", "plan": "balanced", "cuts": [5]})");
+    QVERIFY(w.partition()->proposalNote().isEmpty());
+    QCOMPARE(w.partition()->proposedCuts(), std::vector<int>{5});
+  }
+
   void errorsNameTheFileAndField() {
     QTemporaryDir dir;
     MainWindow w;

@@ -256,6 +256,14 @@ class TstPlotPanel : public QObject {
     QCOMPARE(markerLabel(RunEvent{1, 1, "", "links_changed", "dev1", {{"from", "dev1"}}}),
              QString());
     QCOMPARE(markerLabel(RunEvent{1, 1, "", "_changed", "", {}}), QString());
+    // A step of the learning-rate schedule, with the new rate.
+    QCOMPARE(markerLabel(RunEvent{12.5,
+                                  200,
+                                  "",
+                                  "learning_rate",
+                                  "learning rate 0.005 from iteration 200 (x 0.1)",
+                                  {{"learning_rate", "0.005"}}}),
+             QString("lr 0.005"));
     // A recovery's phases, each with its duration.
     QCOMPARE(markerLabel(RunEvent{1,
                                   8,
