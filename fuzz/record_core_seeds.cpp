@@ -4,8 +4,8 @@
 // - agent_dispatch: programs of controller commands as the controller makes them (every fault
 //   of every experiment in resources/experiments, by toFaultCommand; a link probe request; peer
 //   addresses) and the probe chunks a peer sends;
-// - sparse: the shares SparsePushNode makes of lenet5 and mlp, top-k and random-k, each message
-//   built as sparse-push's worker builds it.
+// - sparse: the shares SparsePushNode makes of lenet5 and mlp, top-k and random-k, and top-k in
+//   the compact encoding, each message built as sparse-push's worker builds it.
 #include <filesystem>
 #include <fstream>
 #include <string>
@@ -13,6 +13,7 @@
 
 #include "core/algorithms/algo_message.h"
 #include "core/algorithms/decentralized/sparse_push/sparse_push_node.h"
+#include "core/algorithms/decentralized/sparse_push/sparse_push_worker.h"
 #include "core/catalog/catalog.h"
 #include "core/controller/fault_schedule.h"
 #include "core/model/layer_chain.h"
@@ -100,11 +101,14 @@ void sparseSeeds(const fs::path& out) {
     }
     const int64_t parameters = chain->parameterCount();
     if (parameters >= (1 << 20)) continue;  // the fuzzer's size prefix holds 20 bits
-    for (auto kind : {Compression::kTopK, Compression::kRandomK}) {
+    for (auto [kind, compact] :
+         {std::pair{Compression::kTopK, false}, std::pair{Compression::kRandomK, false},
+          std::pair{Compression::kTopK, true}}) {
       SparsePushNode::Options o;
       o.k = 0.01;
       o.compression = kind;
       o.seed = 11;
+      o.half_values = compact;
       SparsePushNode node(o, z);
       for (auto& t : z) t.add_(torch::randn_like(t), 0.01);  // a local step's change
       node.numeratorsOf(z);
@@ -113,15 +117,21 @@ void sparseSeeds(const fs::path& out) {
         body.set_iteration(0);
         body.set_graph_epoch(1);
         body.set_weight(share.weight);
+        if (compact) encodeCompact(share.delta, body);
         wire::AlgoMessage m = algoMessage(bridge::TrafficKind::kGossip, body);
         m.set_from(0);
-        appendTensor(m, share.delta.indices);
-        appendTensor(m, share.delta.values);
+        if (!compact) {
+          appendTensor(m, share.delta.indices);
+          appendTensor(m, share.delta.values);
+        }
         std::string prefix;
         prefix += static_cast<char>(parameters & 0xff);
         prefix += static_cast<char>((parameters >> 8) & 0xff);
         prefix += static_cast<char>((parameters >> 16) & 0x0f);
-        save(out, model + (kind == Compression::kTopK ? "-topk" : "-randomk"),
+        save(out,
+             model + (compact                      ? "-compact"
+                      : kind == Compression::kTopK ? "-topk"
+                                                   : "-randomk"),
              prefix + m.SerializeAsString());
         ++n;
       }

@@ -90,7 +90,7 @@ for name in $names; do
     read -r first_row last_row <<<"${headline_rows:-1 $runs}"
     first=$(csv_cell "$out/summary.csv" "$headline_column" "$first_row")
     last=$(csv_cell "$out/summary.csv" "$headline_column" "$last_row")
-    ratio=$(awk -v a="$last" -v b="$first" 'BEGIN { if (b + 0 > 0) printf "%.2f", a / b; else print "n/a" }')
+    ratio=$(awk -v a="$last" -v b="$first" 'BEGIN { if (b + 0 > 0) printf "%.3g", a / b; else print "n/a" }')
     echo "seed,column,measured_ratio,claimed_ratio,folder" >"$out/headline.csv"
     echo "$name,$headline_column,$ratio,$headline_claim,$out" >>"$out/headline.csv"
     echo "HEADLINE $name: $headline_column, run $last_row over run $first_row: $ratio (claim: $headline_claim)"

@@ -1,6 +1,8 @@
 // What sparse-push's compression costs against what it saves the wire from: per round, top-k
-// selection of each tensor's change, encoding the share (int32 offsets + float32 values into an
-// AlgoMessage, serialized), decoding it, and both ends' copy and consensus updates, against the
+// selection of each tensor's change, encoding the share (exact: int32 offsets + float32 values as
+// two tensors; compact: varint offset gaps + float16 values in the body; serialized), decoding it
+// as the worker does (checked, then read back into tensors), and both ends' copy and consensus
+// updates, against the
 // compute of one training iteration of the default CNN (batch 64, one thread, forward + backward
 // + SGD step), measured in the same run, alternating. The model is perturbed between rounds like a
 // local step would (outside the timing), so every round compresses a fresh change.
@@ -18,6 +20,8 @@
 
 #include "core/algorithms/algo_message.h"
 #include "core/algorithms/decentralized/sparse_push/sparse_push_node.h"
+#include "core/algorithms/decentralized/sparse_push/sparse_push_worker.h"
+#include "core/algorithms/decentralized/sparse_push/sparse_share_check.h"
 #include "core/model/layer_chain.h"
 #include "core/model/stage.h"
 #include "core/model/tensor_codec.h"
@@ -40,8 +44,8 @@ double median(std::vector<double> v) {
 
 struct Costs {
   double select = 0;  // top-k / random-k selection and the sender's copy + consensus update
-  double encode = 0;  // AlgoMessage with two tensors, serialized
-  double decode = 0;  // parsed and read back into tensors
+  double encode = 0;  // AlgoMessage with the share, serialized
+  double decode = 0;  // parsed, checked and read back into tensors
   double absorb = 0;  // the receiver's copy + consensus update, z = x / u
   int64_t bytes = 0;
 };
@@ -74,12 +78,15 @@ int run(int rounds) {
               "encode_ms", "decode_ms", "absorb_ms", "total_ms", "iter_ms", "ratio");
 
   for (int w = 0; w < 3; ++w) trainStep();  // warm-up
-  for (Compression kind : {Compression::kTopK, Compression::kRandomK}) {
+  for (auto [kind, compact] :
+       {std::pair{Compression::kTopK, false}, std::pair{Compression::kRandomK, false},
+        std::pair{Compression::kTopK, true}}) {
     for (double k : {0.01, 0.1}) {
       SparsePushNode::Options o;
       o.k = k;
       o.gamma = 0.5;
       o.compression = kind;
+      o.half_values = compact;
       std::vector<torch::Tensor> z_sender, z_receiver;
       for (const auto& p : model->parameters()) {
         z_sender.push_back(p.detach().clone());
@@ -109,25 +116,30 @@ int run(int rounds) {
         decentralized::SparseShare body;
         body.set_iteration(r);
         body.set_weight(messages[0].weight);
+        if (compact) encodeCompact(messages[0].delta, body);
         wire::AlgoMessage m = algoMessage(bridge::TrafficKind::kGossip, body);
-        appendTensor(m, messages[0].delta.indices);
-        appendTensor(m, messages[0].delta.values);
+        if (!compact) {
+          appendTensor(m, messages[0].delta.indices);
+          appendTensor(m, messages[0].delta.values);
+        }
         const std::string wire_bytes = m.SerializeAsString();
         const double encode_s = seconds(t0);
 
         t0 = Clock::now();
         wire::AlgoMessage in;
         in.ParseFromString(wire_bytes);
-        auto tensors = tensorsOf(in);
+        auto checked = checkSparseShare(in, params);
+        Result<SparseDelta> delta =
+            checked ? deltaOf(in, *checked) : Result<SparseDelta>(checked.status());
         const double decode_s = seconds(t0);
-        if (!tensors || tensors->size() != 2) {
-          std::fprintf(stderr, "decoding failed\n");
+        if (!delta) {
+          std::fprintf(stderr, "decoding failed: %s\n", delta.status().message().c_str());
           return 1;
         }
 
         t0 = Clock::now();
         receiver.numeratorsOf(z_receiver);
-        if (auto st = receiver.absorb(0, {(*tensors)[0], (*tensors)[1]}, messages[0].weight); !st) {
+        if (auto st = receiver.absorb(0, *delta, messages[0].weight); !st) {
           std::fprintf(stderr, "%s\n", st.message().c_str());
           return 1;
         }
@@ -145,18 +157,23 @@ int run(int rounds) {
       const double sel = median(select), enc = median(encode), dec = median(decode),
                    abs = median(absorb), it = median(iteration);
       const double total = sel + enc + dec + abs;
-      const std::string name = kind == Compression::kTopK ? "top-k" : "random-k";
+      const std::string name = compact                      ? "top-k/cmp"
+                               : kind == Compression::kTopK ? "top-k"
+                                                            : "random-k";
       std::printf("%-10s %8.3f %10.2f %10.2f %10.2f %10.2f %10.2f %10.2f %8.3f\n", name.c_str(), k,
                   sel * 1e3, enc * 1e3, dec * 1e3, abs * 1e3, total * 1e3, it * 1e3, total / it);
       std::printf("message %lld bytes, dense float32 %lld bytes: %.1fx fewer\n",
                   static_cast<long long>(bytes), static_cast<long long>(params * 4),
                   static_cast<double>(params * 4) / static_cast<double>(bytes));
       char key[64];
-      std::snprintf(key, sizeof key, "%s_k%g", kind == Compression::kTopK ? "topk" : "randomk",
+      std::snprintf(key, sizeof key, "%s_k%g",
+                    compact                      ? "topk_compact"
+                    : kind == Compression::kTopK ? "topk"
+                                                 : "randomk",
                     k * 100);
       std::printf("RATIO sparse_push_%s_compress_encode_decode_over_iteration %.4f\n", key,
                   total / it);
-      if (kind == Compression::kTopK && k == 0.01) {
+      if (kind == Compression::kTopK && !compact && k == 0.01) {
         std::printf("RATIO sparse_push_topk_k1_selection_over_iteration %.4f\n", sel / it);
       }
     }

@@ -155,6 +155,69 @@ TEST_F(OneGossipDevice, SharesWaitingForTheirRoundAreBoundedAtTwoRounds) {
   EXPECT_NE(e.find("device 1"), std::string::npos) << e;
 }
 
+// A compact share (decentralized.proto, SparseShare): varint gaps and float16 values, no tensors.
+wire::AlgoMessage compactShare(const std::string& gaps, const std::string& halves, int from = 1) {
+  decentralized::SparseShare body;
+  body.set_weight(0.5);
+  body.set_graph_epoch(1);
+  body.set_gaps(gaps);
+  body.set_halves(halves);
+  wire::AlgoMessage m = algoMessage(bridge::TrafficKind::kGossip, body);
+  m.set_from(from);
+  m.set_generation(1);
+  return m;
+}
+
+std::string ones(int n) {  // n float16 1.0s, little-endian
+  std::string s;
+  for (int i = 0; i < n; ++i) s += std::string("\x00\x3c", 2);
+  return s;
+}
+
+TEST_F(OneGossipDevice, ACompactShareIsTakenAndABadOneRefusedOnArrival) {
+  const int32_t last = static_cast<int32_t>(parameters_ - 1);
+  const int32_t offsets[] = {0, 5, last};
+  deliver(compactShare(encodeOffsetGaps(offsets, 3), ones(3)));
+  EXPECT_EQ(lastError(), "");
+  const int32_t past[] = {0, static_cast<int32_t>(parameters_)};
+  deliver(compactShare(encodeOffsetGaps(past, 2), ones(2), 2));
+  const std::string e = lastError();
+  EXPECT_NE(e.find("device 2"), std::string::npos) << e;
+  EXPECT_NE(e.find("offset " + std::to_string(parameters_)), std::string::npos) << e;
+}
+
+TEST(SparseShareCheck, ACompactShareIsDecodedAndEveryBadFieldNamed) {
+  // Offsets 0, 5, 205: gaps 1, 5 and 200 (a two-byte varint).
+  const int32_t offsets[] = {0, 5, 205};
+  const std::string gaps = encodeOffsetGaps(offsets, 3);
+  EXPECT_EQ(gaps, std::string("\x01\x05\xc8\x01", 4));
+  auto good = checkSparseShare(compactShare(gaps, ones(3)), 206);
+  ASSERT_TRUE(good.isOk()) << good.status().message();
+  EXPECT_TRUE(good->compact);
+  EXPECT_EQ(good->offsets, (std::vector<int32_t>{0, 5, 205}));
+  EXPECT_EQ(good->halves, (std::vector<uint16_t>{0x3c00, 0x3c00, 0x3c00}));
+
+  const auto refused = [](const wire::AlgoMessage& m, int64_t parameters, const std::string& why) {
+    auto r = checkSparseShare(m, parameters);
+    ASSERT_FALSE(r.isOk()) << why;
+    EXPECT_NE(r.status().message().find(why), std::string::npos) << r.status().message();
+    EXPECT_NE(r.status().message().find("from device 1"), std::string::npos);
+  };
+  refused(compactShare(gaps, ones(3)), 205, "has offset 205 at entry 2; this model has 205");
+  refused(compactShare(std::string("\x01\x00", 2), ones(2)), 100, "repeats offset 0");
+  refused(compactShare("\x01\x80", ones(2)), 100, "cut off at byte 2");
+  refused(compactShare("\x81\x80\x80\x80\x80\x01", ones(1)), 100, "longer than five bytes");
+  refused(compactShare("\x01\x01", ones(2) + "x"), 100, "5 bytes of float16 values, an odd count");
+  refused(compactShare("\x01\x01", ones(3)), 100, "has 3 values but only 2 bytes of offset gaps");
+  refused(compactShare("\x01\x01\x01", ones(2)), 100, "more offsets than its 2 values");
+  refused(compactShare("\x01\x81\x01", ones(3)), 1000, "has 2 offsets but 3 values");
+  refused(compactShare(std::string(11, '\x01'), ones(11)), 10, "has 11 entries; this model has 10");
+  wire::AlgoMessage both = compactShare("\x01", ones(1));
+  appendTensor(both, torch::tensor(std::vector<int32_t>{0}, torch::kInt32));
+  appendTensor(both, torch::ones({1}));
+  refused(both, 100, "carries both compact entries and 2 tensors");
+}
+
 TEST(SparseShareCheck, TheMessageLayoutIsCheckedBeforeAnyTensorIsMade) {
   decentralized::SparseShare body;
   body.set_weight(0.5);

@@ -1,9 +1,10 @@
 // sparse-push's mixing with no training, n devices in one process. Error feedback loses nothing:
 // what crossed the wire (encoded and decoded as the agents do) plus the residual is everything
 // that was fed in, summed here in double precision. top-k keeps the largest entries of each
-// tensor; a message is 8 bytes per kept entry plus framing. On a directed, non-regular,
-// time-varying graph compressed push-sum keeps Σx and Σu and reaches the true average; with
-// k = 1 and γ = 1 it is push-sum (sgp) round for round. Skew compensation (our design) shrinks
+// tensor; a message is 8 bytes per kept entry plus framing, or about 4 in the compact encoding
+// (varint offset gaps, float16 values), whose rounding stays in the residual. On a directed,
+// non-regular, time-varying graph compressed push-sum keeps Σx and Σu and reaches the true average;
+// with k = 1 and γ = 1 it is push-sum (sgp) round for round. Skew compensation (our design) shrinks
 // the disagreement that constant per-device drifts (non-IID data) hold up, without moving the
 // devices' average.
 #include <gtest/gtest.h>
@@ -16,6 +17,8 @@
 #include "core/algorithms/decentralized/graphs/gossip_graph.h"
 #include "core/algorithms/decentralized/graphs/mixing_weights.h"
 #include "core/algorithms/decentralized/sparse_push/sparse_push_node.h"
+#include "core/algorithms/decentralized/sparse_push/sparse_push_worker.h"
+#include "core/algorithms/decentralized/sparse_push/sparse_share_check.h"
 #include "core/model/tensor_codec.h"
 #include "decentralized.pb.h"
 
@@ -38,31 +41,42 @@ std::vector<torch::Tensor> startingModel(int i) {
   return {torch::randn({4, 3}) * (i + 1), torch::randn({7}) + i, torch::randn({2})};
 }
 
-// A message the way SparsePushWorker puts it on the wire, and read back the way it reads it.
-wire::AlgoMessage encode(const SparsePushNode::Message& m) {
+// A message the way SparsePushWorker puts it on the wire (exact: two tensors; compact: gaps and
+// float16 halves in the body), and read back the way it reads it.
+wire::AlgoMessage encode(const SparsePushNode::Message& m, bool compact = false) {
   decentralized::SparseShare body;
   body.set_iteration(7);
   body.set_graph_epoch(1);
-  body.set_weight(m.weight);
+  body.set_weight(m.weight > 0 ? m.weight : 1.0);  // weight 0 (no mixing) cannot pass the check
+  if (compact) encodeCompact(m.delta, body);
   wire::AlgoMessage out = algoMessage(bridge::TrafficKind::kGossip, body);
-  appendTensor(out, m.delta.indices);
-  appendTensor(out, m.delta.values);
+  if (!compact) {
+    appendTensor(out, m.delta.indices);
+    appendTensor(out, m.delta.values);
+  }
   return out;
 }
 
-SparseDelta decode(const wire::AlgoMessage& m) {
-  auto t = tensorsOf(m);
-  EXPECT_TRUE(t.isOk());
-  EXPECT_EQ(t->size(), 2u);
-  return {(*t)[0], (*t)[1]};
+SparseDelta decode(const wire::AlgoMessage& m, int64_t parameters = 1 << 30) {
+  auto checked = checkSparseShare(m, parameters);
+  EXPECT_TRUE(checked.isOk()) << checked.status().message();
+  auto d = deltaOf(m, *checked);
+  EXPECT_TRUE(d.isOk());
+  return *d;
 }
 
 TEST(SparsePush, ErrorFeedbackLosesNothing) {
   torch::manual_seed(11);
   SparsePushNode::Options o;
   o.k = 0.2;
-  for (Compression kind : {Compression::kTopK, Compression::kRandomK}) {
+  // The compact encoding rounds the values to float16: what rounding leaves out stays in the
+  // residual too.
+  for (auto [kind, compact] :
+       {std::pair{Compression::kTopK, false}, std::pair{Compression::kRandomK, false},
+        std::pair{Compression::kTopK, true}}) {
+    SCOPED_TRACE(compact ? "compact" : "exact");
     o.compression = kind;
+    o.half_values = compact;
     std::vector<torch::Tensor> z = startingModel(0);
     SparsePushNode node(o, z);
     // Every change fed in, summed in double (the copies start at the starting model). Mixing
@@ -79,7 +93,7 @@ TEST(SparsePush, ErrorFeedbackLosesNothing) {
       node.numeratorsOf(z);
       auto messages = node.share(t, {{1, 0.0}});
       ASSERT_EQ(messages.size(), 1u);
-      const SparseDelta q = decode(encode(messages[0]));
+      const SparseDelta q = decode(encode(messages[0], compact));
       // ceil(0.2·n) of each tensor: 3 of 12, 2 of 7, 1 of 2.
       ASSERT_EQ(q.indices.numel(), 6);
       sent.index_add_(0, q.indices.to(torch::kLong), q.values.to(torch::kFloat64));
@@ -134,6 +148,41 @@ TEST(SparsePush, AMessageIsEightBytesAKeptEntryPlusFraming) {
   const size_t bytes = encode(m[0]).ByteSizeLong();
   EXPECT_GE(bytes, 8000u);
   EXPECT_LT(bytes, 8000u + 120u) << bytes;
+}
+
+TEST(SparsePush, ACompactMessageIsAboutFourBytesAKeptEntryAndCarriesWhatTheCopyAdded) {
+  // 100 000 parameters at k = 1 %: 1000 entries, about 100 apart (a one- or two-byte gap) and a
+  // two-byte float16 each; one entry beyond float16's range is clamped to 65504.
+  torch::manual_seed(5);
+  std::vector<torch::Tensor> z = {torch::randn({1000, 90}), torch::randn({10000})};
+  SparsePushNode::Options o;
+  o.k = 0.01;
+  o.half_values = true;
+  o.copies_start_at_model = false;  // the copy starts at zero: q is the model's top-k itself
+  z[1][17] = 1e6;
+  SparsePushNode node(o, z);
+  auto m = node.share(0, {{1, 0.0}});  // weight 0: no consensus step, x stays the model
+  const wire::AlgoMessage wire = encode(m[0], /*compact=*/true);
+  const size_t bytes = wire.ByteSizeLong();
+  EXPECT_GE(bytes, 3000u) << "at least a byte of gap and two of value an entry";
+  EXPECT_LT(bytes, 4000u + 120u) << bytes;
+  std::printf("measured: compact share of 1000 entries: %zu bytes (exact: 8000 + framing)\n",
+              bytes);
+  const SparseDelta q = decode(wire, 100000);
+  EXPECT_TRUE(torch::equal(q.indices, m[0].delta.indices));
+  EXPECT_TRUE(torch::equal(q.values, m[0].delta.values)) << "the receiver adds what the sender did";
+  // The values are the model's within float16's rounding, and the clamped one says 65504.
+  const torch::Tensor flat = torch::cat({z[0].reshape(-1), z[1].reshape(-1)});
+  const torch::Tensor want = flat.index_select(0, q.indices.to(torch::kLong));
+  const torch::Tensor clamped = q.indices.eq(90000 + 17);
+  ASSERT_EQ(clamped.sum().item<int64_t>(), 1);
+  EXPECT_EQ(q.values.masked_select(clamped).item<float>(), 65504.0f);
+  const torch::Tensor rel =
+      (q.values - want).abs().div(want.abs()).masked_select(clamped.logical_not());
+  EXPECT_LE(rel.max().item<double>(), 1.0 / 2048) << "float16 keeps 11 significant bits";
+  EXPECT_GT(rel.max().item<double>(), 0) << "and rounds";
+  // What was not sent, the clamp's excess included, is the residual: 1e6 - 65504 at entry 17.
+  EXPECT_NEAR(node.residual(1)[90000 + 17].item<double>(), 1e6 - 65504, 1e-2);
 }
 
 struct Devices {

@@ -49,6 +49,16 @@ AlgorithmEntry sparsePushEntry() {
        0,
        0,
        {"top-k", "random-k"}},
+      {"encoding",
+       "encoding",
+       ParamSpec::Kind::kChoice,
+       "how a message carries its entries: exact (int32 offset and float32 value, 8 bytes an "
+       "entry) or compact (varint offset gap and float16 value, about 3-4 bytes an entry; the "
+       "rounding stays in the error feedback)",
+       std::string("exact"),
+       0,
+       0,
+       {"exact", "compact"}},
       {"skewCompensation",
        "skew compensation",
        ParamSpec::Kind::kDouble,

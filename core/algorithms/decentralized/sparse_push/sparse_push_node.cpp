@@ -174,6 +174,11 @@ std::vector<SparsePushNode::Message> SparsePushNode::share(
     m.delta = compressor_.compress(
         z - copy,
         mixSeed(options_.seed ^ mixSeed(static_cast<uint64_t>(round)), static_cast<uint64_t>(to)));
+    if (options_.half_values) {
+      constexpr double kHalfMax = 65504;
+      m.delta.values =
+          m.delta.values.clamp(-kHalfMax, kHalfMax).to(torch::kHalf).to(torch::kFloat32);
+    }
     (void)scatterAdd(copy, m.delta);  // offsets are ours: in range
     messages.push_back(std::move(m));
   }

@@ -62,6 +62,10 @@ class SparsePushNode {
     double skew = 0;           // skew compensation strength s (0: off)
     double skew_memory = 0.9;  // β of h = β·h + (1 − β)·Δ
     uint64_t seed = 0;         // random-k's stream for this device
+    // Values rounded to float16 (clamped to its range) before they enter a message and the copy,
+    // for the compact encoding: both ends add exactly what the wire carries, and what rounding
+    // left out stays in z − ẑ like any entry not sent.
+    bool half_values = false;
     // Every copy starts at the model this node starts from, which must then be every device's
     // (the run's devices all start from one model). Off: at zero, as CHOCO's code does.
     bool copies_start_at_model = true;

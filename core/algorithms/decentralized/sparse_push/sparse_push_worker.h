@@ -8,11 +8,21 @@
 
 #include "core/algorithms/decentralized/common/gossip_worker.h"
 #include "core/algorithms/decentralized/sparse_push/sparse_push_node.h"
+#include "core/algorithms/decentralized/sparse_push/sparse_share_check.h"
 
 namespace edgerig {
 
-// The node's options from the experiment's parameters (k, gamma, compression, skewCompensation).
+// The node's options from the experiment's parameters (k, gamma, compression, encoding,
+// skewCompensation).
 SparsePushNode::Options sparsePushOptions(const AlgorithmParams& params, uint64_t seed, int device);
+
+// The compact encoding of `delta` (values already rounded to float16) into `body`'s gaps and
+// halves (decentralized.proto, SparseShare); the message then carries no tensors.
+void encodeCompact(const SparseDelta& delta, decentralized::SparseShare& body);
+
+// The entries of a share that passed checkSparseShare, in tensors of their own (a share may wait
+// for its round): int32 offsets and float32 values, whichever the encoding.
+Result<SparseDelta> deltaOf(const wire::AlgoMessage& m, CheckedSparseShare& checked);
 
 class SparsePushGossip : public GossipStrategy {
  public:
@@ -31,6 +41,7 @@ class SparsePushGossip : public GossipStrategy {
 
  private:
   std::optional<SparsePushNode> node_;
+  bool compact_ = false;  // encoding: compact (gaps and halves in the body) or exact (tensors)
   int64_t sent_bytes_ = 0;
   int64_t dense_bytes_ = 0;
 };
