@@ -5,7 +5,8 @@
 // results were discarded. F consecutive misses make the predecessor take the stage over: the plan
 // shrinks (an event, partitions.csv) and, the replica having taken the owner's steps with its
 // momentum, the model is still exactly the unfaulted run's. End to end: freeze, route around,
-// kill, take over, the device returns through a re-plan, finish.
+// kill, take over, the device returns through a re-plan, finish. A learning-rate schedule reaches
+// the replica that takes over.
 #include <gtest/gtest.h>
 
 #include <cstdio>
@@ -74,6 +75,39 @@ TEST(Respipe, TakeOverAfterFMissesShrinksThePlanAndKeepsTheModel) {
   EXPECT_LT(weight_diff, 1e-5);
   EXPECT_LT(r.summary.training_s, ref.summary.training_s + 2.5)
       << "a take-over should cost far less than the 3 s freeze";
+}
+
+// A learning-rate schedule reaches the replica that takes a stage over: with steps at
+// iterations 4 (x0.2) and 10 (x3), the frozen iteration 6 routed through the replica and the
+// take-over after it, the model is still exactly the unfaulted run's under the same schedule,
+// which holds only if the replica's optimizer took iteration 6's step at its scheduled rate and
+// the stage, once taken over, every later one; and that run differs from one at a constant rate
+// (the schedule bites).
+TEST(Respipe, TheReplicaThatTakesOverFollowsTheLearningRateSchedule) {
+  const RunResult& constant = reference();
+  ASSERT_TRUE(constant.summary.ok) << constant.summary.error;
+  const std::vector<LrStepConfig> schedule = {{4, 0.2}, {10, 3.0}};
+  ExperimentConfig plain = respipeRun(1, 4);
+  plain.lr_schedule = schedule;
+  const RunResult ref = runIt(plain, "scheduled-reference");
+  ASSERT_TRUE(ref.summary.ok) << ref.summary.error;
+  ExperimentConfig c = respipeRun(1, 4);
+  c.lr_schedule = schedule;
+  c.faults.push_back(fault(1, "freeze", 6, 3.0));
+  const RunResult r = runIt(c, "scheduled-takeover");
+  ASSERT_TRUE(r.summary.ok) << r.summary.error;
+  ASSERT_EQ(eventsOf(r, events::kTakeover).size(), 1u);
+  EXPECT_EQ(lastPlanDevices(r), "dev0 dev2");
+  const double loss_diff = worstLossDifference(r, ref);
+  const double weight_diff = worstWeightDifference(r, ref);
+  const double schedule_effect = worstWeightDifference(ref, constant);
+  std::printf(
+      "[ measured ] scheduled take-over vs scheduled reference: worst loss difference %.3g, "
+      "weight difference %.3g; scheduled vs constant rate: weight difference %.3g\n",
+      loss_diff, weight_diff, schedule_effect);
+  EXPECT_LT(loss_diff, 1e-5);
+  EXPECT_LT(weight_diff, 1e-5);
+  EXPECT_GT(schedule_effect, 1e-3) << "the schedule changes the model";
 }
 
 // The first stage has no predecessor and the last reports the loss: neither is routed around.
