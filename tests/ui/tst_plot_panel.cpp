@@ -1,13 +1,14 @@
 // The plots fed a scripted metric stream: samples land on the right charts, cumulative counters
 // become per-kind traffic rates and busy fractions, bursts coalesce into few replots (and are
-// timed), events become labelled markers on every chart, the x axis switches, memory is bounded,
-// the grid takes 3 columns when wide, and a chart saves as CSV, PNG and PDF.
+// timed), the x axis switches, memory is bounded, the grid takes 3 columns when wide, and a chart
+// saves as CSV, PNG and PDF. Events as markers: tst_plot_markers.
 #include <qcustomplot.h>
 
 #include <QSignalSpy>
 #include <QTemporaryDir>
 #include <QtTest>
 
+#include "plot_test_util.h"
 #include "ui/plot_panel.h"
 
 using edgerig::MetricSample;
@@ -15,40 +16,7 @@ using edgerig::RunEvent;
 using edgerig::ui::Chart;
 using edgerig::ui::PlotPanel;
 
-namespace {
-
-// One iteration's worth of what the controller publishes for a 2-device pipeline.
-std::vector<MetricSample> iteration(int it) {
-  const double t = 0.1 * it;
-  return {
-      {t, it, "", "train_loss", 2.0 / (1 + it)}, {t, it, "", "train_accuracy", 0.5},
-      {t, it, "", "samples_per_s", 600},         {t, it, "dev0", "samples_per_s", 300},
-      {t, it, "dev1", "samples_per_s", 290},     {t, it, "dev0", "bytes_out_per_s", 1e6},
-      {t, it, "dev1", "bytes_out_per_s", 2e6},   {t, it, "dev0", "rtt_ms", 0.3}};  // on no chart
-}
-
-// One report of a device's cumulative counters.
-std::vector<MetricSample> counters(double t, int it, const std::string& device, double busy,
-                                   double idle, double activation, double gradient) {
-  return {{t, it, device, "busy_s", busy},
-          {t, it, device, "idle_s", idle},
-          {t, it, device, "bytes_sent_activation", activation},
-          {t, it, device, "bytes_sent_gradient", gradient},
-          {t, it, device, "bytes_sent_weights", 0},
-          {t, it, device, "bytes_sent_gossip", 0},
-          {t, it, device, "bytes_sent_replica", 0},
-          {t, it, device, "bytes_sent_probe", 0},
-          {t, it, device, "bytes_sent_control", 100}};
-}
-
-QCPGraph* graphNamed(QCustomPlot* plot, const QString& name) {
-  for (int g = 0; g < plot->graphCount(); ++g) {
-    if (plot->graph(g)->name() == name) return plot->graph(g);
-  }
-  return nullptr;
-}
-
-}  // namespace
+using namespace plot_test;  // NOLINT(google-build-using-namespace)
 
 class TstPlotPanel : public QObject {
   Q_OBJECT
@@ -236,45 +204,6 @@ class TstPlotPanel : public QObject {
     QVERIFY(!p.isChartShown(Chart::kLocalBatch));
   }
 
-  // Markers for an algorithm's own changes: "<what>_changed" events not in the core's list
-  // (dssync's groups_changed) are labelled by their first field; the core's graph and link
-  // changes are not markers.
-  void algorithmChangeEventsAreMarkers() {
-    using edgerig::ui::markerLabel;
-    QCOMPARE(markerLabel(RunEvent{1,
-                                  1,
-                                  "",
-                                  "groups_changed",
-                                  "2 site(s) {0 1} {2 3} ...",
-                                  {{"sites", "{0 1} {2 3}"}, {"site_count", "2"}}}),
-             QString("groups {0 1} {2 3}"));
-    QCOMPARE(
-        markerLabel(RunEvent{1, 1, "", "groups_changed", "", {{"sites", "{0 1 2 3} {4 5 6 7}"}}}),
-        QString("groups {0 1 2 3} {4 5…"));
-    QCOMPARE(markerLabel(RunEvent{1, 1, "", "graph_changed", "ring", {{"graph", "ring"}}}),
-             QString());
-    QCOMPARE(markerLabel(RunEvent{1, 1, "", "links_changed", "dev1", {{"from", "dev1"}}}),
-             QString());
-    QCOMPARE(markerLabel(RunEvent{1, 1, "", "_changed", "", {}}), QString());
-    // A step of the learning-rate schedule, with the new rate.
-    QCOMPARE(markerLabel(RunEvent{12.5,
-                                  200,
-                                  "",
-                                  "learning_rate",
-                                  "learning rate 0.005 from iteration 200 (x 0.1)",
-                                  {{"learning_rate", "0.005"}}}),
-             QString("lr 0.005"));
-    // A recovery's phases, each with its duration.
-    QCOMPARE(markerLabel(RunEvent{1,
-                                  8,
-                                  "",
-                                  "recovery_phase",
-                                  "recovery: fetch took 0.118 s",
-                                  {{"phase", "fetch"}, {"seconds", "0.118"}, {"iteration", "8"}}}),
-             QString("fetch 0.12 s"));
-    QCOMPARE(markerLabel(RunEvent{1, 1, "", "evaluation", "", {}}), QString());
-  }
-
   void routesSamplesToCharts() {
     PlotPanel p;
     for (int it = 1; it <= 50; ++it) p.addMetrics(iteration(it));
@@ -427,161 +356,6 @@ class TstPlotPanel : public QObject {
     QTRY_VERIFY(!p.replotPending());
     QCOMPARE(p.replotCount(), before + 2);
     QCOMPARE(graphNamed(p.chart(Chart::kLoss), "train")->data()->size(), 210);
-  }
-
-  void drawsLabelledMarkersOnEveryChart() {
-    PlotPanel p;
-    for (int it = 1; it <= 30; ++it) p.addMetrics(iteration(it));
-    p.addEvents({RunEvent{1.0, 10, "dev1", "fault_applied", "injected slowdown x8"},
-                 RunEvent{1.2, 12, "", "evaluation", "test accuracy 0.5"},  // not a marker
-                 RunEvent{1.5, 15, "", "plan_changed", "initial plan: fc1 | fc2"},
-                 RunEvent{2.0, 20, "dev1", "device_lost", "no heartbeat"},
-                 RunEvent{2.2, 22, "", "run_paused", ""},
-                 RunEvent{9.4, 22, "", "run_resumed", ""},  // 7 s later: a marker of its own
-                 // The label comes from the event's fields, not from its prose.
-                 RunEvent{9.5,
-                          25,
-                          "",
-                          "algorithm_switched",
-                          "from gpipe (microBatches 4) to the other (10 tensors carried over)",
-                          {{"from", "gpipe"}, {"to", "ftpipehd"}}}});
-    QTRY_VERIFY(!p.replotPending());
-    QCOMPARE(p.markerCount(), 6);
-    for (int c = 0; c < edgerig::ui::kChartCount; ++c) {
-      QCustomPlot* plot = p.chart(static_cast<Chart>(c));
-      QCOMPARE(plot->itemCount(), 12);  // a line and a label per marker
-      QStringList labels;
-      for (int i = 0; i < plot->itemCount(); ++i) {
-        if (auto* text = qobject_cast<QCPItemText*>(plot->item(i))) labels << text->text();
-        if (auto* line = qobject_cast<QCPItemStraightLine*>(plot->item(i))) {
-          QCOMPARE(line->point1->coords().x(), line->point2->coords().x());  // vertical
-        }
-      }
-      QCOMPARE(labels, QStringList({"dev1: slowdown x8", "plan", "dev1: lost", "paused", "resumed",
-                                    "→ ftpipehd"}));
-    }
-    // Switching the x axis moves the markers to wall time.
-    p.setXAxis(PlotPanel::XAxis::kWallTime);
-    QTRY_VERIFY(!p.replotPending());
-    auto* line = qobject_cast<QCPItemStraightLine*>(p.chart(Chart::kLoss)->item(0));
-    QVERIFY(line);
-    QCOMPARE(line->point1->coords().x(), 1.0);
-    auto* loss = graphNamed(p.chart(Chart::kLoss), "train");
-    QCOMPARE(loss->data()->at(0)->key, 0.1);  // x = time_s now
-  }
-
-  void eventsOfOneMomentShareAMarker() {
-    PlotPanel p;
-    for (int it = 1; it <= 30; ++it) p.addMetrics(iteration(it));
-    p.addEvents({RunEvent{3.0, 20, "dev2", "fault_applied", "restart: local agent killed"},
-                 RunEvent{4.1, 20, "", "plan_changed", "even plan: fc1 | fc2"}});
-    p.addEvents({RunEvent{4.2, 20, "dev2", "device_restarted", "back at 127.0.0.1:1"},
-                 RunEvent{4.3, 21, "", "plan_changed", "balanced plan"}});
-    QTRY_VERIFY(!p.replotPending());
-    QCOMPARE(p.markerCount(), 2);
-    auto* text = qobject_cast<QCPItemText*>(p.chart(Chart::kLoss)->item(1));
-    QVERIFY(text);
-    QVERIFY2(text->text().count('\n') == 2, qPrintable(text->text()));  // three stacked labels
-    QVERIFY(text->text().startsWith("dev2: "));
-    QVERIFY(text->text().contains("plan"));
-  }
-
-  // A pipeline's recovery (ftpipehd): the loss, its four phases with their durations, the new
-  // plan and the recovery are one marker, the phases two to a line, and the whole of it shows.
-  void aRecoveryIsOneMarkerWithItsPhases() {
-    PlotPanel p;
-    p.resize(1200, 700);
-    p.show();
-    QVERIFY(QTest::qWaitForWindowExposed(&p));
-    for (int it = 1; it <= 120; ++it) p.addMetrics(iteration(it));
-    const auto phase = [](double t, const char* name, const char* seconds) {
-      return RunEvent{t,
-                      100,
-                      "",
-                      "recovery_phase",
-                      std::string("recovery: ") + name + " took " + seconds + " s",
-                      {{"phase", name}, {"seconds", seconds}, {"iteration", "100"}}};
-    };
-    p.addEvents({RunEvent{7.998, 100, "dev1", "device_lost", "no heartbeat"},
-                 phase(7.998, "detect", "0.022"), phase(7.998, "re-plan", "0.000"),
-                 phase(8.412, "fetch", "0.414"), phase(8.501, "commit", "0.089"),
-                 RunEvent{8.501, 100, "", "plan_changed", "recovered without dev1"},
-                 RunEvent{8.501, 100, "", "recovered", "went on without dev1 in 0.503 s"}});
-    QCOMPARE(p.markerCount(), 1);
-    QTRY_VERIFY(!p.replotPending());
-    const QString expected =
-        "dev1: lost\ndetect 0.02 s · re-plan 0.00 s\nfetch 0.41 s · commit 0.09 s\nplan\nrecovered";
-    QCustomPlot* plot = p.chart(Chart::kAccuracy);
-    bool shown = false;
-    for (int i = 0; i < plot->itemCount(); ++i) {
-      auto* text = qobject_cast<QCPItemText*>(plot->item(i));
-      if (text && text->text() == expected) shown = text->visible();
-    }
-    QVERIFY2(shown, "the recovery's label, whole and visible");
-  }
-
-  void markerLabelsNeverCoverEachOther() {
-    PlotPanel p;
-    p.resize(1200, 700);
-    p.show();
-    QVERIFY(QTest::qWaitForWindowExposed(&p));
-    for (int it = 1; it <= 100; ++it) p.addMetrics(iteration(it));
-    // A burst of faults a few iterations apart, as in a scripted demo, and one at the newest
-    // iteration, whose label would run off the right edge.
-    std::vector<RunEvent> events;
-    for (int k = 0; k < 12; ++k) {
-      events.push_back(RunEvent{1.0 + k, 40 + 2 * k, "dev" + std::to_string(k % 2), "fault_applied",
-                                "injected link delay 20 ms jitter 5 ms"});
-    }
-    events.push_back(RunEvent{20, 100, "dev1", "device_lost", "no heartbeat"});
-    p.addEvents(events);
-    QTRY_VERIFY(!p.replotPending());
-    for (int c = 0; c < edgerig::ui::kChartCount; ++c) {
-      if (!p.isChartShown(static_cast<Chart>(c))) continue;
-      QCustomPlot* plot = p.chart(static_cast<Chart>(c));
-      const QRect area = plot->axisRect()->rect();
-      std::vector<QRect> shown;
-      int hidden = 0;
-      QStringList labels;
-      for (int i = 0; i < plot->itemCount(); ++i) {
-        auto* text = qobject_cast<QCPItemText*>(plot->item(i));
-        if (!text) continue;
-        if (!text->visible()) {
-          ++hidden;
-          continue;
-        }
-        const QRect r = QRectF(text->topLeft->pixelPosition(), text->bottomRight->pixelPosition())
-                            .toAlignedRect()
-                            .adjusted(1, 1, -1, -1);
-        for (const QRect& other : shown) QVERIFY2(!r.intersects(other), qPrintable(text->text()));
-        QVERIFY2(area.contains(r),  // nothing cut off at an edge
-                 qPrintable(QString("%1 at %2,%3 %4x%5 outside %6,%7 %8x%9")
-                                .arg(text->text())
-                                .arg(r.x())
-                                .arg(r.y())
-                                .arg(r.width())
-                                .arg(r.height())
-                                .arg(area.x())
-                                .arg(area.y())
-                                .arg(area.width())
-                                .arg(area.height())));
-        QVERIFY(r.bottom() < area.top() + area.height() / 2);  // the data below stays readable
-        shown.push_back(r);
-        labels << text->text();
-      }
-      if (!plot->xAxis->range().contains(40) || !plot->xAxis->range().contains(100)) {
-        QCOMPARE(shown.size(), size_t{0});  // markers out of view show no labels
-        continue;
-      }
-      QVERIFY(shown.size() >= 4);
-      QVERIFY(hidden > 0);                     // 13 labels within 60 iterations do not all fit
-      QVERIFY(labels.contains("dev1: lost"));  // the newest event always shows
-      // A line tells its events in full in its tooltip, the hidden labels too.
-      const double x = plot->xAxis->coordToPixel(62);
-      const QString tip = p.markerLabelsNear(static_cast<Chart>(c), x);
-      QVERIFY2(tip.split('\n').contains("dev1: injected link delay 20 ms jitter 5 ms"),
-               qPrintable(tip));
-    }
   }
 
   void legendListsDevicesInOrder() {
