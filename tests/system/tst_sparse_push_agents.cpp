@@ -39,6 +39,21 @@ using testsupport::AgentRun;
 using testsupport::lastByDevice;
 using testsupport::parameterSizes;
 
+// The mlp's size (`dense`) and what a message keeps of it at fraction k (`kept`): ceil(k·n)
+// entries of each tensor, at least one.
+struct MlpShare {
+  int64_t kept = 0;
+  int64_t dense = 0;
+};
+MlpShare mlpShare(double k) {
+  MlpShare m;
+  for (int64_t n : parameterSizes("mlp", 5)) {
+    m.kept += std::max<int64_t>(1, static_cast<int64_t>(std::ceil(k * static_cast<double>(n))));
+    m.dense += n;
+  }
+  return m;
+}
+
 TEST(SparsePushAgents, AtFullKAndUnitGammaItEqualsSgp) {
   torch::set_num_threads(1);
   constexpr int kSteps = 15;
@@ -75,11 +90,7 @@ TEST(SparsePushAgents, FourAgentsLearnAndTheWireCarriesTheSparseEncoding) {
 
   // The encoding, computed here from the model's shapes: ceil(k·n) entries of each tensor, an
   // int32 offset and a float32 value each; one out-neighbour per round on SGP's one-peer graph.
-  int64_t kept = 0, dense = 0;
-  for (int64_t n : parameterSizes("mlp", 5)) {
-    kept += std::max<int64_t>(1, static_cast<int64_t>(std::ceil(kK * static_cast<double>(n))));
-    dense += n;
-  }
+  const auto [kept, dense] = mlpShare(kK);
   const double payload = static_cast<double>(kSteps) * kept * 8;
   // Framing per message: the frame's length, the envelope, the AlgoMessage with its SparseShare
   // body and two tensor blobs' headers. Measured: 124 to 126 bytes.
@@ -112,10 +123,7 @@ TEST(SparsePushAgents, RandomKLearnsWithTheSameBytes) {
   EXPECT_GT(r.summary.test_accuracy, 0.6);
   std::printf("measured: sparse-push random-k k = 0.05, test accuracy %.3f\n",
               r.summary.test_accuracy);
-  int64_t kept = 0;
-  for (int64_t n : parameterSizes("mlp", 5)) {
-    kept += std::max<int64_t>(1, static_cast<int64_t>(std::ceil(0.05 * static_cast<double>(n))));
-  }
+  const int64_t kept = mlpShare(0.05).kept;
   const double payload = static_cast<double>(kSteps) * kept * 8;
   for (const auto& [device, bytes] : lastByDevice(r.data, "bytes_sent_gossip")) {
     EXPECT_GE(bytes, payload) << device;
@@ -137,11 +145,7 @@ TEST(SparsePushAgents, TheCompactEncodingLearnsAtUnderHalfTheBytes) {
   EXPECT_GT(r.summary.test_accuracy, 0.6);
   std::printf("measured: sparse-push compact k = 0.05, test accuracy %.3f\n",
               r.summary.test_accuracy);
-  int64_t kept = 0, dense = 0;
-  for (int64_t n : parameterSizes("mlp", 5)) {
-    kept += std::max<int64_t>(1, static_cast<int64_t>(std::ceil(kK * static_cast<double>(n))));
-    dense += n;
-  }
+  const auto [kept, dense] = mlpShare(kK);
   const auto ratio = lastByDevice(r.data, "compression_ratio");
   ASSERT_EQ(ratio.size(), 4u);
   for (const auto& [device, bytes] : lastByDevice(r.data, "bytes_sent_gossip")) {
