@@ -39,6 +39,7 @@ QColor runSeriesColor(const std::string& metric) {
     }
   }
   if (metric == "consensus_distance") return QColor(123, 31, 162);
+  if (metric == "averaged_model_accuracy") return QColor(0, 0, 0);
   return QColor(40, 40, 40);
 }
 
@@ -54,6 +55,7 @@ QString runSeriesName(const std::string& metric) {
     }
   }
   if (metric == "consensus_distance") return QStringLiteral("all devices");
+  if (metric == "averaged_model_accuracy") return QStringLiteral("averaged model");
   if (metric == kIterationSpreadMetric) return QStringLiteral("max / min");
   if (metric == "exchange_period") return QStringLiteral("period");
   return QString::fromStdString(metric);
@@ -378,7 +380,8 @@ void PlotPanel::syncGraph(Series& s, bool rebuild) {
     QCustomPlot* plot = chart(s.chart);
     s.graph = plot->addGraph();
     s.graph->setName(seriesName(s));
-    const bool sparse = s.metric == "test_accuracy" || s.metric == "test_loss";
+    const bool sparse = s.metric == "test_accuracy" || s.metric == "test_loss" ||
+                        s.metric == "averaged_model_accuracy";
     s.graph->setPen(QPen(seriesColor(s), s.device.empty() ? 2.0 : 1.5));
     if (sparse) s.graph->setScatterStyle(QCPScatterStyle(QCPScatterStyle::ssDisc, 6));
     // A value that holds until the next (a batch size, a period) is drawn as steps.

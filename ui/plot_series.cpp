@@ -11,7 +11,8 @@ namespace edgerig::ui {
 
 int chartOf(const MetricSample& m) {
   const bool run = m.device.empty();
-  if (run && (m.metric == "test_accuracy" || m.metric == "train_accuracy")) {
+  if (run && (m.metric == "test_accuracy" || m.metric == "train_accuracy" ||
+              m.metric == "averaged_model_accuracy")) {
     return static_cast<int>(Chart::kAccuracy);
   }
   if (run && (m.metric == "train_loss" || m.metric == "test_loss")) {

@@ -60,6 +60,12 @@ std::string summaryTable(const Comparison& c) {
   };
   lines.push_back({"final test accuracy", opt(&ComparisonRow::final_test_accuracy), percent});
   lines.push_back({"best test accuracy", opt(&ComparisonRow::best_test_accuracy), percent});
+  // Only when a run has it (a decentralized one): the devices' averaged model.
+  if (std::any_of(c.rows.begin(), c.rows.end(),
+                  [](const ComparisonRow& r) { return r.averaged_model_accuracy.has_value(); })) {
+    lines.push_back(
+        {"averaged model accuracy", opt(&ComparisonRow::averaged_model_accuracy), percent});
+  }
   lines.push_back({"wall time", num(&ComparisonRow::wall_time_s), seconds});
   lines.push_back({"time to target", opt(&ComparisonRow::time_to_target_s), seconds});
   lines.push_back({"training time to target", opt(&ComparisonRow::training_to_target_s), seconds});

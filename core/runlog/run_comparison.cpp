@@ -104,6 +104,7 @@ ComparisonRow summarizeRun(const std::string& name, const std::string& dir, cons
       }
       if (m.metric == "test_accuracy")
         row.test_accuracy.push_back({m.time_s, m.iteration, m.value});
+      if (m.metric == "averaged_model_accuracy") row.averaged_model_accuracy = m.value;
       if (m.metric == "samples_per_s_average") average = m.value;
       if (m.metric == "samples_per_s") {
         legacy_rate = m.value;
@@ -360,9 +361,9 @@ std::vector<std::string> summaryHeader(const Comparison& c) {
     for (const auto& [path, value] : c.rows.front().settings) h.push_back(path);
   }
   for (const char* col :
-       {"final_test_accuracy", "best_test_accuracy", "wall_time_s", "target_accuracy",
-        "time_to_target_s", "training_to_target_s", "iterations_to_target", "iterations",
-        "samples_per_s", "samples_per_s_second_half", "bytes_total"}) {
+       {"final_test_accuracy", "best_test_accuracy", "averaged_model_accuracy", "wall_time_s",
+        "target_accuracy", "time_to_target_s", "training_to_target_s", "iterations_to_target",
+        "iterations", "samples_per_s", "samples_per_s_second_half", "bytes_total"}) {
     h.push_back(col);
   }
   for (const auto& kind : unionKeys(c.rows, /*events=*/false)) h.push_back(kBytesPrefix + kind);
@@ -383,6 +384,7 @@ std::vector<std::vector<std::string>> summaryCells(const Comparison& c) {
     for (const auto& [path, value] : r.settings) row.push_back(value);
     row.push_back(cell(r.final_test_accuracy));
     row.push_back(cell(r.best_test_accuracy));
+    row.push_back(cell(r.averaged_model_accuracy));
     row.push_back(formatTime(r.wall_time_s));
     row.push_back(cell(c.target_accuracy));
     row.push_back(r.time_to_target_s ? formatTime(*r.time_to_target_s) : "");

@@ -43,6 +43,9 @@ struct ComparisonRow {
   std::vector<std::pair<std::string, std::string>> settings;
   std::vector<AccuracyPoint> test_accuracy;
   std::optional<double> final_test_accuracy, best_test_accuracy;
+  // A decentralized run's last evaluation of its devices' averaged model (the run metric
+  // averaged_model_accuracy; final_test_accuracy is the devices' own models). None for others.
+  std::optional<double> averaged_model_accuracy;
   double wall_time_s = 0;  // the run's last row: seconds since it started, set-up included
   // The first evaluation at or above the comparison's target; filled by compareRuns.
   std::optional<double> time_to_target_s;
@@ -107,11 +110,11 @@ Result<Comparison> compareRunDirs(const std::vector<std::string>& dirs,
 
 // summary.csv: the header, then one row per run, as text cells (the GUI's table shows the same
 // cells). Columns: run, status, the settings, final_test_accuracy, best_test_accuracy,
-// wall_time_s, target_accuracy, time_to_target_s, training_to_target_s, iterations_to_target,
-// iterations,
-// samples_per_s, samples_per_s_second_half, bytes_total, bytes_<kind>..., faults, replans,
-// recoveries, lost_devices, training_s, iterations_retrained, time_lost_s, events_<kind>... .
-// An empty cell is a value the run does not have (never evaluated, target not reached, no twin).
+// averaged_model_accuracy, wall_time_s, target_accuracy, time_to_target_s, training_to_target_s,
+// iterations_to_target, iterations, samples_per_s, samples_per_s_second_half, bytes_total,
+// bytes_<kind>..., faults, replans, recoveries, lost_devices, training_s, iterations_retrained,
+// time_lost_s, events_<kind>... . An empty cell is a value the run does not have (never
+// evaluated, target not reached, no twin).
 std::vector<std::string> summaryHeader(const Comparison& c);
 std::vector<std::vector<std::string>> summaryCells(const Comparison& c);
 std::string summaryCsv(const Comparison& c);

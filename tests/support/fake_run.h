@@ -27,6 +27,9 @@ struct FakeRun {
   std::function<double(int64_t iteration)> accuracy = [](int64_t i) {
     return 0.9 * static_cast<double>(i) / static_cast<double>(i + 50);
   };
+  // When set, a decentralized run's evaluation of its devices' averaged model after `iteration`
+  // iterations (the run metric averaged_model_accuracy), written beside each test_accuracy.
+  std::function<double(int64_t iteration)> averaged_accuracy;
   // Bytes each device sends per iteration, by kind (cumulative counters grow by these).
   std::vector<std::pair<std::string, double>> bytes_per_iteration{{"activation", 1e5},
                                                                   {"gradient", 5e4}};
@@ -97,6 +100,10 @@ inline Status writeFakeRun(const std::string& dir, const FakeRun& f) {
       const double done = t + f.eval_s;
       log.append(std::vector<MetricSample>{{done, it, "", "test_accuracy", f.accuracy(it)},
                                            {done, it, "", "test_loss", 1.0 - f.accuracy(it)}});
+      if (f.averaged_accuracy) {
+        log.append(std::vector<MetricSample>{
+            {done, it, "", "averaged_model_accuracy", f.averaged_accuracy(it)}});
+      }
     }
   }
   while (next_event < events.size()) log.append(events[next_event++]);

@@ -1,6 +1,7 @@
 // dpsgd and sgp on real agent processes. On a complete graph without momentum both equal
-// allreduce (every device averages everyone's step at once), loss for loss; on sparse graphs
-// four agents reach a sane accuracy with the devices' models close together, graph.csv holds
+// allreduce (every device averages everyone's step at once), loss for loss, and the devices'
+// averaged model scores what they do; on sparse graphs four agents reach a sane accuracy with the
+// devices' models close together (and their averaged model too), graph.csv holds
 // every round's graph as the issue describes it (SGP's one-peer graph rotating through its
 // reference code's peers; a re-drawn graph at its period only), the gossip bytes on the wire
 // are one model per out-neighbour per round, and a device killed during sgp leaves a run that
@@ -71,6 +72,11 @@ TEST(Gossip, OnACompleteGraphWithoutMomentumBothEqualAllreduce) {
     }
     std::printf("measured: %s on a complete graph vs allreduce, largest loss difference %.2e\n",
                 algorithm.c_str(), worst);
+    // The devices' models agree here, so their averaged model (evaluated at the end, on the
+    // whole test split) scores what they score.
+    const auto averaged = runLevel(r.data, "averaged_model_accuracy");
+    ASSERT_EQ(averaged.size(), 1u) << "the final evaluation only";
+    EXPECT_NEAR(averaged.back(), r.summary.test_accuracy, 0.005);
     // Every weight of the complete graph on 3 devices is 1/3, either way.
     const auto rounds = graphRounds(r.data);
     ASSERT_EQ(rounds.size(), 1u) << "a static graph is written once";
@@ -100,8 +106,12 @@ TEST(Gossip, FourAgentsReachASaneAccuracy) {
     const auto distance = runLevel(r.data, "consensus_distance");
     EXPECT_EQ(distance.size(), static_cast<size_t>(kSteps / 20)) << "one per evaluation";
     for (double d : distance) EXPECT_TRUE(d > 0 && d < 10) << d;
-    std::printf("measured: %s, test accuracy %.3f, consensus distance", algorithm.c_str(),
-                r.summary.test_accuracy);
+    // The devices' averaged model, at every evaluation: as sane as the models it averages.
+    const auto averaged = runLevel(r.data, "averaged_model_accuracy");
+    ASSERT_EQ(averaged.size(), distance.size());
+    EXPECT_GT(averaged.back(), 0.6);
+    std::printf("measured: %s, test accuracy %.3f, averaged model %.3f, consensus distance",
+                algorithm.c_str(), r.summary.test_accuracy, averaged.back());
     for (double d : distance) std::printf(" %.4f", d);
     std::printf("\n");
 

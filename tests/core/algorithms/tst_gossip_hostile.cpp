@@ -5,74 +5,22 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
-#include <deque>
-#include <functional>
 #include <limits>
 
-#include "core/agent/worker_host.h"
 #include "core/algorithms/algo_message.h"
-#include "core/algorithms/compute_meter.h"
 #include "core/algorithms/decentralized/sparse_push/sparse_share_check.h"
-#include "core/algorithms/registry.h"
-#include "core/catalog/catalog.h"
 #include "core/model/tensor_codec.h"
 #include "decentralized.pb.h"
+#include "tests/support/gossip_device.h"
 
 namespace edgerig {
 namespace {
 
-constexpr int kDevices = 4;
+constexpr int kDevices = testsupport::GossipDevice::kDevices;
 
-class OneGossipDevice : public testing::Test {
+class OneGossipDevice : public testsupport::GossipDevice {
  protected:
-  void SetUp() override {
-    WorkerHostLinks links;
-    links.to_controller = [this](wire::Envelope env) { to_controller_.push_back(std::move(env)); };
-    links.to_device = [this](int, wire::Envelope) { ++sent_to_peers_; };
-    links.peers_changed = [](std::vector<std::string>) {};
-    links.iteration = [](int64_t) {};
-    links.post = [this](std::function<void()> task) { posted_.push_back(std::move(task)); };
-    links.after = [](std::chrono::milliseconds, std::function<void()>) {};
-    host_ = std::make_unique<WorkerHost>(algorithmRegistry(), meter_, "", links);
-
-    const AlgorithmInfo& info = algorithmRegistry().find("sparse-push")->info;
-    wire::WorkerStart s;
-    s.set_algorithm("sparse-push");
-    s.set_generation(1);
-    s.set_device(0);
-    for (int d = 0; d < kDevices; ++d) s.add_peers("in-process:" + std::to_string(d));
-    auto* run = s.mutable_run();
-    run->set_model("mlp");
-    run->set_seed(3);
-    run->set_dataset("synthetic");
-    run->set_synthetic_size(64);
-    run->set_split("iid");
-    run->set_batch_size(8);
-    run->set_learning_rate(0.05);
-    run->set_threads(1);
-    s.set_params_json(paramsJson(defaultParams(info)));
-    decentralized::GossipSetup setup;
-    for (int d = 0; d < kDevices; ++d) setup.add_members(d);
-    setup.set_graph_epoch(1);
-    setup.set_graph("exponential");
-    setup.set_graph_seed(5);
-    s.mutable_setup()->PackFrom(setup);
-    host_->start(s);
-    drain();
-    ASSERT_FALSE(to_controller_.empty());
-    ASSERT_TRUE(to_controller_.back().has_worker_ready()) << lastError();
-    parameters_ = to_controller_.back().worker_ready().parameters();
-    ASSERT_GT(parameters_, 1000);
-    to_controller_.clear();
-  }
-
-  void drain() {
-    while (!posted_.empty()) {
-      auto task = std::move(posted_.front());
-      posted_.pop_front();
-      task();
-    }
-  }
+  void SetUp() override { startWorker("sparse-push"); }
 
   // A share as sparse-push's worker builds it: `indices` into the flat model, one value each.
   wire::AlgoMessage share(int from, int64_t iteration, std::vector<int32_t> indices,
@@ -89,25 +37,6 @@ class OneGossipDevice : public testing::Test {
     appendTensor(m, torch::ones({values < 0 ? n : values}));
     return m;
   }
-
-  void deliver(wire::AlgoMessage m) {
-    host_->deliver(std::move(m));
-    drain();
-  }
-
-  std::string lastError() const {
-    for (auto it = to_controller_.rbegin(); it != to_controller_.rend(); ++it) {
-      if (it->has_run_error()) return it->run_error().detail();
-    }
-    return "";
-  }
-
-  ComputeMeter meter_;
-  std::unique_ptr<WorkerHost> host_;
-  std::deque<std::function<void()>> posted_;
-  std::vector<wire::Envelope> to_controller_;
-  int sent_to_peers_ = 0;
-  int64_t parameters_ = 0;
 };
 
 TEST_F(OneGossipDevice, AShareOfTheNextRoundWaitsWithoutAnError) {

@@ -4,6 +4,8 @@
 // terminal table's ratios. Expected values are worked out by hand from the scripts.
 #include <gtest/gtest.h>
 
+#include <algorithm>
+
 #include <cmath>
 #include <filesystem>
 #include <map>
@@ -247,6 +249,7 @@ TEST_F(RunComparison, SummaryCsvHeaderAndCells) {
                                         "algorithm.plan",
                                         "final_test_accuracy",
                                         "best_test_accuracy",
+                                        "averaged_model_accuracy",
                                         "wall_time_s",
                                         "target_accuracy",
                                         "time_to_target_s",
@@ -276,17 +279,43 @@ TEST_F(RunComparison, SummaryCsvHeaderAndCells) {
   // at 1 + 3 s; its last report at 6.0 s counted (6 - 1) / 0.05 = 100 iterations of bytes:
   // activations 1e5 x 100 x (1 + 2), gradients half of that.
   const std::vector<std::string> balanced{
-      "balanced", "finished", "balanced", "0.85",    "0.85",    "6.500",    "0.8",      "4.000",
-      "3.000",    "60",       "100",      "1280.00", "1280.00", "45000000", "30000000", "15000000",
-      "1",        "0",        "0",        "0",       "5.000",   "0",        "",         "2",
-      "1",        "1",        "1",        "1",       "1"};
+      "balanced", "finished", "balanced", "0.85", "0.85",    "",        "6.500",    "0.8",
+      "4.000",    "3.000",    "60",       "100",  "1280.00", "1280.00", "45000000", "30000000",
+      "15000000", "1",        "0",        "0",    "0",       "5.000",   "0",        "",
+      "2",        "1",        "1",        "1",    "1",       "1"};
   // (training to target: 60 iterations of 0.05 s; training_s: 100 of them after
   // training_started; no time lost: its fault has no fault-free twin here, the other runs differ
   // in their plan.)
   EXPECT_EQ(rows->at(2), balanced);
-  EXPECT_EQ(rows->at(1)[7], "7.000");  // even: after 60 iterations of 0.1 s
-  EXPECT_EQ(rows->at(1)[8], "6.000");  // of which the set-up was 1 s
-  EXPECT_EQ(rows->at(1)[24], "0");     // no fault_applied there
+  EXPECT_EQ(rows->at(1)[8], "7.000");  // even: after 60 iterations of 0.1 s
+  EXPECT_EQ(rows->at(1)[9], "6.000");  // of which the set-up was 1 s
+  EXPECT_EQ(rows->at(1)[25], "0");     // no fault_applied there
+}
+
+// A decentralized run also evaluates its devices' averaged model: the comparison takes the last
+// of those beside the devices' own final accuracy, and shows it only when a run has it.
+TEST_F(RunComparison, TheAveragedModelsLastEvaluationIsItsOwnColumn) {
+  FakeRun pipeline, gossip;
+  gossip.averaged_accuracy = [](int64_t it) { return it == 100 ? 0.875 : 0.5; };
+  auto c = compareRunDirs({write("pipeline", pipeline), write("gossip", gossip)}, std::nullopt);
+  ASSERT_TRUE(c.isOk()) << c.status().message();
+  EXPECT_FALSE(c->rows.at(0).averaged_model_accuracy.has_value());
+  ASSERT_TRUE(c->rows.at(1).averaged_model_accuracy.has_value());
+  EXPECT_DOUBLE_EQ(*c->rows.at(1).averaged_model_accuracy, 0.875);
+  EXPECT_DOUBLE_EQ(*c->rows.at(1).final_test_accuracy, 0.9 * 100 / 150);  // its own models'
+  const auto header = summaryHeader(*c);
+  const auto column = std::find(header.begin(), header.end(), "averaged_model_accuracy");
+  ASSERT_NE(column, header.end());
+  const auto at = static_cast<size_t>(column - header.begin());
+  const auto cells = summaryCells(*c);
+  EXPECT_EQ(cells.at(0).at(at), "");
+  EXPECT_EQ(cells.at(1).at(at), "0.875");
+  const std::string table = summaryTable(*c);
+  EXPECT_NE(table.find("averaged model accuracy"), std::string::npos) << table;
+  EXPECT_NE(table.find("87.50 %"), std::string::npos) << table;
+  // Pipelines alone: no such line.
+  c = compareRunDirs({path("pipeline")}, std::nullopt);
+  EXPECT_EQ(summaryTable(*c).find("averaged model"), std::string::npos);
 }
 
 // A faulted run against its fault-free twin: the run with every setting the same but the

@@ -46,10 +46,7 @@ Status AllreduceWorker::onMessage(const wire::AlgoMessage& m) {
     auto r = bodyAs<decentralized::RingSetup>(m);
     return r ? onRingSetup(*r, /*reply=*/true) : r.status();
   }
-  if (bodyIs<decentralized::Evaluate>(m)) {
-    auto e = bodyAs<decentralized::Evaluate>(m);
-    return e ? onEvaluate(*e) : e.status();
-  }
+  if (bodyIs<decentralized::Evaluate>(m)) return onEvaluate(m);
   return invalidArgument("allreduce worker got a " + bodyName(m) + " message it does not take");
 }
 

@@ -1,6 +1,7 @@
 #include "core/algorithms/decentralized/common/decentralized_worker.h"
 
 #include "core/algorithms/algo_message.h"
+#include "core/model/tensor_codec.h"
 
 namespace edgerig {
 
@@ -17,8 +18,26 @@ Status DecentralizedWorker::buildReplica(const wire::WorkerStart& start) {
   return Status::ok();
 }
 
-Status DecentralizedWorker::onEvaluate(const decentralized::Evaluate& request) {
-  auto counts = replica_->evaluate(request.offset(), request.samples());
+Status DecentralizedWorker::onEvaluate(const wire::AlgoMessage& m) {
+  auto parsed = bodyAs<decentralized::Evaluate>(m);
+  if (!parsed) return parsed.status();
+  const decentralized::Evaluate& request = *parsed;
+  Result<EvalCounts> counts = EvalCounts{};
+  if (request.model_names_size() == 0) {
+    counts = replica_->evaluate(request.offset(), request.samples());
+  } else {
+    auto tensors = tensorsOf(m);
+    if (!tensors) return tensors.status();
+    if (static_cast<int>(tensors->size()) != request.model_names_size()) {
+      return invalidArgument("an Evaluate names " + std::to_string(request.model_names_size()) +
+                             " tensors of a model and carries " + std::to_string(tensors->size()));
+    }
+    ModelState model;
+    for (int i = 0; i < request.model_names_size(); ++i) {
+      model.emplace_back(request.model_names(i), std::move((*tensors)[static_cast<size_t>(i)]));
+    }
+    counts = replica_->evaluateModel(model, request.offset(), request.samples());
+  }
   if (!counts) return counts.status();
   decentralized::EvalDone done;
   done.set_eval_id(request.eval_id());

@@ -31,8 +31,9 @@ class DecentralizedWorker : public Worker {
     return buildReplica(start);
   }
 
-  // Evaluates the replica on the requested test samples and answers EvalDone.
-  Status onEvaluate(const decentralized::Evaluate& request);
+  // An Evaluate message: evaluates the replica (or the model the message carries, leaving the
+  // replica as it was) on the requested test samples and answers EvalDone.
+  Status onEvaluate(const wire::AlgoMessage& m);
 
   WorkerContext& ctx_;
   std::unique_ptr<ModelReplica> replica_;

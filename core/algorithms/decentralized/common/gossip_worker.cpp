@@ -95,10 +95,7 @@ Status GossipWorker::onMessage(const wire::AlgoMessage& m) {
     auto s = bodyAs<decentralized::GossipSetup>(m);
     return s ? onSetup(*s, /*reply=*/true) : s.status();
   }
-  if (bodyIs<decentralized::Evaluate>(m)) {
-    auto e = bodyAs<decentralized::Evaluate>(m);
-    return e ? onEvaluate(*e) : e.status();
-  }
+  if (bodyIs<decentralized::Evaluate>(m)) return onEvaluate(m);
   return invalidArgument(rules_.algorithm + " worker got a " + bodyName(m) +
                          " message it does not take");
 }

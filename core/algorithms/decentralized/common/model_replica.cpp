@@ -146,6 +146,22 @@ Result<EvalCounts> ModelReplica::evaluate(int64_t offset, int64_t samples) {
   return out;
 }
 
+Result<EvalCounts> ModelReplica::evaluateModel(const ModelState& model, int64_t offset,
+                                               int64_t samples) {
+  ModelState own;
+  try {
+    own = stateOf(*module_);
+  } catch (const std::exception& e) {
+    return torchError("keeping the model aside", e);
+  }
+  if (auto st = loadState(*module_, model); !st) {
+    return invalidArgument("the model to evaluate does not fit this one: " + st.message());
+  }
+  auto counts = evaluate(offset, samples);
+  if (auto st = loadState(*module_, own); !st) return st;
+  return counts;
+}
+
 Result<wire::StateReply> ModelReplica::state(bool optimizer) {
   wire::StateReply reply;
   *reply.mutable_state() = toBlob(stateOf(*module_));

@@ -10,6 +10,7 @@
 
 #include "core/algorithms/worker.h"
 #include "core/model/layer_chain.h"
+#include "core/model/model_state.h"
 #include "core/model/stage.h"
 
 namespace edgerig {
@@ -51,6 +52,10 @@ class ModelReplica {
   void zeroGradients();
   // On test samples [offset, offset + samples), clipped to the test split.
   Result<EvalCounts> evaluate(int64_t offset, int64_t samples);
+  // The same for another whole model (the devices' averaged one): loaded into the replica's
+  // module for the evaluation, then the replica's own weights are put back. A model that does
+  // not fit (a tensor missing, another shape) is refused by name and changes nothing.
+  Result<EvalCounts> evaluateModel(const ModelState& model, int64_t offset, int64_t samples);
   Result<wire::StateReply> state(bool optimizer);
   // Weights (and, when present, momentum) from a whole-model state.
   Status load(const wire::ModelStateBlob& weights, const wire::ModelStateBlob& momentum);

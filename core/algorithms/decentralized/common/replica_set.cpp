@@ -87,17 +87,29 @@ Result<double> consensusDistance(const std::vector<ModelState>& models) {
   return std::sqrt(sum / static_cast<double>(models.size()));
 }
 
-Result<EvalResult> evaluateEach(RunContext& ctx, const std::vector<int>& devices, int64_t samples,
-                                int64_t test_size, int64_t eval_id) {
-  const bool sliced = samples <= 0;
+namespace {
+
+// Sends the Evaluate requests and sums the answers. Sliced: the first `samples` test samples cut
+// into one slice per device, each counted once; else the same samples on every device, the
+// figures the mean of the devices'. With `model`, every device evaluates that model.
+Result<EvalResult> evaluateOn(RunContext& ctx, const std::vector<int>& devices, bool sliced,
+                              int64_t samples, int64_t eval_id, const ModelState* model) {
   const int64_t k = static_cast<int64_t>(devices.size());
   for (int64_t i = 0; i < k; ++i) {
     decentralized::Evaluate request;
     request.set_eval_id(eval_id);
-    request.set_offset(sliced ? test_size * i / k : 0);
-    request.set_samples(sliced ? test_size * (i + 1) / k - test_size * i / k
-                               : std::min(samples, test_size));
-    ctx.send(devices[static_cast<size_t>(i)], algoMessage(bridge::TrafficKind::kControl, request));
+    request.set_offset(sliced ? samples * i / k : 0);
+    request.set_samples(sliced ? samples * (i + 1) / k - samples * i / k : samples);
+    if (model) {
+      for (const auto& [name, t] : *model) request.add_model_names(name);
+    }
+    // A model is model state on the wire (traffic kind weights, as the gathering before it).
+    wire::AlgoMessage m =
+        algoMessage(model ? bridge::TrafficKind::kWeights : bridge::TrafficKind::kControl, request);
+    if (model) {
+      for (const auto& [name, t] : *model) appendTensor(m, t);
+    }
+    ctx.send(devices[static_cast<size_t>(i)], std::move(m));
   }
   EvalResult result;
   std::set<int> waiting(devices.begin(), devices.end());
@@ -139,6 +151,21 @@ Result<EvalResult> evaluateEach(RunContext& ctx, const std::vector<int>& devices
     result.accuracy = accuracy / static_cast<double>(devices.size());
   }
   return result;
+}
+
+}  // namespace
+
+Result<EvalResult> evaluateEach(RunContext& ctx, const std::vector<int>& devices, int64_t samples,
+                                int64_t test_size, int64_t eval_id) {
+  if (samples <= 0) return evaluateOn(ctx, devices, true, test_size, eval_id, nullptr);
+  return evaluateOn(ctx, devices, false, std::min(samples, test_size), eval_id, nullptr);
+}
+
+Result<EvalResult> evaluateModel(RunContext& ctx, const std::vector<int>& devices,
+                                 const ModelState& model, int64_t samples, int64_t test_size,
+                                 int64_t eval_id) {
+  const int64_t n = samples <= 0 ? test_size : std::min(samples, test_size);
+  return evaluateOn(ctx, devices, true, n, eval_id, &model);
 }
 
 std::string deviceNames(RunContext& ctx, const std::vector<int>& devices) {

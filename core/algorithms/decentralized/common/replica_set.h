@@ -47,6 +47,13 @@ Result<Coordinator::Handover> gatherAverageHandover(RunContext& ctx,
 Result<EvalResult> evaluateEach(RunContext& ctx, const std::vector<int>& devices, int64_t samples,
                                 int64_t test_size, int64_t eval_id);
 
+// One model (the devices' averaged model) evaluated by `devices` together: sent to each with a
+// slice of the first `samples` test samples (the whole split of `test_size` when samples == 0),
+// every sample counted once; the devices' own models are left as they are.
+Result<EvalResult> evaluateModel(RunContext& ctx, const std::vector<int>& devices,
+                                 const ModelState& model, int64_t samples, int64_t test_size,
+                                 int64_t eval_id);
+
 // What the family's coordinators do the same way around their devices' replicas.
 
 // "dev0, dev2, dev3": the devices' names, for events.

@@ -28,10 +28,7 @@ Status DssyncWorker::onMessage(const wire::AlgoMessage& m) {
     auto r = bodyAs<decentralized::RingSetup>(m);
     return r ? onRingSetup(*r) : r.status();
   }
-  if (bodyIs<decentralized::Evaluate>(m)) {
-    auto e = bodyAs<decentralized::Evaluate>(m);
-    return e ? onEvaluate(*e) : e.status();
-  }
+  if (bodyIs<decentralized::Evaluate>(m)) return onEvaluate(m);
   return invalidArgument("dssync worker got a " + bodyName(m) + " message it does not take");
 }
 
