@@ -1,6 +1,7 @@
 // dssync on real agent processes, judged from the run folder. With g >= n it is allreduce, loss
 // for loss (one group of everyone: the average of the locally stepped models equals the step of
-// the averaged gradient). Its groups follow the bottleneck the probe measures: an emulated cap on
+// the averaged gradient), and its models, 0 apart, average to one that scores what each does.
+// Its groups follow the bottleneck the probe measures: an emulated cap on
 // one device's links, declared from the start, or applied mid-run (the re-probe regroups); no
 // ordinary round's group crosses it and the bridge rounds do, every bridgeEvery rounds. A device
 // lost mid-run leaves a run that finishes on the survivors.
@@ -21,6 +22,7 @@ namespace {
 
 using testsupport::AgentRun;
 using testsupport::countEvents;
+using testsupport::runLevel;
 
 ExperimentConfig dssyncRun(const std::string& algorithm, int devices, int iterations) {
   ExperimentConfig c = testsupport::smallRun(
@@ -99,6 +101,14 @@ TEST(Dssync, WithGAtLeastTheDeviceCountItIsAllreduce) {
     EXPECT_NEAR(r.losses[it], reference.losses[it], 1e-5) << "iteration " << it;
   }
   std::printf("measured: dssync (g = n) vs allreduce, largest loss difference %.2e\n", worst);
+  // One ring of all: every device holds the same model, so the models are 0 apart and their
+  // average scores what each does (the final evaluation).
+  const auto distance = runLevel(r.data, "consensus_distance");
+  ASSERT_EQ(distance.size(), 1u);
+  EXPECT_LT(distance.back(), 1e-6);
+  const auto averaged = runLevel(r.data, "averaged_model_accuracy");
+  ASSERT_EQ(averaged.size(), 1u);
+  EXPECT_DOUBLE_EQ(averaged.back(), r.summary.test_accuracy);
   // One group of all four, logged once.
   const auto logged = rounds(r.data);
   ASSERT_EQ(logged.size(), 1u);
@@ -181,6 +191,10 @@ TEST(Dssync, ADeviceLostLeavesARunThatFinishes) {
   }
   EXPECT_GT(after, 5);
   EXPECT_GT(r.summary.test_accuracy, 0.5) << "training went on";
+  // Every evaluation, before and after the loss, also scored the devices' averaged model.
+  const auto averaged = runLevel(r.data, "averaged_model_accuracy");
+  EXPECT_EQ(averaged.size(), runLevel(r.data, "test_accuracy").size());
+  EXPECT_GT(averaged.back(), 0.5);
 }
 
 }  // namespace

@@ -218,23 +218,8 @@ Result<StepResult> GossipCoordinator::trainStep(int64_t iteration) {
 Result<EvalResult> GossipCoordinator::evaluate(int64_t samples) {
   return retryWhileLost<EvalResult>(
       kMaxAttempts, "evaluation", [&] { return regraphIfLost("before an evaluation"); },
-      [&]() -> Result<EvalResult> {
-        // How far apart the devices' models are: the figure gossip drives down.
-        auto models = gatherModels(ctx_, members(), /*optimizer=*/false);
-        if (!models) return models.status();
-        auto distance = consensusDistance(models->weights);
-        if (!distance) return distance.status();
-        ctx_.metric("consensus_distance", *distance);
-        // The devices' averaged model, as the reference code reports a gossip run's final
-        // accuracy (docs/design.md, gossip evaluation); the devices' own models are the run's
-        // test_accuracy.
-        auto mean = averageStates(models->weights);
-        if (!mean) return mean.status();
-        auto averaged = evaluateModel(ctx_, members(), *mean, samples, test_size_, ++eval_counter_);
-        if (!averaged) return averaged.status();
-        ctx_.metric("averaged_model_accuracy", averaged->accuracy);
-        ctx_.metric("averaged_model_loss", averaged->loss);
-        return evaluateEach(ctx_, members(), samples, test_size_, ++eval_counter_);
+      [&] {
+        return evaluateModelsAndTheirAverage(ctx_, members(), samples, test_size_, eval_counter_);
       });
 }
 

@@ -168,6 +168,26 @@ Result<EvalResult> evaluateModel(RunContext& ctx, const std::vector<int>& device
   return evaluateOn(ctx, devices, true, n, eval_id, &model);
 }
 
+Result<EvalResult> evaluateModelsAndTheirAverage(RunContext& ctx, const std::vector<int>& devices,
+                                                 int64_t samples, int64_t test_size,
+                                                 int64_t& eval_counter) {
+  // How far apart the devices' models are: the figure gossip drives down.
+  auto models = gatherModels(ctx, devices, /*optimizer=*/false);
+  if (!models) return models.status();
+  auto distance = consensusDistance(models->weights);
+  if (!distance) return distance.status();
+  ctx.metric("consensus_distance", *distance);
+  // The devices' averaged model, as the reference code reports a gossip run's final accuracy
+  // (docs/design.md, dpsgd and sgp 5); the devices' own models are the run's test_accuracy.
+  auto mean = averageStates(models->weights);
+  if (!mean) return mean.status();
+  auto averaged = evaluateModel(ctx, devices, *mean, samples, test_size, ++eval_counter);
+  if (!averaged) return averaged.status();
+  ctx.metric("averaged_model_accuracy", averaged->accuracy);
+  ctx.metric("averaged_model_loss", averaged->loss);
+  return evaluateEach(ctx, devices, samples, test_size, ++eval_counter);
+}
+
 std::string deviceNames(RunContext& ctx, const std::vector<int>& devices) {
   std::string out;
   for (int d : devices) out += (out.empty() ? "" : ", ") + ctx.deviceName(d);

@@ -187,7 +187,9 @@ Status DssyncCoordinator::reformIfLost(const std::string& why) {
 Result<EvalResult> DssyncCoordinator::evaluate(int64_t samples) {
   return retryWhileLost<EvalResult>(
       kMaxAttempts, "evaluation", [&] { return reformIfLost("before an evaluation"); },
-      [&] { return evaluateEach(ctx_, members(), samples, test_size_, ++eval_counter_); });
+      [&] {
+        return evaluateModelsAndTheirAverage(ctx_, members(), samples, test_size_, eval_counter_);
+      });
 }
 
 Result<wire::ModelStateBlob> DssyncCoordinator::gatherState() {
