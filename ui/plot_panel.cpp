@@ -21,47 +21,6 @@
 #include "ui/palette.h"
 
 namespace edgerig::ui {
-namespace {
-
-// Run-level series get fixed colours; device series get their device's colour.
-QColor runSeriesColor(const std::string& metric) {
-  if (metric == "test_accuracy" || metric == "test_loss") return QColor(198, 40, 40);
-  if (metric == "train_accuracy" || metric == "train_loss") return QColor(21, 101, 192);
-  // Message kinds: the order of kMessageKinds, colours apart from the devices' palette order.
-  static const QColor kKindColors[] = {
-      QColor(21, 101, 192), QColor(230, 81, 0),  QColor(46, 125, 50), QColor(123, 31, 162),
-      QColor(0, 131, 143),  QColor(173, 20, 87), QColor(97, 97, 97)};
-  static_assert(std::size(kKindColors) == bridge::kReportedTrafficKinds.size());
-  for (size_t k = 0; k < kMessageKinds.size(); ++k) {
-    if (metric == kindRateMetric(kMessageKinds[k]) ||
-        metric == kindPerIterationMetric(kMessageKinds[k])) {
-      return kKindColors[k];
-    }
-  }
-  if (metric == "consensus_distance") return QColor(123, 31, 162);
-  if (metric == "averaged_model_accuracy") return QColor(0, 0, 0);
-  return QColor(40, 40, 40);
-}
-
-QString runSeriesName(const std::string& metric) {
-  if (metric == "test_accuracy") return QStringLiteral("test");
-  if (metric == "train_accuracy") return QStringLiteral("train (batch)");
-  if (metric == "train_loss") return QStringLiteral("train");
-  if (metric == "test_loss") return QStringLiteral("test");
-  if (metric == "samples_per_s") return QStringLiteral("whole run");
-  for (const auto& kind : kMessageKinds) {
-    if (metric == kindRateMetric(kind) || metric == kindPerIterationMetric(kind)) {
-      return QString::fromStdString(kind);
-    }
-  }
-  if (metric == "consensus_distance") return QStringLiteral("all devices");
-  if (metric == "averaged_model_accuracy") return QStringLiteral("averaged model");
-  if (metric == kIterationSpreadMetric) return QStringLiteral("max / min");
-  if (metric == "exchange_period") return QStringLiteral("period");
-  return QString::fromStdString(metric);
-}
-
-}  // namespace
 
 PlotPanel::PlotPanel(QWidget* parent) : QWidget(parent) {
   auto* top = new QHBoxLayout;
@@ -383,7 +342,15 @@ void PlotPanel::syncGraph(Series& s, bool rebuild) {
     const bool sparse = s.metric == "test_accuracy" || s.metric == "test_loss" ||
                         s.metric == "averaged_model_accuracy";
     s.graph->setPen(QPen(seriesColor(s), s.device.empty() ? 2.0 : 1.5));
-    if (sparse) s.graph->setScatterStyle(QCPScatterStyle(QCPScatterStyle::ssDisc, 6));
+    if (sparse) {
+      s.graph->setScatterStyle(QCPScatterStyle(QCPScatterStyle::ssDisc, 6));
+      // Evaluations are a point every evalEvery iterations: drawn above the per-iteration lines
+      // (a device's every batch), which would otherwise hide them.
+      if (!plot->layer(QStringLiteral("evaluations"))) {
+        plot->addLayer(QStringLiteral("evaluations"), plot->layer(QStringLiteral("main")));
+      }
+      s.graph->setLayer(QStringLiteral("evaluations"));
+    }
     // A value that holds until the next (a batch size, a period) is drawn as steps.
     if (const MetricChart* mc = metricChart(s.chart); mc && mc->steps) {
       s.graph->setLineStyle(QCPGraph::lsStepLeft);

@@ -1,9 +1,11 @@
 #include "ui/plot_series.h"
 
 #include "core/runlog/event_kinds.h"
+#include "device_bridge/traffic_kind.h"
 
 #include <algorithm>
 #include <cstring>
+#include <iterator>
 #include <limits>
 #include <string_view>
 
@@ -49,6 +51,44 @@ const MetricChart* metricChart(Chart c) {
 std::string kindRateMetric(const std::string& kind) { return "bytes_sent_" + kind + "_per_s"; }
 std::string kindPerIterationMetric(const std::string& kind) {
   return "bytes_sent_" + kind + "_per_iteration";
+}
+
+// Run-level series get fixed colours; device series get their device's colour.
+QColor runSeriesColor(const std::string& metric) {
+  if (metric == "test_accuracy" || metric == "test_loss") return QColor(198, 40, 40);
+  if (metric == "train_accuracy" || metric == "train_loss") return QColor(21, 101, 192);
+  // Message kinds: the order of kMessageKinds, colours apart from the devices' palette order.
+  static const QColor kKindColors[] = {
+      QColor(21, 101, 192), QColor(230, 81, 0),  QColor(46, 125, 50), QColor(123, 31, 162),
+      QColor(0, 131, 143),  QColor(173, 20, 87), QColor(97, 97, 97)};
+  static_assert(std::size(kKindColors) == bridge::kReportedTrafficKinds.size());
+  for (size_t k = 0; k < kMessageKinds.size(); ++k) {
+    if (metric == kindRateMetric(kMessageKinds[k]) ||
+        metric == kindPerIterationMetric(kMessageKinds[k])) {
+      return kKindColors[k];
+    }
+  }
+  if (metric == "consensus_distance") return QColor(123, 31, 162);
+  if (metric == "averaged_model_accuracy") return QColor(0, 0, 0);
+  return QColor(40, 40, 40);
+}
+
+QString runSeriesName(const std::string& metric) {
+  if (metric == "test_accuracy") return QStringLiteral("test");
+  if (metric == "train_accuracy") return QStringLiteral("train (batch)");
+  if (metric == "train_loss") return QStringLiteral("train");
+  if (metric == "test_loss") return QStringLiteral("test");
+  if (metric == "samples_per_s") return QStringLiteral("whole run");
+  for (const auto& kind : kMessageKinds) {
+    if (metric == kindRateMetric(kind) || metric == kindPerIterationMetric(kind)) {
+      return QString::fromStdString(kind);
+    }
+  }
+  if (metric == "consensus_distance") return QStringLiteral("all devices");
+  if (metric == "averaged_model_accuracy") return QStringLiteral("averaged model");
+  if (metric == kIterationSpreadMetric) return QStringLiteral("max / min");
+  if (metric == "exchange_period") return QStringLiteral("period");
+  return QString::fromStdString(metric);
 }
 
 QString chartTitle(Chart c) {

@@ -3,6 +3,7 @@
 // one series, and the short label of an event marker.
 #pragma once
 
+#include <QColor>
 #include <QString>
 #include <cstddef>
 #include <deque>
@@ -108,6 +109,9 @@ inline constexpr const char* kIterationSpreadMetric = "iteration_time_spread";
 
 // The chart a sample is drawn on, or -1 when no chart shows it.
 int chartOf(const MetricSample& m);
+// A run-level series' fixed colour and legend name (device series take their device's).
+QColor runSeriesColor(const std::string& metric);
+QString runSeriesName(const std::string& metric);
 QString chartTitle(Chart c);
 QString chartUnit(Chart c);
 // Drawn value = stored value × scale (bytes/s are drawn as MB/s; CSV keeps the stored value).
