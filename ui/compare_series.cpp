@@ -37,6 +37,7 @@ std::array<CompareLine, kChartCount> compareLines(const std::vector<MetricSample
   std::array<CompareLine, kChartCount> lines;
   auto line = [&lines](Chart c) -> CompareLine& { return lines[static_cast<size_t>(c)]; };
   line(Chart::kAccuracy).metric = "test_accuracy";
+  line(Chart::kAccuracy).second_metric = "averaged_model_accuracy";
   line(Chart::kLoss).metric = "train_loss";
   line(Chart::kThroughput).metric = "samples_per_s";
   line(Chart::kTraffic).metric = "bytes_out_per_s";
@@ -81,6 +82,7 @@ std::array<CompareLine, kChartCount> compareLines(const std::vector<MetricSample
     }
     if (m.device.empty()) {
       if (m.metric == "test_accuracy") line(Chart::kAccuracy).points.push_back(at);
+      if (m.metric == "averaged_model_accuracy") line(Chart::kAccuracy).second_points.push_back(at);
       if (m.metric == "train_loss") line(Chart::kLoss).points.push_back(at);
       if (m.metric == "samples_per_s") line(Chart::kThroughput).points.push_back(at);
       if (m.metric == "consensus_distance") line(Chart::kConsensus).points.push_back(at);

@@ -17,9 +17,14 @@ namespace edgerig::ui {
 struct CompareLine {
   std::string metric;  // what the line is, in the chart's CSV
   std::vector<PlotPoint> points;
+  // A second line of the run on the same chart, drawn dashed: the accuracy chart's averaged
+  // model (a decentralized run's averaged_model_accuracy). Empty for most runs and charts.
+  std::string second_metric;
+  std::vector<PlotPoint> second_points;
 };
 
-// Per chart, from a run folder's metrics: test accuracy; training loss; samples/s (the run's);
+// Per chart, from a run folder's metrics: test accuracy (and the averaged model's, as the second
+// line); training loss; samples/s (the run's);
 // traffic out of all devices (bytes/s over the last RateWindow::kDefaultWindowS seconds, like
 // every plotted rate); bytes sent by all devices so far; busy time of all devices (% over the
 // same window); an algorithm metric's chart, its devices' latest values reduced as its

@@ -40,6 +40,19 @@ void PlotPanel::showRuns(std::vector<OverlayRun> runs) {
         line.graph->setScatterStyle(QCPScatterStyle(QCPScatterStyle::ssDisc, 5));
       }
       overlay_.push_back(std::move(line));
+      // A decentralized run's averaged model beside its devices' own: dashed, hollow points.
+      if (!from.second_points.empty()) {
+        OverlayLine second;
+        second.run = static_cast<int>(r);
+        second.chart = static_cast<Chart>(c);
+        second.metric = from.second_metric;
+        second.points = std::move(from.second_points);
+        second.graph = chart(second.chart)->addGraph();
+        second.graph->setName(runs[r].name + QStringLiteral(" avg model"));
+        second.graph->setPen(QPen(runs[r].color, 2.0, Qt::DashLine));
+        second.graph->setScatterStyle(QCPScatterStyle(QCPScatterStyle::ssCircle, 5));
+        overlay_.push_back(std::move(second));
+      }
     }
   }
   for (size_t r = 0; r < runs.size(); ++r) addRunEvents(runs[r].events, static_cast<int>(r));

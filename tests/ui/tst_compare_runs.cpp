@@ -1,7 +1,8 @@
 // The control room comparing runs: three replayed run folders overlaid give three coloured series
 // per chart, named by run, and a three-row table whose Export CSV is byte for byte the summary
 // edgerig-run compare --from writes for the same folders; markers hide per run; the x axis
-// switches to wall time; a comparison folder opens as its runs; long runs are decimated to the
+// switches to wall time; a decentralized run's averaged model is a dashed second line on the
+// accuracy chart; a comparison folder opens as its runs; long runs are decimated to the
 // pixels (per-pixel min/max, extremes kept) and decimated again on a zoom.
 #include <qcustomplot.h>
 
@@ -149,6 +150,42 @@ class TstCompareRuns : public QObject {
     QVERIFY(!plots->comparing());
     QVERIFY(!panel->isVisible());
     QCOMPARE(accuracy->graphCount(), 0);
+  }
+
+  void aDecentralizedRunsAveragedModelIsItsSecondLineOnTheAccuracyChart() {
+    QTemporaryDir tmp;
+    QVERIFY(tmp.isValid());
+    QStringList dirs;
+    for (const char* name : {"pipeline", "gossip"}) {
+      FakeRun f;
+      f.config_json = config(name);
+      f.iterations = 60;
+      if (std::string(name) == "gossip") {
+        f.averaged_accuracy = [](int64_t it) { return 0.5 + static_cast<double>(it) / 200.0; };
+      }
+      dirs << tmp.filePath(name);
+      const auto st = edgerig::testsupport::writeFakeRun(dirs.back().toStdString(), f);
+      QVERIFY2(st.isOk(), st.message().c_str());
+    }
+    MainWindow w;
+    w.resize(1600, 1000);
+    w.show();
+    const auto st = w.compareRuns(dirs);
+    QVERIFY2(st.isOk(), st.message().c_str());
+    PlotPanel* plots = w.plots();
+    QTRY_VERIFY(!plots->replotPending());
+    auto* accuracy = plots->chart(Chart::kAccuracy);
+    QCOMPARE(accuracy->graphCount(), 3);
+    QCOMPARE(accuracy->graph(2)->name(), QString("gossip avg model"));
+    QCOMPARE(accuracy->graph(2)->pen().style(), Qt::DashLine);
+    QCOMPARE(accuracy->graph(2)->pen().color(), accuracy->graph(1)->pen().color());
+    QCOMPARE(accuracy->graph(1)->pen().style(), Qt::SolidLine);
+    // Its points are the averaged model's evaluations (every 20 iterations and at the end).
+    QCOMPARE(accuracy->graph(2)->data()->size(), 3);
+    QCOMPARE(accuracy->graph(2)->data()->at(2)->key, 60.0);
+    QCOMPARE(accuracy->graph(2)->data()->at(2)->value, 0.8);
+    // The other charts keep one line a run.
+    QCOMPARE(plots->chart(Chart::kLoss)->graphCount(), 2);
   }
 
   void opensAComparisonFolderAsItsRuns() {
