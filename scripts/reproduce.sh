@@ -20,7 +20,7 @@ usage() {
 }
 [ $# -ge 1 ] || usage
 if [ "$1" = "--list" ]; then
-  for name in $(seed_names); do (source "$seeds/$name.seed"; printf '%-20s %s\n' "$name" "$claim"); done
+  for name in $(seed_names); do (source "$seeds/$name.seed"; printf '%-22s %s\n' "$name" "$claim"); done
   exit 0
 fi
 check=""
