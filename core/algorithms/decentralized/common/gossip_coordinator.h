@@ -1,9 +1,9 @@
 // The controller side of a gossip algorithm (dpsgd, sgp): starts one GossipWorker per device
 // with the graph's declaration (each round's graph follows from it, the seed and the round),
 // runs rounds, publishes every round's graph when it changes (graph.csv, the views), measures
-// the consensus distance at each evaluation, and survives lost devices: the graph is drawn
-// again over the survivors (its weights re-normalised) and the round in progress ends with what
-// each device had received.
+// the consensus distance and the devices' averaged model at each evaluation, and survives lost
+// devices: the graph is drawn again over the survivors (its weights re-normalised) and the
+// round in progress ends with what each device had received.
 #pragma once
 
 #include "core/algorithms/coordinator.h"

@@ -1,6 +1,6 @@
 // The controller side of what every decentralized algorithm does with its devices' models:
 // gather them and average (an algorithm switch, a rejoin), measure how far apart they are, and
-// evaluate each one on its own.
+// evaluate each one on its own and their average.
 #pragma once
 
 #include <chrono>
