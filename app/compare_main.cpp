@@ -256,8 +256,13 @@ int CompareCommand::run() {
     report.finish();
     if (!summary.run_dir.empty()) dirs.push_back(summary.run_dir);
     if (summary.ok) {
-      std::printf("%s: finished, test accuracy %.2f %%, %.1f samples/s, %.1f s\n", r.name.c_str(),
-                  100 * summary.test_accuracy, summary.samples_per_s, summary.elapsed_s);
+      char averaged[48] = "";
+      if (summary.averaged_model_accuracy >= 0) {
+        std::snprintf(averaged, sizeof averaged, " (averaged model %.2f %%)",
+                      100 * summary.averaged_model_accuracy);
+      }
+      std::printf("%s: finished, test accuracy %.2f %%%s, %.1f samples/s, %.1f s\n", r.name.c_str(),
+                  100 * summary.test_accuracy, averaged, summary.samples_per_s, summary.elapsed_s);
     } else if (summary.stopped) {
       std::printf("%s: stopped on request after %lld iterations\n", r.name.c_str(),
                   static_cast<long long>(summary.iterations));

@@ -122,6 +122,13 @@ std::string TerminalReport::summaryTable(const RunSummary& s) {
                   s.test_loss);
     out << buf;
   }
+  if (s.averaged_model_accuracy >= 0) {
+    std::snprintf(buf, sizeof buf,
+                  "averaged model: %.2f %% (the devices' models averaged; the line above is "
+                  "their own)\n",
+                  100 * s.averaged_model_accuracy);
+    out << buf;
+  }
   std::snprintf(buf, sizeof buf,
                 "iterations:     %lld (%.2f epochs)\ntime:           %.1f s total, %.1f s "
                 "training\nthroughput:     %.1f samples/s\n",

@@ -117,6 +117,9 @@ struct RunSummary {
   double epochs = 0;
   double test_accuracy = -1;
   double test_loss = 0;
+  // A decentralized run whose devices' models differ (gossip, dssync): their averaged model at
+  // the last evaluation (run metric averaged_model_accuracy); -1 for the others.
+  double averaged_model_accuracy = -1;
   double train_loss = 0;
   double samples_per_s = 0;  // the whole run's average: samples over training time
   std::vector<DeviceStatus> devices;

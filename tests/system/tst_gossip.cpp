@@ -110,6 +110,7 @@ TEST(Gossip, FourAgentsReachASaneAccuracy) {
     const auto averaged = runLevel(r.data, "averaged_model_accuracy");
     ASSERT_EQ(averaged.size(), distance.size());
     EXPECT_GT(averaged.back(), 0.6);
+    EXPECT_EQ(r.summary.averaged_model_accuracy, averaged.back()) << "the run's summary says it";
     std::printf("measured: %s, test accuracy %.3f, averaged model %.3f, consensus distance",
                 algorithm.c_str(), r.summary.test_accuracy, averaged.back());
     for (double d : distance) std::printf(" %.4f", d);

@@ -130,6 +130,7 @@ TEST(RunCli, SetOverridesTheFileAndTheRunReportsInLinesAndExports) {
   ASSERT_NE(table, std::string::npos) << out;
   EXPECT_GT(table, out.find("progress: it 12/12")) << "the summary comes last";
   EXPECT_NE(out.find("iterations:     12 ", table), std::string::npos) << out;
+  EXPECT_EQ(out.find("averaged model", table), std::string::npos) << "a pipeline has one model";
   EXPECT_NE(out.find("dev0", table), std::string::npos) << "a row per device: " << out;
   EXPECT_NE(out.find("dev1", table), std::string::npos) << out;
 
