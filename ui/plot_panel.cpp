@@ -501,9 +501,12 @@ void PlotPanel::fitRanges(double span) {
     if (plot->yAxis->scaleType() == QCPAxis::stLogarithmic) {
       plot->yAxis->setRange(std::max(1e-6, y.lower / 1.5), std::max(1e-5, y.upper * 1.5));
     } else {
-      // A flat series (a routed count that stayed 0) gets room around it, not 0 to 1·10^-9.
-      const double pad = y.size() > 0 ? y.size() * 0.08 : std::max(1.0, std::abs(y.upper) * 0.08);
+      // Room above the highest point, 8 % of the axis shown (from 0 or below): a nearly flat
+      // series far from 0 (a compression ratio of ~50) is not drawn on the chart's top frame,
+      // and one that stayed 0 (nothing routed) gets 0 to 1, not 0 to 1·10^-9.
       const double lower = std::min(0.0, y.lower);
+      const double span = y.upper - lower;
+      const double pad = span > 0 ? span * 0.08 : std::max(1.0, std::abs(y.upper) * 0.08);
       const double upper = y.upper + pad;
       plot->yAxis->setRange(lower, upper > lower ? upper : lower + 1);
     }

@@ -235,6 +235,15 @@ class TstPlotPanel : public QObject {
     const QCPRange routed = p.chart(Chart::kRouted)->yAxis->range();
     QVERIFY2(routed.lower == 0 && routed.upper >= 1,
              qPrintable(QString("%1 to %2").arg(routed.lower).arg(routed.upper)));
+    // A nearly flat series far from 0 (sparse-push's compression ratio, ~50) has room above it,
+    // not its line on the chart's top edge, where the frame hides it.
+    for (int it = 1; it <= 50; ++it) {
+      p.addMetrics({{it * 0.1, it, "dev0", "compression_ratio", 49.9 + 0.001 * (it % 3)}});
+    }
+    QTRY_VERIFY(!p.replotPending());
+    const QCPRange ratio = p.chart(Chart::kCompression)->yAxis->range();
+    QVERIFY2(ratio.lower <= 0 && ratio.upper >= 1.05 * 49.902,
+             qPrintable(QString("%1 to %2").arg(ratio.lower).arg(ratio.upper)));
   }
 
   void derivesBusyFractionPerDevice() {
