@@ -73,8 +73,8 @@ bool PlotPanel::chartShown(Chart c) const {
     }
     return false;
   }
-  // The consensus distance appears once one arrives (dssync and allreduce send gossip bytes but
-  // measure no consensus distance: an empty chart would only puzzle).
+  // The consensus distance appears once one arrives (allreduce sends gossip bytes but its models
+  // never differ, so it measures none: an empty chart would only puzzle).
   if (c == Chart::kConsensus) {
     if (metric_seen_[static_cast<size_t>(c)]) return true;
     for (const auto& line : overlay_) {
