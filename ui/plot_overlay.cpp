@@ -26,32 +26,30 @@ void PlotPanel::showRuns(std::vector<OverlayRun> runs) {
   setChartTitles(/*comparing=*/true);
   for (size_t r = 0; r < runs.size(); ++r) {
     for (int c = 0; c < kChartCount; ++c) {
+      const Chart chart_id = static_cast<Chart>(c);
       CompareLine& from = runs[r].lines[static_cast<size_t>(c)];
-      OverlayLine line;
-      line.run = static_cast<int>(r);
-      line.chart = static_cast<Chart>(c);
-      line.metric = from.metric;
-      line.points = std::move(from.points);
+      auto add = [&](std::string metric, std::vector<PlotPoint> points, const QString& name,
+                     Qt::PenStyle style, QCPScatterStyle::ScatterShape scatter) {
+        OverlayLine line;
+        line.run = static_cast<int>(r);
+        line.chart = chart_id;
+        line.metric = std::move(metric);
+        line.points = std::move(points);
+        line.graph = chart(chart_id)->addGraph();
+        line.graph->setName(name);
+        line.graph->setPen(QPen(runs[r].color, 2.0, style));
+        if (scatter != QCPScatterStyle::ssNone) {
+          line.graph->setScatterStyle(QCPScatterStyle(scatter, 5));
+        }
+        overlay_.push_back(std::move(line));
+      };
       // Every run on every chart, even without points there: each legend names all the runs.
-      line.graph = chart(line.chart)->addGraph();
-      line.graph->setName(runs[r].name);
-      line.graph->setPen(QPen(runs[r].color, 2.0));
-      if (line.chart == Chart::kAccuracy) {
-        line.graph->setScatterStyle(QCPScatterStyle(QCPScatterStyle::ssDisc, 5));
-      }
-      overlay_.push_back(std::move(line));
+      add(from.metric, std::move(from.points), runs[r].name, Qt::SolidLine,
+          chart_id == Chart::kAccuracy ? QCPScatterStyle::ssDisc : QCPScatterStyle::ssNone);
       // A decentralized run's averaged model beside its devices' own: dashed, hollow points.
       if (!from.second_points.empty()) {
-        OverlayLine second;
-        second.run = static_cast<int>(r);
-        second.chart = static_cast<Chart>(c);
-        second.metric = from.second_metric;
-        second.points = std::move(from.second_points);
-        second.graph = chart(second.chart)->addGraph();
-        second.graph->setName(runs[r].name + QStringLiteral(" avg model"));
-        second.graph->setPen(QPen(runs[r].color, 2.0, Qt::DashLine));
-        second.graph->setScatterStyle(QCPScatterStyle(QCPScatterStyle::ssCircle, 5));
-        overlay_.push_back(std::move(second));
+        add(from.second_metric, std::move(from.second_points),
+            runs[r].name + QStringLiteral(" avg model"), Qt::DashLine, QCPScatterStyle::ssCircle);
       }
     }
   }

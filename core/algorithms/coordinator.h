@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -44,6 +45,9 @@ struct EvalResult {
   double accuracy = 0;
   int64_t samples = 0;
   std::vector<DeviceEval> devices;  // when each device's own model is evaluated
+  // Where the devices' models differ (gossip, dssync): their averaged model's accuracy
+  // (evaluateModelsAndTheirAverage), which the end-of-run summary gives beside their own.
+  std::optional<double> averaged_model_accuracy;
 };
 
 class Coordinator {

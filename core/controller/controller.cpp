@@ -343,6 +343,7 @@ RunSummary Controller::Run::execute() {
     progress.test_accuracy = r->accuracy;
     summary_.test_accuracy = r->accuracy;
     summary_.test_loss = r->loss;
+    if (r->averaged_model_accuracy) summary_.averaged_model_accuracy = *r->averaged_model_accuracy;
     char buf[120];
     std::snprintf(buf, sizeof buf, "test accuracy %.4f, loss %.4f on %lld samples", r->accuracy,
                   r->loss, static_cast<long long>(r->samples));

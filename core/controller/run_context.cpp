@@ -27,9 +27,6 @@ void Controller::Run::event(const std::string& kind, const std::string& detail, 
 
 void Controller::Run::metric(const std::string& name, double value, int device) {
   MetricSample m{now(), iteration_, device >= 0 ? pool_->name(device) : std::string(), name, value};
-  if (device < 0 && name == "averaged_model_accuracy") {
-    summary_.averaged_model_accuracy = value;  // the end-of-run summary shows the last
-  }
   if (log_) log_->append(m);
   if (owner_.observer_.on_metrics) owner_.observer_.on_metrics({m});
 }

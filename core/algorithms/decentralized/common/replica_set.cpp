@@ -185,7 +185,9 @@ Result<EvalResult> evaluateModelsAndTheirAverage(RunContext& ctx, const std::vec
   if (!averaged) return averaged.status();
   ctx.metric("averaged_model_accuracy", averaged->accuracy);
   ctx.metric("averaged_model_loss", averaged->loss);
-  return evaluateEach(ctx, devices, samples, test_size, ++eval_counter);
+  auto own = evaluateEach(ctx, devices, samples, test_size, ++eval_counter);
+  if (own) own->averaged_model_accuracy = averaged->accuracy;
+  return own;
 }
 
 std::string deviceNames(RunContext& ctx, const std::vector<int>& devices) {

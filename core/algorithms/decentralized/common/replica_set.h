@@ -57,7 +57,8 @@ Result<EvalResult> evaluateModel(RunContext& ctx, const std::vector<int>& device
 // A decentralized run's evaluation where the devices' models differ (gossip, dssync): gathers
 // them and writes the run metric consensus_distance, evaluates their averaged model
 // (evaluateModel: averaged_model_accuracy and averaged_model_loss), then each device's own
-// (evaluateEach, whose result it returns). `eval_counter` numbers the two evaluations.
+// (evaluateEach, whose result it returns with the average's accuracy in it). `eval_counter`
+// numbers the two evaluations.
 Result<EvalResult> evaluateModelsAndTheirAverage(RunContext& ctx, const std::vector<int>& devices,
                                                  int64_t samples, int64_t test_size,
                                                  int64_t& eval_counter);
