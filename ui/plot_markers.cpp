@@ -15,6 +15,7 @@ namespace {
 const QMargins kLabelPadding(2, 1, 2, 1);
 // Marker labels stay in the top part of a chart, above most of the data.
 constexpr double kLabelAreaFraction = 0.45;
+const QString kMarkerLayer = QStringLiteral("markers");
 
 QFont markerFont() { return QFont(QFont().family(), 8); }
 
@@ -77,7 +78,13 @@ void PlotPanel::placeMarker(Marker& m) {
   const double x = x_axis_ == XAxis::kIteration ? m.iteration : m.time_s;
   for (int c = 0; c < kChartCount; ++c) {
     QCustomPlot* plot = charts_[static_cast<size_t>(c)];
+    // Markers are drawn under the data: a label's box may hide the grid, never a run's line
+    // (compared runs' lines and per-iteration lines are on "main", evaluations above it).
+    if (!plot->layer(kMarkerLayer)) {
+      plot->addLayer(kMarkerLayer, plot->layer(QStringLiteral("main")), QCustomPlot::limBelow);
+    }
     auto* line = new QCPItemStraightLine(plot);
+    line->setLayer(kMarkerLayer);
     // A compared run's markers take its colour; a single run's are grey.
     const bool of_run = m.run >= 0 && m.run < static_cast<int>(overlay_runs_.size());
     const QColor color =
@@ -88,6 +95,7 @@ void PlotPanel::placeMarker(Marker& m) {
     line->point1->setCoords(x, 0);
     line->point2->setCoords(x, 1);
     auto* text = new QCPItemText(plot);
+    text->setLayer(kMarkerLayer);
     text->setFont(markerFont());
     text->setColor(of_run ? color.darker(130) : QColor(60, 60, 60));
     text->setBrush(QColor(255, 255, 255, 210));

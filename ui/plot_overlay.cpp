@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <cmath>
 
+#include "ui/chart_title.h"
 #include "ui/plot_panel.h"
 
 namespace edgerig::ui {
@@ -94,9 +95,7 @@ void PlotPanel::setChartTitles(bool comparing) {
   for (int i = 0; i < kChartCount; ++i) {
     const Chart c = static_cast<Chart>(i);
     QCustomPlot* plot = chart(c);
-    if (auto* title = qobject_cast<QCPTextElement*>(plot->plotLayout()->element(0, 0))) {
-      title->setText(comparing ? compareChartTitle(c) : chartTitle(c));
-    }
+    setChartTitle(plot, comparing ? compareChartTitle(c) : chartTitle(c));
     plot->yAxis->setLabel(comparing ? compareChartUnit(c) : chartUnit(c));
   }
 }

@@ -18,6 +18,7 @@
 #include <algorithm>
 #include <limits>
 
+#include "ui/chart_title.h"
 #include "ui/palette.h"
 
 namespace edgerig::ui {
@@ -130,8 +131,10 @@ QCustomPlot* PlotPanel::makeChart(Chart c) {
   plot->setMinimumSize(260, 180);
   plot->setNoAntialiasingOnDrag(true);
   plot->plotLayout()->insertRow(0);
-  auto* title = new QCPTextElement(plot, chartTitle(c), QFont(font().family(), 10, QFont::Bold));
-  plot->plotLayout()->addElement(0, 0, title);
+  plot->plotLayout()->addElement(
+      0, 0, new QCPTextElement(plot, QString(), QFont(font().family(), 10, QFont::Bold)));
+  setChartTitle(plot, chartTitle(c));
+  connect(plot, &QCustomPlot::beforeReplot, plot, [plot] { fitChartTitle(plot); });
   plot->xAxis->setLabel(tr("iteration"));
   plot->yAxis->setLabel(chartUnit(c));
   if (c == Chart::kAccuracy) plot->yAxis->setRange(0, 1);

@@ -1,9 +1,12 @@
 // Events on the plots: each becomes a labelled marker on every chart, events of one moment share
 // one, a recovery is one marker with its phases, an algorithm's own "<what>_changed" events are
-// markers and the core's graph and link changes are not, and labels never cover each other.
+// markers and the core's graph and link changes are not, labels never cover each other, and no
+// label hides a run's line.
 #include <qcustomplot.h>
 
 #include <QtTest>
+#include <algorithm>
+#include <cstdlib>
 
 #include "plot_test_util.h"
 #include "ui/plot_panel.h"
@@ -209,6 +212,67 @@ class TstPlotMarkers : public QObject {
       const QString tip = p.markerLabelsNear(static_cast<Chart>(c), x);
       QVERIFY2(tip.split('\n').contains("dev1: injected link delay 20 ms jitter 5 ms"),
                qPrintable(tip));
+    }
+  }
+
+  // A marker's label sits in the top part of a chart, where an accuracy curve runs: the curve is
+  // drawn over the label's box, not hidden behind it (seen in a comparison of two edgegossip
+  // runs, whose re-plan labels covered both accuracy curves). Read from the rendered pixels.
+  void aLabelNeverHidesARunsLine() {
+    const auto label_box = [](PlotPanel& p) {
+      QCustomPlot* plot = p.chart(Chart::kAccuracy);
+      for (int i = 0; i < plot->itemCount(); ++i) {
+        auto* text = qobject_cast<QCPItemText*>(plot->item(i));
+        if (text && text->visible()) {
+          return QRectF(text->topLeft->pixelPosition(), text->bottomRight->pixelPosition());
+        }
+      }
+      return QRectF();
+    };
+    // The run's line is drawn before the event comes, as in a live run or a comparison.
+    const auto feed = [](PlotPanel& p, double accuracy) {
+      p.resize(1200, 700);
+      p.show();
+      QVERIFY(QTest::qWaitForWindowExposed(&p));
+      for (int it = 1; it <= 100; ++it) {
+        p.addMetrics({{0.1 * it, it, "", "train_loss", 1.0},
+                      {0.1 * it, it, "", "train_accuracy", accuracy}});
+      }
+      QTRY_VERIFY(!p.replotPending());
+      QVERIFY(graphNamed(p.chart(Chart::kAccuracy), "train (batch)"));
+      p.addEvents({RunEvent{5.0, 50, "", "plan_changed", "balanced plan: a | b"}});
+      QTRY_VERIFY(!p.replotPending());
+    };
+    // Where the label lands (the layout depends on the chart's size, not on its data)...
+    PlotPanel probe;
+    feed(probe, 0.5);
+    if (QTest::currentTestFailed()) return;
+    const QRectF box = label_box(probe);
+    QVERIFY(box.height() > 4);
+    const double through_label =
+        probe.chart(Chart::kAccuracy)->yAxis->pixelToCoord(box.center().y());
+    // ... then a run whose training accuracy runs straight through it.
+    PlotPanel p;
+    feed(p, through_label);
+    if (QTest::currentTestFailed()) return;
+    QCustomPlot* plot = p.chart(Chart::kAccuracy);
+    QCOMPARE(label_box(p), box);
+    const QColor pen = graphNamed(plot, "train (batch)")->pen().color();
+    const QImage image = plot->toPixmap().toImage();
+    const int y = qRound(plot->yAxis->coordToPixel(through_label));
+    // Along the label, the line's own colour on one of its three middle rows.
+    for (int x = qRound(box.left()) + 2; x < qRound(box.right()) - 2; ++x) {
+      int closest = 255;
+      for (int dy = -1; dy <= 1; ++dy) {
+        const QColor c = image.pixelColor(x, y + dy);
+        closest = std::min(
+            closest, std::max({std::abs(c.red() - pen.red()), std::abs(c.green() - pen.green()),
+                               std::abs(c.blue() - pen.blue())}));
+      }
+      QVERIFY2(closest <= 40, qPrintable(QString("at x %1 the line is hidden (its nearest pixel "
+                                                 "is %2 away from its pen)")
+                                             .arg(x)
+                                             .arg(closest)));
     }
   }
 };

@@ -350,6 +350,46 @@ class TstPlotPanel : public QObject {
     }
   }
 
+  // On a narrow panel a long title is broken into lines that fit its chart, instead of the chart
+  // widening its title column and cutting the title off at both ends (seen in a comparison:
+  // "ytes per iteration so far, all kinds (kB"). Live titles and compared runs' titles alike.
+  void titlesFitNarrowCharts() {
+    PlotPanel p;
+    p.resize(560, 1400);  // two columns of ~280 px, the narrowest a chart gets
+    p.show();
+    QVERIFY(QTest::qWaitForWindowExposed(&p));
+    for (int it = 1; it <= 30; ++it) p.addMetrics(iteration(it));
+    for (bool comparing : {false, true}) {
+      if (comparing) {
+        PlotPanel::OverlayRun run;
+        run.name = "edgegossip";
+        run.color = Qt::darkYellow;
+        p.showRuns({run});
+      }
+      QTRY_VERIFY(!p.replotPending());
+      int wrapped = 0;
+      for (int c = 0; c < edgerig::ui::kChartCount; ++c) {
+        if (!p.isChartShown(static_cast<Chart>(c))) continue;
+        QCustomPlot* plot = p.chart(static_cast<Chart>(c));
+        plot->replot();
+        auto* title = qobject_cast<QCPTextElement*>(plot->plotLayout()->element(0, 0));
+        QVERIFY(title);
+        const QRect cell = title->outerRect();
+        QVERIFY2(plot->rect().contains(cell), qPrintable(title->text()));
+        const QFontMetrics fm(title->font());
+        for (const QString& line : title->text().split('\n')) {
+          QVERIFY2(fm.horizontalAdvance(line) <= cell.width(),
+                   qPrintable(QString("'%1' is %2 px in a %3 px cell")
+                                  .arg(line)
+                                  .arg(fm.horizontalAdvance(line))
+                                  .arg(cell.width())));
+        }
+        wrapped += title->text().contains('\n') ? 1 : 0;
+      }
+      QVERIFY(wrapped > 0);  // the width makes some title wrap, or this tests nothing
+    }
+  }
+
   void coalescesBurstsIntoFewReplots() {
     PlotPanel p;
     QTRY_VERIFY(!p.replotPending());
