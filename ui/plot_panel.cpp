@@ -12,6 +12,7 @@
 #include <QLabel>
 #include <QMenu>
 #include <QMessageBox>
+#include <QScrollArea>
 #include <QTextStream>
 #include <QToolTip>
 #include <QVBoxLayout>
@@ -40,18 +41,28 @@ PlotPanel::PlotPanel(QWidget* parent) : QWidget(parent) {
   top->addWidget(follow_box_);
   top->addStretch(1);
 
-  grid_ = new QGridLayout;
+  // The charts fill the panel; when an algorithm brings more rows than fit (edgegossip's five),
+  // they scroll instead of making the window taller than the screen.
+  auto* charts = new QWidget;
+  charts->setObjectName("plotCharts");
+  grid_ = new QGridLayout(charts);
   grid_->setContentsMargins(0, 0, 0, 0);
   grid_->setSpacing(2);
   for (int c = 0; c < kChartCount; ++c) {
     charts_[static_cast<size_t>(c)] = makeChart(static_cast<Chart>(c));
   }
   layoutCharts(2);
+  auto* scroll = new QScrollArea(this);
+  scroll->setObjectName("plotScroll");
+  scroll->setWidgetResizable(true);
+  scroll->setFrameShape(QFrame::NoFrame);
+  scroll->setHorizontalScrollBarPolicy(Qt::ScrollBarAlwaysOff);
+  scroll->setWidget(charts);
   auto* layout = new QVBoxLayout(this);
   layout->setContentsMargins(0, 0, 0, 0);
   layout->setSpacing(0);
   layout->addLayout(top);
-  layout->addLayout(grid_, 1);
+  layout->addWidget(scroll, 1);
 
   timer_.setSingleShot(true);
   timer_.setInterval(kReplotIntervalMs);

@@ -4,6 +4,8 @@
 // saves as CSV, PNG and PDF. Events as markers: tst_plot_markers.
 #include <qcustomplot.h>
 
+#include <QScrollArea>
+#include <QScrollBar>
 #include <QSignalSpy>
 #include <QTemporaryDir>
 #include <QtTest>
@@ -348,6 +350,46 @@ class TstPlotPanel : public QObject {
       QTRY_VERIFY(!p.replotPending());
       p.grab().save(qEnvironmentVariable("EDGERIG_PLOT_SNAPSHOT"));
     }
+  }
+
+  // An algorithm with many charts (edgegossip's fourteen: five rows) does not make the panel, and
+  // so the window, taller than a 1000-pixel screen: its charts keep their size and scroll (seen
+  // at 1600 x 1000: the window grew to 1151 pixels, its status bar off the screen).
+  void manyChartsScrollInsteadOfGrowingThePanel() {
+    PlotPanel p;
+    p.resize(1600, 600);
+    p.show();
+    QVERIFY(QTest::qWaitForWindowExposed(&p));
+    for (int it = 1; it <= 40; ++it) {
+      const double t = 0.1 * it;
+      std::vector<MetricSample> round = iteration(it);
+      round.push_back({t, it, "", "consensus_distance", 0.1});
+      round.push_back({t, it, "", "exchange_period", 1});
+      for (int d = 0; d < 4; ++d) {
+        const std::string dev = "dev" + std::to_string(d);
+        round.push_back({t, it, dev, "local_batch", 32});
+        round.push_back({t, it, dev, "iteration_time", 0.01 * (d + 1)});
+        round.push_back({t, it, dev, "compression_ratio", 50});
+      }
+      p.addMetrics(round);
+      for (int d = 0; d < 2; ++d) {
+        p.addMetrics(counters(t, it, "dev" + std::to_string(d), 0.05 * it, 0.05 * it, 0, 0));
+      }
+    }
+    QTRY_VERIFY(!p.replotPending());
+    int shown = 0;
+    for (int c = 0; c < edgerig::ui::kChartCount; ++c) {
+      if (!p.isChartShown(static_cast<Chart>(c))) continue;
+      ++shown;
+      QVERIFY(p.chart(static_cast<Chart>(c))->height() >= 180);  // not squashed to fit
+    }
+    QVERIFY2(shown >= 13, qPrintable(QString::number(shown)));  // five rows of three
+    QVERIFY2(p.minimumSizeHint().height() <= 400,
+             qPrintable(QString::number(p.minimumSizeHint().height())));
+    auto* scroll = p.findChild<QScrollArea*>("plotScroll");
+    QVERIFY(scroll);
+    QVERIFY(scroll->verticalScrollBar()->isVisible());
+    QVERIFY(scroll->verticalScrollBar()->maximum() > 0);
   }
 
   // On a narrow panel a long title is broken into lines that fit its chart, instead of the chart
