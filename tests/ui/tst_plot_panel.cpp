@@ -1,7 +1,8 @@
 // The plots fed a scripted metric stream: samples land on the right charts, cumulative counters
 // become per-kind traffic rates and busy fractions, bursts coalesce into few replots (and are
-// timed), the x axis switches, memory is bounded, the grid takes 3 columns when wide, and a chart
-// saves as CSV, PNG and PDF. Events as markers: tst_plot_markers.
+// timed), the x axis switches, memory is bounded, the grid takes 3 columns when wide and scrolls
+// when its rows do not fit, titles wrap to narrow charts, and a chart saves as CSV, PNG and PDF.
+// Events as markers: tst_plot_markers.
 #include <qcustomplot.h>
 
 #include <QScrollArea>
