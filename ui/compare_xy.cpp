@@ -11,6 +11,7 @@
 #include <memory>
 #include <vector>
 
+#include "ui/log_ticker.h"
 #include "ui/offscreen_app.h"
 #include "ui/palette.h"
 
@@ -83,7 +84,7 @@ void build(QCustomPlot& plot, const Curve& curve, const QString& title) {
   const double dx = std::max(1e-9, x_max - x_min), dy = std::max(1e-9, y_max - y_min);
   if (x_min > 0 && x_max / x_min >= 20) {
     plot.xAxis->setScaleType(QCPAxis::stLogarithmic);
-    plot.xAxis->setTicker(QSharedPointer<QCPAxisTickerLog>(new QCPAxisTickerLog));
+    plot.xAxis->setTicker(QSharedPointer<LogTicker>(new LogTicker));
     plot.xAxis->setLabel(plot.xAxis->label() + " (log scale)");
     plot.xAxis->setRange(x_min / 1.5, x_max * 4);
   } else {

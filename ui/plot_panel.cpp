@@ -20,6 +20,7 @@
 #include <limits>
 
 #include "ui/chart_title.h"
+#include "ui/log_ticker.h"
 #include "ui/palette.h"
 
 namespace edgerig::ui {
@@ -168,7 +169,7 @@ QCustomPlot* PlotPanel::makeChart(Chart c) {
   if (c == Chart::kLoss || (mc != nullptr && mc->log)) {
     // Loss spans orders of magnitude (and a diverging run many more): log scale.
     plot->yAxis->setScaleType(QCPAxis::stLogarithmic);
-    plot->yAxis->setTicker(QSharedPointer<QCPAxisTickerLog>(new QCPAxisTickerLog));
+    plot->yAxis->setTicker(QSharedPointer<LogTicker>(new LogTicker));
     plot->yAxis->setNumberFormat("gb");
     plot->yAxis->setRange(c == Chart::kLoss ? 0.01 : 0.1, 10);
   }

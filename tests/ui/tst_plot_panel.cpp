@@ -10,6 +10,8 @@
 #include <QSignalSpy>
 #include <QTemporaryDir>
 #include <QtTest>
+#include <algorithm>
+#include <cmath>
 
 #include "plot_test_util.h"
 #include "ui/plot_panel.h"
@@ -391,6 +393,38 @@ class TstPlotPanel : public QObject {
     QVERIFY(scroll);
     QVERIFY(scroll->verticalScrollBar()->isVisible());
     QVERIFY(scroll->verticalScrollBar()->maximum() > 0);
+  }
+
+  // A loss that spans about a decade (2.9 down to 0.25) on the log axis: the ticks are spread
+  // evenly and their labels never overlap (QCustomPlot's log ticker falls back to linear ticks
+  // below ~1.6 decades: 0.5, 1, 1.5, 2, 2.5, 3, squeezed together at the top of the axis).
+  void logAxesSpreadTheirTicks() {
+    PlotPanel p;
+    p.resize(1600, 600);
+    p.show();
+    QVERIFY(QTest::qWaitForWindowExposed(&p));
+    for (int it = 1; it <= 100; ++it) {
+      p.addMetrics({{0.1 * it, it, "", "train_loss", 3.0 * std::exp(-it / 40.0)}});
+    }
+    QTRY_VERIFY(!p.replotPending());
+    p.replotAllNow();
+    QCPAxis* axis = p.chart(Chart::kLoss)->yAxis;
+    QCOMPARE(axis->scaleType(), QCPAxis::stLogarithmic);
+    QVERIFY2(axis->range().upper / axis->range().lower < 40,
+             qPrintable(QString("%1 .. %2").arg(axis->range().lower).arg(axis->range().upper)));
+    const QVector<double> ticks = axis->tickVector();
+    QVERIFY(ticks.size() >= 3);
+    std::vector<double> gaps;
+    for (int i = 1; i < ticks.size(); ++i) {
+      gaps.push_back(std::abs(axis->coordToPixel(ticks[i]) - axis->coordToPixel(ticks[i - 1])));
+    }
+    const double smallest = *std::min_element(gaps.begin(), gaps.end());
+    const double largest = *std::max_element(gaps.begin(), gaps.end());
+    const QVector<QString> tick_labels = axis->tickVectorLabels();
+    const QStringList labels(tick_labels.begin(), tick_labels.end());
+    QVERIFY2(largest <= 2 * smallest, qPrintable(labels.join(", ")));
+    QVERIFY2(smallest >= QFontMetrics(axis->tickLabelFont()).height(),
+             qPrintable(labels.join(", ")));
   }
 
   // On a narrow panel a long title is broken into lines that fit its chart, instead of the chart
