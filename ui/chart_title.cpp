@@ -14,8 +14,9 @@ QCPTextElement* titleOf(QCustomPlot* plot) {
   if (plot->plotLayout()->elementCount() == 0) return nullptr;
   return qobject_cast<QCPTextElement*>(plot->plotLayout()->element(0, 0));
 }
-}  // namespace
 
+// `text` broken at spaces into lines of at most `width` pixels in `font` (a word wider than
+// that keeps a line of its own).
 QString wrapToWidth(const QString& text, const QFont& font, int width) {
   const QFontMetrics fm(font);
   QStringList lines;
@@ -32,13 +33,13 @@ QString wrapToWidth(const QString& text, const QFont& font, int width) {
   if (!line.isEmpty()) lines << line;
   return lines.join('\n');
 }
+}  // namespace
 
 void setChartTitle(QCustomPlot* plot, const QString& title) {
   QCPTextElement* element = titleOf(plot);
   if (!element) return;
   element->setProperty(kFullTitle, title);
   element->setText(title);
-  fitChartTitle(plot);
 }
 
 void fitChartTitle(QCustomPlot* plot) {

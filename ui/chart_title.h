@@ -3,7 +3,6 @@
 // would otherwise widen that column to the text and cut the title off at both ends).
 #pragma once
 
-#include <QFont>
 #include <QString>
 
 class QCustomPlot;
@@ -14,9 +13,5 @@ namespace edgerig::ui {
 // replot fits it (connect fitChartTitle to the chart's beforeReplot).
 void setChartTitle(QCustomPlot* plot, const QString& title);
 void fitChartTitle(QCustomPlot* plot);
-
-// `text` broken at spaces into lines of at most `width` pixels in `font` (a word wider than
-// that keeps a line of its own).
-QString wrapToWidth(const QString& text, const QFont& font, int width);
 
 }  // namespace edgerig::ui

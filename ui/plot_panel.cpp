@@ -520,8 +520,8 @@ void PlotPanel::fitRanges(double span) {
       // series far from 0 (a compression ratio of ~50) is not drawn on the chart's top frame,
       // and one that stayed 0 (nothing routed) gets 0 to 1, not 0 to 1·10^-9.
       const double lower = std::min(0.0, y.lower);
-      const double span = y.upper - lower;
-      const double pad = span > 0 ? span * 0.08 : std::max(1.0, std::abs(y.upper) * 0.08);
+      const double extent = y.upper - lower;
+      const double pad = extent > 0 ? extent * 0.08 : std::max(1.0, std::abs(y.upper) * 0.08);
       const double upper = y.upper + pad;
       plot->yAxis->setRange(lower, upper > lower ? upper : lower + 1);
     }
